@@ -1,0 +1,1 @@
+//! localrank-model: the intent encoder as a burn Module (work in progress, see issue 7).
