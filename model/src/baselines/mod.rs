@@ -1,0 +1,10 @@
+//! Non-sequential baselines scored by the same evaluation code as localrank: most-popular,
+//! item-kNN (cosine over co-occurrence) and BPR matrix factorisation. All train on the
+//! training part of each user's sequence only.
+pub mod bpr;
+pub mod item_knn;
+pub mod popularity;
+
+pub use bpr::{Bpr, BprConfig};
+pub use item_knn::ItemKnn;
+pub use popularity::Popularity;

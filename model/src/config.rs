@@ -1,0 +1,71 @@
+//! Model and training hyper-parameters.
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+
+/// Shape of the intent encoder. Everything the forward pass needs besides the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncoderConfig {
+    pub dim: usize,
+    pub heads: usize,
+    pub blocks: usize,
+    pub max_len: usize,
+    pub ffn_dim: usize,
+    pub num_items: usize,
+    pub dropout: f64,
+    /// Scores are cosine(intent, item) / temperature.
+    pub temperature: f64,
+    pub layer_norm_eps: f64,
+}
+
+impl EncoderConfig {
+    pub fn new(num_items: usize) -> EncoderConfig {
+        EncoderConfig { dim: 64, heads: 2, blocks: 2, max_len: 50, ffn_dim: 256, num_items, dropout: 0.2, temperature: 0.05, layer_norm_eps: 1e-5 }
+    }
+
+    /// A very small model for tests and parity fixtures.
+    pub fn tiny(num_items: usize) -> EncoderConfig {
+        EncoderConfig { dim: 8, heads: 2, blocks: 2, max_len: 6, ffn_dim: 16, num_items, dropout: 0.0, temperature: 0.1, layer_norm_eps: 1e-5 }
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.dim / self.heads
+    }
+
+    pub fn check(&self) -> Result<()> {
+        if self.dim == 0 || self.heads == 0 || self.dim % self.heads != 0 {
+            return Err(ModelError::BadConfig(format!("dim {} must be a positive multiple of heads {}", self.dim, self.heads)));
+        }
+        if self.max_len == 0 || self.blocks == 0 || self.ffn_dim == 0 || self.num_items == 0 {
+            return Err(ModelError::BadConfig("max_len, blocks, ffn_dim and num_items must be positive".into()));
+        }
+        if !(0.0..1.0).contains(&self.dropout) || self.temperature <= 0.0 {
+            return Err(ModelError::BadConfig("dropout must be in [0,1) and temperature > 0".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Optimisation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f32,
+    /// Stop when validation NDCG@10 has not improved for this many epochs.
+    pub patience: usize,
+    pub seed: u64,
+    /// Non-overlapping windows of max_len events taken from the end of each user's training
+    /// sequence. 1 = the original SASRec setup (the last max_len events of each user).
+    pub windows_per_user: usize,
+    /// Users used for the per-epoch validation (all when 0); a subset keeps epochs short on
+    /// large data. The final test evaluation always uses every user.
+    pub validation_users: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0 }
+    }
+}

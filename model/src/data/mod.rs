@@ -1,0 +1,11 @@
+//! Interaction data: reading raw logs, preparing training sequences, and the prepared dataset.
+pub mod dataset;
+pub mod event_kind;
+pub mod prepare;
+pub mod readers;
+pub mod timestamp;
+
+pub use dataset::{Dataset, Event, SplitPart};
+pub use event_kind::EventKind;
+pub use prepare::{prepare, Dedupe, PrepareOptions};
+pub use readers::{Malformed, RawEvent, RawLog};

@@ -1,0 +1,198 @@
+//! The intent encoder: a SASRec-class causal transformer as a burn Module.
+//!
+//! Per history position: item embedding + event-kind embedding + time-gap-bucket embedding +
+//! position embedding; `blocks` pre-norm blocks (causal multi-head self-attention, then a GELU
+//! feed-forward), each sub-layer residual with dropout; a final layer norm. The intent vector is
+//! the final hidden state of the last position. Scores are cosine(intent, item) / temperature,
+//! the same function the browser uses to rerank, so training optimises exactly what ships.
+//! docs/model-format.md describes the same computation for re-implementers.
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::{gelu_approximate, log_softmax, softmax};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::config::EncoderConfig;
+
+/// Additive attention bias for masked keys. Large and finite: exp(-1e9 - max) is exactly 0 in
+/// f32, so masked keys contribute nothing, yet a fully masked row (a padding query) stays
+/// finite instead of becoming NaN.
+pub const MASK_BIAS: f32 = -1e9;
+
+#[derive(Module, Debug)]
+pub struct Block {
+    pub ln1: LayerNorm,
+    pub q: Linear,
+    pub k: Linear,
+    pub v: Linear,
+    pub o: Linear,
+    pub ln2: LayerNorm,
+    pub ff1: Linear,
+    pub ff2: Linear,
+    pub dropout: Dropout,
+    pub heads: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct IntentEncoder {
+    /// Row 0 is padding; item i of the dataset is row i + 1.
+    pub item: Embedding,
+    pub kind: Embedding,
+    pub gap: Embedding,
+    pub position: Embedding,
+    pub blocks: Vec<Block>,
+    pub ln_final: LayerNorm,
+    pub dropout: Dropout,
+    pub temperature: f64,
+}
+
+/// A padded batch of histories (left-padded: the last real event sits at position max_len-1).
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub size: usize,
+    pub len: usize,
+    /// Item rows (dataset item + 1; 0 = padding), kinds and gap buckets, row-major [size, len].
+    pub items: Vec<i64>,
+    pub kinds: Vec<i64>,
+    pub gaps: Vec<i64>,
+    /// Next-item targets per position (dataset item index) or -1 where there is none.
+    pub targets: Vec<i64>,
+}
+
+impl Batch {
+    pub fn is_pad(&self, b: usize, t: usize) -> bool {
+        self.items[b * self.len + t] == 0
+    }
+}
+
+fn linear(d_in: usize, d_out: usize, device: &Device) -> Linear {
+    LinearConfig::new(d_in, d_out).init(device)
+}
+
+impl IntentEncoder {
+    pub fn new(cfg: &EncoderConfig, device: &Device) -> IntentEncoder {
+        let init = Initializer::Normal { mean: 0.0, std: 1.0 / (cfg.dim as f64).sqrt() };
+        let emb = |n: usize| EmbeddingConfig::new(n, cfg.dim).with_initializer(init.clone()).init(device);
+        let ln = || LayerNormConfig::new(cfg.dim).with_epsilon(cfg.layer_norm_eps).init(device);
+        let blocks = (0..cfg.blocks)
+            .map(|_| Block {
+                ln1: ln(),
+                q: linear(cfg.dim, cfg.dim, device),
+                k: linear(cfg.dim, cfg.dim, device),
+                v: linear(cfg.dim, cfg.dim, device),
+                o: linear(cfg.dim, cfg.dim, device),
+                ln2: ln(),
+                ff1: linear(cfg.dim, cfg.ffn_dim, device),
+                ff2: linear(cfg.ffn_dim, cfg.dim, device),
+                dropout: DropoutConfig::new(cfg.dropout).init(),
+                heads: cfg.heads,
+            })
+            .collect();
+        IntentEncoder {
+            item: emb(cfg.num_items + 1),
+            kind: emb(crate::data::EventKind::ALL.len()),
+            gap: emb(crate::time_gap::NUM_BUCKETS),
+            position: emb(cfg.max_len),
+            blocks,
+            ln_final: ln(),
+            dropout: DropoutConfig::new(cfg.dropout).init(),
+            temperature: cfg.temperature,
+        }
+    }
+
+    /// Hidden states [size, len, dim] for every position of the batch.
+    pub fn hidden(&self, batch: &Batch, device: &Device) -> Tensor<3> {
+        let (b, l) = (batch.size, batch.len);
+        let ids = |v: &[i64]| Tensor::<2, Int>::from_data(TensorData::new(v.to_vec(), [b, l]), device);
+        let max_len = self.position.weight.dims()[0];
+        // Left padding: position p of a len-l batch uses position row (max_len - l + p).
+        let pos: Vec<i64> = (0..b).flat_map(|_| (0..l).map(move |p| (max_len - l + p) as i64)).collect();
+        let x = self.item.forward(ids(&batch.items)) + self.kind.forward(ids(&batch.kinds)) + self.gap.forward(ids(&batch.gaps)) + self.position.forward(ids(&pos));
+        let mut x = self.dropout.forward(x);
+
+        let heads = self.blocks.first().map_or(1, |blk| blk.heads);
+        let mut bias = vec![0f32; b * heads * l * l];
+        for bi in 0..b {
+            for h in 0..heads {
+                for i in 0..l {
+                    for j in 0..l {
+                        if j > i || batch.is_pad(bi, j) {
+                            bias[((bi * heads + h) * l + i) * l + j] = MASK_BIAS;
+                        }
+                    }
+                }
+            }
+        }
+        let bias = Tensor::<4>::from_data(TensorData::new(bias, [b, heads, l, l]), device);
+        for blk in &self.blocks {
+            x = blk.forward(x, bias.clone());
+        }
+        self.ln_final.forward(x)
+    }
+
+    /// Intent vectors [size, dim]: the final hidden state of the last position.
+    pub fn intents(&self, batch: &Batch, device: &Device) -> Tensor<2> {
+        let h = self.hidden(batch, device);
+        let [b, l, d] = h.dims();
+        h.slice([0..b, l - 1..l, 0..d]).reshape([b, d])
+    }
+
+    /// Unit-length item vectors [num_items, dim] (padding row excluded).
+    pub fn item_table(&self) -> Tensor<2> {
+        let w = self.item.weight.val();
+        let [n, d] = w.dims();
+        l2_normalize(w.slice([1..n, 0..d]))
+    }
+
+    /// Mean full-softmax cross-entropy of the next item at every non-padding position.
+    pub fn loss(&self, batch: &Batch, device: &Device) -> Tensor<1> {
+        let h = self.hidden(batch, device);
+        let [b, l, d] = h.dims();
+        let rows: Vec<i64> = (0..b * l).filter(|&r| batch.targets[r] >= 0).map(|r| r as i64).collect();
+        let targets: Vec<i64> = rows.iter().map(|&r| batch.targets[r as usize]).collect();
+        let m = rows.len();
+        let h = h.reshape([b * l, d]).select(0, Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), device));
+        let logits = l2_normalize(h).matmul(self.item_table().transpose()).div_scalar(self.temperature);
+        let logp = log_softmax(logits, 1);
+        let picked = logp.gather(1, Tensor::<2, Int>::from_data(TensorData::new(targets, [m, 1]), device));
+        picked.mean().neg()
+    }
+}
+
+impl Block {
+    fn forward(&self, x: Tensor<3>, bias: Tensor<4>) -> Tensor<3> {
+        let [b, l, d] = x.dims();
+        let (h, dh) = (self.heads, d / self.heads);
+        let a = self.ln1.forward(x.clone());
+        let split = |t: Tensor<3>| t.reshape([b, l, h, dh]).swap_dims(1, 2);
+        let (q, k, v) = (split(self.q.forward(a.clone())), split(self.k.forward(a.clone())), split(self.v.forward(a)));
+        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((dh as f64).sqrt()) + bias;
+        let att = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([b, l, d]);
+        let x = x + self.dropout.forward(self.o.forward(att));
+        let f = self.ff2.forward(gelu_approximate(self.ff1.forward(self.ln2.forward(x.clone()))));
+        x + self.dropout.forward(f)
+    }
+}
+
+pub fn l2_normalize(t: Tensor<2>) -> Tensor<2> {
+    let norm = t.clone().powi_scalar(2).sum_dim(1).add_scalar(1e-12).sqrt();
+    t / norm
+}
+
+/// Builds a left-padded batch. Each entry is (items, kinds, gap buckets, targets) of equal
+/// length <= len; targets use -1 for "no target".
+pub fn make_batch(rows: &[(Vec<u32>, Vec<u8>, Vec<usize>, Vec<i64>)], len: usize) -> Batch {
+    let size = rows.len();
+    let mut batch = Batch { size, len, items: vec![0; size * len], kinds: vec![0; size * len], gaps: vec![0; size * len], targets: vec![-1; size * len] };
+    for (b, (items, kinds, gaps, targets)) in rows.iter().enumerate() {
+        let n = items.len().min(len);
+        let skip = items.len() - n;
+        let off = b * len + (len - n);
+        for i in 0..n {
+            batch.items[off + i] = i64::from(items[skip + i]) + 1;
+            batch.kinds[off + i] = i64::from(kinds[skip + i]);
+            batch.gaps[off + i] = gaps[skip + i] as i64;
+            batch.targets[off + i] = targets[skip + i];
+        }
+    }
+    batch
+}

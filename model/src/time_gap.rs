@@ -1,0 +1,46 @@
+//! Log-bucketed time gaps. For history position i the gap is `t[i+1] - t[i]` in seconds; for
+//! the last position it is `now - t[last]`, where "now" is the moment of ranking (in training
+//! and evaluation: the timestamp of the event being predicted). Bucket b is the number of
+//! boundaries that are <= the gap, so there are `BOUNDARIES.len() + 1` buckets.
+
+/// Boundaries in seconds: 1 s, 1 min, 10 min, 1 h, 6 h, 1 day, 3 days, 1 week, 30 days, 90 days.
+pub const BOUNDARIES: [i64; 10] = [1, 60, 600, 3_600, 21_600, 86_400, 259_200, 604_800, 2_592_000, 7_776_000];
+
+pub const NUM_BUCKETS: usize = BOUNDARIES.len() + 1;
+
+/// Negative gaps (clock skew) fall into bucket 0 like simultaneous events.
+pub fn bucket(gap_seconds: i64) -> usize {
+    BOUNDARIES.iter().take_while(|&&b| gap_seconds >= b).count()
+}
+
+/// Buckets for a history with timestamps `ts` (ascending) ranked at time `now`.
+pub fn buckets_for(ts: &[i64], now: i64) -> Vec<usize> {
+    (0..ts.len())
+        .map(|i| {
+            let next = if i + 1 < ts.len() { ts[i + 1] } else { now };
+            bucket(next - ts[i])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_follow_boundaries() {
+        assert_eq!(bucket(-5), 0);
+        assert_eq!(bucket(0), 0);
+        assert_eq!(bucket(1), 1);
+        assert_eq!(bucket(59), 1);
+        assert_eq!(bucket(60), 2);
+        assert_eq!(bucket(86_400), 6);
+        assert_eq!(bucket(10_000_000), 10);
+        assert_eq!(NUM_BUCKETS, 11);
+    }
+
+    #[test]
+    fn last_gap_is_measured_to_now() {
+        assert_eq!(buckets_for(&[0, 0, 120], 120 + 3_600), vec![0, 2, 4]);
+    }
+}

@@ -1,0 +1,90 @@
+//! The errors a storefront developer sees, and the warnings an engine carries when it had to
+//! degrade (for example to an in-memory history) instead of failing the page.
+
+use serde::Serialize;
+use tsify::Tsify;
+
+/// Every error the engine reports. `code()` is stable and meant for programs; the message is
+/// meant for the developer reading the console and says what to change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LocalRankError {
+    /// An event passed to `record()` was rejected; nothing stored was touched.
+    #[error("invalid event: `{field}` {reason}")]
+    InvalidEvent { field: String, reason: String },
+
+    /// An option passed to `open()` is out of range or of the wrong type.
+    #[error("invalid option: `{field}` {reason}")]
+    InvalidOptions { field: String, reason: String },
+
+    /// The history database exists but was written by a newer version of localrank.
+    #[error(
+        "the history database `{database}` has schema version {found}, newer than the {supported} \
+         this engine understands; using an empty in-memory history (upgrade the localrank package)"
+    )]
+    SchemaTooNew { database: String, found: u32, supported: u32 },
+
+    /// Some stored records could not be read; they were skipped and left untouched on disk.
+    #[error("skipped {count} unreadable history record(s) in `{database}`; first problem: {first}")]
+    CorruptRecords { database: String, count: usize, first: String },
+
+    /// Persistent storage cannot be used at all (private mode, blocked storage, no IndexedDB).
+    #[error("persistent storage is unavailable ({reason}); history is kept in memory for this page only")]
+    StorageUnavailable { reason: String },
+
+    /// A read or write on the history database failed.
+    #[error("history storage failed while trying to {operation}: {reason}")]
+    Storage { operation: String, reason: String },
+
+    /// A bug in localrank surfaced as a panic; the engine keeps running in fail-open mode.
+    #[error("internal error in localrank (please report it): {0}")]
+    Internal(String),
+}
+
+impl LocalRankError {
+    /// A stable, machine-readable name for the error kind.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidEvent { .. } => "InvalidEvent",
+            Self::InvalidOptions { .. } => "InvalidOptions",
+            Self::SchemaTooNew { .. } => "SchemaTooNew",
+            Self::CorruptRecords { .. } => "CorruptRecords",
+            Self::StorageUnavailable { .. } => "StorageUnavailable",
+            Self::Storage { .. } => "Storage",
+            Self::Internal(_) => "Internal",
+        }
+    }
+
+    /// The offending input field, for errors about input.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidEvent { field, .. } | Self::InvalidOptions { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid_event(field: &str, reason: impl Into<String>) -> Self {
+        Self::InvalidEvent { field: field.to_owned(), reason: reason.into() }
+    }
+
+    pub(crate) fn invalid_option(field: &str, reason: impl Into<String>) -> Self {
+        Self::InvalidOptions { field: field.to_owned(), reason: reason.into() }
+    }
+
+    pub(crate) fn storage(operation: &str, reason: impl Into<String>) -> Self {
+        Self::Storage { operation: operation.to_owned(), reason: reason.into() }
+    }
+}
+
+/// Something the engine had to work around. The page keeps working; the storefront may log it.
+#[derive(Debug, Clone, PartialEq, Serialize, Tsify)]
+pub struct Warning {
+    /// The `code()` of the underlying [`LocalRankError`].
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&LocalRankError> for Warning {
+    fn from(error: &LocalRankError) -> Self {
+        Warning { code: error.code().to_owned(), message: error.to_string() }
+    }
+}

@@ -1,0 +1,208 @@
+//! The shopper's private history: events, retention, the item-vector cache, and the stores
+//! that persist them. [`History`] holds the rules and an in-memory mirror (ranking reads the
+//! mirror, never the disk); a [`HistoryStore`] persists.
+
+pub mod event;
+mod export;
+mod memory;
+mod options;
+pub mod retention;
+pub mod store;
+pub mod vectors;
+
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
+
+pub use event::{EventInput, EventKind, StoredEvent};
+pub use export::HistoryExport;
+pub use memory::MemoryStore;
+pub use options::{OpenOptions, StorageChoice};
+pub use retention::RetentionPolicy;
+pub use store::{Change, HistoryStore, Snapshot};
+pub use vectors::{CachedVector, VectorCache};
+
+use crate::error::LocalRankError;
+use event::{NewEvent, ValidationContext};
+
+/// The history of one shopper on one device.
+pub struct History<S: HistoryStore> {
+    store: S,
+    /// Every readable event, in (`timestamp`, `seq`) order.
+    events: Vec<StoredEvent>,
+    vectors: VectorCache,
+    policy: RetentionPolicy,
+    warnings: Vec<LocalRankError>,
+}
+
+impl<S: HistoryStore> History<S> {
+    /// Loads the store, reports unreadable records, and enforces the retention policy.
+    pub async fn open(mut store: S, options: &OpenOptions, now: f64) -> Result<Self, LocalRankError> {
+        let policy = options.retention()?;
+        let snapshot = store.load().await?;
+        let mut warnings = Vec::new();
+        if let Some(first) = snapshot.corrupt.first() {
+            warnings.push(LocalRankError::CorruptRecords {
+                database: options.database_name().to_owned(),
+                count: snapshot.corrupt.len(),
+                first: first.clone(),
+            });
+        }
+
+        let mut events = snapshot.events;
+        events.sort_by(|a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
+
+        // A dimension set at open wins: a different stored one means the model changed and the
+        // cached vectors belong to the old item space.
+        let dim = options.dim.or(snapshot.dim);
+        let mut vectors = VectorCache::new(options.max_cached_vectors(), dim);
+        let stale_vectors = vectors.restore(snapshot.vectors);
+
+        let mut history = History { store, events, vectors, policy, warnings };
+        let expired = history.policy.to_drop(&history.events, 0, now);
+        let set_dim = history.vectors.dim().filter(|d| Some(*d) != snapshot.dim);
+        if !expired.is_empty() || !stale_vectors.is_empty() || set_dim.is_some() {
+            history
+                .store
+                .apply(Change { remove_events: &expired, remove_vectors: &stale_vectors, set_dim, ..Change::default() })
+                .await?;
+            history.events.retain(|e| !expired.contains(&e.seq));
+        }
+        Ok(history)
+    }
+
+    /// Validates and stores one event. On any error nothing stored changes.
+    pub async fn record(&mut self, input: EventInput, now: f64) -> Result<StoredEvent, LocalRankError> {
+        let validated = input.validate(ValidationContext { now, dim: self.vectors.dim() })?;
+        let event = validated.event;
+        if event.timestamp < self.policy.cutoff(now) {
+            return Err(LocalRankError::invalid_event(
+                "timestamp",
+                format!("is older than the retention window of {} days", self.policy.max_age_days),
+            ));
+        }
+        let remove_events = self.evictions_for(&event, now)?;
+
+        let dim_before = self.vectors.dim();
+        let cache_update = match (&validated.vector, &event.item) {
+            (Some(vector), Some(item)) => {
+                Some(self.vectors.insert(vec![(item.clone(), vector.clone(), event.category.clone())]))
+            }
+            _ => None,
+        };
+        let (put_vectors, remove_vectors) = cache_update.map(|u| (u.put, u.evicted)).unwrap_or_default();
+        let set_dim = self.vectors.dim().filter(|_| dim_before.is_none());
+
+        let seq = self
+            .store
+            .apply(Change {
+                append: Some(&event),
+                remove_events: &remove_events,
+                put_vectors: &put_vectors,
+                remove_vectors: &remove_vectors,
+                set_dim,
+            })
+            .await?
+            .ok_or_else(|| LocalRankError::Internal("the store did not assign a sequence number".into()))?;
+
+        self.events.retain(|e| !remove_events.contains(&e.seq));
+        let stored = StoredEvent::from_new(seq, event);
+        let at = self.events.partition_point(|e| e.order_key() <= stored.order_key());
+        self.events.insert(at, stored.clone());
+        Ok(stored)
+    }
+
+    /// Which stored events the policy drops when `event` arrives; an error if it would drop
+    /// `event` itself (it is older than everything the policy keeps).
+    fn evictions_for(&self, event: &NewEvent, now: f64) -> Result<Vec<u32>, LocalRankError> {
+        let is_newest = self.events.last().is_none_or(|last| event.timestamp >= last.timestamp);
+        if is_newest {
+            return Ok(self.policy.to_drop(&self.events, 1, now));
+        }
+        // Out of order (a late-arriving event): decide on the merged history.
+        const PENDING: u32 = u32::MAX;
+        let mut merged = self.events.clone();
+        let pending = StoredEvent::from_new(PENDING, event.clone());
+        let at = merged.partition_point(|e| e.order_key() <= pending.order_key());
+        merged.insert(at, pending);
+        let dropped = self.policy.to_drop(&merged, 0, now);
+        if dropped.contains(&PENDING) {
+            return Err(LocalRankError::invalid_event(
+                "timestamp",
+                format!("is older than all {} events kept (maxEvents)", self.policy.max_events),
+            ));
+        }
+        Ok(dropped)
+    }
+
+    /// Caches item vectors seen outside events (for example in a candidate pool).
+    pub async fn cache_vectors(&mut self, items: Vec<(String, Vec<f32>, Option<String>)>) -> Result<(), LocalRankError> {
+        let dim_before = self.vectors.dim();
+        for (id, vector, _) in &items {
+            event::check_vector(vector.clone(), self.vectors.dim())
+                .map_err(|reason| LocalRankError::invalid_event("vector", format!("of item {id:?} {reason}")))?;
+        }
+        let update = self.vectors.insert(items);
+        let set_dim = self.vectors.dim().filter(|_| dim_before.is_none());
+        self.store
+            .apply(Change { put_vectors: &update.put, remove_vectors: &update.evicted, set_dim, ..Change::default() })
+            .await?;
+        Ok(())
+    }
+
+    /// Erases the shopper's history and the vector cache, on disk and in memory.
+    pub async fn forget(&mut self) -> Result<(), LocalRankError> {
+        self.store.clear().await?;
+        self.events.clear();
+        self.vectors.clear();
+        Ok(())
+    }
+
+    /// All events, oldest first.
+    pub fn events(&self) -> &[StoredEvent] {
+        &self.events
+    }
+
+    /// The last `n` events, oldest first.
+    pub fn recent(&self, n: usize) -> &[StoredEvent] {
+        &self.events[self.events.len().saturating_sub(n)..]
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn vectors(&self) -> &VectorCache {
+        &self.vectors
+    }
+
+    pub fn policy(&self) -> RetentionPolicy {
+        self.policy
+    }
+
+    /// What the engine worked around while opening (unreadable records, …).
+    pub fn warnings(&self) -> &[LocalRankError] {
+        &self.warnings
+    }
+
+    pub fn add_warning(&mut self, warning: LocalRankError) {
+        self.warnings.push(warning);
+    }
+
+    /// Gives the store back (to reopen it, as a new page load would).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    pub fn storage_kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    /// The shopper's data as a self-describing JSON document.
+    pub fn export(&self, now: f64) -> HistoryExport {
+        HistoryExport::new(self.events.clone(), self.policy, now)
+    }
+}

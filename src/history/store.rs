@@ -1,0 +1,47 @@
+//! The persistence seam. A [`HistoryStore`] only stores and loads; the rules (validation,
+//! retention, ordering, the vector cache's bounds) live in [`super::History`], so every store
+//! behaves the same and the rules are tested natively on [`super::MemoryStore`].
+
+use super::event::{NewEvent, StoredEvent};
+use super::vectors::CachedVector;
+use crate::error::LocalRankError;
+
+/// Everything a store holds, as loaded at open.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Readable events, in any order (the history sorts them).
+    pub events: Vec<StoredEvent>,
+    pub vectors: Vec<CachedVector>,
+    /// The item-vector dimension recorded with the data, if any.
+    pub dim: Option<usize>,
+    /// Records that could not be read: how many, and a description of the first.
+    pub corrupt: Vec<String>,
+}
+
+/// One atomic change: an append with the evictions it causes, written in one transaction so
+/// a crash never leaves the history half-trimmed.
+#[derive(Debug, Default)]
+pub struct Change<'a> {
+    pub append: Option<&'a NewEvent>,
+    pub remove_events: &'a [u32],
+    pub put_vectors: &'a [CachedVector],
+    pub remove_vectors: &'a [String],
+    pub set_dim: Option<usize>,
+}
+
+/// Where history lives: IndexedDB in the browser, memory natively (and as the fallback when
+/// the browser's storage is unavailable).
+#[allow(async_fn_in_trait)] // single-threaded by design: wasm has no Send futures to offer
+pub trait HistoryStore {
+    /// "indexeddb" or "memory": reported in the engine status.
+    fn kind(&self) -> &'static str;
+
+    /// Reads everything the store holds.
+    async fn load(&mut self) -> Result<Snapshot, LocalRankError>;
+
+    /// Applies a change atomically. Returns the `seq` given to the appended event, if any.
+    async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError>;
+
+    /// Erases everything: events, cached vectors, metadata.
+    async fn clear(&mut self) -> Result<(), LocalRankError>;
+}
