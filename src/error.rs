@@ -62,11 +62,11 @@ impl LocalRankError {
         }
     }
 
-    pub(crate) fn invalid_event(field: &str, reason: impl Into<String>) -> Self {
+    pub fn invalid_event(field: &str, reason: impl Into<String>) -> Self {
         Self::InvalidEvent { field: field.to_owned(), reason: reason.into() }
     }
 
-    pub(crate) fn invalid_option(field: &str, reason: impl Into<String>) -> Self {
+    pub fn invalid_option(field: &str, reason: impl Into<String>) -> Self {
         Self::InvalidOptions { field: field.to_owned(), reason: reason.into() }
     }
 

@@ -1,8 +1,23 @@
 //! localrank-model: the localrank intent encoder (a SASRec-class causal transformer) as a burn
 //! Module, with data preparation, training, full-ranking evaluation against baselines, and
 //! export to the weights format the engine crate loads (see docs/model-format.md).
+pub mod baselines;
+pub mod config;
 pub mod data;
+pub mod encoder;
 pub mod error;
+pub mod eval;
+pub mod export;
+pub mod reference;
 pub mod time_gap;
+pub mod train;
+pub mod weights;
 
+pub use config::{EncoderConfig, TrainConfig};
 pub use error::{ModelError, Result};
+pub use weights::ModelWeights;
+
+/// The CPU device used for training and inference (burn's pure-Rust flex backend).
+pub fn cpu_device() -> burn::tensor::Device {
+    burn::tensor::Device::flex()
+}

@@ -97,14 +97,20 @@ pub struct EventInput {
     pub price: Option<f64>,
 }
 
-/// A validated event, before the store gives it a sequence number.
-#[derive(Debug, Clone, PartialEq)]
+/// A validated event, before the store gives it a sequence number. Serialized, it is the
+/// stored record minus `seq` (which IndexedDB's key generator fills in).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NewEvent {
     pub kind: EventKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     pub timestamp: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
 }
 

@@ -192,6 +192,10 @@ impl<S: HistoryStore> History<S> {
         self.warnings.push(warning);
     }
 
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
     /// Gives the store back (to reopen it, as a new page load would).
     pub fn into_store(self) -> S {
         self.store

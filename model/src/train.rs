@@ -1,0 +1,193 @@
+//! Training: every position of each user's training sequence predicts the next item (the
+//! original SASRec objective, no augmented prefixes), full-softmax cross-entropy over the whole
+//! catalogue on cosine/temperature scores, AdamW, early stopping on validation NDCG@10.
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{EncoderConfig, TrainConfig};
+use crate::data::{Dataset, Event, SplitPart};
+use crate::encoder::{make_batch, IntentEncoder};
+use crate::error::{ModelError, Result};
+use crate::eval::{evaluate, EvalOptions, Metrics, Scorer};
+use crate::time_gap;
+use crate::weights::ModelWeights;
+
+/// One left-padded training/eval row: items, kinds, gap buckets, next-item targets (-1 = none).
+pub type Row = (Vec<u32>, Vec<u8>, Vec<usize>, Vec<i64>);
+
+/// Input row for ranking after `hist` at time `now` (the last `max_len` events).
+pub fn history_row(hist: &[Event], now: i64, max_len: usize) -> Row {
+    let ts: Vec<i64> = hist.iter().map(|e| e.ts).collect();
+    let gaps = time_gap::buckets_for(&ts, now);
+    let skip = hist.len().saturating_sub(max_len);
+    let h = &hist[skip..];
+    (h.iter().map(|e| e.item).collect(), h.iter().map(|e| e.kind).collect(), gaps[skip..].to_vec(), vec![-1; h.len()])
+}
+
+/// Training rows: for a training sequence s, inputs s[..m-1] and targets s[1..]; the gap of
+/// input i is s[i+1].ts - s[i].ts (the time of the event being predicted, as at ranking time).
+/// Up to `windows` non-overlapping windows of `max_len` positions, taken from the end.
+pub fn training_rows(ds: &Dataset, max_len: usize, windows: usize) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for u in 0..ds.num_users() {
+        let s = ds.train_sequence(u);
+        if s.len() < 2 {
+            continue;
+        }
+        let mut end = s.len() - 1; // exclusive end of the input positions
+        for _ in 0..windows.max(1) {
+            let start = end.saturating_sub(max_len);
+            let mut row: Row = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for i in start..end {
+                row.0.push(s[i].item);
+                row.1.push(s[i].kind);
+                row.2.push(time_gap::bucket(s[i + 1].ts - s[i].ts));
+                row.3.push(i64::from(s[i + 1].item));
+            }
+            rows.push(row);
+            if start == 0 {
+                break;
+            }
+            end = start;
+        }
+    }
+    rows
+}
+
+/// Scores with a trained encoder (inference mode).
+pub struct EncoderScorer<'a> {
+    pub model: &'a IntentEncoder,
+    pub max_len: usize,
+    pub device: Device,
+}
+
+impl Scorer for EncoderScorer<'_> {
+    fn score(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
+        let rows: Vec<Row> = users
+            .iter()
+            .map(|&u| {
+                let (hist, target) = ds.history_and_target(u, part);
+                history_row(hist, target.ts, self.max_len)
+            })
+            .collect();
+        let len = rows.iter().map(|r| r.0.len()).max().unwrap_or(1).max(1);
+        let batch = make_batch(&rows, len);
+        let intents = crate::encoder::l2_normalize(self.model.intents(&batch, &self.device));
+        let scores = intents.matmul(self.model.item_table().transpose());
+        let n = ds.num_items();
+        // The score tensor is built from f32 tensors on this device, so it always reads back as f32.
+        let flat: Vec<f32> = scores.into_data().into_vec::<f32>().expect("score tensor is f32");
+        flat.chunks(n).map(<[f32]>::to_vec).collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub loss: f64,
+    #[serde(rename = "val_ndcg@10")]
+    pub val_ndcg10: f64,
+    #[serde(rename = "val_hr@10")]
+    pub val_hr10: f64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub weights: ModelWeights,
+    pub best_epoch: usize,
+    pub best_validation: Metrics,
+    pub epochs: Vec<EpochLog>,
+    /// Wall time until the end of the best epoch.
+    pub seconds_to_best: f64,
+    pub total_seconds: f64,
+}
+
+/// Trains on `device` (a plain device; autodiff is added here). `log` receives one line per
+/// epoch; a progress bar with ETA is drawn on stderr when `progress` is set.
+pub fn train(ds: &Dataset, enc: &EncoderConfig, cfg: &TrainConfig, device: &Device, progress: bool, log: &mut dyn FnMut(&str)) -> Result<TrainOutcome> {
+    enc.check()?;
+    if enc.num_items != ds.num_items() {
+        return Err(ModelError::BadConfig(format!("encoder has {} items, dataset {}", enc.num_items, ds.num_items())));
+    }
+    device.seed(cfg.seed);
+    let ad = device.clone().autodiff();
+    let mut model = IntentEncoder::new(enc, &ad);
+    let mut optim = AdamWConfig::new().with_weight_decay(cfg.weight_decay).init();
+    let rows = training_rows(ds, enc.max_len, cfg.windows_per_user);
+    if rows.is_empty() {
+        return Err(ModelError::EmptyDataset { stage: "training rows (every user needs 4+ events)".into() });
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut val_users: Vec<usize> = (0..ds.num_users()).collect();
+    if cfg.validation_users > 0 && cfg.validation_users < val_users.len() {
+        val_users.shuffle(&mut rng);
+        val_users.truncate(cfg.validation_users);
+        val_users.sort_unstable();
+    }
+    let opts = EvalOptions::default();
+    let start = Instant::now();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    let n_batches = rows.len().div_ceil(cfg.batch_size);
+    let (mut best, mut best_m, mut best_epoch, mut to_best, mut bad) = (None, Metrics { ndcg10: -1.0, ..Metrics::default() }, 0, 0.0, 0);
+    let mut epochs = Vec::new();
+    for epoch in 1..=cfg.epochs {
+        let t0 = Instant::now();
+        order.shuffle(&mut rng);
+        let bar = if progress { ProgressBar::new(n_batches as u64) } else { ProgressBar::hidden() };
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, {elapsed} elapsed, ETA {eta} {msg}")
+                .map_err(|e| ModelError::BadConfig(e.to_string()))?
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(epoch.to_string());
+        let mut loss_sum = 0.0;
+        for (bi, chunk) in order.chunks(cfg.batch_size).enumerate() {
+            let batch_rows: Vec<Row> = chunk.iter().map(|&i| rows[i].clone()).collect();
+            let len = batch_rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
+            let batch = make_batch(&batch_rows, len);
+            let loss = model.loss(&batch, &ad);
+            let value: f32 = loss.clone().try_into_scalar().map_err(|e| ModelError::Backend(format!("{e:?}")))?;
+            if !value.is_finite() {
+                return Err(ModelError::Backend(format!("loss became {value} in epoch {epoch}; lower the learning rate")));
+            }
+            loss_sum += f64::from(value);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(cfg.learning_rate, model, grads);
+            bar.inc(1);
+            bar.set_message(format!("loss {:.4}", loss_sum / (bi + 1) as f64));
+        }
+        bar.finish_and_clear();
+        let valid = model.valid();
+        let scorer = EncoderScorer { model: &valid, max_len: enc.max_len, device: device.clone() };
+        let m = evaluate(&scorer, ds, SplitPart::Validation, Some(&val_users), &opts);
+        let secs = t0.elapsed().as_secs_f64();
+        let entry = EpochLog { epoch, loss: loss_sum / n_batches as f64, val_ndcg10: m.ndcg10, val_hr10: m.hr10, seconds: secs };
+        let improved = m.ndcg10 > best_m.ndcg10;
+        log(&format!(
+            "epoch {:>3}  loss {:.4}  val NDCG@10 {:.4}  HR@10 {:.4}  {:.1}s{}",
+            epoch, entry.loss, m.ndcg10, m.hr10, secs, if improved { "  *best" } else { "" }
+        ));
+        epochs.push(entry);
+        if improved {
+            best = Some(ModelWeights::from_encoder(&valid, enc)?);
+            (best_m, best_epoch, to_best, bad) = (m, epoch, start.elapsed().as_secs_f64(), 0);
+        } else {
+            bad += 1;
+            if bad >= cfg.patience {
+                log(&format!("early stop: no validation gain for {} epochs; best epoch {best_epoch}", cfg.patience));
+                break;
+            }
+        }
+    }
+    let weights = best.ok_or_else(|| ModelError::BadConfig("no epoch was trained (epochs = 0?)".into()))?;
+    Ok(TrainOutcome { weights, best_epoch, best_validation: best_m, epochs, seconds_to_best: to_best, total_seconds: start.elapsed().as_secs_f64() })
+}

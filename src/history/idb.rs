@@ -1,0 +1,308 @@
+//! The IndexedDB store (wasm32 only), and [`BrowserStore`]: IndexedDB when it works, memory
+//! when it cannot be used, behind one type.
+//!
+//! Layout, schema version 2 (`SCHEMA_VERSION`):
+//! - `events`: keyPath `seq`, autoIncrement — one record per event ([`StoredEvent`]);
+//! - `vectors`: keyPath `id` — the item-vector cache ([`CachedVector`]);
+//! - `meta`: out-of-line keys — `dim`, the item-vector dimension.
+//!
+//! Schema version 1 (the prototype layout) had only `events`, each record carrying its item's
+//! `vector`. Opening such a database adds the new stores (in `upgradeneeded`) and then moves
+//! the vectors out of the events (in the first load, idempotently, so an interrupted migration
+//! simply resumes).
+//!
+//! Every operation is one transaction whose requests are all issued up front; results are read
+//! after it commits. No await happens while a transaction must stay active.
+
+use idb::{Database, DatabaseEvent, Factory, KeyPath, ObjectStoreParams, Request, TransactionMode, TransactionResult};
+use js_sys::Reflect;
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+
+use super::event::StoredEvent;
+use super::memory::MemoryStore;
+use super::store::{Change, HistoryStore, Snapshot};
+use super::vectors::CachedVector;
+use crate::error::LocalRankError;
+
+pub const SCHEMA_VERSION: u32 = 2;
+const EVENTS: &str = "events";
+const VECTORS: &str = "vectors";
+const META: &str = "meta";
+const ALL_STORES: [&str; 3] = [EVENTS, VECTORS, META];
+const DIM_KEY: &str = "dim";
+
+pub struct IdbStore {
+    db: Database,
+    name: String,
+}
+
+impl IdbStore {
+    /// Opens (creating or migrating) the named database.
+    pub async fn open(name: &str) -> Result<IdbStore, LocalRankError> {
+        let factory = Factory::new().map_err(|e| unavailable(format!("no IndexedDB in this context: {e}")))?;
+        let mut request = factory
+            .open(name, Some(SCHEMA_VERSION))
+            .map_err(|e| unavailable(format!("IndexedDB refused to open `{name}`: {e}")))?;
+        request.on_upgrade_needed(|event| {
+            // Errors here abort the upgrade, which surfaces below as a failed open.
+            if let Ok(db) = event.database() {
+                let _ = create_missing_stores(&db);
+            }
+        });
+        match request.await {
+            Ok(db) => Ok(IdbStore { db, name: name.to_owned() }),
+            Err(error) if dom_name(&error).as_deref() == Some("VersionError") => {
+                let found = existing_version(&factory, name).await.unwrap_or(SCHEMA_VERSION + 1);
+                Err(LocalRankError::SchemaTooNew { database: name.to_owned(), found, supported: SCHEMA_VERSION })
+            }
+            Err(error) => Err(unavailable(format!("opening `{name}` failed: {error}"))),
+        }
+    }
+
+    /// Closes the connection (another tab's upgrade, or deleting the database, waits for it).
+    pub fn close(&self) {
+        self.db.close();
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Moves vectors embedded in schema-1 event records into the `vectors` store.
+    async fn migrate_embedded_vectors(&self, legacy: &[(StoredEvent, CachedVector)]) -> Result<(), LocalRankError> {
+        let tx = self.transaction(TransactionMode::ReadWrite, "migrate schema-1 records")?;
+        let events = store(&tx, EVENTS)?;
+        let vectors = store(&tx, VECTORS)?;
+        for (event, vector) in legacy {
+            events.put(&to_js(event)?, None).map_err(|e| write_error("migrate an event", e))?;
+            vectors.put(&to_js(vector)?, None).map_err(|e| write_error("migrate a vector", e))?;
+        }
+        commit(tx, "migrate schema-1 records").await
+    }
+
+    fn transaction(&self, mode: TransactionMode, operation: &str) -> Result<idb::Transaction, LocalRankError> {
+        self.db.transaction(&ALL_STORES, mode).map_err(|e| LocalRankError::storage(operation, e.to_string()))
+    }
+}
+
+impl HistoryStore for IdbStore {
+    fn kind(&self) -> &'static str {
+        "indexeddb"
+    }
+
+    async fn load(&mut self) -> Result<Snapshot, LocalRankError> {
+        const OP: &str = "load the history";
+        let tx = self.transaction(TransactionMode::ReadOnly, OP)?;
+        let events = store(&tx, EVENTS)?.get_all(None, None).map_err(|e| read_error(OP, e))?;
+        let vectors = store(&tx, VECTORS)?.get_all(None, None).map_err(|e| read_error(OP, e))?;
+        let dim = store(&tx, META)?.get(JsValue::from_str(DIM_KEY)).map_err(|e| read_error(OP, e))?;
+        commit(tx, OP).await?;
+
+        let mut snapshot = Snapshot::default();
+        let mut legacy = Vec::new();
+        for record in js_array(events.result().map_err(|e| read_error(OP, e))?) {
+            match decode_event(&record) {
+                Ok((event, Some(vector))) => {
+                    let id = event.item.clone().unwrap_or_default();
+                    let cached = CachedVector { id, vector, category: event.category.clone(), used: event.seq.into() };
+                    snapshot.vectors.push(cached.clone());
+                    legacy.push((event.clone(), cached));
+                    snapshot.events.push(event);
+                }
+                Ok((event, None)) => snapshot.events.push(event),
+                Err(problem) => snapshot.corrupt.push(problem),
+            }
+        }
+        for record in js_array(vectors.result().map_err(|e| read_error(OP, e))?) {
+            match serde_wasm_bindgen::from_value::<CachedVector>(record) {
+                Ok(vector) => snapshot.vectors.push(vector),
+                // A broken cache entry is only a cache miss; it is overwritten when seen again.
+                Err(_) => {}
+            }
+        }
+        snapshot.dim = dim.result().ok().and_then(|v| v.as_f64()).map(|d| d as usize).filter(|d| *d > 0);
+        if !legacy.is_empty() {
+            self.migrate_embedded_vectors(&legacy).await?;
+        }
+        Ok(snapshot)
+    }
+
+    async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
+        const OP: &str = "save the history";
+        let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
+        let events = store(&tx, EVENTS)?;
+        let vectors = store(&tx, VECTORS)?;
+        for seq in change.remove_events {
+            events.delete(JsValue::from(*seq)).map_err(|e| write_error(OP, e))?;
+        }
+        for id in change.remove_vectors {
+            vectors.delete(JsValue::from_str(id)).map_err(|e| write_error(OP, e))?;
+        }
+        for entry in change.put_vectors {
+            vectors.put(&to_js(entry)?, None).map_err(|e| write_error(OP, e))?;
+        }
+        if let Some(dim) = change.set_dim {
+            store(&tx, META)?
+                .put(&JsValue::from(dim as u32), Some(&JsValue::from_str(DIM_KEY)))
+                .map_err(|e| write_error(OP, e))?;
+        }
+        let added = match change.append {
+            Some(event) => Some(events.add(&to_js(event)?, None).map_err(|e| write_error(OP, e))?),
+            None => None,
+        };
+        commit(tx, OP).await?;
+        added
+            .map(|request| {
+                let key = request.result().map_err(|e| write_error(OP, e))?;
+                key.as_f64()
+                    .map(|k| k as u32)
+                    .ok_or_else(|| LocalRankError::storage(OP, "IndexedDB returned a non-numeric key"))
+            })
+            .transpose()
+    }
+
+    async fn clear(&mut self) -> Result<(), LocalRankError> {
+        const OP: &str = "erase the history";
+        let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
+        for name in ALL_STORES {
+            store(&tx, name)?.clear().map_err(|e| write_error(OP, e))?;
+        }
+        commit(tx, OP).await
+    }
+}
+
+/// The store a browser engine runs on: IndexedDB, or memory when IndexedDB failed at open.
+pub enum BrowserStore {
+    Idb(IdbStore),
+    Memory(MemoryStore),
+}
+
+impl HistoryStore for BrowserStore {
+    fn kind(&self) -> &'static str {
+        match self {
+            BrowserStore::Idb(s) => s.kind(),
+            BrowserStore::Memory(s) => s.kind(),
+        }
+    }
+
+    async fn load(&mut self) -> Result<Snapshot, LocalRankError> {
+        match self {
+            BrowserStore::Idb(s) => s.load().await,
+            BrowserStore::Memory(s) => s.load().await,
+        }
+    }
+
+    async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
+        match self {
+            BrowserStore::Idb(s) => s.apply(change).await,
+            BrowserStore::Memory(s) => s.apply(change).await,
+        }
+    }
+
+    async fn clear(&mut self) -> Result<(), LocalRankError> {
+        match self {
+            BrowserStore::Idb(s) => s.clear().await,
+            BrowserStore::Memory(s) => s.clear().await,
+        }
+    }
+}
+
+impl BrowserStore {
+    pub fn close(&self) {
+        if let BrowserStore::Idb(s) = self {
+            s.close();
+        }
+    }
+}
+
+fn create_missing_stores(db: &Database) -> Result<(), idb::Error> {
+    let existing = db.store_names();
+    let has = |name: &str| existing.iter().any(|s| s == name);
+    if !has(EVENTS) {
+        let mut params = ObjectStoreParams::new();
+        params.auto_increment(true).key_path(Some(KeyPath::new_single("seq")));
+        db.create_object_store(EVENTS, params)?;
+    }
+    if !has(VECTORS) {
+        let mut params = ObjectStoreParams::new();
+        params.key_path(Some(KeyPath::new_single("id")));
+        db.create_object_store(VECTORS, params)?;
+    }
+    if !has(META) {
+        db.create_object_store(META, ObjectStoreParams::new())?;
+    }
+    Ok(())
+}
+
+/// Reads one event record; a schema-1 record also yields its embedded vector.
+fn decode_event(record: &JsValue) -> Result<(StoredEvent, Option<Vec<f32>>), String> {
+    let seq = Reflect::get(record, &JsValue::from_str("seq")).ok().and_then(|v| v.as_f64());
+    let label = seq.map(|s| format!("record {s}")).unwrap_or_else(|| "a record without seq".into());
+    let event: StoredEvent =
+        serde_wasm_bindgen::from_value(record.clone()).map_err(|e| format!("{label}: {e}"))?;
+    event.check().map_err(|e| format!("{label}: {e}"))?;
+    let vector = Reflect::get(record, &JsValue::from_str("vector"))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+        .and_then(|v| serde_wasm_bindgen::from_value::<Vec<f32>>(v).ok())
+        .filter(|v| !v.is_empty() && v.iter().all(|x| x.is_finite()));
+    Ok((event, vector))
+}
+
+async fn existing_version(factory: &Factory, name: &str) -> Option<u32> {
+    let db = factory.open(name, None).ok()?.await.ok()?;
+    let version = db.version().ok();
+    db.close();
+    version
+}
+
+fn store(tx: &idb::Transaction, name: &str) -> Result<idb::ObjectStore, LocalRankError> {
+    tx.object_store(name)
+        .map_err(|e| LocalRankError::storage("open an object store", format!("`{name}` is missing: {e}")))
+}
+
+async fn commit(tx: idb::Transaction, operation: &str) -> Result<(), LocalRankError> {
+    let error = tx.error();
+    match tx.await {
+        Ok(TransactionResult::Committed) => Ok(()),
+        Ok(TransactionResult::Aborted) => {
+            let reason = error.map(|e| format!("{}: {}", e.name(), e.message())).unwrap_or_else(|| "aborted".into());
+            Err(LocalRankError::storage(operation, reason))
+        }
+        Err(e) => Err(LocalRankError::storage(operation, e.to_string())),
+    }
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, LocalRankError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| LocalRankError::Internal(format!("could not convert a record for IndexedDB: {e}")))
+}
+
+fn js_array(value: JsValue) -> impl Iterator<Item = JsValue> {
+    js_sys::Array::from(&value).into_iter()
+}
+
+fn dom_name(error: &idb::Error) -> Option<String> {
+    match error {
+        idb::Error::DomException(e) => Some(e.name()),
+        _ => None,
+    }
+}
+
+fn unavailable(reason: String) -> LocalRankError {
+    LocalRankError::StorageUnavailable { reason }
+}
+
+fn read_error(operation: &str, error: idb::Error) -> LocalRankError {
+    LocalRankError::storage(operation, error.to_string())
+}
+
+fn write_error(operation: &str, error: idb::Error) -> LocalRankError {
+    let reason = match &error {
+        idb::Error::DomException(e) => format!("{}: {}", e.name(), e.message()),
+        other => other.to_string(),
+    };
+    LocalRankError::storage(operation, reason)
+}

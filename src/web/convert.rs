@@ -1,0 +1,44 @@
+//! Crossing the JS boundary: JS values to Rust types with errors that name the field, Rust
+//! values to plain JS objects, and engine errors to JS `Error`s.
+
+use js_sys::Reflect;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+
+use crate::error::LocalRankError;
+
+/// Reads a JS value as `T`. A type error names the path of the offending field
+/// ("vector[3]: invalid type: string, expected f32").
+pub fn from_js<T: DeserializeOwned>(
+    value: JsValue,
+    error: fn(&str, String) -> LocalRankError,
+) -> Result<T, LocalRankError> {
+    if !value.is_object() {
+        return Err(error("(root)", "must be an object".into()));
+    }
+    let deserializer = serde_wasm_bindgen::Deserializer::from(value);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "(root)".to_owned() } else { path };
+        error(&field, e.into_inner().to_string())
+    })
+}
+
+/// Plain JS objects and arrays (not Maps), the shape the TypeScript types describe.
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(&LocalRankError::Internal(format!("could not convert a result to JS: {e}"))))
+}
+
+/// A JS `Error` with `name` "LocalRankError", `code` and, for input errors, `field`.
+pub fn js_error(error: &LocalRankError) -> JsValue {
+    let js = js_sys::Error::new(&error.to_string());
+    js.set_name("LocalRankError");
+    let _ = Reflect::set(&js, &"code".into(), &error.code().into());
+    if let Some(field) = error.field() {
+        let _ = Reflect::set(&js, &"field".into(), &field.into());
+    }
+    js.into()
+}

@@ -1,0 +1,217 @@
+//! The JavaScript API (wasm32 only): what the npm package wraps. Every exported function
+//! returns a promise that resolves, or rejects with an `Error` whose `name` is
+//! "LocalRankError" and which carries `code` (and `field` for input errors). Nothing here
+//! makes a network request.
+
+mod convert;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::lock::Mutex;
+use js_sys::Promise;
+use serde::Serialize;
+use tsify::Tsify;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::error::{LocalRankError, Warning};
+use crate::gpu::{self, BackendInfo};
+use crate::history::idb::{BrowserStore, IdbStore};
+use crate::history::{History, MemoryStore, OpenOptions, RetentionPolicy, StorageChoice};
+use convert::{from_js, js_error, to_js};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERRORS: &str = r#"
+/** The error every localrank promise rejects with. */
+export interface LocalRankError extends Error {
+    name: "LocalRankError";
+    /** Stable, machine-readable kind. */
+    code: "InvalidEvent" | "InvalidOptions" | "SchemaTooNew" | "CorruptRecords" | "StorageUnavailable" | "Storage" | "Internal";
+    /** The offending input field, for InvalidEvent and InvalidOptions. */
+    field?: string;
+}
+"#;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The engine's version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    crate::VERSION.to_owned()
+}
+
+/// The event kinds, in the model's vocabulary order.
+#[wasm_bindgen(js_name = eventKinds, unchecked_return_type = "EventKind[]")]
+pub fn event_kinds() -> Vec<JsValue> {
+    crate::history::EventKind::ALL.iter().map(|k| JsValue::from_str(k.as_str())).collect()
+}
+
+/// Asks the browser for a WebGPU adapter; reports the CPU (with the reason) when there is none.
+#[wasm_bindgen(js_name = detectBackend, unchecked_return_type = "Promise<BackendInfo>")]
+pub fn detect_backend() -> Promise {
+    future_to_promise(async { to_js(&gpu::detect().await) })
+}
+
+/// What `status()` reports.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStatus {
+    pub version: String,
+    /// Where history lives: "indexeddb", or "memory" when persistent storage was unavailable.
+    pub storage: String,
+    pub database: String,
+    pub events: usize,
+    pub cached_vectors: usize,
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dim: Option<usize>,
+    pub retention: RetentionPolicy,
+    pub backend: BackendInfo,
+    /// Problems the engine worked around (for example an unreadable database).
+    pub warnings: Vec<Warning>,
+}
+
+/// An open engine: one shopper's history on this device.
+#[wasm_bindgen]
+pub struct Engine {
+    history: Rc<Mutex<History<BrowserStore>>>,
+    database: String,
+    backend: Rc<RefCell<Option<BackendInfo>>>,
+}
+
+/// Opens the engine. Never fails because of storage: an unusable or unreadable database
+/// leaves the engine on an in-memory history, with a warning in `status().warnings`.
+/// Rejects only for invalid options.
+#[wasm_bindgen(unchecked_return_type = "Promise<Engine>")]
+pub fn open(#[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue) -> Promise {
+    future_to_promise(async move {
+        let engine = open_engine(options).await.map_err(|e| js_error(&e))?;
+        Ok(engine.into())
+    })
+}
+
+pub async fn open_engine(options: JsValue) -> Result<Engine, LocalRankError> {
+    let options: OpenOptions = if options.is_undefined() || options.is_null() {
+        OpenOptions::default()
+    } else {
+        from_js(options, LocalRankError::invalid_option)?
+    };
+    options.validate()?;
+    let now = js_sys::Date::now();
+    let database = options.database_name().to_owned();
+
+    let mut warnings = Vec::new();
+    let store = match options.storage.unwrap_or_default() {
+        StorageChoice::Memory => BrowserStore::Memory(MemoryStore::new()),
+        StorageChoice::Indexeddb => match IdbStore::open(&database).await {
+            Ok(store) => BrowserStore::Idb(store),
+            Err(error) => {
+                warnings.push(error);
+                BrowserStore::Memory(MemoryStore::new())
+            }
+        },
+    };
+    let mut history = match History::open(store, &options, now).await {
+        Ok(history) => history,
+        Err(error) => {
+            warnings.push(error);
+            History::open(BrowserStore::Memory(MemoryStore::new()), &options, now).await?
+        }
+    };
+    for warning in warnings {
+        log_warning(&warning);
+        history.add_warning(warning);
+    }
+    Ok(Engine { history: Rc::new(Mutex::new(history)), database, backend: Rc::new(RefCell::new(None)) })
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Validates and stores one event. Rejects with `InvalidEvent` (naming the field) and
+    /// leaves stored history untouched when the event is bad.
+    #[wasm_bindgen(unchecked_return_type = "Promise<StoredEvent>")]
+    pub fn record(&self, #[wasm_bindgen(unchecked_param_type = "EventInput")] event: JsValue) -> Promise {
+        let history = self.history.clone();
+        future_to_promise(async move {
+            let input = from_js(event, LocalRankError::invalid_event).map_err(|e| js_error(&e))?;
+            let stored = history.lock().await.record(input, js_sys::Date::now()).await.map_err(|e| js_error(&e))?;
+            to_js(&stored)
+        })
+    }
+
+    /// Every stored event, oldest first.
+    #[wasm_bindgen(unchecked_return_type = "Promise<StoredEvent[]>")]
+    pub fn history(&self) -> Promise {
+        let history = self.history.clone();
+        future_to_promise(async move { to_js(&history.lock().await.events()) })
+    }
+
+    /// The shopper's history as a JSON document (`HistoryExport`), for them to download.
+    #[wasm_bindgen(js_name = exportHistory, unchecked_return_type = "Promise<string>")]
+    pub fn export_history(&self) -> Promise {
+        let history = self.history.clone();
+        future_to_promise(async move {
+            let json = history.lock().await.export(js_sys::Date::now()).to_json();
+            Ok(JsValue::from_str(&json))
+        })
+    }
+
+    /// Erases the shopper's history and cached item vectors, on disk and in memory.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn forget(&self) -> Promise {
+        let history = self.history.clone();
+        future_to_promise(async move {
+            history.lock().await.forget().await.map_err(|e| js_error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Version, storage in use, counts, retention, compute backend and warnings.
+    #[wasm_bindgen(unchecked_return_type = "Promise<EngineStatus>")]
+    pub fn status(&self) -> Promise {
+        let history = self.history.clone();
+        let backend = self.backend.clone();
+        let database = self.database.clone();
+        future_to_promise(async move {
+            let detected = backend.borrow().clone();
+            let backend_info = match detected {
+                Some(info) => info,
+                None => {
+                    let info = gpu::detect().await;
+                    *backend.borrow_mut() = Some(info.clone());
+                    info
+                }
+            };
+            let history = history.lock().await;
+            to_js(&EngineStatus {
+                version: crate::VERSION.to_owned(),
+                storage: history.storage_kind().to_owned(),
+                database,
+                events: history.len(),
+                cached_vectors: history.vectors().len(),
+                dim: history.vectors().dim(),
+                retention: history.policy(),
+                backend: backend_info,
+                warnings: history.warnings().iter().map(Warning::from).collect(),
+            })
+        })
+    }
+
+    /// Closes the database connection. The engine must not be used afterwards.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn close(&self) -> Promise {
+        let history = self.history.clone();
+        future_to_promise(async move {
+            history.lock().await.store().close();
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+fn log_warning(warning: &LocalRankError) {
+    web_sys::console::warn_1(&JsValue::from_str(&format!("localrank: {warning}")));
+}
