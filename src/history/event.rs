@@ -69,7 +69,7 @@ impl EventKind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct EventInput {
-    /// Optional in Rust only so a missing kind gets a clear error rather than a parse failure.
+    // Optional in Rust only so that a missing kind gets a clear error rather than a parse failure.
     #[tsify(type = "EventKind")]
     pub kind: Option<EventKind>,
     /// The catalogue item's id; required for every kind but `search`.

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Runs the in-browser benchmark cases (benches/browser/cases.js) in headless Chromium and
+// prints one JSON line per case: median, p10/p90 and min/max in ms. Expects a release
+// pkg/ (npm run bench:browser builds it). Usage: node benches/browser/run.mjs [case-substring]
+import { blankPage, session } from '../../tests/js/browser.mjs';
+
+const filter = process.argv[2] ?? '';
+const webgpu = !process.argv.includes('--no-webgpu');
+
+function summarize(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const round = (x) => Math.round(x * 1000) / 1000;
+  return { n: sorted.length, median_ms: round(at(0.5)), p10_ms: round(at(0.1)), p90_ms: round(at(0.9)), min_ms: round(sorted[0]), max_ms: round(sorted.at(-1)) };
+}
+
+const s = await session({ webgpu });
+try {
+  const { page } = await blankPage(s.browser, s.url);
+  await page.goto(`${s.url}/benches/browser/index.html`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  const names = await page.evaluate(() => Object.keys(window.localrankBench.cases));
+  for (const name of names.filter((n) => n.includes(filter))) {
+    const { samples, total, params } = await page.evaluate((n) => window.localrankBench.cases[n](), name);
+    // performance.now() is coarsened (0.1 ms) in pages without cross-origin isolation, so
+    // sub-0.1 ms cases are read from `mean_ms` (the whole loop's time / iterations).
+    const mean = total === undefined ? {} : { mean_ms: Math.round((total / samples.length) * 1e4) / 1e4 };
+    console.log(JSON.stringify({ case: name, ...params, ...summarize(samples), ...mean }));
+  }
+} finally {
+  await s.close();
+}

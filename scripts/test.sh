@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every test suite, in order of speed; stops at the first failing suite. Run through
+# `npm test`, which installs what is missing first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== native: cargo test --workspace"
+cargo test --workspace
+
+echo "== browser: wasm-pack test --headless --chrome (WebGPU on, see webdriver.json)"
+wasm-pack test --headless --chrome
+
+echo "== package + JS: build pkg/, then node --test in Chromium"
+node scripts/build.mjs
+node --test --test-concurrency=1 tests/js/

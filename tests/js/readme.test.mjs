@@ -1,0 +1,35 @@
+// The README's usage sample, run as written (bar the bare import, which a bundler resolves)
+// in a real browser on real IndexedDB.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { blankPage, session } from './browser.mjs';
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const sample = readme.match(/<!-- usage-sample -->\s*```js\n([\s\S]*?)```/)?.[1];
+
+let s;
+before(async () => { s = await session(); });
+after(async () => { await s?.close(); });
+
+test('the README has a usage sample of about ten lines', () => {
+  assert.ok(sample, 'README.md has a ```js block after <!-- usage-sample -->');
+  const lines = sample.trim().split('\n').length;
+  assert.ok(lines >= 8 && lines <= 16, `sample is ${lines} lines`);
+});
+
+test('the README usage sample works in the browser', async () => {
+  const { page, logs } = await blankPage(s.browser, s.url);
+  const body = sample.replace(/^import \{([^}]*)\} from 'localrank';$/m, "const {$1} = await import('/js/index.js');");
+  assert.notEqual(body, sample, 'the sample imports from localrank');
+  const result = await page.evaluate(`(async () => {
+    ${body}
+    return { history, exported: JSON.parse(json), remaining: await engine.history() };
+  })()`);
+  assert.deepEqual(result.history.map((e) => e.kind), ['view', 'search']);
+  assert.equal(result.history[0].item, 'sku-42');
+  assert.equal(result.exported.format, 'localrank-history');
+  assert.equal(result.exported.events.length, 2);
+  assert.deepEqual(result.remaining, [], 'forget() erased everything');
+  assert.ok(logs.includes('InvalidEvent item'), `the rejected event is explained; console: ${logs.join(' | ')}`);
+});
