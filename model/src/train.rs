@@ -3,7 +3,7 @@
 //! catalogue on cosine/temperature scores, AdamW, early stopping on validation NDCG@10.
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
+use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -84,7 +84,7 @@ impl Scorer for EncoderScorer<'_> {
         let scores = intents.matmul(self.model.item_table().transpose());
         let n = ds.num_items();
         // The score tensor is built from f32 tensors on this device, so it always reads back as f32.
-        let flat: Vec<f32> = scores.into_data().into_vec::<f32>().expect("score tensor is f32");
+        let flat: Vec<f32> = scores.into_data().try_into_vec::<f32>().expect("score tensor is f32");
         flat.chunks(n).map(<[f32]>::to_vec).collect()
     }
 }

@@ -28,7 +28,7 @@ pub struct ModelWeights {
 
 fn read<const D: usize>(t: Tensor<D>) -> Result<NamedTensor> {
     let shape = t.dims().to_vec();
-    let data = t.into_data().into_vec::<f32>().map_err(|e| ModelError::Backend(format!("{e:?}")))?;
+    let data = t.into_data().try_into_vec::<f32>().map_err(|e| ModelError::Backend(format!("{e:?}")))?;
     Ok(NamedTensor { shape, data })
 }
 
@@ -41,7 +41,7 @@ impl ModelWeights {
         t.insert("kind_embedding".into(), read(enc.kind.weight.val())?);
         t.insert("gap_embedding".into(), read(enc.gap.weight.val())?);
         t.insert("position_embedding".into(), read(enc.position.weight.val())?);
-        let mut put_ln = |t: &mut BTreeMap<String, NamedTensor>, name: &str, ln: &LayerNorm| -> Result<()> {
+        let put_ln = |t: &mut BTreeMap<String, NamedTensor>, name: &str, ln: &LayerNorm| -> Result<()> {
             t.insert(format!("{name}.gamma"), read(ln.gamma.val())?);
             let beta = ln.beta.as_ref().ok_or_else(|| ModelError::BadWeights(format!("{name} has no beta")))?;
             t.insert(format!("{name}.beta"), read(beta.val())?);

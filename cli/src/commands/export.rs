@@ -1,0 +1,71 @@
+//! `localrank export`: the trained model for browsers and the item-vector table for the
+//! candidate service, in f32, f16 and int8; or a seeded random-init model for parity tests.
+use std::path::PathBuf;
+
+use clap::Args;
+use localrank_model::export::{read_model_dir, write_model_dir, Precision};
+use localrank_model::{EncoderConfig, ModelWeights};
+use serde_json::json;
+
+use crate::error::CliError;
+use crate::paths::{DatasetSpec, Paths};
+
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    #[arg(long, default_value = "ml-100k")]
+    pub dataset: String,
+    /// Output folder [default: <cache>/export/<dataset>]; one sub-folder per precision
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// f32, f16, int8 or all
+    #[arg(long, default_value = "all")]
+    pub precision: String,
+    /// Write a seeded random-init model (tiny dims) instead of the trained one
+    #[arg(long)]
+    pub random: bool,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Random model: number of items / dim / heads / blocks / max_len
+    #[arg(long, default_value_t = 16)]
+    pub items: usize,
+    #[arg(long, default_value_t = 8)]
+    pub dim: usize,
+    #[arg(long, default_value_t = 2)]
+    pub heads: usize,
+    #[arg(long, default_value_t = 2)]
+    pub blocks: usize,
+    #[arg(long, default_value_t = 6)]
+    pub max_len: usize,
+}
+
+pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
+    let precisions: Vec<Precision> = match a.precision.as_str() {
+        "all" => vec![Precision::F32, Precision::F16, Precision::Int8],
+        p => vec![Precision::parse(p).ok_or_else(|| CliError::Usage(format!("unknown precision {p:?}; use f32, f16, int8 or all")))?],
+    };
+    let (weights, ids, name, metrics) = if a.random {
+        let cfg = EncoderConfig { dim: a.dim, heads: a.heads, blocks: a.blocks, max_len: a.max_len, ffn_dim: a.dim * 2, ..EncoderConfig::tiny(a.items) };
+        let w = ModelWeights::random(&cfg, a.seed)?;
+        let ids = (0..a.items).map(|i| format!("item{i}")).collect();
+        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }))
+    } else {
+        let spec = DatasetSpec::parse(&a.dataset);
+        let dir = paths.artifacts(&spec);
+        if !dir.join("model.json").exists() {
+            return Err(CliError::NoModel { path: dir, dataset: a.dataset.clone() });
+        }
+        let (w, mj, ids) = read_model_dir(&dir)?;
+        // Attach the latest eval report's numbers when there is one.
+        let report = paths.cache.join("reports").join(format!("{}.json", spec.name()));
+        let metrics = std::fs::read(&report).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).map(|r| json!({ "test": r["models"]["localrank"], "quantization": r["quantization"] })).unwrap_or(mj.metrics);
+        (w, ids, spec.name(), metrics)
+    };
+    let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
+    for p in precisions {
+        let dir = if a.precision == "all" { out.join(format!("{p:?}").to_lowercase()) } else { out.clone() };
+        write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone())?;
+        let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
+        log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes)", dir.display(), size("model.safetensors"), size("items.safetensors")));
+    }
+    Ok(())
+}

@@ -1,0 +1,4 @@
+pub mod eval;
+pub mod export;
+pub mod prepare;
+pub mod train;
