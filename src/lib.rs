@@ -13,6 +13,7 @@
 pub mod error;
 pub mod gpu;
 pub mod history;
+pub mod rank;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
