@@ -16,6 +16,10 @@ pub enum LocalRankError {
     #[error("invalid option: `{field}` {reason}")]
     InvalidOptions { field: String, reason: String },
 
+    /// The candidate pool passed to `rank()` is malformed; ranking fell back to server order.
+    #[error("invalid pool: `{field}` {reason}")]
+    InvalidPool { field: String, reason: String },
+
     /// The history database exists but was written by a newer version of localrank.
     #[error(
         "the history database `{database}` has schema version {found}, newer than the {supported} \
@@ -46,6 +50,7 @@ impl LocalRankError {
         match self {
             Self::InvalidEvent { .. } => "InvalidEvent",
             Self::InvalidOptions { .. } => "InvalidOptions",
+            Self::InvalidPool { .. } => "InvalidPool",
             Self::SchemaTooNew { .. } => "SchemaTooNew",
             Self::CorruptRecords { .. } => "CorruptRecords",
             Self::StorageUnavailable { .. } => "StorageUnavailable",
@@ -57,7 +62,9 @@ impl LocalRankError {
     /// The offending input field, for errors about input.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::InvalidEvent { field, .. } | Self::InvalidOptions { field, .. } => Some(field),
+            Self::InvalidEvent { field, .. } | Self::InvalidOptions { field, .. } | Self::InvalidPool { field, .. } => {
+                Some(field)
+            }
             _ => None,
         }
     }
@@ -70,7 +77,11 @@ impl LocalRankError {
         Self::InvalidOptions { field: field.to_owned(), reason: reason.into() }
     }
 
-    pub(crate) fn storage(operation: &str, reason: impl Into<String>) -> Self {
+    pub fn invalid_pool(field: &str, reason: impl Into<String>) -> Self {
+        Self::InvalidPool { field: field.to_owned(), reason: reason.into() }
+    }
+
+    pub fn storage(operation: &str, reason: impl Into<String>) -> Self {
         Self::Storage { operation: operation.to_owned(), reason: reason.into() }
     }
 }

@@ -13,6 +13,8 @@
 pub mod error;
 pub mod gpu;
 pub mod history;
+pub mod model;
+pub mod pool;
 pub mod rank;
 
 #[cfg(target_arch = "wasm32")]

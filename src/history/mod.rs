@@ -5,7 +5,7 @@
 pub mod event;
 mod export;
 mod memory;
-mod options;
+pub mod options;
 pub mod retention;
 pub mod store;
 pub mod vectors;
@@ -21,8 +21,16 @@ pub use retention::RetentionPolicy;
 pub use store::{Change, HistoryStore, Snapshot};
 pub use vectors::{CachedVector, VectorCache};
 
+use std::collections::VecDeque;
+use std::rc::Rc;
+
 use crate::error::LocalRankError;
+use crate::pool::CandidatePool;
 use event::{NewEvent, ValidationContext};
+
+/// How many recent candidate pools the engine keeps in memory to look up the vectors of items
+/// the shopper interacts with next (a click on a homepage tile carries no vector of its own).
+const RECENT_POOLS: usize = 4;
 
 /// The history of one shopper on one device.
 pub struct History<S: HistoryStore> {
@@ -32,6 +40,8 @@ pub struct History<S: HistoryStore> {
     vectors: VectorCache,
     policy: RetentionPolicy,
     warnings: Vec<LocalRankError>,
+    /// The last few pools ranked, newest first: memory only, shared, never copied.
+    recent_pools: VecDeque<Rc<CandidatePool>>,
 }
 
 impl<S: HistoryStore> History<S> {
@@ -57,7 +67,7 @@ impl<S: HistoryStore> History<S> {
         let mut vectors = VectorCache::new(options.max_cached_vectors(), dim);
         let stale_vectors = vectors.restore(snapshot.vectors);
 
-        let mut history = History { store, events, vectors, policy, warnings };
+        let mut history = History { store, events, vectors, policy, warnings, recent_pools: VecDeque::new() };
         let expired = history.policy.to_drop(&history.events, 0, now);
         let set_dim = history.vectors.dim().filter(|d| Some(*d) != snapshot.dim);
         if !expired.is_empty() || !stale_vectors.is_empty() || set_dim.is_some() {
@@ -72,7 +82,18 @@ impl<S: HistoryStore> History<S> {
 
     /// Validates and stores one event. On any error nothing stored changes.
     pub async fn record(&mut self, input: EventInput, now: f64) -> Result<StoredEvent, LocalRankError> {
-        let validated = input.validate(ValidationContext { now, dim: self.vectors.dim() })?;
+        let mut validated = input.validate(ValidationContext { now, dim: self.vectors.dim() })?;
+        if validated.vector.is_none()
+            && let Some((vector, category)) = validated.event.item.as_deref().and_then(|id| self.pool_vector(id))
+        {
+            // The event came from an item the page ranked: take its vector (and category).
+            if self.vectors.dim().is_none_or(|d| d == vector.len()) {
+                validated.vector = Some(vector.to_vec());
+                if validated.event.category.is_none() {
+                    validated.event.category = category.map(str::to_owned);
+                }
+            }
+        }
         let event = validated.event;
         if event.timestamp < self.policy.cutoff(now) {
             return Err(LocalRankError::invalid_event(
@@ -134,19 +155,62 @@ impl<S: HistoryStore> History<S> {
         Ok(dropped)
     }
 
-    /// Caches item vectors seen outside events (for example in a candidate pool).
+    /// Caches item vectors seen outside events. Vectors of another dimension than the cache's
+    /// mean the item space changed (a new model): the old cache is dropped and replaced.
     pub async fn cache_vectors(&mut self, items: Vec<(String, Vec<f32>, Option<String>)>) -> Result<(), LocalRankError> {
-        let dim_before = self.vectors.dim();
+        let Some(dim) = items.first().map(|(_, v, _)| v.len()) else { return Ok(()) };
         for (id, vector, _) in &items {
-            event::check_vector(vector.clone(), self.vectors.dim())
+            event::check_vector(vector.clone(), Some(dim))
                 .map_err(|reason| LocalRankError::invalid_event("vector", format!("of item {id:?} {reason}")))?;
         }
-        let update = self.vectors.insert(items);
-        let set_dim = self.vectors.dim().filter(|_| dim_before.is_none());
+        let mut stale = Vec::new();
+        if self.vectors.dim().is_some_and(|d| d != dim) {
+            stale = self.vectors.ids();
+            self.vectors = VectorCache::new(self.vectors.capacity(), Some(dim));
+        }
+        let dim_changed = self.vectors.dim() != Some(dim);
+        let mut update = self.vectors.insert(items);
+        update.evicted.extend(stale);
+        let set_dim = (dim_changed || !update.evicted.is_empty()).then_some(dim);
         self.store
             .apply(Change { put_vectors: &update.put, remove_vectors: &update.evicted, set_dim, ..Change::default() })
             .await?;
         Ok(())
+    }
+
+    /// Remembers a ranked pool (in memory) so later events on its items find their vectors,
+    /// and refreshes the persisted vectors of history items the pool contains.
+    pub async fn remember_pool(&mut self, pool: Rc<CandidatePool>) -> Result<(), LocalRankError> {
+        let mut refresh = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for event in self.events.iter().rev() {
+            let Some(id) = event.item.as_deref() else { continue };
+            if !seen.insert(id) {
+                continue;
+            }
+            if let Some(p) = pool.position(id) {
+                let vector = pool.vector(p);
+                if self.vectors.get(id).is_none_or(|c| c.vector != vector) {
+                    refresh.push((id.to_owned(), vector.to_vec(), pool.items[p].category.clone()));
+                }
+            }
+        }
+        self.recent_pools.retain(|p| !Rc::ptr_eq(p, &pool));
+        self.recent_pools.push_front(pool);
+        self.recent_pools.truncate(RECENT_POOLS);
+        self.cache_vectors(refresh).await
+    }
+
+    /// An item's vector and category from the recently ranked pools, newest first.
+    pub fn pool_vector(&self, id: &str) -> Option<(&[f32], Option<&str>)> {
+        self.recent_pools
+            .iter()
+            .find_map(|pool| pool.position(id).map(|p| (pool.vector(p), pool.items[p].category.as_deref())))
+    }
+
+    /// An item's vector from the persisted cache or the recent pools.
+    pub fn lookup_vector(&self, id: &str) -> Option<(&[f32], Option<&str>)> {
+        self.vectors.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref())).or_else(|| self.pool_vector(id))
     }
 
     /// Erases the shopper's history and the vector cache, on disk and in memory.

@@ -57,6 +57,14 @@ impl VectorCache {
         stale
     }
 
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+
     pub fn dim(&self) -> Option<usize> {
         self.dim
     }

@@ -1,6 +1,289 @@
 //! Ranking the homepage: cosine relevance against the shopper's intent, blended with the
 //! server's score and category affinity, diversified (MMR), with slot rules and explanations.
+//!
+//! The pipeline, for a valid pool:
+//! 1. resolve the recent history steps and their item vectors ([`signals`]);
+//! 2. the intent vector: the model's (when one is loaded) or the history's weighted mean;
+//! 3. score = w·intent + w·server + w·affinity ([`options::BlendWeights`]);
+//! 4. already-bought items (unless `repeat`) sink below the rest; unavailable ones drop;
+//! 5. MMR diversifies the leading slots ([`mmr`]);
+//! 6. pinned and sponsored items take their fixed slots ([`slots`]);
+//! 7. each item names the history item that contributed most ("because you viewed …").
+//!
+//! Whenever personalization is impossible the result is the server's order with the reason.
 
+pub mod mmr;
+pub mod options;
 pub mod score;
+pub mod signals;
+mod slots;
 
+use serde::Serialize;
+use tsify::Tsify;
+
+use crate::gpu::Backend;
+use crate::history::{EventKind, StoredEvent};
+use crate::pool::CandidatePool;
+pub use options::{BlendWeights, RankOptions, RankSettings};
 pub use score::{cosine, cosine_scores};
+use signals::HistoryStep;
+
+/// The parts of an item's score, before weighting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Tsify)]
+pub struct ScoreParts {
+    pub intent: f32,
+    pub server: f32,
+    pub affinity: f32,
+}
+
+/// Why an item sits where it does, when a rule rather than its score put it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum SlotRule {
+    Pinned,
+    Sponsored,
+    /// Already purchased (and not a repeat-purchase item): moved below the rest.
+    Purchased,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct RankedItem {
+    pub id: String,
+    /// The blended score (comparable within one ranking only).
+    pub score: f32,
+    pub parts: ScoreParts,
+    /// The history item that contributed most to this item's place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub because: Option<String>,
+    /// What the shopper did with `because` (viewed, bought, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub because_kind: Option<EventKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub rule: Option<SlotRule>,
+}
+
+/// Where the intent vector came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum IntentSource {
+    /// The sequential model.
+    Model,
+    /// The recency-weighted mean of the history's item vectors (no model loaded).
+    History,
+    /// No intent vector: only category affinity personalized the order.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct Ranking {
+    /// Item ids in the order to show.
+    pub order: Vec<String>,
+    /// False when this is the server's order (see `reason`).
+    pub personalized: bool,
+    /// Why the order is not personalized, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub reason: Option<String>,
+    /// The error code behind `reason`, when an error (rather than, say, an empty history) caused it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub error: Option<String>,
+    /// The backend that computed the scores.
+    pub backend: Backend,
+    pub intent: IntentSource,
+    /// One entry per id in `order`, same order. Empty when the pool itself was unusable.
+    pub items: Vec<RankedItem>,
+    /// Items left out (unavailable).
+    pub dropped: Vec<String>,
+    /// Time spent inside the engine, in ms (filled in by the caller that can read a clock).
+    pub elapsed_ms: f64,
+}
+
+impl Ranking {
+    /// The fail-open answer when the pool could not even be read: the ids as sent.
+    pub fn unranked(order: Vec<String>, reason: String, error: Option<String>) -> Ranking {
+        Ranking {
+            order,
+            personalized: false,
+            reason: Some(reason),
+            error,
+            backend: Backend::Cpu,
+            intent: IntentSource::None,
+            items: Vec::new(),
+            dropped: Vec::new(),
+            elapsed_ms: 0.0,
+        }
+    }
+}
+
+/// An intent vector computed elsewhere (by the model runtime).
+pub struct ModelIntent {
+    pub vector: Vec<f32>,
+    pub backend: Backend,
+}
+
+/// Ranks `pool` for the shopper whose history is `history` (oldest first). `cached` looks up
+/// item vectors the engine remembered; `model` is the model's intent when one is loaded.
+pub fn rank<'a>(
+    pool: &'a CandidatePool,
+    history: &'a [StoredEvent],
+    cached: &dyn Fn(&str) -> Option<(&'a [f32], Option<&'a str>)>,
+    model: Option<ModelIntent>,
+    settings: &RankSettings,
+) -> Ranking {
+    let steps = signals::resolve_steps(pool, history, cached, settings.history_length);
+    let affinity = signals::category_affinity(&steps);
+    let (intent, source, backend) = match model {
+        Some(m) if m.vector.len() == pool.dim => (Some(m.vector), IntentSource::Model, m.backend),
+        _ => match signals::history_intent(&steps, pool.dim) {
+            Some(v) => (Some(v), IntentSource::History, Backend::Cpu),
+            None => (None, IntentSource::None, Backend::Cpu),
+        },
+    };
+
+    let reason = if pool.is_empty() {
+        Some("the pool is empty".to_owned())
+    } else if history.is_empty() {
+        Some("no history yet: showing the server's order".to_owned())
+    } else if intent.is_none() && affinity.is_empty() {
+        Some(format!(
+            "none of the {} recent events has an item vector in this pool's space (dim {}) or a category; \
+             pass item vectors to record() or rank a pool containing the items",
+            steps.len(),
+            pool.dim
+        ))
+    } else {
+        None
+    };
+    let personalized = reason.is_none();
+
+    let server = server_scores(pool);
+    let intent_scores = match (&intent, personalized) {
+        (Some(u), true) => cosine_scores(u, &pool.vectors, pool.dim),
+        _ => vec![0.0; pool.len()],
+    };
+    let w = settings.weights;
+    let parts: Vec<ScoreParts> = (0..pool.len())
+        .map(|i| {
+            let affinity = match (personalized, &pool.items[i].category) {
+                (true, Some(c)) => affinity.get(c).copied().unwrap_or(0.0),
+                _ => 0.0,
+            };
+            ScoreParts { intent: intent_scores[i], server: server[i], affinity }
+        })
+        .collect();
+    let blended: Vec<f32> = parts
+        .iter()
+        .map(|p| {
+            if personalized {
+                (w.intent * p.intent as f64 + w.server * p.server as f64 + w.affinity * p.affinity as f64) as f32
+            } else {
+                p.server
+            }
+        })
+        .collect();
+
+    let bought = if personalized { signals::purchased(history) } else { Default::default() };
+    let layout = slots::arrange(pool, &blended, &bought, settings, personalized);
+
+    let explainer = (personalized && settings.explain).then(|| Explainer::new(&steps));
+    let items = layout
+        .order
+        .iter()
+        .map(|&(i, rule)| {
+            let (because, because_kind) = explainer
+                .as_ref()
+                .and_then(|e| e.explain(pool.vector(i), &pool.items[i].id))
+                .map_or((None, None), |(id, kind)| (Some(id), Some(kind)));
+            RankedItem { id: pool.items[i].id.clone(), score: blended[i], parts: parts[i], because, because_kind, rule }
+        })
+        .collect::<Vec<_>>();
+
+    Ranking {
+        order: items.iter().map(|item| item.id.clone()).collect(),
+        personalized,
+        reason,
+        error: None,
+        backend: if personalized { backend } else { Backend::Cpu },
+        intent: if personalized { source } else { IntentSource::None },
+        items,
+        dropped: layout.dropped.iter().map(|&i| pool.items[i].id.clone()).collect(),
+        elapsed_ms: 0.0,
+    }
+}
+
+/// The server's scores min-max normalised to [0, 1]; the pool order when any score is missing.
+fn server_scores(pool: &CandidatePool) -> Vec<f32> {
+    let n = pool.len();
+    let scores: Option<Vec<f64>> = pool.items.iter().map(|c| c.score).collect();
+    match scores {
+        Some(scores) if n > 0 => {
+            let (lo, hi) = scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &s| (l.min(s), h.max(s)));
+            if hi > lo {
+                scores.iter().map(|s| ((s - lo) / (hi - lo)) as f32).collect()
+            } else {
+                vec![1.0; n]
+            }
+        }
+        _ => (0..n).map(|i| 1.0 - i as f32 / n.max(2).saturating_sub(1) as f32).collect(),
+    }
+}
+
+/// "Because you viewed …": the history item whose (weighted) similarity to the candidate is
+/// largest. Uses the vectors already at hand; no second pass over the model.
+struct Explainer<'a> {
+    /// (item id, kind, weight, unit vector) for the most recent distinct history items.
+    sources: Vec<(&'a str, EventKind, f32, Vec<f32>)>,
+}
+
+/// How many distinct recent history items may be named as reasons.
+const EXPLAIN_SOURCES: usize = 20;
+/// Below this similarity an item is not "like" the history item, and no reason is given.
+const EXPLAIN_MIN_COSINE: f32 = 0.3;
+
+impl<'a> Explainer<'a> {
+    fn new(steps: &[HistoryStep<'a>]) -> Self {
+        let mut sources: Vec<(&'a str, EventKind, f32, Vec<f32>)> = Vec::new();
+        for step in steps.iter().rev() {
+            let (Some(id), Some(vector)) = (step.event.item.as_deref(), step.vector) else { continue };
+            if let Some(existing) = sources.iter_mut().find(|s| s.0 == id) {
+                // The same item seen again: keep its strongest kind (a purchase beats a view).
+                if step.weight > existing.2 {
+                    existing.1 = step.event.kind;
+                    existing.2 = step.weight;
+                }
+                continue;
+            }
+            if sources.len() == EXPLAIN_SOURCES {
+                continue;
+            }
+            let norm = score::norm(vector).max(score::NORM_EPSILON);
+            sources.push((id, step.event.kind, step.weight, vector.iter().map(|x| x / norm).collect()));
+        }
+        Explainer { sources }
+    }
+
+    fn explain(&self, candidate: &[f32], candidate_id: &str) -> Option<(String, EventKind)> {
+        let norm = score::norm(candidate).max(score::NORM_EPSILON);
+        let mut best: Option<(usize, f32)> = None;
+        for (k, (id, _, weight, unit)) in self.sources.iter().enumerate() {
+            if *id == candidate_id {
+                continue;
+            }
+            let cos = unit.iter().zip(candidate).map(|(a, b)| a * b).sum::<f32>() / norm;
+            if cos < EXPLAIN_MIN_COSINE {
+                continue;
+            }
+            let contribution = weight * cos;
+            if best.is_none_or(|(_, c)| contribution > c) {
+                best = Some((k, contribution));
+            }
+        }
+        best.map(|(k, _)| (self.sources[k].0.to_owned(), self.sources[k].1))
+    }
+}

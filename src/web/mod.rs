@@ -27,7 +27,7 @@ const TS_ERRORS: &str = r#"
 export interface LocalRankError extends Error {
     name: "LocalRankError";
     /** Stable, machine-readable kind. */
-    code: "InvalidEvent" | "InvalidOptions" | "SchemaTooNew" | "CorruptRecords" | "StorageUnavailable" | "Storage" | "Internal";
+    code: "InvalidEvent" | "InvalidOptions" | "InvalidPool" | "SchemaTooNew" | "CorruptRecords" | "StorageUnavailable" | "Storage" | "Internal";
     /** The offending input field, for InvalidEvent and InvalidOptions. */
     field?: string;
 }

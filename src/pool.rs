@@ -1,0 +1,321 @@
+//! The candidate pool: what the server sends for everyone, validated before anything is
+//! ranked. Item vectors are public data (the item-vector table `localrank export` writes).
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+use tsify::Tsify;
+
+use crate::error::LocalRankError;
+use crate::history::options::MAX_DIM;
+
+/// Largest pool accepted. A homepage pool is hundreds of items; the limit keeps a runaway
+/// server response from stalling the page.
+pub const MAX_POOL_ITEMS: usize = 50_000;
+
+/// How an item vector may be encoded in a pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
+#[serde(untagged)]
+pub enum VectorInput {
+    /// Plain numbers (a `Float32Array` is accepted too).
+    Values(Vec<f32>),
+    /// Base64 of little-endian f32 values.
+    Base64(String),
+    /// Base64 of f32, f16 or int8 values; int8 needs the row's `scale` (value = int8 × scale).
+    Encoded {
+        base64: String,
+        dtype: VectorDtype,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[tsify(optional)]
+        scale: Option<f32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorDtype {
+    F32,
+    F16,
+    Int8,
+}
+
+impl VectorInput {
+    /// Decodes to f32 values; the error says what is wrong with the encoding.
+    pub fn decode(self) -> Result<Vec<f32>, String> {
+        match self {
+            VectorInput::Values(values) => Ok(values),
+            VectorInput::Base64(text) => decode_bytes(&text, VectorDtype::F32, None),
+            VectorInput::Encoded { base64, dtype, scale } => decode_bytes(&base64, dtype, scale),
+        }
+    }
+}
+
+fn decode_bytes(text: &str, dtype: VectorDtype, scale: Option<f32>) -> Result<Vec<f32>, String> {
+    let bytes = BASE64.decode(text.trim()).map_err(|e| format!("is not valid base64: {e}"))?;
+    match dtype {
+        VectorDtype::F32 => {
+            if bytes.len() % 4 != 0 {
+                return Err(format!("has {} bytes, not a whole number of f32 values", bytes.len()));
+            }
+            Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        }
+        VectorDtype::F16 => {
+            if bytes.len() % 2 != 0 {
+                return Err(format!("has {} bytes, not a whole number of f16 values", bytes.len()));
+            }
+            Ok(bytes.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect())
+        }
+        VectorDtype::Int8 => {
+            let scale = scale.ok_or("is int8 and needs its `scale`")?;
+            if !scale.is_finite() {
+                return Err(format!("has a non-finite scale {scale}"));
+            }
+            Ok(bytes.iter().map(|&b| b as i8 as f32 * scale).collect())
+        }
+    }
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> LocalRankError {
+    LocalRankError::invalid_pool(field, reason)
+}
+
+/// IEEE 754 half → single precision (subnormals, infinities and NaN included).
+pub fn f16_to_f32(bits: u16) -> f32 {
+    let sign = ((bits >> 15) as u32) << 31;
+    let exponent = ((bits >> 10) & 0x1f) as u32;
+    let mantissa = (bits & 0x3ff) as u32;
+    let value = match (exponent, mantissa) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: renormalise.
+            let shift = m.leading_zeros() - 21;
+            let m = (m << shift) & 0x3ff;
+            sign | ((127 - 15 + 1 - shift) << 23) | (m << 13)
+        }
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
+    };
+    f32::from_bits(value)
+}
+
+/// One candidate as the server sends it (the vector travels separately in [`CandidatePool`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolItemInput {
+    pub id: String,
+    /// The item's public vector. May be omitted when the pool carries a `vectors` matrix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional, type = "number[] | Float32Array | string | { base64: string; dtype: \"f32\" | \"f16\" | \"int8\"; scale?: number }")]
+    pub vector: Option<VectorInput>,
+    /// The server's non-personal score (higher is better). Defaults to the pool order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub price: Option<f64>,
+    /// A fixed slot (0 = first) this item must occupy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub pinned: Option<f64>,
+    /// Sponsored items keep the slot the server gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub sponsored: Option<bool>,
+    /// `false` drops the item (out of stock). Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub available: Option<bool>,
+    /// A repeat-purchase item (milk, printer ink) is not demoted when already bought.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub repeat: Option<bool>,
+}
+
+/// The pool as the server sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolInput {
+    /// The model version the vectors belong to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub model: Option<String>,
+    pub dim: f64,
+    pub items: Vec<PoolItemInput>,
+    /// Optional: every item's vector as one row-major `items.length × dim` matrix, instead of
+    /// per-item `vector`s (the fastest way to hand a large pool to the engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional, type = "Float32Array | number[]")]
+    pub vectors: Option<Vec<f32>>,
+}
+
+/// One validated candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub id: String,
+    pub score: Option<f64>,
+    pub category: Option<String>,
+    pub price: Option<f64>,
+    pub pinned: Option<usize>,
+    pub sponsored: bool,
+    pub available: bool,
+    pub repeat: bool,
+}
+
+/// A validated pool: candidates in server order and their vectors as one matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidatePool {
+    pub model: Option<String>,
+    pub dim: usize,
+    pub items: Vec<Candidate>,
+    /// Row-major `[items.len(), dim]`.
+    pub vectors: Vec<f32>,
+    index: HashMap<String, usize>,
+}
+
+impl CandidatePool {
+    /// Validates a pool, naming the first problem (`items[3].vector`, …).
+    pub fn from_input(input: PoolInput) -> Result<CandidatePool, LocalRankError> {
+        let dim = input.dim;
+        if !(dim.fract() == 0.0 && dim >= 1.0 && dim <= MAX_DIM as f64) {
+            return Err(invalid("dim", format!("must be a whole number from 1 to {MAX_DIM}, got {dim}")));
+        }
+        let dim = dim as usize;
+        let n = input.items.len();
+        if n > MAX_POOL_ITEMS {
+            return Err(invalid("items", format!("has {n} items; the limit is {MAX_POOL_ITEMS}")));
+        }
+        let mut vectors = match input.vectors {
+            Some(matrix) if matrix.len() != n * dim => {
+                return Err(invalid(
+                    "vectors",
+                    format!("has {} values; {n} items × dim {dim} needs {}", matrix.len(), n * dim),
+                ));
+            }
+            Some(matrix) => Some(matrix),
+            None => None,
+        };
+        let has_matrix = vectors.is_some();
+        let matrix = vectors.get_or_insert_with(|| Vec::with_capacity(n * dim));
+
+        let mut items = Vec::with_capacity(n);
+        let mut index = HashMap::with_capacity(n);
+        let mut pinned_by: HashMap<usize, usize> = HashMap::new();
+        for (i, item) in input.items.into_iter().enumerate() {
+            let field = |name: &str| format!("items[{i}].{name}");
+            if item.id.trim().is_empty() {
+                return Err(invalid(&field("id"), "must be a non-empty string"));
+            }
+            if let Some(first) = index.insert(item.id.clone(), i) {
+                return Err(invalid(&field("id"), format!("{:?} duplicates items[{first}]", item.id)));
+            }
+            match (item.vector, has_matrix) {
+                (Some(_), true) => {
+                    return Err(invalid(&field("vector"), "must be omitted when the pool has a `vectors` matrix"));
+                }
+                (None, true) => {}
+                (None, false) => return Err(invalid(&field("vector"), "is required (or send a pool-level `vectors` matrix)")),
+                (Some(vector), false) => {
+                    let values = vector.decode().map_err(|reason| invalid(&field("vector"), reason))?;
+                    if values.len() != dim {
+                        return Err(invalid(&field("vector"), format!("has {} values but the pool's dim is {dim}", values.len())));
+                    }
+                    matrix.extend_from_slice(&values);
+                }
+            }
+            let row = &matrix[i * dim..(i + 1) * dim];
+            if let Some(j) = row.iter().position(|x| !x.is_finite()) {
+                let name = if has_matrix { format!("vectors[{}]", i * dim + j) } else { format!("{}[{j}]", field("vector")) };
+                return Err(invalid(&name, format!("is not a finite number ({}) for item {:?}", row[j], item.id)));
+            }
+            if let Some(score) = item.score
+                && !score.is_finite()
+            {
+                return Err(invalid(&field("score"), format!("must be a finite number, got {score}")));
+            }
+            if let Some(price) = item.price
+                && (!price.is_finite() || price < 0.0)
+            {
+                return Err(invalid(&field("price"), format!("must be a finite, non-negative number, got {price}")));
+            }
+            let pinned = match item.pinned {
+                None => None,
+                Some(slot) if slot.fract() == 0.0 && slot >= 0.0 && slot < MAX_POOL_ITEMS as f64 => {
+                    let slot = slot as usize;
+                    if let Some(other) = pinned_by.insert(slot, i) {
+                        return Err(invalid(&field("pinned"), format!("slot {slot} is already pinned by items[{other}]")));
+                    }
+                    Some(slot)
+                }
+                Some(slot) => return Err(invalid(&field("pinned"), format!("must be a slot index (0, 1, …), got {slot}"))),
+            };
+            items.push(Candidate {
+                id: item.id,
+                score: item.score,
+                category: item.category.filter(|c| !c.trim().is_empty()),
+                price: item.price,
+                pinned,
+                sponsored: item.sponsored.unwrap_or(false),
+                available: item.available.unwrap_or(true),
+                repeat: item.repeat.unwrap_or(false),
+            });
+        }
+        Ok(CandidatePool { model: input.model, dim, items, vectors: vectors.unwrap_or_default(), index })
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn vector(&self, i: usize) -> &[f32] {
+        &self.vectors[i * self.dim..(i + 1) * self.dim]
+    }
+
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// Item ids in server order.
+    pub fn server_order(&self) -> Vec<String> {
+        self.items.iter().map(|c| c.id.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_conversion_matches_known_values() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+        assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8); // smallest subnormal
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0x0000), 0.0);
+    }
+
+    #[test]
+    fn base64_vectors_decode_in_every_dtype() {
+        let f32_bytes: Vec<u8> = [1.0f32, -0.5].iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(VectorInput::Base64(BASE64.encode(&f32_bytes)).decode().unwrap(), vec![1.0, -0.5]);
+        let f16 = VectorInput::Encoded { base64: BASE64.encode([0x00, 0x3c, 0x00, 0xc0]), dtype: VectorDtype::F16, scale: None };
+        assert_eq!(f16.decode().unwrap(), vec![1.0, -2.0]);
+        let int8 = VectorInput::Encoded { base64: BASE64.encode([2u8, 0xfe]), dtype: VectorDtype::Int8, scale: Some(0.5) };
+        assert_eq!(int8.decode().unwrap(), vec![1.0, -1.0]);
+        let no_scale = VectorInput::Encoded { base64: BASE64.encode([2u8]), dtype: VectorDtype::Int8, scale: None };
+        assert!(no_scale.decode().unwrap_err().contains("scale"));
+        assert!(VectorInput::Base64("***".into()).decode().unwrap_err().contains("base64"));
+        assert!(VectorInput::Base64(BASE64.encode([1u8, 2, 3])).decode().unwrap_err().contains("whole number"));
+    }
+}

@@ -1,0 +1,116 @@
+//! Ranking options: the storefront's per-call overrides, resolved against the defaults (which
+//! a trained model's config may replace with weights tuned on its validation split).
+
+use serde::{Deserialize, Serialize};
+use tsify::Tsify;
+
+use crate::error::LocalRankError;
+
+/// How the final score mixes its three parts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct BlendWeights {
+    /// cos(intent, item) ∈ [-1, 1].
+    pub intent: f64,
+    /// The server's score, min-max normalised over the pool to [0, 1].
+    pub server: f64,
+    /// The shopper's affinity for the item's category, [0, 1].
+    pub affinity: f64,
+}
+
+impl Default for BlendWeights {
+    fn default() -> Self {
+        BlendWeights { intent: 1.0, server: 0.35, affinity: 0.5 }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct BlendWeightsInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub intent: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub server: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub affinity: Option<f64>,
+}
+
+/// Per-call options of `rank()`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct RankOptions {
+    /// Override some or all blend weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub weights: Option<BlendWeightsInput>,
+    /// MMR λ in [0, 1]: 1 = pure relevance, lower = more variety (default 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub diversity: Option<f64>,
+    /// How many leading slots MMR diversifies (default 24: a first screen or two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub diversify_top: Option<f64>,
+    /// How many recent events shape the intent (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub history_length: Option<f64>,
+    /// Compute "because you viewed …" explanations (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub explain: Option<bool>,
+}
+
+/// Options with every default filled in and every range checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankSettings {
+    pub weights: BlendWeights,
+    pub lambda: f32,
+    pub diversify_top: usize,
+    pub history_length: usize,
+    pub explain: bool,
+}
+
+impl Default for RankSettings {
+    fn default() -> Self {
+        RankSettings { weights: BlendWeights::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true }
+    }
+}
+
+impl RankOptions {
+    /// Resolves against `defaults`, naming the first bad option.
+    pub fn resolve(&self, defaults: RankSettings) -> Result<RankSettings, LocalRankError> {
+        let bad = |field: &str, reason: String| LocalRankError::invalid_option(field, reason);
+        let weight = |field: &str, value: Option<f64>, default: f64| match value {
+            None => Ok(default),
+            Some(w) if w.is_finite() && (0.0..=100.0).contains(&w) => Ok(w),
+            Some(w) => Err(bad(field, format!("must be a number from 0 to 100, got {w}"))),
+        };
+        let input = self.weights.clone().unwrap_or_default();
+        let weights = BlendWeights {
+            intent: weight("weights.intent", input.intent, defaults.weights.intent)?,
+            server: weight("weights.server", input.server, defaults.weights.server)?,
+            affinity: weight("weights.affinity", input.affinity, defaults.weights.affinity)?,
+        };
+        let lambda = match self.diversity {
+            None => defaults.lambda,
+            Some(l) if (0.0..=1.0).contains(&l) => l as f32,
+            Some(l) => return Err(bad("diversity", format!("must be from 0 (most varied) to 1 (pure relevance), got {l}"))),
+        };
+        let count = |field: &str, value: Option<f64>, default: usize, max: usize| match value {
+            None => Ok(default),
+            Some(n) if n.fract() == 0.0 && n >= 0.0 && n <= max as f64 => Ok(n as usize),
+            Some(n) => Err(bad(field, format!("must be a whole number from 0 to {max}, got {n}"))),
+        };
+        Ok(RankSettings {
+            weights,
+            lambda,
+            diversify_top: count("diversifyTop", self.diversify_top, defaults.diversify_top, 1_000)?,
+            history_length: count("historyLength", self.history_length, defaults.history_length, 10_000)?,
+            explain: self.explain.unwrap_or(defaults.explain),
+        })
+    }
+}

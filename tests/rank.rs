@@ -1,0 +1,278 @@
+//! Ranking rules and ordering properties, natively. tests/browser_rank.rs runs the same API end
+//! to end through the JS boundary and IndexedDB.
+
+use futures::executor::block_on;
+use localrank::pool::{CandidatePool, PoolInput};
+use localrank::rank::{self, IntentSource, RankOptions, RankSettings, Ranking, SlotRule};
+use localrank::{EventInput, EventKind, History, MemoryStore, OpenOptions};
+use serde_json::json;
+
+const NOW: f64 = 1_780_000_000_000.0;
+
+/// A catalogue of three categories whose vectors point in three directions (plus noise per item).
+fn catalogue_pool() -> serde_json::Value {
+    let mut items = Vec::new();
+    for (c, category) in ["shoes", "books", "garden"].iter().enumerate() {
+        for k in 0..6 {
+            let mut vector = vec![0.05 * k as f32; 3];
+            vector[c] = 1.0;
+            // Interleave categories in the server order, server scores falling.
+            let position = k * 3 + c;
+            items.push((position, json!({ "id": format!("{category}-{k}"), "vector": vector, "category": category, "score": 100 - position })));
+        }
+    }
+    items.sort_by_key(|(p, _)| *p);
+    json!({ "dim": 3, "items": items.into_iter().map(|(_, item)| item).collect::<Vec<_>>() })
+}
+
+fn pool(value: serde_json::Value) -> CandidatePool {
+    CandidatePool::from_input(serde_json::from_value::<PoolInput>(value).expect("pool JSON")).expect("valid pool")
+}
+
+fn pool_error(value: serde_json::Value) -> String {
+    let error = CandidatePool::from_input(serde_json::from_value::<PoolInput>(value).expect("pool JSON")).unwrap_err();
+    assert_eq!(error.code(), "InvalidPool");
+    format!("{} | {}", error.field().unwrap_or(""), error)
+}
+
+fn history_of(events: &[(&str, EventKind, Option<Vec<f32>>, Option<&str>)]) -> History<MemoryStore> {
+    let mut history = block_on(History::open(MemoryStore::new(), &OpenOptions::default(), NOW)).unwrap();
+    for (i, (item, kind, vector, category)) in events.iter().enumerate() {
+        let input = EventInput {
+            kind: Some(*kind),
+            item: Some(item.to_string()),
+            timestamp: Some(NOW - 1000.0 + i as f64),
+            vector: vector.clone(),
+            category: category.map(str::to_owned),
+            ..Default::default()
+        };
+        block_on(history.record(input, NOW)).unwrap();
+    }
+    history
+}
+
+fn rank_with(pool: &CandidatePool, history: &History<MemoryStore>, settings: RankSettings) -> Ranking {
+    let cache = history.vectors();
+    rank::rank(pool, history.events(), &|id| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref())), None, &settings)
+}
+
+fn order(ranking: &Ranking) -> Vec<&str> {
+    ranking.order.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn a_shopper_who_viewed_only_books_sees_books_first() {
+    let pool = pool(catalogue_pool());
+    let history = history_of(&[("books-1", EventKind::View, None, None), ("books-4", EventKind::View, None, None)]);
+    let ranking = rank_with(&pool, &history, RankSettings::default());
+    assert!(ranking.personalized, "{:?}", ranking.reason);
+    assert_eq!(ranking.intent, IntentSource::History);
+    assert!(order(&ranking)[..6].iter().all(|id| id.starts_with("books")), "{:?}", ranking.order);
+    // The server order interleaves categories: personalization really moved things.
+    assert_ne!(ranking.order, pool.server_order());
+    assert_eq!(ranking.items.len(), pool.len());
+}
+
+#[test]
+fn history_vectors_come_from_the_cache_when_the_item_is_not_in_the_pool() {
+    let pool = pool(catalogue_pool());
+    let history = history_of(&[("old-garden-item", EventKind::Purchase, Some(vec![0.0, 0.0, 1.0]), None)]);
+    let ranking = rank_with(&pool, &history, RankSettings::default());
+    assert!(order(&ranking)[0].starts_with("garden"), "{:?}", ranking.order);
+}
+
+#[test]
+fn category_affinity_alone_personalizes_when_no_vector_is_known() {
+    let pool = pool(catalogue_pool());
+    let history = history_of(&[("elsewhere", EventKind::View, None, Some("garden"))]);
+    let ranking = rank_with(&pool, &history, RankSettings::default());
+    assert!(ranking.personalized);
+    assert_eq!(ranking.intent, IntentSource::None);
+    // Affinity lifts the whole category; MMR may let one other item into the first eight.
+    assert!(order(&ranking)[..4].iter().all(|id| id.starts_with("garden")), "{:?}", ranking.order);
+    assert_eq!(order(&ranking)[..8].iter().filter(|id| id.starts_with("garden")).count(), 6, "{:?}", ranking.order);
+}
+
+#[test]
+fn diversity_one_equals_pure_relevance_order() {
+    let pool = pool(catalogue_pool());
+    let history = history_of(&[("shoes-0", EventKind::View, None, None), ("books-0", EventKind::Cart, None, None)]);
+    let settings = RankOptions { diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
+    let ranking = rank_with(&pool, &history, settings);
+    let mut by_score = ranking.items.clone();
+    by_score.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap());
+    assert_eq!(ranking.items.iter().map(|i| &i.id).collect::<Vec<_>>(), by_score.iter().map(|i| &i.id).collect::<Vec<_>>());
+    // Lower λ mixes categories into the first screen.
+    let diverse = rank_with(&pool, &history, RankOptions { diversity: Some(0.3), ..Default::default() }.resolve(RankSettings::default()).unwrap());
+    let categories = |r: &Ranking| r.order[..3].iter().map(|id| id.split('-').next().unwrap().to_owned()).collect::<std::collections::HashSet<_>>().len();
+    assert!(categories(&diverse) > categories(&ranking), "{:?} vs {:?}", diverse.order, ranking.order);
+}
+
+#[test]
+fn pinned_and_sponsored_items_hold_their_slots() {
+    let mut value = catalogue_pool();
+    value["items"][17]["pinned"] = json!(0); // garden-5, the server's last item, pinned first
+    value["items"][4]["sponsored"] = json!(true); // books-1 sponsored at server slot 4
+    value["items"][5]["pinned"] = json!(100); // beyond the end: goes last
+    let pool = pool(value);
+    let history = history_of(&[("shoes-2", EventKind::Purchase, None, None)]);
+    let ranking = rank_with(&pool, &history, RankSettings::default());
+    assert_eq!(order(&ranking)[0], "garden-5");
+    assert_eq!(ranking.items[0].rule, Some(SlotRule::Pinned));
+    assert_eq!(order(&ranking)[4], "books-1");
+    assert_eq!(ranking.items[4].rule, Some(SlotRule::Sponsored));
+    assert_eq!(*order(&ranking).last().unwrap(), pool.items[5].id);
+    assert_eq!(ranking.order.len(), pool.len());
+}
+
+#[test]
+fn unavailable_items_drop_and_purchases_sink_unless_repeat() {
+    let mut value = catalogue_pool();
+    value["items"][0]["available"] = json!(false); // shoes-0
+    value["items"][3]["repeat"] = json!(true); // shoes-1 is a repeat-purchase item
+    let pool = pool(value);
+    let history = history_of(&[("shoes-2", EventKind::Purchase, None, None), ("shoes-1", EventKind::Purchase, None, None)]);
+    let ranking = rank_with(&pool, &history, RankSettings::default());
+    assert_eq!(ranking.dropped, ["shoes-0"]);
+    assert!(!ranking.order.contains(&"shoes-0".to_owned()));
+    assert_eq!(*order(&ranking).last().unwrap(), "shoes-2", "bought, not repeat: last");
+    assert_eq!(ranking.items.last().unwrap().rule, Some(SlotRule::Purchased));
+    assert_eq!(order(&ranking)[0], "shoes-1", "bought but repeatable: still ranked on merit");
+}
+
+#[test]
+fn explanations_name_the_most_similar_history_item() {
+    let pool = pool(catalogue_pool());
+    let history = history_of(&[
+        ("books-9", EventKind::View, Some(vec![0.0, 1.0, 0.0]), None),
+        ("garden-9", EventKind::Purchase, Some(vec![0.0, 0.0, 1.0]), None),
+    ]);
+    let ranking = rank_with(&pool, &history, RankSettings::default());
+    let item = |id: &str| ranking.items.iter().find(|i| i.id == id).unwrap();
+    assert_eq!(item("books-2").because.as_deref(), Some("books-9"));
+    assert_eq!(item("books-2").because_kind, Some(EventKind::View));
+    assert_eq!(item("garden-0").because.as_deref(), Some("garden-9"));
+    assert_eq!(item("garden-0").because_kind, Some(EventKind::Purchase));
+    assert_eq!(item("shoes-0").because, None, "nothing similar in history");
+    let quiet = rank_with(&pool, &history, RankOptions { explain: Some(false), ..Default::default() }.resolve(RankSettings::default()).unwrap());
+    assert!(quiet.items.iter().all(|i| i.because.is_none()));
+}
+
+#[test]
+fn weights_can_be_overridden_per_call() {
+    let pool = pool(catalogue_pool());
+    let history = history_of(&[("books-1", EventKind::View, None, None)]);
+    let settings = RankOptions {
+        weights: Some(serde_json::from_value(json!({ "intent": 0, "affinity": 0 })).unwrap()),
+        diversity: Some(1.0),
+        ..Default::default()
+    }
+    .resolve(RankSettings::default())
+    .unwrap();
+    let ranking = rank_with(&pool, &history, settings);
+    assert_eq!(ranking.order, pool.server_order(), "server weight alone gives the server order");
+    let bad = RankOptions { diversity: Some(1.5), ..Default::default() }.resolve(RankSettings::default()).unwrap_err();
+    assert_eq!(bad.field(), Some("diversity"));
+    let bad = serde_json::from_value::<RankOptions>(json!({ "weights": { "server": -1 } })).unwrap().resolve(RankSettings::default()).unwrap_err();
+    assert_eq!(bad.field(), Some("weights.server"));
+}
+
+#[test]
+fn fails_open_to_the_server_order_with_a_reason() {
+    let pool = pool(catalogue_pool());
+    let empty = history_of(&[]);
+    let ranking = rank_with(&pool, &empty, RankSettings::default());
+    assert!(!ranking.personalized);
+    assert_eq!(ranking.order, pool.server_order());
+    assert!(ranking.reason.as_deref().unwrap().contains("no history"));
+
+    let unknown = history_of(&[("never-seen", EventKind::View, None, None)]);
+    let ranking = rank_with(&pool, &unknown, RankSettings::default());
+    assert!(!ranking.personalized);
+    assert_eq!(ranking.order, pool.server_order());
+    assert!(ranking.reason.as_deref().unwrap().contains("item vector"), "{:?}", ranking.reason);
+
+    let no_items = self::pool(json!({ "dim": 3, "items": [] }));
+    let ranking = rank_with(&no_items, &unknown, RankSettings::default());
+    assert!(ranking.order.is_empty() && !ranking.personalized);
+}
+
+#[test]
+fn a_recorded_event_changes_the_next_ranking_immediately() {
+    let pool = pool(catalogue_pool());
+    let mut history = history_of(&[("shoes-1", EventKind::View, None, None)]);
+    assert!(rank_with(&pool, &history, RankSettings::default()).order[0].starts_with("shoes"));
+    for item in ["garden-1", "garden-2", "garden-3"] {
+        let input = EventInput { kind: Some(EventKind::Cart), item: Some(item.into()), timestamp: Some(NOW), ..Default::default() };
+        block_on(history.record(input, NOW)).unwrap();
+    }
+    assert!(rank_with(&pool, &history, RankSettings::default()).order[0].starts_with("garden"));
+}
+
+#[test]
+fn malformed_pools_are_rejected_naming_the_problem() {
+    let cases = [
+        (json!({ "dim": 2, "items": [{ "id": "a", "vector": [1, 0] }, { "id": "a", "vector": [0, 1] }] }), "items[1].id"),
+        (json!({ "dim": 2, "items": [{ "id": "a", "vector": [1, 0, 0] }] }), "items[0].vector"),
+        (json!({ "dim": 2, "items": [{ "id": "", "vector": [1, 0] }] }), "items[0].id"),
+        (json!({ "dim": 2, "items": [{ "id": "a" }] }), "items[0].vector"),
+        (json!({ "dim": 0, "items": [] }), "dim"),
+        (json!({ "dim": 2.5, "items": [] }), "dim"),
+        (json!({ "dim": 2, "items": [{ "id": "a", "vector": [1, 0], "pinned": 0 }, { "id": "b", "vector": [0, 1], "pinned": 0 }] }), "items[1].pinned"),
+        (json!({ "dim": 2, "items": [{ "id": "a", "vector": [1, 0], "pinned": -1 }] }), "items[0].pinned"),
+        (json!({ "dim": 2, "items": [{ "id": "a", "vector": [1, 0], "price": -3 }] }), "items[0].price"),
+        (json!({ "dim": 2, "items": [{ "id": "a" }], "vectors": [1, 0, 0] }), "vectors"),
+        (json!({ "dim": 2, "items": [{ "id": "a", "vector": "!!notbase64" }] }), "items[0].vector"),
+    ];
+    for (value, field) in cases {
+        let message = pool_error(value.clone());
+        assert!(message.starts_with(&format!("{field} |")), "{value}: {message}");
+    }
+    // Non-finite values cannot be written in JSON; build them directly.
+    let mut input: PoolInput = serde_json::from_value(json!({ "dim": 2, "items": [{ "id": "a", "vector": [1, 0] }] })).unwrap();
+    input.items[0].vector = Some(localrank::pool::VectorInput::Values(vec![1.0, f32::NAN]));
+    assert_eq!(CandidatePool::from_input(input.clone()).unwrap_err().field(), Some("items[0].vector[1]"));
+    input.items[0].vector = Some(localrank::pool::VectorInput::Values(vec![1.0, 0.0]));
+    input.items[0].score = Some(f64::INFINITY);
+    assert_eq!(CandidatePool::from_input(input).unwrap_err().field(), Some("items[0].score"));
+    // The size limit.
+    let many: Vec<_> = (0..50_001).map(|i| json!({ "id": format!("i{i}") })).collect();
+    let message = pool_error(json!({ "dim": 1, "items": many, "vectors": vec![1.0; 50_001] }));
+    assert!(message.starts_with("items |"), "{message}");
+}
+
+#[test]
+fn a_pool_level_matrix_and_encoded_vectors_are_accepted() {
+    let from_matrix = pool(json!({ "dim": 2, "items": [{ "id": "a" }, { "id": "b" }], "vectors": [1, 0, 0, 1] }));
+    assert_eq!(from_matrix.vector(1), &[0.0, 1.0]);
+    let encoded = pool(json!({ "dim": 2, "items": [
+        { "id": "f32", "vector": "AACAPwAAAAA=" },
+        { "id": "i8", "vector": { "base64": "AgA=", "dtype": "int8", "scale": 0.5 } },
+        { "id": "f16", "vector": { "base64": "ADwAwA==", "dtype": "f16" } }
+    ] }));
+    assert_eq!(encoded.vector(0), &[1.0, 0.0]);
+    assert_eq!(encoded.vector(1), &[1.0, 0.0]);
+    assert_eq!(encoded.vector(2), &[1.0, -2.0]);
+}
+
+#[test]
+fn events_on_ranked_items_pick_up_their_vectors_from_the_pool() {
+    let pool = std::rc::Rc::new(pool(catalogue_pool()));
+    let mut history = history_of(&[("books-1", EventKind::View, None, None)]);
+    block_on(history.remember_pool(pool.clone())).unwrap();
+    // books-1 was in history and in the pool: its vector is now persisted.
+    assert_eq!(history.vectors().get("books-1").map(|c| c.vector.clone()), Some(pool.vector(pool.position("books-1").unwrap()).to_vec()));
+    // A click on a homepage tile carries no vector; the engine takes it (and the category) from the pool.
+    let click = EventInput { kind: Some(EventKind::Click), item: Some("garden-2".into()), timestamp: Some(NOW), ..Default::default() };
+    let stored = block_on(history.record(click, NOW)).unwrap();
+    assert_eq!(stored.category.as_deref(), Some("garden"));
+    assert!(history.vectors().get("garden-2").is_some());
+    // A pool in a new item space (another model) replaces the cached vectors.
+    let new_space = std::rc::Rc::new(self::pool(json!({ "dim": 2, "items": [{ "id": "books-1", "vector": [0.0, 1.0] }] })));
+    block_on(history.remember_pool(new_space)).unwrap();
+    assert_eq!(history.vectors().dim(), Some(2));
+    assert_eq!(history.vectors().len(), 1);
+    let reopened = block_on(History::open(history.into_store(), &OpenOptions::default(), NOW)).unwrap();
+    assert_eq!(reopened.vectors().dim(), Some(2), "the new dimension is persisted");
+    assert_eq!(reopened.vectors().len(), 1);
+}
