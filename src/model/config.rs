@@ -1,0 +1,167 @@
+//! model.json: the encoder's shape and the vocabularies baked into the weights.
+
+use serde::Deserialize;
+
+use super::ModelError;
+use crate::history::EventKind;
+
+pub const FORMAT_NAME: &str = "localrank-intent-encoder";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Time-gap bucket boundaries in seconds (1 s, 1 min, 10 min, 1 h, 6 h, 1 day, 3 days, 1 week,
+/// 30 days, 90 days). Part of the model format: the exporter writes them into model.json and
+/// the loader refuses a model trained with other ones.
+pub const TIME_GAP_BOUNDARIES_SECONDS: [i64; 10] = [1, 60, 600, 3_600, 21_600, 86_400, 259_200, 604_800, 2_592_000, 7_776_000];
+pub const NUM_GAP_BUCKETS: usize = TIME_GAP_BOUNDARIES_SECONDS.len() + 1;
+
+/// Bucket of a gap in whole seconds: the number of boundaries <= the gap. Negative gaps (clock
+/// skew) land in bucket 0 with simultaneous events, as in training.
+pub fn gap_bucket(gap_seconds: i64) -> usize {
+    TIME_GAP_BOUNDARIES_SECONDS.iter().take_while(|&&b| gap_seconds >= b).count()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F32,
+    F16,
+    Int8,
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+/// The fields of model.json the engine uses; the rest (dataset, metrics, file names) is ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ModelConfig {
+    pub format: String,
+    pub version: u32,
+    pub dtype: Precision,
+    pub dim: usize,
+    pub heads: usize,
+    pub blocks: usize,
+    pub max_len: usize,
+    pub ffn_dim: usize,
+    pub layer_norm_eps: f64,
+    pub activation: String,
+    pub temperature: f64,
+    pub event_kinds: Vec<String>,
+    pub time_gap_boundaries_seconds: Vec<i64>,
+    #[serde(default)]
+    pub num_items: usize,
+}
+
+/// Upper bounds that keep a hostile or mistaken config from asking for gigabytes; far above any
+/// model a homepage would ship.
+const MAX_DIM: usize = 4096;
+const MAX_LEN: usize = 4096;
+const MAX_BLOCKS: usize = 64;
+
+impl ModelConfig {
+    pub fn from_json(json: &str) -> Result<ModelConfig, ModelError> {
+        let config: ModelConfig = serde_json::from_str(json).map_err(|e| {
+            // serde_json names the missing/invalid field in its message; keep it whole.
+            ModelError::config("model.json", e.to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.format != FORMAT_NAME {
+            return Err(ModelError::config("format", format!("is {:?}, expected {FORMAT_NAME:?}", self.format)));
+        }
+        if self.version != FORMAT_VERSION {
+            return Err(ModelError::config("version", format!("{} is not supported (this engine reads version {FORMAT_VERSION})", self.version)));
+        }
+        if self.dim == 0 || self.dim > MAX_DIM {
+            return Err(ModelError::config("dim", format!("{} must be in 1..={MAX_DIM}", self.dim)));
+        }
+        if self.heads == 0 || self.dim % self.heads != 0 {
+            return Err(ModelError::config("heads", format!("{} must divide dim {}", self.heads, self.dim)));
+        }
+        if self.blocks == 0 || self.blocks > MAX_BLOCKS {
+            return Err(ModelError::config("blocks", format!("{} must be in 1..={MAX_BLOCKS}", self.blocks)));
+        }
+        if self.max_len == 0 || self.max_len > MAX_LEN {
+            return Err(ModelError::config("max_len", format!("{} must be in 1..={MAX_LEN}", self.max_len)));
+        }
+        if self.ffn_dim == 0 || self.ffn_dim > 4 * MAX_DIM {
+            return Err(ModelError::config("ffn_dim", format!("{} must be in 1..={}", self.ffn_dim, 4 * MAX_DIM)));
+        }
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
+            return Err(ModelError::config("layer_norm_eps", "must be a positive number"));
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(ModelError::config("temperature", "must be a positive number"));
+        }
+        if self.activation != "gelu_tanh" {
+            return Err(ModelError::config("activation", format!("{:?} is not supported (only \"gelu_tanh\")", self.activation)));
+        }
+        let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        if self.event_kinds != kinds {
+            return Err(ModelError::config("event_kinds", format!("{:?} differ from this engine's {kinds:?}", self.event_kinds)));
+        }
+        if self.time_gap_boundaries_seconds != TIME_GAP_BOUNDARIES_SECONDS {
+            return Err(ModelError::config("time_gap_boundaries_seconds", "differ from this engine's boundaries"));
+        }
+        Ok(())
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.dim / self.heads
+    }
+
+    /// Every encoder tensor with its shape, in the exporter's order: the order in which the
+    /// loader checks them, so the error names the first bad one deterministically.
+    pub fn expected_tensors(&self) -> Vec<(String, Vec<usize>)> {
+        let (d, f) = (self.dim, self.ffn_dim);
+        let mut v = vec![
+            ("kind_embedding".to_owned(), vec![EventKind::ALL.len(), d]),
+            ("gap_embedding".to_owned(), vec![NUM_GAP_BUCKETS, d]),
+            ("position_embedding".to_owned(), vec![self.max_len, d]),
+        ];
+        for i in 0..self.blocks {
+            let p = format!("blocks.{i}");
+            for ln in ["ln1", "ln2"] {
+                v.push((format!("{p}.{ln}.gamma"), vec![d]));
+                v.push((format!("{p}.{ln}.beta"), vec![d]));
+            }
+            for m in ["q", "k", "v", "o"] {
+                v.push((format!("{p}.attn.{m}.weight"), vec![d, d]));
+                v.push((format!("{p}.attn.{m}.bias"), vec![d]));
+            }
+            v.push((format!("{p}.ffn.up.weight"), vec![d, f]));
+            v.push((format!("{p}.ffn.up.bias"), vec![f]));
+            v.push((format!("{p}.ffn.down.weight"), vec![f, d]));
+            v.push((format!("{p}.ffn.down.bias"), vec![d]));
+        }
+        v.push(("ln_final.gamma".to_owned(), vec![d]));
+        v.push(("ln_final.beta".to_owned(), vec![d]));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_match_the_model_crate() {
+        assert_eq!(gap_bucket(-5), 0);
+        assert_eq!(gap_bucket(0), 0);
+        assert_eq!(gap_bucket(1), 1);
+        assert_eq!(gap_bucket(59), 1);
+        assert_eq!(gap_bucket(60), 2);
+        assert_eq!(gap_bucket(86_400), 6);
+        assert_eq!(gap_bucket(10_000_000), 10);
+        assert_eq!(NUM_GAP_BUCKETS, 11);
+    }
+}
