@@ -1,0 +1,123 @@
+//! Parity (a) and (c) of issue 3: the engine crate's CPU forward (`localrank::model`), fed the
+//! files this crate exports, equals burn's forward on the same weights and inputs within 1e-4 —
+//! in f32, and in f16/int8 against burn run on the same dequantised weights.
+use localrank::history::EventKind as EngineKind;
+use localrank::model::{EncoderStep, IntentEncoder, ModelError};
+use localrank_model::data::{Event, EventKind};
+use localrank_model::encoder::make_batch;
+use localrank_model::export::{round_trip, write_model_dir, Precision};
+use localrank_model::train::history_row;
+use localrank_model::{cpu_device, EncoderConfig, ModelWeights};
+use rand::{Rng, SeedableRng};
+
+const TOLERANCE: f32 = 1e-4;
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("localrank-engine-parity-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Seeded histories of 1..=max_len+15 events (some longer than the model's window), with
+/// timestamps in seconds spanning every time-gap bucket.
+fn histories(cfg: &EncoderConfig, count: usize, seed: u64) -> Vec<(Vec<Event>, i64)> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            let len = rng.random_range(1..=cfg.max_len + 15);
+            let mut ts = 1_700_000_000i64;
+            let events = (0..len)
+                .map(|_| {
+                    ts += [0, 1, 30, 400, 5_000, 50_000, 200_000, 2_000_000, 9_000_000][rng.random_range(0..9usize)];
+                    Event { item: rng.random_range(0..cfg.num_items as u32), kind: rng.random_range(0..EventKind::ALL.len() as u8), ts }
+                })
+                .collect();
+            let now = ts + rng.random_range(0..100_000);
+            (events, now)
+        })
+        .collect()
+}
+
+fn engine_kind(k: u8) -> EngineKind {
+    EngineKind::ALL[usize::from(k)]
+}
+
+/// Max |engine - burn| over the histories, with the engine loading `dir`'s exported files and
+/// burn running on `burn_weights`.
+fn max_diff(dir: &std::path::Path, burn_weights: &ModelWeights, hists: &[(Vec<Event>, i64)]) -> f32 {
+    let cfg = &burn_weights.config;
+    let bytes = std::fs::read(dir.join("model.safetensors")).expect("weights file");
+    let json = std::fs::read_to_string(dir.join("model.json")).expect("config file");
+    let engine = IntentEncoder::load(&bytes, &json).expect("engine loads the export");
+
+    let device = cpu_device();
+    let model = burn_weights.to_encoder(&device).expect("burn model");
+    let rows: Vec<_> = hists.iter().map(|(h, now)| history_row(h, *now, cfg.max_len)).collect();
+    let batch = make_batch(&rows, cfg.max_len);
+    let burn = model.intents(&batch, &device).into_data().try_to_vec::<f32>().expect("f32 intents");
+
+    let items = &burn_weights.tensors["item_vectors"];
+    let d = cfg.dim;
+    let mut worst = 0f32;
+    for (b, (events, now)) in hists.iter().enumerate() {
+        // The engine gets the whole history in ms and cuts it to max_len itself.
+        let steps: Vec<EncoderStep> = events
+            .iter()
+            .map(|e| EncoderStep { vector: &items.data[e.item as usize * d..(e.item as usize + 1) * d], kind: engine_kind(e.kind), timestamp: e.ts as f64 * 1000.0 })
+            .collect();
+        let got = engine.encode(&steps, *now as f64 * 1000.0).expect("engine encodes");
+        for (g, w) in got.iter().zip(&burn[b * d..(b + 1) * d]) {
+            worst = worst.max((g - w).abs());
+        }
+    }
+    worst
+}
+
+#[test]
+fn engine_cpu_forward_equals_burn_default_shape() {
+    // The shipped shape: d=64, 2 heads, 2 blocks, 50 positions. dropout 0: inference.
+    let mut cfg = EncoderConfig::new(40);
+    cfg.dropout = 0.0;
+    let w = ModelWeights::random(&cfg, 2024).expect("random weights");
+    let dir = temp_dir("f32");
+    let ids: Vec<String> = (0..cfg.num_items).map(|i| format!("sku-{i}")).collect();
+    write_model_dir(&dir, &w, &ids, Precision::F32, "parity", serde_json::json!({})).expect("export");
+    let diff = max_diff(&dir, &w, &histories(&cfg, 24, 1));
+    eprintln!("engine vs burn, f32, d=64: max abs diff {diff:e}");
+    assert!(diff < TOLERANCE, "max abs diff {diff}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn engine_cpu_forward_equals_burn_on_f16_and_int8_exports() {
+    let mut cfg = EncoderConfig::new(30);
+    cfg.dropout = 0.0;
+    cfg.heads = 4;
+    cfg.max_len = 20;
+    let w = ModelWeights::random(&cfg, 77).expect("random weights");
+    let ids: Vec<String> = (0..cfg.num_items).map(|i| format!("sku-{i}")).collect();
+    let hists = histories(&cfg, 12, 2);
+    for p in [Precision::F16, Precision::Int8] {
+        let dir = temp_dir(&format!("{p:?}"));
+        write_model_dir(&dir, &w, &ids, p, "parity", serde_json::json!({})).expect("export");
+        // burn runs on exactly the values the file decodes to, so the tolerance is the same.
+        let dequantised = round_trip(&w, p).expect("round trip");
+        let diff = max_diff(&dir, &dequantised, &hists);
+        eprintln!("engine vs burn, {p:?}: max abs diff {diff:e}");
+        assert!(diff < TOLERANCE, "{p:?}: max abs diff {diff}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn engine_rejects_an_export_for_another_shape() {
+    let cfg = EncoderConfig::tiny(5);
+    let w = ModelWeights::random(&cfg, 3).expect("random weights");
+    let dir = temp_dir("shape");
+    write_model_dir(&dir, &w, &(0..5).map(|i| format!("{i}")).collect::<Vec<_>>(), Precision::F32, "parity", serde_json::json!({})).expect("export");
+    let bytes = std::fs::read(dir.join("model.safetensors")).expect("weights file");
+    let json = std::fs::read_to_string(dir.join("model.json")).expect("config").replace("\"ffn_dim\": 16", "\"ffn_dim\": 24");
+    let err = IntentEncoder::load(&bytes, &json).expect_err("a config that does not match the tensors");
+    assert_eq!(err, ModelError::WrongShape { name: "blocks.0.ffn.up.weight".into(), found: vec![8, 16], expected: vec![8, 24] });
+    let _ = std::fs::remove_dir_all(&dir);
+}
