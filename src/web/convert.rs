@@ -14,13 +14,27 @@ pub fn from_js<T: DeserializeOwned>(
     value: JsValue,
     error: fn(&str, String) -> LocalRankError,
 ) -> Result<T, LocalRankError> {
+    from_js_at(value, "", error)
+}
+
+/// [`from_js`] for a value nested at `prefix` (e.g. "items[3]"), so errors name the full path.
+pub fn from_js_at<T: DeserializeOwned>(
+    value: JsValue,
+    prefix: &str,
+    error: fn(&str, String) -> LocalRankError,
+) -> Result<T, LocalRankError> {
+    let whole = if prefix.is_empty() { "(root)".to_owned() } else { prefix.to_owned() };
     if !value.is_object() {
-        return Err(error("(root)", "must be an object".into()));
+        return Err(error(&whole, "must be an object".into()));
     }
     let deserializer = serde_wasm_bindgen::Deserializer::from(value);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "(root)".to_owned() } else { path };
+        let field = match (path.as_str(), prefix.is_empty()) {
+            (".", _) => whole,
+            (_, true) => path,
+            (_, false) => format!("{prefix}.{path}"),
+        };
         error(&field, e.into_inner().to_string())
     })
 }

@@ -4,6 +4,7 @@
 //! makes a network request.
 
 mod convert;
+mod rank;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -78,9 +79,9 @@ pub struct EngineStatus {
 /// An open engine: one shopper's history on this device.
 #[wasm_bindgen]
 pub struct Engine {
-    history: Rc<Mutex<History<BrowserStore>>>,
-    database: String,
-    backend: Rc<RefCell<Option<BackendInfo>>>,
+    pub(crate) history: Rc<Mutex<History<BrowserStore>>>,
+    pub(crate) database: String,
+    pub(crate) backend: Rc<RefCell<Option<BackendInfo>>>,
 }
 
 /// Opens the engine. Never fails because of storage: an unusable or unreadable database
@@ -212,6 +213,6 @@ impl Engine {
     }
 }
 
-fn log_warning(warning: &LocalRankError) {
+pub(crate) fn log_warning(warning: &LocalRankError) {
     web_sys::console::warn_1(&JsValue::from_str(&format!("localrank: {warning}")));
 }

@@ -1,0 +1,150 @@
+//! `engine.rank(pool, options)`: the JS side of ranking. It never rejects: whatever goes wrong,
+//! the storefront gets its server order back with the reason (fail open).
+
+use std::rc::Rc;
+
+use js_sys::{Array, Float32Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
+
+use super::convert::{from_js, from_js_at, to_js};
+use super::{Engine, log_warning};
+use crate::error::LocalRankError;
+use crate::pool::{CandidatePool, PoolInput, VectorInput};
+use crate::rank::{self, RankOptions, RankSettings, Ranking};
+
+#[wasm_bindgen]
+impl Engine {
+    /// Reorders the server's candidate pool for this shopper. Always resolves: when ranking
+    /// cannot run (bad pool, bad options, no history, …) the result is the server's order with
+    /// `personalized: false` and the `reason` (and `error` code, for errors).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Ranking>")]
+    pub fn rank(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PoolInput")] pool: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RankOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let history = self.history.clone();
+        future_to_promise(async move {
+            let start = now_ms();
+            let mut ranking = match prepare(&pool, &options) {
+                Err(error) => Ranking::unranked(raw_ids(&pool), error.to_string(), Some(error.code().to_owned())),
+                Ok((pool, settings)) => {
+                    let guard = history.lock().await;
+                    let ranking =
+                        rank::rank(&pool, guard.events(), &|id| guard.lookup_vector(id), None, &settings);
+                    drop(guard);
+                    // Remember the pool after answering: later clicks on its items find their
+                    // vectors. Queued behind the lock, so a following record() sees it.
+                    let history = history.clone();
+                    spawn_local(async move {
+                        if let Err(error) = history.lock().await.remember_pool(pool).await {
+                            log_warning(&error);
+                        }
+                    });
+                    ranking
+                }
+            };
+            ranking.elapsed_ms = now_ms() - start;
+            to_js(&ranking)
+        })
+    }
+}
+
+fn prepare(pool: &JsValue, options: &JsValue) -> Result<(Rc<CandidatePool>, RankSettings), LocalRankError> {
+    let options: RankOptions = if options.is_undefined() || options.is_null() {
+        RankOptions::default()
+    } else {
+        from_js(options.clone(), LocalRankError::invalid_option)?
+    };
+    let settings = options.resolve(RankSettings::default())?;
+    Ok((Rc::new(pool_from_js(pool)?), settings))
+}
+
+/// Reads a pool. Vectors take a fast path (one typed-array copy per item, or one for the whole
+/// pool-level matrix); the other fields go through serde so errors name their path.
+pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
+    let invalid = LocalRankError::invalid_pool;
+    if !value.is_object() {
+        return Err(invalid("(root)", "must be an object like { dim, items: [...] }"));
+    }
+    let dim = get(value, "dim").as_f64().ok_or_else(|| invalid("dim", "must be a number"))?;
+    let model = get(value, "model").as_string();
+    let items_js = get(value, "items");
+    if !Array::is_array(&items_js) {
+        return Err(invalid("items", "must be an array"));
+    }
+    let vectors_js = get(value, "vectors");
+    let vectors = if vectors_js.is_undefined() || vectors_js.is_null() {
+        None
+    } else {
+        Some(float32_values(&vectors_js).ok_or_else(|| invalid("vectors", "must be a Float32Array or an array of numbers"))?)
+    };
+
+    let items_js = Array::from(&items_js);
+    let mut items = Vec::with_capacity(items_js.length() as usize);
+    for (i, item) in items_js.iter().enumerate() {
+        let path = format!("items[{i}]");
+        if !item.is_object() {
+            return Err(invalid(&path, "must be an object like { id, vector, score }"));
+        }
+        let vector_js = get(&item, "vector");
+        let vector = if vector_js.is_undefined() || vector_js.is_null() {
+            None
+        } else if let Some(values) = float32_values(&vector_js) {
+            Some(VectorInput::Values(values))
+        } else {
+            Some(
+                serde_wasm_bindgen::from_value::<VectorInput>(vector_js)
+                    .map_err(|_| invalid(&format!("{path}.vector"), "must be numbers, a Float32Array, base64, or { base64, dtype, scale }"))?,
+            )
+        };
+        // The rest of the item, without its vector (already read).
+        let rest = Object::assign(&Object::new(), &Object::from(item));
+        let _ = Reflect::delete_property(&rest, &JsValue::from_str("vector"));
+        let mut parsed: crate::pool::PoolItemInput = from_js_at(rest.into(), &path, invalid_pool_field)?;
+        parsed.vector = vector;
+        items.push(parsed);
+    }
+    CandidatePool::from_input(PoolInput { model, dim, items, vectors })
+}
+
+fn invalid_pool_field(field: &str, reason: String) -> LocalRankError {
+    LocalRankError::invalid_pool(field, reason)
+}
+
+/// A Float32Array or a JS array of numbers as f32 values (anything that is not a number
+/// becomes NaN, which validation then reports with its index).
+fn float32_values(value: &JsValue) -> Option<Vec<f32>> {
+    if let Some(typed) = value.dyn_ref::<Float32Array>() {
+        return Some(typed.to_vec());
+    }
+    Array::is_array(value).then(|| Float32Array::new(value).to_vec())
+}
+
+/// The server order as sent, for when the pool cannot be validated: every item's string id.
+fn raw_ids(pool: &JsValue) -> Vec<String> {
+    let items = get(pool, "items");
+    if !Array::is_array(&items) {
+        return Vec::new();
+    }
+    Array::from(&items).iter().filter_map(|item| get(&item, "id").as_string()).collect()
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    if !target.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// High-resolution time in ms, in a window or a worker.
+fn now_ms() -> f64 {
+    let performance = get(&js_sys::global(), "performance");
+    Reflect::get(&performance, &JsValue::from_str("now"))
+        .ok()
+        .and_then(|now| now.dyn_into::<js_sys::Function>().ok())
+        .and_then(|now| now.call0(&performance).ok())
+        .and_then(|t| t.as_f64())
+        .unwrap_or_else(js_sys::Date::now)
+}

@@ -1,0 +1,167 @@
+//! rank() end to end in headless Chromium: the JS API, IndexedDB, fail-open.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Reflect};
+use localrank::web::{Engine, open_engine};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn js(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).expect("test JSON")
+}
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(key)).unwrap()
+}
+
+fn strings(value: &JsValue) -> Vec<String> {
+    Array::from(value).iter().map(|v| v.as_string().unwrap_or_default()).collect()
+}
+
+fn fresh_db(label: &str) -> String {
+    format!("localrank-rank-{label}-{}-{}", js_sys::Date::now(), (js_sys::Math::random() * 1e9) as u64)
+}
+
+/// 3 categories × 5 items, interleaved in server order, vectors pointing along one axis each.
+fn catalogue() -> String {
+    let mut items = Vec::new();
+    for k in 0..5 {
+        for (c, category) in ["shoes", "books", "garden"].iter().enumerate() {
+            let mut vector = vec![0.05 * k as f32; 3];
+            vector[c] = 1.0;
+            items.push(format!(
+                r#"{{"id":"{category}-{k}","vector":{vector:?},"category":"{category}","score":{}}}"#,
+                100 - items.len()
+            ));
+        }
+    }
+    format!(r#"{{"dim":3,"items":[{}]}}"#, items.join(","))
+}
+
+async fn engine(label: &str) -> Engine {
+    open_engine(js(&format!(r#"{{"database":"{}"}}"#, fresh_db(label)))).await.expect("open")
+}
+
+async fn record(engine: &Engine, event: &str) {
+    JsFuture::from(engine.record(js(event))).await.expect("record");
+}
+
+async fn rank(engine: &Engine, pool: JsValue, options: JsValue) -> JsValue {
+    JsFuture::from(engine.rank(pool, options)).await.expect("rank never rejects")
+}
+
+#[wasm_bindgen_test]
+async fn a_books_shopper_sees_books_first_with_reasons() {
+    let engine = engine("books").await;
+    record(&engine, r#"{"kind":"view","item":"books-3","vector":[0,1,0.1]}"#).await;
+    record(&engine, r#"{"kind":"cart","item":"books-4","vector":[0.1,1,0]}"#).await;
+    let ranking = rank(&engine, js(&catalogue()), JsValue::UNDEFINED).await;
+    assert_eq!(get(&ranking, "personalized").as_bool(), Some(true), "{:?}", get(&ranking, "reason"));
+    let order = strings(&get(&ranking, "order"));
+    assert!(order[..3].iter().all(|id| id.starts_with("books")), "{order:?}");
+    assert_eq!(order.len(), 15);
+    assert_eq!(get(&ranking, "backend").as_string().unwrap(), "cpu");
+    assert_eq!(get(&ranking, "intent").as_string().unwrap(), "history");
+    let first = Array::from(&get(&ranking, "items")).get(0);
+    assert!(get(&first, "because").as_string().unwrap().starts_with("books-"));
+    assert!(get(&get(&first, "parts"), "intent").as_f64().unwrap() > 0.9);
+    assert!(get(&ranking, "elapsedMs").as_f64().unwrap() >= 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_click_on_a_ranked_item_is_reflected_in_the_next_ranking() {
+    let engine = engine("realtime").await;
+    record(&engine, r#"{"kind":"view","item":"shoes-1","vector":[1,0,0]}"#).await;
+    let first = rank(&engine, js(&catalogue()), JsValue::UNDEFINED).await;
+    assert!(strings(&get(&first, "order"))[0].starts_with("shoes"));
+    // Tiles carry no vector: the engine takes it from the pool it just ranked.
+    for item in ["garden-1", "garden-2", "garden-3"] {
+        record(&engine, &format!(r#"{{"kind":"purchase","item":"{item}"}}"#)).await;
+    }
+    let second = rank(&engine, js(&catalogue()), JsValue::UNDEFINED).await;
+    let order = strings(&get(&second, "order"));
+    assert!(order[0].starts_with("garden"), "{order:?}");
+    // Bought items sink to the end.
+    assert!(order[12..].iter().all(|id| ["garden-1", "garden-2", "garden-3"].contains(&id.as_str())), "{order:?}");
+}
+
+#[wasm_bindgen_test]
+async fn the_ranking_survives_a_new_engine_on_the_same_database() {
+    let db = fresh_db("reopen");
+    let options = format!(r#"{{"database":"{db}"}}"#);
+    let engine = open_engine(js(&options)).await.unwrap();
+    let pool = js(&catalogue());
+    rank(&engine, pool.clone(), JsValue::UNDEFINED).await; // remembers the pool's vectors
+    record(&engine, r#"{"kind":"favorite","item":"garden-4"}"#).await;
+    let before = strings(&get(&rank(&engine, pool.clone(), JsValue::UNDEFINED).await, "order"));
+    JsFuture::from(engine.close()).await.unwrap();
+    let reopened = open_engine(js(&options)).await.unwrap();
+    // A pool without garden-4: its vector must come from the persisted cache.
+    let other_pool = js(&catalogue().replace(r#""id":"garden-4""#, r#""id":"garden-x""#));
+    let after = strings(&get(&rank(&reopened, other_pool, JsValue::UNDEFINED).await, "order"));
+    assert!(before[0].starts_with("garden") && after[0].starts_with("garden"), "{before:?} / {after:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_float32_matrix_pool_ranks_like_the_json_pool() {
+    let engine = engine("matrix").await;
+    record(&engine, r#"{"kind":"view","item":"b","vector":[0,1]}"#).await;
+    let pool = js(r#"{"dim":2,"items":[{"id":"a","score":3},{"id":"b","score":2},{"id":"c","score":1}]}"#);
+    let matrix = js_sys::Float32Array::from(&[1.0f32, 0.0, 0.0, 1.0, 0.1, 0.9][..]);
+    Reflect::set(&pool, &"vectors".into(), &matrix).unwrap();
+    let json = js(r#"{"dim":2,"items":[{"id":"a","score":3,"vector":[1,0]},{"id":"b","score":2,"vector":[0,1]},{"id":"c","score":1,"vector":[0.1,0.9]}]}"#);
+    let options = js(r#"{"diversity":1}"#);
+    let from_matrix = strings(&get(&rank(&engine, pool, options.clone()).await, "order"));
+    let from_json = strings(&get(&rank(&engine, json, options).await, "order"));
+    assert_eq!(from_matrix, from_json);
+    assert_eq!(from_matrix[0], "b");
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_gives_the_server_order_back_with_the_reason() {
+    let engine = engine("failopen").await;
+    record(&engine, r#"{"kind":"view","item":"x","vector":[1,0]}"#).await;
+
+    let duplicate = js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0]},{"id":"b","vector":[0,1]},{"id":"a","vector":[1,1]}]}"#);
+    let ranking = rank(&engine, duplicate, JsValue::UNDEFINED).await;
+    assert_eq!(get(&ranking, "personalized").as_bool(), Some(false));
+    assert_eq!(strings(&get(&ranking, "order")), ["a", "b", "a"], "the ids exactly as sent");
+    assert_eq!(get(&ranking, "error").as_string().unwrap(), "InvalidPool");
+    assert!(get(&ranking, "reason").as_string().unwrap().contains("items[2].id"));
+
+    let wrong_dim = js(r#"{"dim":3,"items":[{"id":"a","vector":[1,0]}]}"#);
+    let ranking = rank(&engine, wrong_dim, JsValue::UNDEFINED).await;
+    assert!(get(&ranking, "reason").as_string().unwrap().contains("items[0].vector"));
+
+    let bad_type = js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0],"score":"high"}]}"#);
+    let ranking = rank(&engine, bad_type, JsValue::UNDEFINED).await;
+    assert!(get(&ranking, "reason").as_string().unwrap().contains("items[0].score"), "{:?}", get(&ranking, "reason"));
+
+    let good = js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0]},{"id":"b","vector":[0,1]}]}"#);
+    let ranking = rank(&engine, good.clone(), js(r#"{"diversity":7}"#)).await;
+    assert_eq!(get(&ranking, "error").as_string().unwrap(), "InvalidOptions");
+    assert_eq!(strings(&get(&ranking, "order")), ["a", "b"]);
+
+    for garbage in [JsValue::NULL, JsValue::from_str("pool"), js(r#"{"items":"nope"}"#)] {
+        let ranking = rank(&engine, garbage, JsValue::UNDEFINED).await;
+        assert_eq!(get(&ranking, "personalized").as_bool(), Some(false));
+        assert_eq!(Array::from(&get(&ranking, "order")).length(), 0);
+    }
+    // The engine still works afterwards, and nothing stored was lost.
+    let ranking = rank(&engine, good, JsValue::UNDEFINED).await;
+    assert_eq!(get(&ranking, "personalized").as_bool(), Some(true));
+    assert_eq!(strings(&get(&ranking, "order"))[0], "a");
+}
+
+#[wasm_bindgen_test]
+async fn no_history_means_server_order_with_a_reason() {
+    let engine = engine("empty").await;
+    let ranking = rank(&engine, js(&catalogue()), JsValue::UNDEFINED).await;
+    assert_eq!(get(&ranking, "personalized").as_bool(), Some(false));
+    assert!(get(&ranking, "reason").as_string().unwrap().contains("no history"));
+    assert!(get(&ranking, "error").is_undefined(), "an empty history is not an error");
+    assert_eq!(strings(&get(&ranking, "order"))[..3], ["shoes-0", "books-0", "garden-0"]);
+}
