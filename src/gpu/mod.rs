@@ -4,6 +4,8 @@
 use serde::Serialize;
 use tsify::Tsify;
 
+pub mod plan;
+
 #[cfg(target_arch = "wasm32")]
 mod webgpu;
 #[cfg(target_arch = "wasm32")]

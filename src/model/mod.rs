@@ -20,4 +20,4 @@ mod weights;
 pub use config::{gap_bucket, ModelConfig, Precision, FORMAT_NAME, FORMAT_VERSION, NUM_GAP_BUCKETS, TIME_GAP_BOUNDARIES_SECONDS};
 pub use encoder::{EncoderStep, IntentEncoder, PreparedInput};
 pub use error::ModelError;
-pub use weights::{BlockWeights, Weights};
+pub use weights::{BlockWeights, Span, Weights};

@@ -1,0 +1,147 @@
+//! The WebGPU path's plan, checked natively: the WGSL parses and validates (naga, the same
+//! front end wgpu uses natively), and the plan's dispatches, executed by a line-for-line CPU
+//! emulation of each kernel, reproduce the CPU forward pass and cosine scores. The browser
+//! test (tests/browser_runtime.rs) then runs the same plan on real WebGPU.
+use localrank::gpu::plan::{plan, Dispatch, Kernel, Layout, Params, FLAG_GELU, FLAG_RESIDUAL, MAX_TOP_K, SHADER, WORKGROUP_SIZE};
+use localrank::history::EventKind;
+use localrank::model::fixture::{random_model, SplitMix};
+use localrank::model::{EncoderStep, IntentEncoder, Precision};
+use localrank::rank::cosine_scores;
+
+#[test]
+fn shader_validates() {
+    let module = naga::front::wgsl::parse_str(SHADER).unwrap_or_else(|e| panic!("{}", e.emit_to_string(SHADER)));
+    let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all());
+    validator.validate(&module).unwrap_or_else(|e| panic!("{e:?}"));
+    for k in Kernel::ALL {
+        assert!(module.entry_points.iter().any(|e| e.name == k.entry_point()), "missing entry point {}", k.entry_point());
+    }
+    assert!(WORKGROUP_SIZE.is_power_of_two());
+}
+
+fn gelu(x: f32) -> f32 {
+    let u = (0.797_884_6 * (x + 0.044_715 * x * x * x)).clamp(-15.0, 15.0);
+    0.5 * x * (1.0 + u.tanh())
+}
+
+/// Runs one dispatch the way the WGSL kernel does (per thread, same loop order).
+fn emulate(d: &Dispatch, w: &[f32], act: &mut [f32]) {
+    let p: Params = d.params;
+    let u = |v: u32| v as usize;
+    match d.kernel {
+        Kernel::LayerNorm => {
+            for r in 0..u(p.rows) {
+                let row = u(p.row_start) + r;
+                let x0 = u(p.x_off) + row * u(p.x_stride);
+                let y0 = u(p.y_off) + row * u(p.y_stride);
+                let n = p.in_dim as f32;
+                let mean = (0..u(p.in_dim)).map(|i| act[x0 + i]).sum::<f32>() / n;
+                let sq = (0..u(p.in_dim)).map(|i| (act[x0 + i] - mean).powi(2)).sum::<f32>();
+                let inv = 1.0 / (sq / n + p.eps).sqrt();
+                for i in 0..u(p.in_dim) {
+                    act[y0 + i] = (act[x0 + i] - mean) * inv * w[u(p.w_off) + i] + w[u(p.b_off) + i];
+                }
+            }
+        }
+        Kernel::Linear => {
+            // Threads read the input before any writes land only if input and output regions
+            // differ, which the plan guarantees; emulate with a snapshot to catch violations.
+            let before = act.to_vec();
+            for r in 0..u(p.rows) {
+                let row = u(p.row_start) + r;
+                for o in 0..u(p.out_dim) {
+                    let x0 = u(p.x_off) + row * u(p.x_stride);
+                    let mut acc = w[u(p.b_off) + o];
+                    for i in 0..u(p.in_dim) {
+                        acc += before[x0 + i] * w[u(p.w_off) + i * u(p.out_dim) + o];
+                    }
+                    if p.flags & FLAG_GELU != 0 {
+                        acc = gelu(acc);
+                    }
+                    let y = u(p.y_off) + row * u(p.y_stride) + o;
+                    act[y] = if p.flags & FLAG_RESIDUAL != 0 { before[y] + acc } else { acc };
+                }
+            }
+        }
+        Kernel::Attention => {
+            assert_eq!(d.workgroups[0], p.rows);
+            let dd = u(p.heads * p.head_dim);
+            for r in 0..u(p.rows) {
+                let i = u(p.row_start) + r;
+                for h in 0..u(p.heads) {
+                    let q0 = u(p.x_off) + i * u(p.x_stride) + h * u(p.head_dim);
+                    let s: Vec<f32> = (0..=i)
+                        .map(|j| {
+                            let k0 = u(p.x_off) + j * u(p.x_stride) + dd + h * u(p.head_dim);
+                            (0..u(p.head_dim)).map(|c| act[q0 + c] * act[k0 + c]).sum::<f32>() * p.scale
+                        })
+                        .collect();
+                    let m = s.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                    let z: f32 = s.iter().map(|v| (v - m).exp()).sum();
+                    for c in 0..u(p.head_dim) {
+                        let acc: f32 = (0..=i).map(|j| (s[j] - m).exp() / z * act[u(p.x_off) + j * u(p.x_stride) + 2 * dd + h * u(p.head_dim) + c]).sum();
+                        act[u(p.y_off) + i * u(p.y_stride) + h * u(p.head_dim) + c] = acc;
+                    }
+                }
+            }
+        }
+        Kernel::Cosine => {
+            for r in 0..u(p.count) {
+                let v0 = u(p.x_off) + r * u(p.in_dim);
+                let (mut dot, mut qq, mut vv) = (0f32, 0f32, 0f32);
+                for c in 0..u(p.in_dim) {
+                    let (q, v) = (act[u(p.aux_off) + c], act[v0 + c]);
+                    dot += q * v;
+                    qq += q * q;
+                    vv += v * v;
+                }
+                act[u(p.y_off) + r] = dot / (qq.sqrt() * vv.sqrt()).max(1e-12);
+            }
+        }
+        Kernel::TopK => {
+            let mut idx: Vec<u32> = (0..p.count).collect();
+            let s = |i: u32| act[u(p.aux_off) + u(i)];
+            idx.sort_by(|&a, &b| s(b).total_cmp(&s(a)).then(a.cmp(&b)));
+            for round in 0..u(p.k) {
+                act[u(p.y_off) + round] = f32::from_bits(idx.get(round).copied().unwrap_or(u32::MAX));
+            }
+        }
+    }
+}
+
+#[test]
+fn plan_reproduces_the_cpu_forward_and_scores() {
+    for (dim, heads, blocks, max_len, ffn, hist_len, pool) in [(64, 2, 2, 50, 256, 50, 300), (16, 4, 3, 8, 24, 5, 7), (8, 2, 1, 6, 16, 1, 1), (64, 2, 2, 50, 256, 80, 2)] {
+        let (bytes, json) = random_model(dim, heads, blocks, max_len, ffn, Precision::F32, 42).expect("fixture");
+        let enc = IntentEncoder::load(&bytes, &json).expect("loads");
+        let mut rng = SplitMix(7);
+        let vectors: Vec<Vec<f32>> = (0..hist_len).map(|_| (0..dim).map(|_| rng.uniform()).collect()).collect();
+        let steps: Vec<EncoderStep> = vectors.iter().enumerate().map(|(i, v)| EncoderStep { vector: v, kind: EventKind::ALL[i % 6], timestamp: 1e12 + i as f64 * 90_000.0 }).collect();
+        let input = enc.prepare(&steps, 1e12 + 1e8).expect("prepares");
+        let cpu_intent = enc.forward(&input).expect("forward");
+        let items: Vec<f32> = (0..pool * dim).map(|_| rng.uniform()).collect();
+        let cpu_scores = cosine_scores(&cpu_intent, &items, dim);
+
+        let layout = Layout::new(enc.config(), pool);
+        let mut act = vec![f32::NAN; layout.total]; // NaN: reading anything not written shows up
+        act[layout.x..layout.x + input.x.len()].copy_from_slice(&input.x);
+        act[layout.items..layout.items + items.len()].copy_from_slice(&items);
+        let k = 10.min(MAX_TOP_K);
+        for d in plan(enc.weights(), &layout, input.len, pool, k) {
+            emulate(&d, &enc.weights().data, &mut act);
+        }
+        let intent = &act[layout.intent..layout.intent + dim];
+        let diff = intent.iter().zip(&cpu_intent).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(diff < 1e-4, "d={dim}: plan intent differs by {diff}");
+        let scores = &act[layout.scores..layout.scores + pool];
+        let sdiff = scores.iter().zip(&cpu_scores).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(sdiff < 1e-4, "scores differ by {sdiff}");
+        let top: Vec<u32> = act[layout.top..layout.top + k].iter().map(|v| v.to_bits()).collect();
+        let mut want: Vec<u32> = (0..pool as u32).collect();
+        want.sort_by(|&a, &b| cpu_scores[b as usize].total_cmp(&cpu_scores[a as usize]).then(a.cmp(&b)));
+        want.resize(k, u32::MAX);
+        assert_eq!(top, want);
+        let rb = layout.readback(pool);
+        assert!(rb.start == layout.intent && rb.end <= layout.items);
+    }
+}
