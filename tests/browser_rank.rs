@@ -165,3 +165,23 @@ async fn no_history_means_server_order_with_a_reason() {
     assert!(get(&ranking, "error").is_undefined(), "an empty history is not an error");
     assert_eq!(strings(&get(&ranking, "order"))[..3], ["shoes-0", "books-0", "garden-0"]);
 }
+
+#[wasm_bindgen_test]
+fn the_object_and_json_text_paths_read_every_field_alike() {
+    // Every field of PoolItemInput, set; the JSON text goes through serde, the object through
+    // the direct reader. If a field is added to one and not the other, this fails.
+    let text = r#"{"model":"m1","dim":2,"items":[
+        {"id":"a","vector":[1,0],"score":2.5,"category":"shoes","price":9.99,"pinned":1,"sponsored":false,"available":true,"repeat":true},
+        {"id":"b","vector":"AACAPwAAAAA=","sponsored":true,"available":false},
+        {"id":"c","vector":{"base64":"AgA=","dtype":"int8","scale":0.5}}]}"#;
+    let from_text = localrank::web::pool_from_js(&JsValue::from_str(text)).expect("text");
+    let from_object = localrank::web::pool_from_js(&js(text)).expect("object");
+    assert_eq!(from_text, from_object);
+    assert_eq!(from_object.items[0].pinned, Some(1));
+    assert!(from_object.items[0].repeat && from_object.items[1].sponsored && !from_object.items[1].available);
+    assert_eq!(from_object.model.as_deref(), Some("m1"));
+    let error = localrank::web::pool_from_js(&js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0],"sponsored":"yes"}]}"#)).unwrap_err();
+    assert_eq!(error.field(), Some("items[0].sponsored"));
+    let error = localrank::web::pool_from_js(&JsValue::from_str("{not json")).unwrap_err();
+    assert_eq!(error.code(), "InvalidPool");
+}

@@ -156,6 +156,10 @@ fn explanations_name_the_most_similar_history_item() {
     assert_eq!(item("shoes-0").because, None, "nothing similar in history");
     let quiet = rank_with(&pool, &history, RankOptions { explain: Some(false), ..Default::default() }.resolve(RankSettings::default()).unwrap());
     assert!(quiet.items.iter().all(|i| i.because.is_none()));
+    // Only the first `explainTop` positions are explained.
+    let top = rank_with(&pool, &history, RankOptions { explain_top: Some(2.0), ..Default::default() }.resolve(RankSettings::default()).unwrap());
+    assert!(top.items[..2].iter().all(|i| i.because.is_some()));
+    assert!(top.items[2..].iter().all(|i| i.because.is_none()));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use super::score::{NORM_EPSILON, norm};
 
+
 /// Reorders `ranked` (indices into the pool, best first, with relevance in [0, 1]) so that the
 /// first `top` positions are diversified. λ = 1 returns the relevance order unchanged.
 /// Only a window of the best `4 × top` candidates competes, which bounds the cost at
@@ -39,8 +40,7 @@ pub fn diversify<'v>(ranked: &[(usize, f32)], vector: &dyn Fn(usize) -> &'v [f32
         for (k, &(item, _)) in remaining.iter().enumerate() {
             if alive[k] {
                 let v = vector(item);
-                let dot: f32 = v.iter().zip(chosen_vector).map(|(a, b)| a * b).sum();
-                let sim = dot / (norms[k] * norms[chosen]);
+                let sim = super::score::dot(v, chosen_vector) / (norms[k] * norms[chosen]);
                 max_sim[k] = max_sim[k].max(sim);
             }
         }

@@ -195,9 +195,11 @@ pub fn rank<'a>(
     let items = layout
         .order
         .iter()
-        .map(|&(i, rule)| {
+        .enumerate()
+        .map(|(position, &(i, rule))| {
             let (because, because_kind) = explainer
                 .as_ref()
+                .filter(|_| position < settings.explain_top)
                 .and_then(|e| e.explain(pool.vector(i), &pool.items[i].id))
                 .map_or((None, None), |(id, kind)| (Some(id), Some(kind)));
             RankedItem { id: pool.items[i].id.clone(), score: blended[i], parts: parts[i], because, because_kind, rule }
@@ -275,7 +277,7 @@ impl<'a> Explainer<'a> {
             if *id == candidate_id {
                 continue;
             }
-            let cos = unit.iter().zip(candidate).map(|(a, b)| a * b).sum::<f32>() / norm;
+            let cos = score::dot(unit, candidate) / norm;
             if cos < EXPLAIN_MIN_COSINE {
                 continue;
             }

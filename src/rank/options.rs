@@ -62,6 +62,12 @@ pub struct RankOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub explain: Option<bool>,
+    /// Explain the first this-many items of the result (default 100: more than a homepage
+    /// shows). Each explanation compares the item with up to 20 history items, so explaining
+    /// all of a 10,000-item pool would cost 20× the ranking itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub explain_top: Option<f64>,
 }
 
 /// Options with every default filled in and every range checked.
@@ -72,11 +78,12 @@ pub struct RankSettings {
     pub diversify_top: usize,
     pub history_length: usize,
     pub explain: bool,
+    pub explain_top: usize,
 }
 
 impl Default for RankSettings {
     fn default() -> Self {
-        RankSettings { weights: BlendWeights::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true }
+        RankSettings { weights: BlendWeights::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true, explain_top: 100 }
     }
 }
 
@@ -111,6 +118,7 @@ impl RankOptions {
             diversify_top: count("diversifyTop", self.diversify_top, defaults.diversify_top, 1_000)?,
             history_length: count("historyLength", self.history_length, defaults.history_length, 10_000)?,
             explain: self.explain.unwrap_or(defaults.explain),
+            explain_top: count("explainTop", self.explain_top, defaults.explain_top, crate::pool::MAX_POOL_ITEMS)?,
         })
     }
 }

@@ -6,6 +6,8 @@
 mod convert;
 mod rank;
 
+pub use rank::pool_from_js;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 

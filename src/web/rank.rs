@@ -3,14 +3,14 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array, Object, Promise, Reflect};
+use js_sys::{Array, Float32Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
-use super::convert::{from_js, from_js_at, to_js};
+use super::convert::from_js;
 use super::{Engine, log_warning};
 use crate::error::LocalRankError;
-use crate::pool::{CandidatePool, PoolInput, VectorInput};
+use crate::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
 use crate::rank::{self, RankOptions, RankSettings, Ranking};
 
 #[wasm_bindgen]
@@ -46,7 +46,11 @@ impl Engine {
                 }
             };
             ranking.elapsed_ms = now_ms() - start;
-            to_js(&ranking)
+            // One JSON.parse beats serde-wasm-bindgen's one-call-per-property for large pools.
+            let json = serde_json::to_string(&ranking).map_err(|e| {
+                super::convert::js_error(&LocalRankError::Internal(format!("could not serialize the ranking: {e}")))
+            })?;
+            js_sys::JSON::parse(&json)
         })
     }
 }
@@ -61,15 +65,20 @@ fn prepare(pool: &JsValue, options: &JsValue) -> Result<(Rc<CandidatePool>, Rank
     Ok((Rc::new(pool_from_js(pool)?), settings))
 }
 
-/// Reads a pool. Vectors take a fast path (one typed-array copy per item, or one for the whole
-/// pool-level matrix); the other fields go through serde so errors name their path.
+/// Reads a pool: a JSON string (parsed in Rust in one go), or an object. For objects, vectors
+/// take a fast path (one typed-array copy per item, or one for a pool-level matrix) and the
+/// item fields are read directly: serde's one-call-per-property costs ~5 µs an item, which a
+/// 10,000-item pool cannot afford. `tests/browser_rank.rs` checks both paths agree on every field.
 pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
-    let invalid = LocalRankError::invalid_pool;
+    if let Some(text) = value.as_string() {
+        let input: PoolInput = serde_json::from_str(&text).map_err(|e| invalid("(root)", format!("is not valid pool JSON: {e}")))?;
+        return CandidatePool::from_input(input);
+    }
     if !value.is_object() {
-        return Err(invalid("(root)", "must be an object like { dim, items: [...] }"));
+        return Err(invalid("(root)", "must be an object like { dim, items: [...] } or its JSON text"));
     }
     let dim = get(value, "dim").as_f64().ok_or_else(|| invalid("dim", "must be a number"))?;
-    let model = get(value, "model").as_string();
+    let model = optional(value, "model", "model", JsValue::as_string, "a string")?;
     let items_js = get(value, "items");
     if !Array::is_array(&items_js) {
         return Err(invalid("items", "must be an array"));
@@ -84,9 +93,9 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
     let items_js = Array::from(&items_js);
     let mut items = Vec::with_capacity(items_js.length() as usize);
     for (i, item) in items_js.iter().enumerate() {
-        let path = format!("items[{i}]");
+        let path = |name: &str| format!("items[{i}].{name}");
         if !item.is_object() {
-            return Err(invalid(&path, "must be an object like { id, vector, score }"));
+            return Err(invalid(&format!("items[{i}]"), "must be an object like { id, vector, score }"));
         }
         let vector_js = get(&item, "vector");
         let vector = if vector_js.is_undefined() || vector_js.is_null() {
@@ -94,23 +103,43 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
         } else if let Some(values) = float32_values(&vector_js) {
             Some(VectorInput::Values(values))
         } else {
-            Some(
-                serde_wasm_bindgen::from_value::<VectorInput>(vector_js)
-                    .map_err(|_| invalid(&format!("{path}.vector"), "must be numbers, a Float32Array, base64, or { base64, dtype, scale }"))?,
-            )
+            Some(serde_wasm_bindgen::from_value::<VectorInput>(vector_js).map_err(|_| {
+                invalid(&path("vector"), "must be numbers, a Float32Array, base64, or { base64, dtype, scale }")
+            })?)
         };
-        // The rest of the item, without its vector (already read).
-        let rest = Object::assign(&Object::new(), &Object::from(item));
-        let _ = Reflect::delete_property(&rest, &JsValue::from_str("vector"));
-        let mut parsed: crate::pool::PoolItemInput = from_js_at(rest.into(), &path, invalid_pool_field)?;
-        parsed.vector = vector;
-        items.push(parsed);
+        let id = get(&item, "id").as_string().ok_or_else(|| invalid(&path("id"), "must be a string"))?;
+        items.push(PoolItemInput {
+            id,
+            vector,
+            score: optional(&item, "score", &path("score"), JsValue::as_f64, "a number")?,
+            category: optional(&item, "category", &path("category"), JsValue::as_string, "a string")?,
+            price: optional(&item, "price", &path("price"), JsValue::as_f64, "a number")?,
+            pinned: optional(&item, "pinned", &path("pinned"), JsValue::as_f64, "a slot index")?,
+            sponsored: optional(&item, "sponsored", &path("sponsored"), JsValue::as_bool, "true or false")?,
+            available: optional(&item, "available", &path("available"), JsValue::as_bool, "true or false")?,
+            repeat: optional(&item, "repeat", &path("repeat"), JsValue::as_bool, "true or false")?,
+        });
     }
     CandidatePool::from_input(PoolInput { model, dim, items, vectors })
 }
 
-fn invalid_pool_field(field: &str, reason: String) -> LocalRankError {
+fn invalid(field: &str, reason: impl Into<String>) -> LocalRankError {
     LocalRankError::invalid_pool(field, reason)
+}
+
+/// An optional property: absent/null → None, right type → Some, wrong type → an error naming it.
+fn optional<T>(
+    target: &JsValue,
+    key: &str,
+    path: &str,
+    read: fn(&JsValue) -> Option<T>,
+    expected: &str,
+) -> Result<Option<T>, LocalRankError> {
+    let value = get(target, key);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    read(&value).map(Some).ok_or_else(|| LocalRankError::invalid_pool(path, format!("must be {expected}")))
 }
 
 /// A Float32Array or a JS array of numbers as f32 values (anything that is not a number
