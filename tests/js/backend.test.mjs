@@ -37,3 +37,30 @@ test('reports the CPU, with the reason, when there is no adapter', async () => {
   });
   assert.equal(status.backend.backend, 'cpu', 'the engine status agrees');
 });
+
+/** Records the same history and ranks the same pool in the page; returns the ranking. */
+async function rankInPage(page) {
+  return page.evaluate(async () => {
+    const { open } = await import('/js/index.js');
+    const engine = await open({ storage: 'memory' });
+    const items = [];
+    for (let i = 0; i < 60; i += 1) {
+      const vector = Array.from({ length: 16 }, (_, d) => Math.sin(i * 0.7 + d * 1.3));
+      items.push({ id: `sku-${i}`, vector, score: 60 - i, category: `c${i % 5}` });
+    }
+    const pool = { dim: 16, items };
+    await engine.rank(pool);
+    for (const id of ['sku-3', 'sku-17', 'sku-31', 'sku-8']) await engine.record({ kind: 'view', item: id });
+    await engine.record({ kind: 'cart', item: 'sku-17' });
+    return engine.rank(pool);
+  });
+}
+
+test('rank() gives the same order with WebGPU on and off', async () => {
+  const on = await rankInPage((await blankPage(withGpu.browser, withGpu.url)).page);
+  const off = await rankInPage((await blankPage(withoutGpu.browser, withoutGpu.url)).page);
+  assert.equal(on.personalized, true, on.reason);
+  assert.equal(off.personalized, true, off.reason);
+  assert.deepEqual(on.order, off.order);
+  assert.notDeepEqual(on.order, Array.from({ length: 60 }, (_, i) => `sku-${i}`), 'the order was personalized');
+});

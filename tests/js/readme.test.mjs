@@ -33,3 +33,30 @@ test('the README usage sample works in the browser', async () => {
   assert.deepEqual(result.remaining, [], 'forget() erased everything');
   assert.ok(logs.includes('InvalidEvent item'), `the rejected event is explained; console: ${logs.join(' | ')}`);
 });
+
+test('the README ranking sample works against a pool served over HTTP', async () => {
+  const rankSample = readme.match(/<!-- rank-sample -->\s*```js\n([\s\S]*?)```/)?.[1];
+  assert.ok(rankSample, 'README.md has a ```js block after <!-- rank-sample -->');
+  const { page } = await blankPage(s.browser, s.url);
+  // The page's own "server": a pool endpoint answered by the test, as a storefront's would be.
+  const pool = {
+    dim: 2,
+    items: [
+      { id: 'kettle', vector: [1, 0], score: 3, category: 'kitchen' },
+      { id: 'tent', vector: [0, 1], score: 2, category: 'outdoor' },
+      { id: 'stove', vector: [0.1, 0.95], score: 1, category: 'outdoor' },
+    ],
+  };
+  await page.route('**/api/pool?context=home', (route) => route.fulfill({ json: pool }));
+  const result = await page.evaluate(`(async () => {
+    const { open } = await import('/js/index.js');
+    const engine = await open({ storage: 'memory' });
+    await engine.record({ kind: 'view', item: 'sleeping-bag', vector: [0, 1] });
+    const tiles = [];
+    const renderTile = (id, reason) => tiles.push([id, reason]);
+    ${rankSample}
+    return tiles;
+  })()`);
+  assert.deepEqual(result[0], ['tent', 'Because you viewed sleeping-bag']);
+  assert.equal(result.length, 3);
+});
