@@ -1,0 +1,32 @@
+// The worker side of localrank/worker: one engine per worker, calls answered in order.
+import { METHODS } from './worker.js';
+import { open } from './index.js';
+
+let engine;
+
+function serializeError(error) {
+  return {
+    name: error?.name ?? 'Error',
+    message: error?.message ?? String(error),
+    code: error?.code ?? 'Internal',
+    field: error?.field,
+  };
+}
+
+self.addEventListener('message', async ({ data: { id, method, args } }) => {
+  try {
+    let value;
+    if (method === 'open') {
+      engine = await open(...args);
+    } else if (!engine) {
+      throw Object.assign(new Error('the engine is not open'), { name: 'LocalRankError', code: 'Internal' });
+    } else if (METHODS.includes(method)) {
+      value = await engine[method](...args);
+    } else {
+      throw Object.assign(new Error(`unknown method ${method}`), { name: 'LocalRankError', code: 'Internal' });
+    }
+    self.postMessage({ id, ok: true, value });
+  } catch (error) {
+    self.postMessage({ id, ok: false, error: serializeError(error) });
+  }
+});
