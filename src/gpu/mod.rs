@@ -5,6 +5,39 @@ use serde::Serialize;
 use tsify::Tsify;
 
 pub mod plan;
+mod select;
+
+// The wgpu runtime exists only in the browser; natively a stand-in reports "no WebGPU", so the
+// selection logic in `select` is one code path on both.
+#[cfg(target_arch = "wasm32")]
+mod runtime;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "runtime_native.rs"]
+mod runtime;
+
+pub use runtime::GpuRuntime;
+pub use select::{top_k, BackendChoice, ModelRuntime, Scored, AUTO_MIN_POOL};
+
+/// Why a WebGPU call did not produce a result; the caller then computes on the CPU.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GpuError {
+    #[error("WebGPU is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the model is beyond the WebGPU kernels' limits: {0}")]
+    Unsupported(String),
+    #[error("the WebGPU device was lost")]
+    Lost,
+    #[error("WebGPU call failed: {0}")]
+    Failed(String),
+}
+
+/// What one WebGPU call returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuOutput {
+    pub intent: Vec<f32>,
+    pub scores: Vec<f32>,
+    pub top: Vec<u32>,
+}
 
 #[cfg(target_arch = "wasm32")]
 mod webgpu;
@@ -47,6 +80,17 @@ impl BackendInfo {
     pub fn cpu(reason: impl Into<String>) -> Self {
         BackendInfo { backend: Backend::Cpu, adapter: None, reason: Some(reason.into()) }
     }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn adapter_is_fallback(rt: &GpuRuntime) -> bool {
+    // wgpu's AdapterInfo has no isFallbackAdapter; SwiftShader reports itself as a CPU device.
+    rt.adapter.device_type == wgpu::DeviceType::Cpu || rt.adapter.name.to_ascii_lowercase().contains("swiftshader") || rt.adapter.driver.to_ascii_lowercase().contains("swiftshader")
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn adapter_is_fallback(_rt: &GpuRuntime) -> bool {
+    true
 }
 
 /// Natively there is no WebGPU: the CPU path is the engine's reference implementation.
