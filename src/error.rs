@@ -35,6 +35,11 @@ pub enum LocalRankError {
     #[error("persistent storage is unavailable ({reason}); history is kept in memory for this page only")]
     StorageUnavailable { reason: String },
 
+    /// The browser's storage quota is exhausted. `record()` trims the oldest events and retries
+    /// before reporting this.
+    #[error("storage is full while trying to {operation}: {reason}")]
+    StorageFull { operation: String, reason: String },
+
     /// A read or write on the history database failed.
     #[error("history storage failed while trying to {operation}: {reason}")]
     Storage { operation: String, reason: String },
@@ -54,6 +59,7 @@ impl LocalRankError {
             Self::SchemaTooNew { .. } => "SchemaTooNew",
             Self::CorruptRecords { .. } => "CorruptRecords",
             Self::StorageUnavailable { .. } => "StorageUnavailable",
+            Self::StorageFull { .. } => "StorageFull",
             Self::Storage { .. } => "Storage",
             Self::Internal(_) => "Internal",
         }

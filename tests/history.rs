@@ -232,3 +232,21 @@ fn event_kinds_are_one_list() {
     }
     assert_eq!(EventKind::parse("teleport"), None);
 }
+
+#[test]
+fn a_full_disk_trims_the_oldest_and_keeps_the_newest_event() {
+    let mut history = open(MemoryStore::with_quota(20), OpenOptions::default());
+    for i in 0..50 {
+        block_on(history.record(view(&format!("i{i}"), NOW - 100.0 + i as f64), NOW)).expect("record despite the quota");
+    }
+    let items: Vec<_> = history.events().iter().map(|e| e.item.clone().unwrap()).collect();
+    assert!(items.len() <= 20 && items.len() >= 10, "{items:?}");
+    assert_eq!(items.last().unwrap(), "i49", "the newest event is kept");
+    // Still time-ordered and contiguous: only the oldest went.
+    let first: usize = items[0][1..].parse().unwrap();
+    assert_eq!(items, (first..50).map(|i| format!("i{i}")).collect::<Vec<_>>());
+    assert!(history.warnings().iter().any(|w| w.code() == "StorageFull"));
+    // On disk too.
+    let reopened = open(history.into_store(), OpenOptions::default());
+    assert_eq!(reopened.events().last().unwrap().item.as_deref(), Some("i49"));
+}

@@ -266,10 +266,13 @@ async fn commit(tx: idb::Transaction, operation: &str) -> Result<(), LocalRankEr
     let error = tx.error();
     match tx.await {
         Ok(TransactionResult::Committed) => Ok(()),
-        Ok(TransactionResult::Aborted) => {
-            let reason = error.map(|e| format!("{}: {}", e.name(), e.message())).unwrap_or_else(|| "aborted".into());
-            Err(LocalRankError::storage(operation, reason))
-        }
+        Ok(TransactionResult::Aborted) => match error {
+            Some(e) if e.name() == "QuotaExceededError" => {
+                Err(LocalRankError::StorageFull { operation: operation.to_owned(), reason: e.message() })
+            }
+            Some(e) => Err(LocalRankError::storage(operation, format!("{}: {}", e.name(), e.message()))),
+            None => Err(LocalRankError::storage(operation, "the transaction was aborted")),
+        },
         Err(e) => Err(LocalRankError::storage(operation, e.to_string())),
     }
 }
@@ -300,9 +303,11 @@ fn read_error(operation: &str, error: idb::Error) -> LocalRankError {
 }
 
 fn write_error(operation: &str, error: idb::Error) -> LocalRankError {
-    let reason = match &error {
-        idb::Error::DomException(e) => format!("{}: {}", e.name(), e.message()),
-        other => other.to_string(),
-    };
-    LocalRankError::storage(operation, reason)
+    match &error {
+        idb::Error::DomException(e) if e.name() == "QuotaExceededError" => {
+            LocalRankError::StorageFull { operation: operation.to_owned(), reason: e.message() }
+        }
+        idb::Error::DomException(e) => LocalRankError::storage(operation, format!("{}: {}", e.name(), e.message())),
+        other => LocalRankError::storage(operation, other.to_string()),
+    }
 }

@@ -16,11 +16,18 @@ pub struct MemoryStore {
     next_seq: u32,
     /// Records that a test planted as unreadable, to exercise the corrupt-record path.
     corrupt: Vec<String>,
+    /// A simulated storage quota, in events, to exercise the storage-full path.
+    quota: Option<usize>,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore { next_seq: 1, ..Default::default() }
+    }
+
+    /// A store that fails like a full disk once it would hold more than `events` events.
+    pub fn with_quota(events: usize) -> Self {
+        MemoryStore { quota: Some(events), ..MemoryStore::new() }
     }
 
     /// Plants an unreadable record, as a damaged database would contain.
@@ -44,6 +51,17 @@ impl HistoryStore for MemoryStore {
     }
 
     async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
+        // All or nothing, like an IndexedDB transaction.
+        if let Some(quota) = self.quota {
+            let removed = change.remove_events.iter().filter(|s| self.events.contains_key(s)).count();
+            let after = self.events.len() - removed + usize::from(change.append.is_some());
+            if after > quota {
+                return Err(LocalRankError::StorageFull {
+                    operation: "save the history".into(),
+                    reason: format!("the simulated quota of {quota} events is reached"),
+                });
+            }
+        }
         for seq in change.remove_events {
             self.events.remove(seq);
         }
@@ -67,7 +85,7 @@ impl HistoryStore for MemoryStore {
 
     async fn clear(&mut self) -> Result<(), LocalRankError> {
         let next_seq = self.next_seq;
-        *self = MemoryStore { next_seq, ..MemoryStore::new() };
+        *self = MemoryStore { next_seq, quota: self.quota, ..MemoryStore::new() };
         Ok(())
     }
 }

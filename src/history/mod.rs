@@ -113,17 +113,44 @@ impl<S: HistoryStore> History<S> {
         let (put_vectors, remove_vectors) = cache_update.map(|u| (u.put, u.evicted)).unwrap_or_default();
         let set_dim = self.vectors.dim().filter(|_| dim_before.is_none());
 
-        let seq = self
-            .store
-            .apply(Change {
-                append: Some(&event),
-                remove_events: &remove_events,
-                put_vectors: &put_vectors,
-                remove_vectors: &remove_vectors,
-                set_dim,
-            })
-            .await?
-            .ok_or_else(|| LocalRankError::Internal("the store did not assign a sequence number".into()))?;
+        // A full disk must not cost the newest event: drop the oldest tenth and retry, a few
+        // times, before giving up.
+        let mut remove_events = remove_events;
+        let mut attempt = 0;
+        let seq = loop {
+            let result = self
+                .store
+                .apply(Change {
+                    append: Some(&event),
+                    remove_events: &remove_events,
+                    put_vectors: &put_vectors,
+                    remove_vectors: &remove_vectors,
+                    set_dim,
+                })
+                .await;
+            match result {
+                Err(LocalRankError::StorageFull { .. }) if attempt < 4 && remove_events.len() < self.events.len() => {
+                    attempt += 1;
+                    let kept = self.events.len() - remove_events.len();
+                    let extra = (kept / 10).max(1);
+                    let more: Vec<u32> =
+                        self.events.iter().map(|e| e.seq).filter(|s| !remove_events.contains(s)).take(extra).collect();
+                    remove_events.extend(more);
+                }
+                Err(error) => return Err(error),
+                Ok(seq) => {
+                    break seq.ok_or_else(|| LocalRankError::Internal("the store did not assign a sequence number".into()))?;
+                }
+            }
+        };
+        if attempt > 0 {
+            // One current warning, not one per event.
+            self.warnings.retain(|w| w.code() != "StorageFull");
+            self.warnings.push(LocalRankError::StorageFull {
+                operation: "record an event".into(),
+                reason: format!("trimmed the {} oldest events to make room", remove_events.len()),
+            });
+        }
 
         self.events.retain(|e| !remove_events.contains(&e.seq));
         let stored = StoredEvent::from_new(seq, event);

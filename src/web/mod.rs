@@ -30,7 +30,7 @@ const TS_ERRORS: &str = r#"
 export interface LocalRankError extends Error {
     name: "LocalRankError";
     /** Stable, machine-readable kind. */
-    code: "InvalidEvent" | "InvalidOptions" | "InvalidPool" | "SchemaTooNew" | "CorruptRecords" | "StorageUnavailable" | "Storage" | "Internal";
+    code: "InvalidEvent" | "InvalidOptions" | "InvalidPool" | "SchemaTooNew" | "CorruptRecords" | "StorageUnavailable" | "StorageFull" | "Storage" | "Internal";
     /** The offending input field, for InvalidEvent and InvalidOptions. */
     field?: string;
 }
