@@ -1,0 +1,55 @@
+// Storage faults in a real browser: the page keeps working on an in-memory history and the
+// engine says why.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { blankPage, session } from './browser.mjs';
+
+let s;
+before(async () => { s = await session(); });
+after(async () => { await s?.close(); });
+
+async function openWithBrokenStorage(page, breakStorage) {
+  await page.evaluate(breakStorage);
+  return page.evaluate(async () => {
+    const { open } = await import('/js/index.js');
+    const engine = await open();
+    await engine.record({ kind: 'view', item: 'still-works' });
+    const status = await engine.status();
+    return { storage: status.storage, warnings: status.warnings, events: (await engine.history()).length };
+  });
+}
+
+test('IndexedDB that throws (blocked storage) falls back to memory with a warning', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const result = await openWithBrokenStorage(page, () => {
+    IDBFactory.prototype.open = () => { throw new DOMException('The user denied permission to access the database.', 'SecurityError'); };
+  });
+  assert.equal(result.storage, 'memory');
+  assert.equal(result.events, 1);
+  assert.equal(result.warnings[0].code, 'StorageUnavailable');
+  assert.match(result.warnings[0].message, /SecurityError|denied/);
+});
+
+test('no IndexedDB at all falls back to memory with a warning', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const result = await openWithBrokenStorage(page, () => {
+    Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true });
+  });
+  assert.equal(result.storage, 'memory');
+  assert.equal(result.events, 1);
+  assert.equal(result.warnings[0].code, 'StorageUnavailable');
+});
+
+test('a broken IndexedDB implementation (open returns no usable request) falls back to memory', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const result = await openWithBrokenStorage(page, () => {
+    IDBFactory.prototype.open = function () {
+      const request = new EventTarget();
+      Object.assign(request, { result: undefined, error: new DOMException('private mode', 'InvalidStateError'), readyState: 'done' });
+      setTimeout(() => { request.onerror?.(new Event('error')); });
+      return request;
+    };
+  });
+  assert.equal(result.storage, 'memory');
+  assert.equal(result.warnings[0].code, 'StorageUnavailable');
+});
