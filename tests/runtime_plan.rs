@@ -2,6 +2,8 @@
 //! front end wgpu uses natively), and the plan's dispatches, executed by a line-for-line CPU
 //! emulation of each kernel, reproduce the CPU forward pass and cosine scores. The browser
 //! test (tests/browser_runtime.rs) then runs the same plan on real WebGPU.
+#![cfg(not(target_arch = "wasm32"))]
+
 use localrank::gpu::plan::{plan, Dispatch, Kernel, Layout, Params, FLAG_GELU, FLAG_RESIDUAL, MAX_TOP_K, SHADER, WORKGROUP_SIZE};
 use localrank::history::EventKind;
 use localrank::model::fixture::{random_model, SplitMix};
