@@ -1,8 +1,10 @@
 // localrank — the npm package's entry point: a thin layer over the engine compiled to
 // WebAssembly (../pkg, built by scripts/build.mjs). It loads the wasm once, from the package
 // itself (bundlers resolve the `new URL(…, import.meta.url)` inside pkg/localrank.js), and
-// re-exports the engine's API. Nothing here or in the engine makes a network request except
-// fetching that .wasm file.
+// guards every call: if the engine ever stops on an internal error (a Rust panic aborts the
+// wasm instance), the storefront is told once and every later call fails open — rank()
+// returns the server's order — without touching the stopped instance again. Nothing here or
+// in the engine makes a network request except fetching that .wasm file.
 import init, * as engine from '../pkg/localrank.js';
 
 let loading;
@@ -22,7 +24,7 @@ export function load(moduleOrPath) {
 /** Opens the shopper's history on this device. See `OpenOptions`. */
 export async function open(options) {
   await load();
-  return engine.open(options ?? {});
+  return new GuardedEngine(await guard(() => engine.open(options ?? {})));
 }
 
 /** Asks the browser for a WebGPU adapter; reports the CPU (with the reason) when there is none. */
@@ -41,4 +43,69 @@ export async function version() {
 export async function eventKinds() {
   await load();
   return engine.eventKinds();
+}
+
+/** Set once the wasm instance has stopped; every engine then fails open. */
+let stopped;
+
+function localRankError(code, message, extra = {}) {
+  return Object.assign(new Error(message), { name: 'LocalRankError', code, ...extra });
+}
+
+/** Runs a call into the engine; turns a trap (or any non-LocalRankError) into `stopped`. */
+async function guard(call) {
+  if (stopped) throw stopped;
+  try {
+    return await call();
+  } catch (error) {
+    if (error?.name === 'LocalRankError') throw error;
+    let panic;
+    try {
+      panic = engine.lastPanic();
+    } catch {
+      // The instance may be unusable after the trap; the original error still says enough.
+    }
+    stopped = localRankError('Internal', `localrank stopped after an internal error (${panic ?? error?.message ?? error}); ranking falls back to the server order`, { cause: error });
+    console.error(stopped.message);
+    throw stopped;
+  }
+}
+
+/** The server order as sent, for when the engine cannot rank. */
+function serverOrder(pool, error) {
+  let items = pool?.items;
+  if (typeof pool === 'string') {
+    try {
+      items = JSON.parse(pool).items;
+    } catch {
+      items = [];
+    }
+  }
+  const order = Array.isArray(items) ? items.map((item) => item?.id).filter((id) => typeof id === 'string') : [];
+  return { order, personalized: false, reason: error.message, error: error.code, backend: 'cpu', intent: 'none', items: [], dropped: [], elapsedMs: 0 };
+}
+
+/** The engine as the storefront sees it: the wasm `Engine`'s methods, guarded. */
+class GuardedEngine {
+  #inner;
+
+  constructor(inner) {
+    this.#inner = inner;
+  }
+
+  record(event) { return guard(() => this.#inner.record(event)); }
+  history() { return guard(() => this.#inner.history()); }
+  exportHistory() { return guard(() => this.#inner.exportHistory()); }
+  forget() { return guard(() => this.#inner.forget()); }
+  status() { return guard(() => this.#inner.status()); }
+  close() { return guard(() => this.#inner.close()); }
+
+  /** Never rejects: a stopped engine (or any failure) gives the server order with the reason. */
+  async rank(pool, options) {
+    try {
+      return await guard(() => this.#inner.rank(pool, options));
+    } catch (error) {
+      return serverOrder(pool, error);
+    }
+  }
 }

@@ -36,9 +36,25 @@ export interface LocalRankError extends Error {
 }
 "#;
 
+/// The message of the panic that stopped the engine, if one did. A panic aborts the wasm
+/// instance (wasm32 has no unwinding); the JS layer catches the resulting trap, reads this
+/// once, and serves every later call in fail-open mode without touching the instance again.
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 #[wasm_bindgen(start)]
 fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some(info.to_string());
+        }
+    }));
+}
+
+/// The panic that stopped the engine, if any (read by the JS layer after a trap).
+#[wasm_bindgen(js_name = lastPanic)]
+pub fn last_panic() -> Option<String> {
+    LAST_PANIC.lock().ok().and_then(|last| last.clone())
 }
 
 /// The engine's version.

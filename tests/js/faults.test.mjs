@@ -53,3 +53,34 @@ test('a broken IndexedDB implementation (open returns no usable request) falls b
   assert.equal(result.storage, 'memory');
   assert.equal(result.warnings[0].code, 'StorageUnavailable');
 });
+
+test('after an internal error (a wasm trap) the engine fails open and says so once', async () => {
+  const { page, logs } = await blankPage(s.browser, s.url);
+  const result = await page.evaluate(async () => {
+    const { open } = await import('/js/index.js');
+    const pkg = await import('/pkg/localrank.js'); // the same module instance index.js uses
+    const engine = await open({ storage: 'memory' });
+    await engine.record({ kind: 'view', item: 'b', vector: [0, 1] });
+    const pool = { dim: 2, items: [{ id: 'a', vector: [1, 0] }, { id: 'b', vector: [0, 1] }, { id: 'c', vector: [0.2, 0.9] }] };
+    const before = await engine.rank(pool);
+    // What a Rust panic looks like from JS: the instance traps.
+    pkg.Engine.prototype.rank = function () { throw new WebAssembly.RuntimeError('unreachable executed'); };
+    const during = await engine.rank(pool);
+    const after = await engine.rank(JSON.stringify(pool));
+    let recordError;
+    try {
+      await engine.record({ kind: 'view', item: 'x' });
+    } catch (error) {
+      recordError = { name: error.name, code: error.code };
+    }
+    return { before: before.personalized, during, after, recordError };
+  });
+  assert.equal(result.before, true);
+  assert.deepEqual(result.during.order, ['a', 'b', 'c'], 'the server order, as sent');
+  assert.equal(result.during.personalized, false);
+  assert.equal(result.during.error, 'Internal');
+  assert.match(result.during.reason, /internal error/);
+  assert.deepEqual(result.after.order, ['a', 'b', 'c'], 'later calls fail open too (JSON text pool)');
+  assert.deepEqual(result.recordError, { name: 'LocalRankError', code: 'Internal' });
+  assert.equal(logs.filter((l) => l.includes('localrank stopped')).length, 1, 'reported once');
+});
