@@ -141,3 +141,70 @@ async fn unsupported_models_and_auto_on_a_software_adapter_run_on_the_cpu() {
     let r = rt.encode_and_score(&s, 1e3, &items, 3, BackendChoice::Auto).await.expect("auto");
     assert_eq!(r.backend, Backend::Cpu, "SwiftShader is slower than the CPU at every measured size");
 }
+
+mod js_api {
+    use js_sys::{Reflect, Uint8Array};
+    use localrank::gpu::Backend;
+    use localrank::model::fixture::random_model;
+    use localrank::model::Precision;
+    use localrank::web::{open_engine, Engine};
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_futures::JsFuture;
+    use wasm_bindgen_test::*;
+
+    fn get(v: &JsValue, key: &str) -> JsValue {
+        Reflect::get(v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    async fn engine() -> Engine {
+        open_engine(js_sys::JSON::parse(r#"{"storage":"memory"}"#).expect("json")).await.expect("open")
+    }
+
+    fn options(version: &str) -> JsValue {
+        js_sys::JSON::parse(&format!(r#"{{"version":"{version}"}}"#)).expect("json")
+    }
+
+    #[wasm_bindgen_test]
+    async fn load_warm_up_and_reload_from_the_cache() {
+        let (bytes, json) = random_model(64, 2, 2, 50, 256, Precision::Int8, 5).expect("fixture");
+        let e = engine().await;
+        assert!(e.model_info().is_undefined());
+        let info = JsFuture::from(e.load_model(Uint8Array::from(&bytes[..]), json.clone(), options("test-v1"))).await.expect("loads");
+        assert_eq!(get(&info, "dim").as_f64(), Some(64.0));
+        assert_eq!(get(&info, "dtype").as_string().as_deref(), Some("int8"));
+        assert_eq!(get(&info, "cached").as_bool(), Some(true), "{:?}", get(&info, "cacheError"));
+        assert!(e.model_runtime().is_some(), "ranking can reach the model from Rust");
+
+        let warm = JsFuture::from(e.warmup()).await.expect("warmup");
+        assert_eq!(get(&warm, "backend").as_string().as_deref(), Some("webgpu"), "{:?}", get(&warm, "reason"));
+        console_log!("warmup (device + pipelines + first call): {} ms", get(&warm, "ms").as_f64().unwrap_or(-1.0));
+        assert_eq!(e.model_runtime().map(|rt| rt.gpu_ready()), Some(true));
+
+        // A returning shopper: a fresh engine loads the cached bytes without the files.
+        let again = engine().await;
+        let cached = JsFuture::from(again.load_cached_model("test-v1".into())).await.expect("cache read");
+        assert_eq!(get(&cached, "version").as_string().as_deref(), Some("test-v1"));
+        assert!(JsFuture::from(again.load_cached_model("nope".into())).await.expect("cache read").is_null());
+        // Saving a new version drops the old one.
+        let (bytes2, json2) = random_model(16, 2, 1, 8, 32, Precision::F32, 6).expect("fixture");
+        JsFuture::from(again.load_model(Uint8Array::from(&bytes2[..]), json2, options("test-v2"))).await.expect("loads v2");
+        assert!(JsFuture::from(again.load_cached_model("test-v1".into())).await.expect("cache read").is_null());
+        assert_eq!(again.model_runtime().map(|rt| rt.encoder().config().dim), Some(16));
+        let _ = Backend::Cpu;
+    }
+
+    #[wasm_bindgen_test]
+    async fn bad_models_reject_naming_the_tensor_and_keep_the_old_model() {
+        let (bytes, json) = random_model(16, 2, 1, 8, 32, Precision::F32, 5).expect("fixture");
+        let e = engine().await;
+        JsFuture::from(e.load_model(Uint8Array::from(&bytes[..]), json.clone(), JsValue::UNDEFINED)).await.expect("loads");
+        let wrong = json.replace("\"ffn_dim\":32", "\"ffn_dim\":48");
+        let err = JsFuture::from(e.load_model(Uint8Array::from(&bytes[..]), wrong, JsValue::UNDEFINED)).await.expect_err("rejects");
+        assert_eq!(get(&err, "name").as_string().as_deref(), Some("LocalRankError"));
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some("WrongShape"));
+        assert_eq!(get(&err, "field").as_string().as_deref(), Some("blocks.0.ffn.up.weight"));
+        let err = JsFuture::from(e.load_model(Uint8Array::from(&bytes[..bytes.len() / 2]), json, JsValue::UNDEFINED)).await.expect_err("truncated");
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some("ModelContainer"));
+        assert_eq!(e.model_runtime().map(|rt| rt.encoder().config().ffn_dim), Some(32));
+    }
+}

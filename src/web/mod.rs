@@ -4,6 +4,7 @@
 //! makes a network request.
 
 mod convert;
+mod model;
 mod rank;
 
 pub use rank::pool_from_js;
@@ -100,6 +101,8 @@ pub struct Engine {
     pub(crate) history: Rc<Mutex<History<BrowserStore>>>,
     pub(crate) database: String,
     pub(crate) backend: Rc<RefCell<Option<BackendInfo>>>,
+    /// The loaded intent encoder and its WebGPU runtime (src/web/model.rs: `loadModel`).
+    pub(crate) model: Rc<RefCell<Option<Rc<crate::gpu::ModelRuntime>>>>,
 }
 
 /// Opens the engine. Never fails because of storage: an unusable or unreadable database
@@ -145,7 +148,7 @@ pub async fn open_engine(options: JsValue) -> Result<Engine, LocalRankError> {
         log_warning(&warning);
         history.add_warning(warning);
     }
-    Ok(Engine { history: Rc::new(Mutex::new(history)), database, backend: Rc::new(RefCell::new(None)) })
+    Ok(Engine { history: Rc::new(Mutex::new(history)), database, backend: Rc::new(RefCell::new(None)), model: Rc::new(RefCell::new(None)) })
 }
 
 #[wasm_bindgen]

@@ -1,0 +1,315 @@
+//! The model's JavaScript API: `engine.loadModel(bytes, configJson, options?)`,
+//! `engine.loadCachedModel(version)`, `engine.warmup()`, `engine.modelInfo()` and a synthetic
+//! `engine.benchmarkModel(options)`. The storefront fetches the files itself: the engine makes
+//! no network request. The bytes are cached in IndexedDB (database `localrank-models`, one
+//! entry per version; saving a version drops every other) so a returning shopper's page can
+//! `loadCachedModel(version)` instead of downloading again. The model is public data, not the
+//! shopper's: nothing derived from history is stored or returned here — the intent vector is
+//! only available to Rust callers (`Engine::model_runtime`).
+
+use std::rc::Rc;
+
+use idb::{DatabaseEvent, Factory, ObjectStoreParams, Request, TransactionMode, TransactionResult};
+use js_sys::{Promise, Reflect, Uint8Array};
+use serde::{Deserialize, Serialize};
+use tsify::Tsify;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::convert::to_js;
+use super::Engine;
+use crate::gpu::{Backend, BackendChoice, ModelRuntime};
+use crate::history::EventKind;
+use crate::model::fixture::SplitMix;
+use crate::model::{EncoderStep, IntentEncoder, ModelError};
+
+const CACHE_DB: &str = "localrank-models";
+const CACHE_STORE: &str = "models";
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_MODEL: &str = r#"
+/** Error codes of model loading (in addition to LocalRankError's): the message names the
+ * config field or the first bad tensor, `field` carries that name. */
+export type ModelErrorCode = "ModelConfig" | "ModelContainer" | "MissingTensor" | "UnexpectedTensor" | "WrongDtype" | "WrongShape" | "NonFiniteWeights" | "EncoderInput" | "NoModel";
+"#;
+
+/// `loadModel` options.
+#[derive(Debug, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadModelOptions {
+    /// Cache key; defaults to a hash of the weights and config.
+    #[tsify(optional)]
+    pub version: Option<String>,
+    /// Keep the bytes in IndexedDB for `loadCachedModel` (default true).
+    #[tsify(optional)]
+    pub cache: Option<bool>,
+}
+
+/// What `loadModel` / `loadCachedModel` / `modelInfo` report.
+#[derive(Debug, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    pub version: String,
+    pub dtype: String,
+    pub dim: usize,
+    pub heads: usize,
+    pub blocks: usize,
+    pub max_len: usize,
+    pub ffn_dim: usize,
+    /// Whether the bytes are now in the IndexedDB cache.
+    pub cached: bool,
+    /// Why caching failed (the model is loaded anyway).
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_error: Option<String>,
+}
+
+#[derive(Debug, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmupResult {
+    /// The backend that is warm now.
+    pub backend: Backend,
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub ms: f64,
+}
+
+/// `benchmarkModel` options: synthetic inputs only (never the shopper's history).
+#[derive(Debug, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BenchmarkOptions {
+    #[tsify(optional)]
+    pub backend: Option<BackendChoice>,
+    #[tsify(optional)]
+    pub history_length: Option<usize>,
+    #[tsify(optional)]
+    pub pool_size: Option<usize>,
+    #[tsify(optional)]
+    pub iterations: Option<usize>,
+    /// Score a fixed intent only (no forward pass).
+    #[tsify(optional)]
+    pub score_only: Option<bool>,
+}
+
+#[derive(Debug, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchmarkResult {
+    /// Per-call milliseconds (the first call is `first_ms`, not in `samples`).
+    pub samples: Vec<f64>,
+    pub first_ms: f64,
+    pub backend: Backend,
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+fn model_error(e: &ModelError) -> JsValue {
+    let field = match e {
+        ModelError::Config { field, .. } => Some(field.clone()),
+        ModelError::MissingTensor { name } | ModelError::UnexpectedTensor { name } | ModelError::WrongDtype { name, .. } | ModelError::WrongShape { name, .. } | ModelError::NonFinite { name } => Some(name.clone()),
+        _ => None,
+    };
+    error_with(e.code(), &e.to_string(), field.as_deref())
+}
+
+fn error_with(code: &str, message: &str, field: Option<&str>) -> JsValue {
+    let js = js_sys::Error::new(message);
+    js.set_name("LocalRankError");
+    let _ = Reflect::set(&js, &"code".into(), &code.into());
+    if let Some(f) = field {
+        let _ = Reflect::set(&js, &"field".into(), &f.into());
+    }
+    js.into()
+}
+
+fn now_ms() -> f64 {
+    // performance.now() in windows and workers alike; Date.now() if it is missing.
+    Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| Reflect::get(&p, &"now".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()).and_then(|f| f.call0(&p).ok()))
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// FNV-1a over config and weights: a stable default cache key.
+fn content_version(bytes: &[u8], config: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in config.as_bytes().iter().chain(bytes) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    format!("fnv-{h:016x}")
+}
+
+fn info(rt: &ModelRuntime, cached: bool, cache_error: Option<String>) -> ModelInfo {
+    let c = rt.encoder().config();
+    ModelInfo { version: rt.version().to_owned(), dtype: c.dtype.as_str().to_owned(), dim: c.dim, heads: c.heads, blocks: c.blocks, max_len: c.max_len, ffn_dim: c.ffn_dim, cached, cache_error }
+}
+
+async fn open_cache() -> Result<idb::Database, String> {
+    let factory = Factory::new().map_err(|e| format!("no IndexedDB: {e}"))?;
+    let mut request = factory.open(CACHE_DB, Some(1)).map_err(|e| format!("opening {CACHE_DB}: {e}"))?;
+    request.on_upgrade_needed(|event| {
+        if let Ok(db) = event.database() {
+            if !db.store_names().iter().any(|n| n == CACHE_STORE) {
+                let _ = db.create_object_store(CACHE_STORE, ObjectStoreParams::new());
+            }
+        }
+    });
+    request.await.map_err(|e| format!("opening {CACHE_DB}: {e}"))
+}
+
+async fn finish(tx: idb::Transaction) -> Result<(), String> {
+    match tx.await {
+        Ok(TransactionResult::Committed) => Ok(()),
+        Ok(TransactionResult::Aborted) => Err("the model-cache transaction was aborted (storage full?)".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Stores `version` and deletes every other cached version, in one transaction.
+async fn cache_put(version: &str, bytes: &Uint8Array, config: &str) -> Result<(), String> {
+    let db = open_cache().await?;
+    let tx = db.transaction(&[CACHE_STORE], TransactionMode::ReadWrite).map_err(|e| e.to_string())?;
+    let store = tx.object_store(CACHE_STORE).map_err(|e| e.to_string())?;
+    let record = js_sys::Object::new();
+    let _ = Reflect::set(&record, &"config".into(), &config.into());
+    let _ = Reflect::set(&record, &"weights".into(), bytes);
+    store.clear().map_err(|e| e.to_string())?;
+    store.put(&record, Some(&JsValue::from_str(version))).map_err(|e| e.to_string())?;
+    let result = finish(tx).await;
+    db.close();
+    result
+}
+
+async fn cache_get(version: &str) -> Result<Option<(Vec<u8>, String)>, String> {
+    let db = open_cache().await?;
+    let tx = db.transaction(&[CACHE_STORE], TransactionMode::ReadOnly).map_err(|e| e.to_string())?;
+    let store = tx.object_store(CACHE_STORE).map_err(|e| e.to_string())?;
+    let request = store.get(JsValue::from_str(version)).map_err(|e| e.to_string())?;
+    finish(tx).await?;
+    db.close();
+    // Read after the commit, like the history store: no await while the transaction is live.
+    let record = request.result().map_err(|e| e.to_string())?;
+    if !record.is_object() {
+        return Ok(None);
+    }
+    let config = Reflect::get(&record, &"config".into()).ok().and_then(|v| v.as_string());
+    let weights = Reflect::get(&record, &"weights".into()).ok().and_then(|v| v.dyn_into::<Uint8Array>().ok());
+    match (weights, config) {
+        (Some(w), Some(c)) => Ok(Some((w.to_vec(), c))),
+        // A damaged entry is a cache miss.
+        _ => Ok(None),
+    }
+}
+
+impl Engine {
+    /// The loaded model and its WebGPU runtime, for Rust callers (ranking). None until a
+    /// model is loaded.
+    pub fn model_runtime(&self) -> Option<Rc<ModelRuntime>> {
+        self.model.borrow().clone()
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads and validates a model (`model.safetensors` bytes + `model.json` text). Rejects with
+    /// a LocalRankError naming the config field or the first bad tensor; the previous model
+    /// stays loaded then. Caching failures do not reject: see `cacheError`.
+    #[wasm_bindgen(js_name = loadModel, unchecked_return_type = "Promise<ModelInfo>")]
+    pub fn load_model(&self, weights: Uint8Array, config: String, #[wasm_bindgen(unchecked_param_type = "LoadModelOptions | undefined")] options: JsValue) -> Promise {
+        let slot = self.model.clone();
+        future_to_promise(async move {
+            let options: LoadModelOptions = if options.is_undefined() || options.is_null() {
+                LoadModelOptions::default()
+            } else {
+                serde_wasm_bindgen::from_value(options).map_err(|e| error_with("InvalidOptions", &format!("invalid loadModel options: {e}"), None))?
+            };
+            let bytes = weights.to_vec();
+            let encoder = IntentEncoder::load(&bytes, &config).map_err(|e| model_error(&e))?;
+            let version = options.version.unwrap_or_else(|| content_version(&bytes, &config));
+            let (cached, cache_error) = if options.cache.unwrap_or(true) {
+                match cache_put(&version, &weights, &config).await {
+                    Ok(()) => (true, None),
+                    Err(e) => (false, Some(e)),
+                }
+            } else {
+                (false, None)
+            };
+            let rt = Rc::new(ModelRuntime::new(encoder, version));
+            let result = to_js(&info(&rt, cached, cache_error));
+            *slot.borrow_mut() = Some(rt);
+            result
+        })
+    }
+
+    /// Loads `version` from the IndexedDB cache; resolves null when it is not cached.
+    #[wasm_bindgen(js_name = loadCachedModel, unchecked_return_type = "Promise<ModelInfo | null>")]
+    pub fn load_cached_model(&self, version: String) -> Promise {
+        let slot = self.model.clone();
+        future_to_promise(async move {
+            let Some((bytes, config)) = cache_get(&version).await.map_err(|e| error_with("Storage", &format!("reading the model cache: {e}"), None))? else {
+                return Ok(JsValue::NULL);
+            };
+            let encoder = IntentEncoder::load(&bytes, &config).map_err(|e| model_error(&e))?;
+            let rt = Rc::new(ModelRuntime::new(encoder, version));
+            let result = to_js(&info(&rt, true, None));
+            *slot.borrow_mut() = Some(rt);
+            result
+        })
+    }
+
+    /// The loaded model, or undefined.
+    #[wasm_bindgen(js_name = modelInfo, unchecked_return_type = "ModelInfo | undefined")]
+    pub fn model_info(&self) -> JsValue {
+        self.model.borrow().as_ref().and_then(|rt| to_js(&info(rt, false, None)).ok()).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Creates the WebGPU device and pipelines and runs one synthetic call, at a moment the
+    /// page chooses (idle time), so ranking never pays for it. Resolves with the backend that
+    /// is warm (the CPU, with the reason, when WebGPU is unavailable). Rejects only with
+    /// `NoModel` when no model is loaded.
+    #[wasm_bindgen(unchecked_return_type = "Promise<WarmupResult>")]
+    pub fn warmup(&self) -> Promise {
+        let rt = self.model_runtime();
+        future_to_promise(async move {
+            let rt = rt.ok_or_else(|| error_with("NoModel", "warmup() needs a model: call loadModel() first", None))?;
+            let t0 = now_ms();
+            let (backend, reason) = rt.warmup().await;
+            to_js(&WarmupResult { backend, reason, ms: now_ms() - t0 })
+        })
+    }
+
+    /// Times the loaded model on synthetic, seeded inputs (never the shopper's history), for
+    /// the benchmark harness (benches/browser). Resolves per-call milliseconds.
+    #[wasm_bindgen(js_name = benchmarkModel, unchecked_return_type = "Promise<BenchmarkResult>")]
+    pub fn benchmark_model(&self, #[wasm_bindgen(unchecked_param_type = "BenchmarkOptions")] options: JsValue) -> Promise {
+        let rt = self.model_runtime();
+        future_to_promise(async move {
+            let rt = rt.ok_or_else(|| error_with("NoModel", "benchmarkModel() needs a model: call loadModel() first", None))?;
+            let o: BenchmarkOptions = serde_wasm_bindgen::from_value(options).map_err(|e| error_with("InvalidOptions", &format!("invalid benchmark options: {e}"), None))?;
+            let d = rt.encoder().config().dim;
+            let (n, pool, iterations) = (o.history_length.unwrap_or(50).max(1), o.pool_size.unwrap_or(100), o.iterations.unwrap_or(50).max(1));
+            let choice = o.backend.unwrap_or_default();
+            let mut rng = SplitMix(17);
+            let vectors: Vec<Vec<f32>> = (0..n).map(|_| (0..d).map(|_| rng.uniform()).collect()).collect();
+            let steps: Vec<EncoderStep> = vectors.iter().enumerate().map(|(i, v)| EncoderStep { vector: v, kind: EventKind::ALL[i % 6], timestamp: 1.7e12 + i as f64 * 60_000.0 }).collect();
+            let items: Vec<f32> = (0..pool * d).map(|_| rng.uniform()).collect();
+            let intent: Vec<f32> = (0..d).map(|_| rng.uniform()).collect();
+            let now = 1.7e12 + n as f64 * 60_000.0;
+            let mut samples = Vec::with_capacity(iterations);
+            let mut first_ms = 0.0;
+            let mut last = (Backend::Cpu, None);
+            for i in 0..=iterations {
+                let t0 = now_ms();
+                let r = if o.score_only.unwrap_or(false) { rt.score(&intent, &items, 10, choice).await } else { rt.encode_and_score(&steps, now, &items, 10, choice).await };
+                let dt = now_ms() - t0;
+                let r = r.map_err(|e| model_error(&e))?;
+                last = (r.backend, r.fallback);
+                if i == 0 { first_ms = dt } else { samples.push(dt) }
+            }
+            to_js(&BenchmarkResult { samples, first_ms, backend: last.0, fallback: last.1 })
+        })
+    }
+}
