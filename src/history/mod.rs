@@ -206,8 +206,9 @@ impl<S: HistoryStore> History<S> {
     }
 
     /// Remembers a ranked pool (in memory) so later events on its items find their vectors,
-    /// and refreshes the persisted vectors of history items the pool contains.
-    pub async fn remember_pool(&mut self, pool: Rc<CandidatePool>) -> Result<(), LocalRankError> {
+    /// and refreshes the persisted vectors of history items the pool contains. Returns whether
+    /// anything was written.
+    pub async fn remember_pool(&mut self, pool: Rc<CandidatePool>) -> Result<bool, LocalRankError> {
         let mut refresh = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for event in self.events.iter().rev() {
@@ -225,7 +226,9 @@ impl<S: HistoryStore> History<S> {
         self.recent_pools.retain(|p| !Rc::ptr_eq(p, &pool));
         self.recent_pools.push_front(pool);
         self.recent_pools.truncate(RECENT_POOLS);
-        self.cache_vectors(refresh).await
+        let wrote = !refresh.is_empty();
+        self.cache_vectors(refresh).await?;
+        Ok(wrote)
     }
 
     /// An item's vector and category from the recently ranked pools, newest first.
@@ -238,6 +241,29 @@ impl<S: HistoryStore> History<S> {
     /// An item's vector from the persisted cache or the recent pools.
     pub fn lookup_vector(&self, id: &str) -> Option<(&[f32], Option<&str>)> {
         self.vectors.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref())).or_else(|| self.pool_vector(id))
+    }
+
+    /// Re-reads the store after another tab changed it: events from every tab, in time order,
+    /// with the retention policy enforced on the combined history. Cached vectors the other
+    /// tab added are merged in; unreadable records were reported at open and stay skipped.
+    pub async fn reload(&mut self, now: f64) -> Result<(), LocalRankError> {
+        let snapshot = self.store.load().await?;
+        let mut events = snapshot.events;
+        events.sort_by(|a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
+        self.events = events;
+        let missing: Vec<_> = snapshot
+            .vectors
+            .into_iter()
+            .filter(|v| self.vectors.get(&v.id).is_none() && self.vectors.dim().is_none_or(|d| d == v.vector.len()))
+            .map(|v| (v.id, v.vector, v.category))
+            .collect();
+        self.vectors.insert(missing);
+        let expired = self.policy.to_drop(&self.events, 0, now);
+        if !expired.is_empty() {
+            self.store.apply(Change { remove_events: &expired, ..Change::default() }).await?;
+            self.events.retain(|e| !expired.contains(&e.seq));
+        }
+        Ok(())
     }
 
     /// Erases the shopper's history and the vector cache, on disk and in memory.

@@ -6,13 +6,13 @@
 mod convert;
 mod model;
 mod rank;
+mod sync;
 
 pub use rank::pool_from_js;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures::lock::Mutex;
 use js_sys::Promise;
 use serde::Serialize;
 use tsify::Tsify;
@@ -98,7 +98,7 @@ pub struct EngineStatus {
 /// An open engine: one shopper's history on this device.
 #[wasm_bindgen]
 pub struct Engine {
-    pub(crate) history: Rc<Mutex<History<BrowserStore>>>,
+    pub(crate) history: Rc<sync::SharedHistory>,
     pub(crate) database: String,
     pub(crate) backend: Rc<RefCell<Option<BackendInfo>>>,
     /// The loaded intent encoder and its WebGPU runtime (src/web/model.rs: `loadModel`).
@@ -148,7 +148,9 @@ pub async fn open_engine(options: JsValue) -> Result<Engine, LocalRankError> {
         log_warning(&warning);
         history.add_warning(warning);
     }
-    Ok(Engine { history: Rc::new(Mutex::new(history)), database, backend: Rc::new(RefCell::new(None)), model: Rc::new(RefCell::new(None)) })
+    let shared_name = (history.storage_kind() == "indexeddb").then_some(database.as_str());
+    let history = sync::SharedHistory::new(history, shared_name);
+    Ok(Engine { history: Rc::new(history), database, backend: Rc::new(RefCell::new(None)), model: Rc::new(RefCell::new(None)) })
 }
 
 #[wasm_bindgen]
@@ -161,6 +163,7 @@ impl Engine {
         future_to_promise(async move {
             let input = from_js(event, LocalRankError::invalid_event).map_err(|e| js_error(&e))?;
             let stored = history.lock().await.record(input, js_sys::Date::now()).await.map_err(|e| js_error(&e))?;
+            history.changed();
             to_js(&stored)
         })
     }
@@ -188,6 +191,7 @@ impl Engine {
         let history = self.history.clone();
         future_to_promise(async move {
             history.lock().await.forget().await.map_err(|e| js_error(&e))?;
+            history.changed();
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -229,6 +233,7 @@ impl Engine {
         let history = self.history.clone();
         future_to_promise(async move {
             history.lock().await.store().close();
+            history.close();
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -38,8 +38,10 @@ impl Engine {
                     // vectors. Queued behind the lock, so a following record() sees it.
                     let history = history.clone();
                     spawn_local(async move {
-                        if let Err(error) = history.lock().await.remember_pool(pool).await {
-                            log_warning(&error);
+                        match history.lock().await.remember_pool(pool).await {
+                            Ok(true) => history.changed(),
+                            Ok(false) => {}
+                            Err(error) => log_warning(&error),
                         }
                     });
                     ranking

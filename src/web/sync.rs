@@ -1,0 +1,67 @@
+//! Several tabs of one storefront share one IndexedDB history. Each engine keeps an in-memory
+//! mirror for speed, so a write in one tab must reach the others: after every committed write
+//! an engine posts on a `BroadcastChannel` named after the database, and an engine that hears
+//! it re-reads the store before its next operation. Only "something changed" crosses the
+//! channel — never an event — and only between same-origin pages of this shopper.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use futures::lock::{Mutex, MutexGuard};
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{BroadcastChannel, MessageEvent};
+
+use super::log_warning;
+use crate::history::History;
+use crate::history::idb::BrowserStore;
+
+pub struct SharedHistory {
+    history: Mutex<History<BrowserStore>>,
+    channel: Option<BroadcastChannel>,
+    stale: Rc<Cell<bool>>,
+    // Kept alive as long as the channel listens.
+    _on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+}
+
+impl SharedHistory {
+    /// `database`: the IndexedDB name, or `None` for a memory-only history (nothing to share).
+    pub fn new(history: History<BrowserStore>, database: Option<&str>) -> Self {
+        let stale = Rc::new(Cell::new(false));
+        // BroadcastChannel is missing in a few old browsers: then each tab sees its own writes
+        // until it reopens, which is what happened before this existed.
+        let channel = database.and_then(|name| BroadcastChannel::new(&format!("localrank:{name}")).ok());
+        let on_message = channel.as_ref().map(|channel| {
+            let stale = stale.clone();
+            let closure = Closure::<dyn FnMut(MessageEvent)>::new(move |_| stale.set(true));
+            channel.set_onmessage(Some(wasm_bindgen::JsCast::unchecked_ref(closure.as_ref())));
+            closure
+        });
+        SharedHistory { history: Mutex::new(history), channel, stale, _on_message: on_message }
+    }
+
+    /// The history, re-read first if another tab changed the database since the last call.
+    pub async fn lock(&self) -> MutexGuard<'_, History<BrowserStore>> {
+        let mut guard = self.history.lock().await;
+        if self.stale.replace(false)
+            && let Err(error) = guard.reload(js_sys::Date::now()).await
+        {
+            log_warning(&error);
+        }
+        guard
+    }
+
+    /// Tells the other tabs that this one committed a write.
+    pub fn changed(&self) {
+        if let Some(channel) = &self.channel {
+            let _ = channel.post_message(&JsValue::from_str("changed"));
+        }
+    }
+
+    pub fn close(&self) {
+        if let Some(channel) = &self.channel {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+    }
+}
