@@ -239,6 +239,52 @@ async fn webgpu_adapter_is_detected_with_the_flag_on() {
     assert!(!get(&adapter, "vendor").as_string().unwrap_or_default().is_empty() || !get(&adapter, "architecture").as_string().unwrap_or_default().is_empty(), "{described}");
 }
 
+#[wasm_bindgen_test]
+async fn another_tab_upgrading_the_schema_is_not_blocked_and_history_goes_on_in_memory() {
+    let db = fresh_db("upgrade");
+    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    record(&engine, r#"{"kind":"view","item":"before"}"#).await;
+    // A tab running a newer localrank opens the database at a higher version. Our open
+    // connection must close on `versionchange` rather than block it.
+    let factory = Factory::new().unwrap();
+    let upgrade = async { factory.open(&db, Some(3)).unwrap().await.expect("upgrade").close() };
+    assert!(within(5_000, upgrade).await.is_some(), "the upgrade was blocked by the open engine");
+
+    record(&engine, r#"{"kind":"view","item":"after"}"#).await;
+    assert_eq!(items(&engine).await, ["before", "after"], "nothing lost");
+    let status = status(&engine).await;
+    assert_eq!(get(&status, "storage").as_string().unwrap(), "memory");
+    let codes: Vec<String> = Array::from(&get(&status, "warnings")).iter().map(|w| get(&w, "code").as_string().unwrap()).collect();
+    assert!(codes.contains(&"SchemaTooNew".to_owned()), "{codes:?}");
+    assert_eq!(raw_version(&db).await, 3, "the newer tab's database is left alone");
+}
+
+#[wasm_bindgen_test]
+async fn deleting_the_database_elsewhere_is_not_blocked_and_the_engine_reopens_it() {
+    let db = fresh_db("deleted");
+    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    record(&engine, r#"{"kind":"view","item":"old"}"#).await;
+    let factory = Factory::new().unwrap();
+    let delete = async { factory.delete(&db).unwrap().await.expect("delete") };
+    assert!(within(5_000, delete).await.is_some(), "the delete was blocked by the open engine");
+    record(&engine, r#"{"kind":"view","item":"new"}"#).await;
+    assert_eq!(get(&status(&engine).await, "storage").as_string().unwrap(), "indexeddb", "reopened");
+    close(engine).await;
+    assert_eq!(raw_count(&db, "events").await, 1, "the reopened database holds the new event");
+}
+
+/// Runs `future`, giving up after `ms` milliseconds (so a blocked IndexedDB call fails the
+/// test instead of hanging it).
+async fn within<T>(ms: i32, future: impl std::future::Future<Output = T>) -> Option<T> {
+    let timer = JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+    }));
+    match futures::future::select(Box::pin(future), Box::pin(timer)).await {
+        futures::future::Either::Left((value, _)) => Some(value),
+        futures::future::Either::Right(_) => None,
+    }
+}
+
 // Raw IndexedDB helpers: the tests check what is on disk, not just what the engine says.
 
 async fn raw_count(db: &str, store: &str) -> u32 {

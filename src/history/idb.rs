@@ -13,16 +13,24 @@
 //!
 //! Every operation is one transaction whose requests are all issued up front; results are read
 //! after it commits. No await happens while a transaction must stay active.
+//!
+//! When another tab upgrades the schema (or deletes the database), this connection gets
+//! `versionchange`: it closes at once so the other tab is not blocked, and reopens on its next
+//! operation. If the database is now newer than this engine understands, the reopen fails with
+//! `SchemaTooNew` and [`BrowserStore`] carries on in memory with everything it had.
 
 use idb::{Database, DatabaseEvent, Factory, KeyPath, ObjectStoreParams, Request, TransactionMode, TransactionResult};
+use std::cell::Cell;
+use std::rc::Rc;
+
 use js_sys::Reflect;
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::event::StoredEvent;
 use super::memory::MemoryStore;
 use super::store::{Change, HistoryStore, Snapshot};
-use super::vectors::CachedVector;
+use super::vectors::{CachedVector, VectorCache};
 use crate::error::LocalRankError;
 
 pub const SCHEMA_VERSION: u32 = 2;
@@ -35,6 +43,8 @@ const DIM_KEY: &str = "dim";
 pub struct IdbStore {
     db: Database,
     name: String,
+    /// Set when `versionchange` closed the connection; the next operation reopens it.
+    closed: Rc<Cell<bool>>,
 }
 
 impl IdbStore {
@@ -51,7 +61,17 @@ impl IdbStore {
             }
         });
         match request.await {
-            Ok(db) => Ok(IdbStore { db, name: name.to_owned() }),
+            Ok(mut db) => {
+                let closed = Rc::new(Cell::new(false));
+                let flag = closed.clone();
+                db.on_version_change(move |event: web_sys::Event| {
+                    if let Some(db) = event.target().and_then(|t| t.dyn_into::<web_sys::IdbDatabase>().ok()) {
+                        db.close();
+                    }
+                    flag.set(true);
+                });
+                Ok(IdbStore { db, name: name.to_owned(), closed })
+            }
             Err(error) if dom_name(&error).as_deref() == Some("VersionError") => {
                 let found = existing_version(&factory, name).await.unwrap_or(SCHEMA_VERSION + 1);
                 Err(LocalRankError::SchemaTooNew { database: name.to_owned(), found, supported: SCHEMA_VERSION })
@@ -67,6 +87,14 @@ impl IdbStore {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Reopens the connection if `versionchange` closed it.
+    async fn ensure_open(&mut self) -> Result<(), LocalRankError> {
+        if self.closed.get() {
+            *self = IdbStore::open(&self.name).await?;
+        }
+        Ok(())
     }
 
     /// Moves vectors embedded in schema-1 event records into the `vectors` store.
@@ -93,6 +121,7 @@ impl HistoryStore for IdbStore {
 
     async fn load(&mut self) -> Result<Snapshot, LocalRankError> {
         const OP: &str = "load the history";
+        self.ensure_open().await?;
         let tx = self.transaction(TransactionMode::ReadOnly, OP)?;
         let events = store(&tx, EVENTS)?.get_all(None, None).map_err(|e| read_error(OP, e))?;
         let vectors = store(&tx, VECTORS)?.get_all(None, None).map_err(|e| read_error(OP, e))?;
@@ -130,6 +159,7 @@ impl HistoryStore for IdbStore {
 
     async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
         const OP: &str = "save the history";
+        self.ensure_open().await?;
         let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
         let events = store(&tx, EVENTS)?;
         let vectors = store(&tx, VECTORS)?;
@@ -164,6 +194,7 @@ impl HistoryStore for IdbStore {
 
     async fn clear(&mut self) -> Result<(), LocalRankError> {
         const OP: &str = "erase the history";
+        self.ensure_open().await?;
         let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
         for name in ALL_STORES {
             store(&tx, name)?.clear().map_err(|e| write_error(OP, e))?;
@@ -204,6 +235,17 @@ impl HistoryStore for BrowserStore {
         match self {
             BrowserStore::Idb(s) => s.clear().await,
             BrowserStore::Memory(s) => s.clear().await,
+        }
+    }
+
+    fn fall_back_to_memory(&mut self, events: &[StoredEvent], vectors: &VectorCache) -> bool {
+        match self {
+            BrowserStore::Idb(store) => {
+                store.close();
+                *self = BrowserStore::Memory(MemoryStore::seeded(events, vectors));
+                true
+            }
+            BrowserStore::Memory(_) => false,
         }
     }
 }

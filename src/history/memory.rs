@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::event::StoredEvent;
 use super::store::{Change, HistoryStore, Snapshot};
-use super::vectors::CachedVector;
+use super::vectors::{CachedVector, VectorCache};
 use crate::error::LocalRankError;
 
 #[derive(Debug, Default, Clone)]
@@ -23,6 +23,22 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore { next_seq: 1, ..Default::default() }
+    }
+
+    /// A store holding what an engine had in memory when its persistent store went away.
+    pub fn seeded(events: &[StoredEvent], vectors: &VectorCache) -> Self {
+        let mut store = MemoryStore::new();
+        for event in events {
+            store.events.insert(event.seq, event.clone());
+            store.next_seq = store.next_seq.max(event.seq + 1);
+        }
+        for id in vectors.ids() {
+            if let Some(entry) = vectors.get(&id) {
+                store.vectors.insert(id, entry.clone());
+            }
+        }
+        store.dim = vectors.dim();
+        store
     }
 
     /// A store that fails like a full disk once it would hold more than `events` events.

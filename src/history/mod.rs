@@ -137,6 +137,13 @@ impl<S: HistoryStore> History<S> {
                         self.events.iter().map(|e| e.seq).filter(|s| !remove_events.contains(s)).take(extra).collect();
                     remove_events.extend(more);
                 }
+                Err(
+                    error @ (LocalRankError::SchemaTooNew { .. } | LocalRankError::StorageUnavailable { .. }),
+                ) if self.store.fall_back_to_memory(&self.events, &self.vectors) => {
+                    // The database went away under us (another tab upgraded it): keep going in
+                    // memory with everything we had, and say so.
+                    self.warnings.push(error);
+                }
                 Err(error) => return Err(error),
                 Ok(seq) => {
                     break seq.ok_or_else(|| LocalRankError::Internal("the store did not assign a sequence number".into()))?;

@@ -3,7 +3,7 @@
 //! behaves the same and the rules are tested natively on [`super::MemoryStore`].
 
 use super::event::{NewEvent, StoredEvent};
-use super::vectors::CachedVector;
+use super::vectors::{CachedVector, VectorCache};
 use crate::error::LocalRankError;
 
 /// Everything a store holds, as loaded at open.
@@ -44,4 +44,11 @@ pub trait HistoryStore {
 
     /// Erases everything: events, cached vectors, metadata.
     async fn clear(&mut self) -> Result<(), LocalRankError>;
+
+    /// When persistent storage became unusable mid-session (another tab upgraded the schema),
+    /// switches to memory holding `events` and `vectors`, and says whether it did. Stores that
+    /// have nothing to fall back to keep the default.
+    fn fall_back_to_memory(&mut self, _events: &[StoredEvent], _vectors: &VectorCache) -> bool {
+        false
+    }
 }

@@ -43,7 +43,9 @@ impl SharedHistory {
     /// The history, re-read first if another tab changed the database since the last call.
     pub async fn lock(&self) -> MutexGuard<'_, History<BrowserStore>> {
         let mut guard = self.history.lock().await;
+        // A history that fell back to memory no longer shares anything with other tabs.
         if self.stale.replace(false)
+            && guard.storage_kind() == "indexeddb"
             && let Err(error) = guard.reload(js_sys::Date::now()).await
         {
             log_warning(&error);
