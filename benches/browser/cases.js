@@ -2,7 +2,8 @@
 // (pkg/, release build) and returns raw per-iteration samples in milliseconds (and, where the loop is
 // timed as a whole, `total`, since browsers coarsen performance.now() to 0.1 ms); run.mjs turns
 // them into medians and spreads. Add a case here and it is measured the same way as the rest.
-import { open } from '/js/index.js';
+import { load, open } from '/js/index.js';
+import * as raw from '/pkg/localrank.js';
 
 const now = () => performance.now();
 
@@ -61,6 +62,67 @@ async function timeRank(engine, pool, iterations) {
   }
   return { samples, total: now() - start };
 }
+
+
+// ---- model runtime cases (issue 3) -------------------------------------------------------
+// A seeded random model in the export format (model.json + model.safetensors, f32), built
+// here so the benchmark needs no files. f16/int8 files are widened to f32 at load time, so the
+// forward pass costs the same for every precision; only load time differs.
+function randomModel({ dim = 64, heads = 2, blocks = 2, maxLen = 50, ffnDim = 256, seed = 1 } = {}) {
+  const kinds = ['view', 'click', 'cart', 'purchase', 'favorite', 'search'];
+  const boundaries = [1, 60, 600, 3600, 21600, 86400, 259200, 604800, 2592000, 7776000];
+  const config = JSON.stringify({
+    format: 'localrank-intent-encoder', version: 1, dtype: 'f32', dim, heads, blocks, max_len: maxLen, ffn_dim: ffnDim,
+    layer_norm_eps: 1e-5, activation: 'gelu_tanh', temperature: 0.05, event_kinds: kinds,
+    time_gap_boundaries_seconds: boundaries, num_items: 0,
+  });
+  const tensors = [['kind_embedding', [kinds.length, dim]], ['gap_embedding', [boundaries.length + 1, dim]], ['position_embedding', [maxLen, dim]]];
+  for (let b = 0; b < blocks; b += 1) {
+    for (const ln of ['ln1', 'ln2']) tensors.push([`blocks.${b}.${ln}.gamma`, [dim]], [`blocks.${b}.${ln}.beta`, [dim]]);
+    for (const m of ['q', 'k', 'v', 'o']) tensors.push([`blocks.${b}.attn.${m}.weight`, [dim, dim]], [`blocks.${b}.attn.${m}.bias`, [dim]]);
+    tensors.push([`blocks.${b}.ffn.up.weight`, [dim, ffnDim]], [`blocks.${b}.ffn.up.bias`, [ffnDim]]);
+    tensors.push([`blocks.${b}.ffn.down.weight`, [ffnDim, dim]], [`blocks.${b}.ffn.down.bias`, [dim]]);
+  }
+  tensors.push(['ln_final.gamma', [dim]], ['ln_final.beta', [dim]]);
+  let state = seed >>> 0;
+  const rand = () => { state = (Math.imul(state, 1664525) + 1013904223) >>> 0; return state / 2 ** 32 * 2 - 1; };
+  const header = {};
+  let offset = 0;
+  const datas = tensors.map(([name, shape]) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const scale = name.endsWith('.gamma') ? 0 : shape.length === 2 && !name.includes('embedding') ? 1 / Math.sqrt(shape[0]) : 0.5;
+    const data = Float32Array.from({ length: n }, () => (name.endsWith('.gamma') ? 1 + 0.5 * rand() : rand() * scale));
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + n * 4] };
+    offset += n * 4;
+    return data;
+  });
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(32);
+  padded.set(json);
+  json = padded;
+  const bytes = new Uint8Array(8 + json.length + offset);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+  bytes.set(json, 8);
+  let at = 8 + json.length;
+  for (const d of datas) { bytes.set(new Uint8Array(d.buffer), at); at += d.byteLength; }
+  return { bytes, config };
+}
+
+// The raw wasm Engine (same module instance js/index.js loads): the model methods are on it
+// even where the npm wrapper does not forward them yet.
+async function rawEngine() {
+  await load();
+  return raw.open({ storage: 'memory', database: `localrank-bench-${Date.now()}-${Math.random().toString(36).slice(2)}` });
+}
+
+async function modelEngine(shape) {
+  const engine = await rawEngine();
+  const { bytes, config } = randomModel(shape);
+  await engine.loadModel(bytes, config, { cache: false });
+  return engine;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export const cases = {
   /** One record() per iteration, awaited, on IndexedDB: the storefront's per-event cost. */
@@ -137,6 +199,71 @@ export const cases = {
       await engine.close();
     }
     return { samples, params: { iterations, events: 500 } };
+  },
+
+  /** CPU forward (default model: d=64, 2 blocks, 50 events) + cosine over a 100-item pool. */
+  async 'model/cpu-forward-d64-l50'({ iterations = 300 } = {}) {
+    const engine = await modelEngine({});
+    const start = now();
+    const r = await engine.benchmarkModel({ backend: 'cpu', historyLength: 50, poolSize: 100, iterations });
+    const total = now() - start;
+    return { samples: r.samples, total, params: { backend: r.backend, historyLength: 50, poolSize: 100, dim: 64, blocks: 2, precision: 'f32' } };
+  },
+
+  /** Loading (parse + validate) the default model's 0.4 MB f32 safetensors. */
+  async 'model/load-d64'({ iterations = 30 } = {}) {
+    const engine = await rawEngine();
+    const { bytes, config } = randomModel({});
+    const samples = [];
+    for (let i = 0; i < iterations; i += 1) {
+      const t0 = now();
+      await engine.loadModel(bytes, config, { cache: false });
+      samples.push(now() - t0);
+    }
+    return { samples, params: { bytes: bytes.length } };
+  },
+
+  /** First WebGPU result on a fresh engine: adapter + device + pipelines + first call. */
+  async 'model/webgpu-first-call'({ iterations = 3 } = {}) {
+    const samples = [];
+    let backend;
+    for (let i = 0; i < iterations; i += 1) {
+      const engine = await modelEngine({ seed: i + 1 });
+      const r = await engine.benchmarkModel({ backend: 'webgpu', historyLength: 50, poolSize: 100, iterations: 1 });
+      samples.push(r.firstMs);
+      backend = r.backend;
+    }
+    return { samples, params: { backend, historyLength: 50, poolSize: 100, note: 'fresh engine each: device + pipelines + first call' } };
+  },
+
+  /** Warm WebGPU calls (forward + cosine + top-10, one submit, one readback). */
+  async 'model/webgpu-warm-d64-l50'({ iterations = 50 } = {}) {
+    const engine = await modelEngine({});
+    await engine.warmup();
+    const r = await engine.benchmarkModel({ backend: 'webgpu', historyLength: 50, poolSize: 100, iterations });
+    return { samples: r.samples, params: { backend: r.backend, fallback: r.fallback, historyLength: 50, poolSize: 100 } };
+  },
+
+  /** CPU vs WebGPU over pool sizes and history lengths: where (if anywhere) WebGPU wins. */
+  async 'model/crossover'({ iterations = 10 } = {}) {
+    const engine = await modelEngine({});
+    await engine.warmup();
+    const sweep = [];
+    let samples = [];
+    for (const historyLength of [10, 50]) {
+      for (const poolSize of [100, 1000, 10000, 50000]) {
+        const row = { historyLength, poolSize };
+        for (const backend of ['cpu', 'webgpu']) {
+          const r = await engine.benchmarkModel({ backend, historyLength, poolSize, iterations });
+          row[`${backend}_ms`] = Math.round(median(r.samples) * 100) / 100;
+          if (r.backend !== backend) row[`${backend}_ran`] = r.backend;
+          if (historyLength === 50 && poolSize === 10000 && backend === 'webgpu') samples = r.samples;
+        }
+        row.winner = row.cpu_ms <= row.webgpu_ms ? 'cpu' : 'webgpu';
+        sweep.push(row);
+      }
+    }
+    return { samples, params: { sampled: 'webgpu, 50 events, 10000 items', sweep } };
   },
 };
 
