@@ -280,3 +280,19 @@ fn events_on_ranked_items_pick_up_their_vectors_from_the_pool() {
     assert_eq!(reopened.vectors().dim(), Some(2), "the new dimension is persisted");
     assert_eq!(reopened.vectors().len(), 1);
 }
+
+#[test]
+fn a_50000_item_pool_ranks_and_keeps_every_item() {
+    let n = 50_000;
+    let dim = 8;
+    let vectors: Vec<f32> = (0..n * dim).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+    let items: Vec<_> = (0..n).map(|i| json!({ "id": format!("sku-{i}"), "category": format!("c{}", i % 9) })).collect();
+    let pool = pool(json!({ "dim": dim, "items": items, "vectors": vectors }));
+    let history = history_of(&[("sku-17", EventKind::View, None, None), ("sku-4242", EventKind::Cart, None, None)]);
+    let ranking = rank_with(&pool, &history, RankSettings::default());
+    assert!(ranking.personalized);
+    assert_eq!(ranking.order.len(), n);
+    let unique: std::collections::HashSet<_> = ranking.order.iter().collect();
+    assert_eq!(unique.len(), n);
+    assert!(ranking.items.iter().filter(|i| i.because.is_some()).count() <= 100, "explanations stay bounded");
+}
