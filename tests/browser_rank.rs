@@ -185,3 +185,74 @@ fn the_object_and_json_text_paths_read_every_field_alike() {
     let error = localrank::web::pool_from_js(&JsValue::from_str("{not json")).unwrap_err();
     assert_eq!(error.code(), "InvalidPool");
 }
+
+/// A pool of 40 items in an 8-dim space and an engine with a seeded random model loaded.
+async fn engine_with_model(label: &str) -> (Engine, JsValue) {
+    use localrank::model::{Precision, fixture};
+    let engine = engine(label).await;
+    let (weights, config) = fixture::random_model(8, 2, 2, 16, 32, Precision::F32, 42).unwrap();
+    let bytes = js_sys::Uint8Array::from(&weights[..]);
+    JsFuture::from(engine.load_model(bytes, config, js(r#"{"cache":false}"#))).await.expect("loadModel");
+    let items: Vec<String> = (0..40)
+        .map(|i| {
+            let vector: Vec<f32> = (0..8).map(|d| ((i * 13 + d * 7) % 17) as f32 / 8.5 - 1.0).collect();
+            format!(r#"{{"id":"sku-{i}","vector":{vector:?},"score":{},"category":"c{}"}}"#, 40 - i, i % 4)
+        })
+        .collect();
+    let pool = js(&format!(r#"{{"dim":8,"items":[{}]}}"#, items.join(",")));
+    rank(&engine, pool.clone(), JsValue::UNDEFINED).await; // remember the pool's vectors
+    for item in ["sku-3", "sku-11", "sku-27", "sku-11"] {
+        record(&engine, &format!(r#"{{"kind":"view","item":"{item}"}}"#)).await;
+    }
+    (engine, pool)
+}
+
+#[wasm_bindgen_test]
+async fn a_loaded_model_computes_the_intent_on_cpu_and_webgpu_alike() {
+    let (engine, pool) = engine_with_model("model").await;
+    let on_cpu = rank(&engine, pool.clone(), js(r#"{"backend":"cpu","diversity":1}"#)).await;
+    assert_eq!(get(&on_cpu, "intent").as_string().unwrap(), "model");
+    assert_eq!(get(&on_cpu, "backend").as_string().unwrap(), "cpu");
+    assert!(get(&on_cpu, "model").as_string().is_some());
+    let on_gpu = rank(&engine, pool.clone(), js(r#"{"backend":"webgpu","diversity":1}"#)).await;
+    assert_eq!(get(&on_gpu, "intent").as_string().unwrap(), "model");
+    // SwiftShader is there (webdriver.json); were WebGPU to fail, the CPU would finish the call.
+    let backend = get(&on_gpu, "backend").as_string().unwrap();
+    console_log!("rank with backend:webgpu ran on {backend}");
+    let scores = |ranking: &JsValue| -> Vec<f64> {
+        Array::from(&get(ranking, "items")).iter().map(|i| get(&get(&i, "parts"), "intent").as_f64().unwrap()).collect()
+    };
+    let ids = |ranking: &JsValue| strings(&get(ranking, "order"));
+    // Same items, intent scores within 1e-4 item by item (orders may differ only on near-ties).
+    let (cpu_ids, gpu_ids) = (ids(&on_cpu), ids(&on_gpu));
+    let cpu_scores = scores(&on_cpu);
+    let gpu_scores = scores(&on_gpu);
+    for (id, gpu) in gpu_ids.iter().zip(&gpu_scores) {
+        let cpu = cpu_scores[cpu_ids.iter().position(|c| c == id).unwrap()];
+        assert!((cpu - gpu).abs() < 1e-4, "{id}: cpu {cpu} vs webgpu {gpu}");
+    }
+    // The model's intent differs from the history mean: ranking without the model changes scores.
+    let plain = engine_without_model_scores(&pool).await;
+    assert_ne!(plain, cpu_scores, "the model, not the history mean, produced the intent");
+}
+
+/// The same history ranked by an engine without a model (history-mean intent).
+async fn engine_without_model_scores(pool: &JsValue) -> Vec<f64> {
+    let engine = engine("nomodel").await;
+    rank(&engine, pool.clone(), JsValue::UNDEFINED).await;
+    for item in ["sku-3", "sku-11", "sku-27", "sku-11"] {
+        record(&engine, &format!(r#"{{"kind":"view","item":"{item}"}}"#)).await;
+    }
+    let ranking = rank(&engine, pool.clone(), js(r#"{"diversity":1}"#)).await;
+    assert_eq!(get(&ranking, "intent").as_string().unwrap(), "history");
+    Array::from(&get(&ranking, "items")).iter().map(|i| get(&get(&i, "parts"), "intent").as_f64().unwrap()).collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_model_of_another_dimension_is_ignored_for_that_pool() {
+    let (engine, _) = engine_with_model("otherdim").await;
+    let pool = js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0]},{"id":"b","vector":[0,1]}]}"#);
+    let _ = JsFuture::from(engine.record(js(r#"{"kind":"view","item":"x","vector":[0,1]}"#))).await;
+    let ranking = rank(&engine, pool, JsValue::UNDEFINED).await;
+    assert_ne!(get(&ranking, "intent").as_string().unwrap(), "model");
+}

@@ -96,6 +96,10 @@ pub struct Ranking {
     /// The backend that computed the scores.
     pub backend: Backend,
     pub intent: IntentSource,
+    /// The model version that computed the intent, when a model did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub model: Option<String>,
     /// One entry per id in `order`, same order. Empty when the pool itself was unusable.
     pub items: Vec<RankedItem>,
     /// Items left out (unavailable).
@@ -114,6 +118,7 @@ impl Ranking {
             error,
             backend: Backend::Cpu,
             intent: IntentSource::None,
+            model: None,
             items: Vec::new(),
             dropped: Vec::new(),
             elapsed_ms: 0.0,
@@ -121,10 +126,13 @@ impl Ranking {
     }
 }
 
-/// An intent vector computed elsewhere (by the model runtime).
+/// An intent vector computed elsewhere (by the model runtime), with the cosine scores of the
+/// pool's items when that backend already computed them (WebGPU does both in one submit).
 pub struct ModelIntent {
     pub vector: Vec<f32>,
+    pub scores: Option<Vec<f32>>,
     pub backend: Backend,
+    pub version: String,
 }
 
 /// Ranks `pool` for the shopper whose history is `history` (oldest first). `cached` looks up
@@ -138,8 +146,14 @@ pub fn rank<'a>(
 ) -> Ranking {
     let steps = signals::resolve_steps(pool, history, cached, settings.history_length);
     let affinity = signals::category_affinity(&steps);
+    let mut precomputed = None;
+    let mut model_version = None;
     let (intent, source, backend) = match model {
-        Some(m) if m.vector.len() == pool.dim => (Some(m.vector), IntentSource::Model, m.backend),
+        Some(m) if m.vector.len() == pool.dim => {
+            precomputed = m.scores.filter(|s| s.len() == pool.len());
+            model_version = Some(m.version);
+            (Some(m.vector), IntentSource::Model, m.backend)
+        }
         _ => match signals::history_intent(&steps, pool.dim) {
             Some(v) => (Some(v), IntentSource::History, Backend::Cpu),
             None => (None, IntentSource::None, Backend::Cpu),
@@ -163,8 +177,9 @@ pub fn rank<'a>(
     let personalized = reason.is_none();
 
     let server = server_scores(pool);
-    let intent_scores = match (&intent, personalized) {
-        (Some(u), true) => cosine_scores(u, &pool.vectors, pool.dim),
+    let intent_scores = match (&intent, personalized, precomputed) {
+        (Some(_), true, Some(scores)) => scores,
+        (Some(u), true, None) => cosine_scores(u, &pool.vectors, pool.dim),
         _ => vec![0.0; pool.len()],
     };
     let w = settings.weights;
@@ -213,6 +228,7 @@ pub fn rank<'a>(
         error: None,
         backend: if personalized { backend } else { Backend::Cpu },
         intent: if personalized { source } else { IntentSource::None },
+        model: if personalized { model_version } else { None },
         items,
         dropped: layout.dropped.iter().map(|&i| pool.items[i].id.clone()).collect(),
         elapsed_ms: 0.0,

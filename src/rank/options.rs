@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use tsify::Tsify;
 
 use crate::error::LocalRankError;
+use crate::gpu::BackendChoice;
 
 /// How the final score mixes its three parts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Tsify)]
@@ -68,6 +69,11 @@ pub struct RankOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub explain_top: Option<f64>,
+    /// Where a loaded model computes: "auto" (default), "webgpu" or "cpu". WebGPU failures
+    /// complete on the CPU; the result's `backend` says which ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub backend: Option<BackendChoice>,
 }
 
 /// Options with every default filled in and every range checked.
@@ -79,11 +85,12 @@ pub struct RankSettings {
     pub history_length: usize,
     pub explain: bool,
     pub explain_top: usize,
+    pub backend: BackendChoice,
 }
 
 impl Default for RankSettings {
     fn default() -> Self {
-        RankSettings { weights: BlendWeights::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true, explain_top: 100 }
+        RankSettings { weights: BlendWeights::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true, explain_top: 100, backend: BackendChoice::Auto }
     }
 }
 
@@ -119,6 +126,7 @@ impl RankOptions {
             history_length: count("historyLength", self.history_length, defaults.history_length, 10_000)?,
             explain: self.explain.unwrap_or(defaults.explain),
             explain_top: count("explainTop", self.explain_top, defaults.explain_top, crate::pool::MAX_POOL_ITEMS)?,
+            backend: self.backend.unwrap_or(defaults.backend),
         })
     }
 }

@@ -11,7 +11,10 @@ use super::convert::from_js;
 use super::{Engine, log_warning};
 use crate::error::LocalRankError;
 use crate::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
-use crate::rank::{self, RankOptions, RankSettings, Ranking};
+use crate::gpu::ModelRuntime;
+use crate::history::StoredEvent;
+use crate::model::EncoderStep;
+use crate::rank::{self, ModelIntent, RankOptions, RankSettings, Ranking};
 
 #[wasm_bindgen]
 impl Engine {
@@ -25,14 +28,19 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "RankOptions | undefined")] options: JsValue,
     ) -> Promise {
         let history = self.history.clone();
+        let model = self.model_runtime();
         future_to_promise(async move {
             let start = now_ms();
             let mut ranking = match prepare(&pool, &options) {
                 Err(error) => Ranking::unranked(raw_ids(&pool), error.to_string(), Some(error.code().to_owned())),
                 Ok((pool, settings)) => {
                     let guard = history.lock().await;
-                    let ranking =
-                        rank::rank(&pool, guard.events(), &|id| guard.lookup_vector(id), None, &settings);
+                    let lookup = |id: &str| guard.lookup_vector(id);
+                    let intent = match &model {
+                        Some(runtime) => model_intent(runtime, &pool, guard.events(), &lookup, &settings).await,
+                        None => None,
+                    };
+                    let ranking = rank::rank(&pool, guard.events(), &lookup, intent, &settings);
                     drop(guard);
                     // Remember the pool after answering: later clicks on its items find their
                     // vectors. Queued behind the lock, so a following record() sees it.
@@ -54,6 +62,42 @@ impl Engine {
             })?;
             js_sys::JSON::parse(&json)
         })
+    }
+}
+
+/// The model's intent (and, from WebGPU, the pool's scores) for this history, or `None` when
+/// the model does not fit this pool or cannot run, in which case ranking uses the history's
+/// weighted mean instead. The intent never leaves the engine.
+async fn model_intent<'a>(
+    runtime: &ModelRuntime,
+    pool: &'a CandidatePool,
+    history: &'a [StoredEvent],
+    lookup: &dyn Fn(&str) -> Option<(&'a [f32], Option<&'a str>)>,
+    settings: &RankSettings,
+) -> Option<ModelIntent> {
+    if runtime.encoder().config().dim != pool.dim || pool.is_empty() {
+        return None;
+    }
+    let history_length = settings.history_length.min(runtime.encoder().config().max_len);
+    let steps = rank::signals::resolve_steps(pool, history, lookup, history_length);
+    let steps: Vec<EncoderStep> = steps
+        .iter()
+        .filter_map(|s| s.vector.map(|vector| EncoderStep { vector, kind: s.event.kind, timestamp: s.event.timestamp }))
+        .collect();
+    if steps.is_empty() {
+        return None;
+    }
+    match runtime.encode_and_score(&steps, js_sys::Date::now(), &pool.vectors, 1, settings.backend).await {
+        Ok(scored) => Some(ModelIntent {
+            vector: scored.intent,
+            scores: Some(scored.scores),
+            backend: scored.backend,
+            version: runtime.version().to_owned(),
+        }),
+        Err(error) => {
+            log_warning(&LocalRankError::Internal(format!("the model could not run; ranking from history instead: {error}")));
+            None
+        }
     }
 }
 
