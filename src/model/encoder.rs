@@ -3,6 +3,7 @@
 //! of every position). The math is model/src/reference.rs's, which is in turn checked against
 //! the burn Module; `model/tests/engine_parity.rs` checks this port against burn directly.
 
+use super::kernels::linear_rows;
 use super::{gap_bucket, ModelConfig, ModelError, Weights};
 use crate::history::EventKind;
 
@@ -42,33 +43,6 @@ pub(crate) fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: 
     let inv = 1.0 / (var + eps).sqrt();
     for (((o, v), g), b) in out.iter_mut().zip(x).zip(gamma).zip(beta) {
         *o = (v - mean) * inv * g + b;
-    }
-}
-
-/// y = x·W + b, W row-major `[x.len(), y.len()]`. Written as one axpy per input element: the
-/// inner loop is contiguous and has no reduction, so LLVM vectorises it when SIMD is on.
-#[inline]
-fn linear(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
-    let d_out = y.len();
-    y.copy_from_slice(b);
-    for (xi, row) in x.iter().zip(w.chunks_exact(d_out)) {
-        for (yo, wo) in y.iter_mut().zip(row) {
-            *yo += xi * wo;
-        }
-    }
-}
-
-/// As `linear` but adds the result into `y` (the residual connection).
-#[inline]
-fn linear_add(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
-    for (yo, bo) in y.iter_mut().zip(b) {
-        *yo += bo;
-    }
-    let d_out = y.len();
-    for (xi, row) in x.iter().zip(w.chunks_exact(d_out)) {
-        for (yo, wo) in y.iter_mut().zip(row) {
-            *yo += xi * wo;
-        }
     }
 }
 
@@ -145,22 +119,24 @@ impl IntentEncoder {
         let mut x = input.x.clone();
         let mut a = vec![0f32; n * d];
         let mut qkv = vec![0f32; n * d3];
-        let mut att = vec![0f32; d];
+        let mut att = vec![0f32; n * d];
         let mut probs = vec![0f32; n];
-        let mut hidden = vec![0f32; f];
-        let mut normed = vec![0f32; d];
+        let mut hidden = vec![0f32; n * f];
 
         for (bi, b) in w.blocks.iter().enumerate() {
             let last_block = bi + 1 == w.blocks.len();
             // Keys and values are needed for every position, even in the last block.
             for p in 0..n {
                 layer_norm(&x[p * d..(p + 1) * d], w.get(b.ln1_gamma), w.get(b.ln1_beta), eps, &mut a[p * d..(p + 1) * d]);
-                linear(&a[p * d..(p + 1) * d], w.get(b.qkv_weight), w.get(b.qkv_bias), &mut qkv[p * d3..(p + 1) * d3]);
             }
-            let queries = if last_block { n - 1..n } else { 0..n };
-            for i in queries.clone() {
+            linear_rows(&a, d, w.get(b.qkv_weight), w.get(b.qkv_bias), &mut qkv, d3, false);
+            // Rows whose query, feed-forward and residual updates are computed: all of them in
+            // early blocks, only the last one in the final block (nothing else reaches the output).
+            let q0 = if last_block { n - 1 } else { 0 };
+            for i in q0..n {
                 let q_row = &qkv[i * d3..i * d3 + d];
-                att.fill(0.0);
+                let out_row = &mut att[i * d..(i + 1) * d];
+                out_row.fill(0.0);
                 for h in 0..heads {
                     let hs = h * dh..(h + 1) * dh;
                     let qh = &q_row[hs.clone()];
@@ -177,7 +153,7 @@ impl IntentEncoder {
                         *p = (*p - max).exp();
                         z += *p;
                     }
-                    let out = &mut att[hs.clone()];
+                    let out = &mut out_row[hs.clone()];
                     for j in 0..=i {
                         let pj = probs[j] / z;
                         let vh = &qkv[j * d3 + 2 * d + hs.start..j * d3 + 2 * d + hs.end];
@@ -186,19 +162,19 @@ impl IntentEncoder {
                         }
                     }
                 }
-                // Each query's residual update only touches its own row, and the attention
-                // inputs (qkv) were computed before any update: order is irrelevant.
-                linear_add(&att, w.get(b.o_weight), w.get(b.o_bias), &mut x[i * d..(i + 1) * d]);
             }
-            for i in queries {
-                let row = &mut x[i * d..(i + 1) * d];
-                layer_norm(row, w.get(b.ln2_gamma), w.get(b.ln2_beta), eps, &mut normed);
-                linear(&normed, w.get(b.up_weight), w.get(b.up_bias), &mut hidden);
-                for v in hidden.iter_mut() {
-                    *v = gelu_tanh(*v);
-                }
-                linear_add(&hidden, w.get(b.down_weight), w.get(b.down_bias), row);
+            // Residual updates touch only rows q0.., and every attention input (qkv) was
+            // computed before them.
+            linear_rows(&att[q0 * d..n * d], d, w.get(b.o_weight), w.get(b.o_bias), &mut x[q0 * d..n * d], d, true);
+            for i in q0..n {
+                layer_norm(&x[i * d..(i + 1) * d], w.get(b.ln2_gamma), w.get(b.ln2_beta), eps, &mut a[i * d..(i + 1) * d]);
             }
+            let hid = &mut hidden[q0 * f..n * f];
+            linear_rows(&a[q0 * d..n * d], d, w.get(b.up_weight), w.get(b.up_bias), hid, f, false);
+            for v in hid.iter_mut() {
+                *v = gelu_tanh(*v);
+            }
+            linear_rows(&hidden[q0 * f..n * f], f, w.get(b.down_weight), w.get(b.down_bias), &mut x[q0 * d..n * d], d, true);
         }
         let mut intent = vec![0f32; d];
         layer_norm(&x[(n - 1) * d..n * d], w.get(w.ln_final_gamma), w.get(w.ln_final_beta), eps, &mut intent);

@@ -14,6 +14,7 @@ mod config;
 mod encoder;
 mod error;
 pub mod fixture;
+mod kernels;
 mod safetensors;
 mod weights;
 
