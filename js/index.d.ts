@@ -1,15 +1,24 @@
-// Types for the npm package. The data types (events, options, status, errors) are generated
-// from the Rust definitions by wasm-bindgen + tsify into ../pkg/localrank.d.ts; this file only
-// adds the wrapper functions, so the two can never drift apart.
-import type { BackendInfo, Engine, EventKind, OpenOptions } from '../pkg/localrank.js';
+// Types for the npm package. The data types (events, pools, options, results, errors) are
+// generated from the Rust definitions by wasm-bindgen + tsify into ../pkg/localrank.d.ts; this
+// file only describes the wrapper, in terms of those, so the two cannot drift apart.
+import type { BackendInfo, Engine, EventKind, LoadModelOptions, OpenOptions, PoolInput, RankOptions, Ranking } from '../pkg/localrank.js';
 
 export type * from '../pkg/localrank.js';
-export type { Engine } from '../pkg/localrank.js';
+
+/**
+ * The engine as `open()` returns it: the wasm `Engine`'s methods, guarded so that an internal
+ * error stops the engine cleanly (rank() then returns the server order). `options` arguments
+ * are optional; `rank()` also takes the pool's JSON text.
+ */
+export interface LocalRankEngine extends Pick<Engine, Exclude<keyof Engine, symbol | 'free' | 'rank' | 'loadModel'>> {
+  rank(pool: PoolInput | string, options?: RankOptions): Promise<Ranking>;
+  loadModel(weights: Uint8Array, config: string, options?: LoadModelOptions): ReturnType<Engine['loadModel']>;
+}
 
 /** Loads and instantiates the engine's WebAssembly (called for you by `open()`). */
 export function load(moduleOrPath?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;
 /** Opens the shopper's history on this device. */
-export function open(options?: OpenOptions): Promise<Engine>;
+export function open(options?: OpenOptions): Promise<LocalRankEngine>;
 /** Asks the browser for a WebGPU adapter; reports the CPU (with the reason) when there is none. */
 export function detectBackend(): Promise<BackendInfo>;
 /** The engine's version. */

@@ -94,6 +94,12 @@ class GuardedEngine {
   }
 
   record(event) { return guard(() => this.#inner.record(event)); }
+  loadModel(weights, config, options) { return guard(() => this.#inner.loadModel(weights, config, options)); }
+  loadCachedModel(version) { return guard(() => this.#inner.loadCachedModel(version)); }
+  warmup() { return guard(() => this.#inner.warmup()); }
+  benchmarkModel(options) { return guard(() => this.#inner.benchmarkModel(options)); }
+  /** The loaded model, or undefined (synchronous, like the engine's). */
+  modelInfo() { return stopped ? undefined : this.#inner.modelInfo(); }
   history() { return guard(() => this.#inner.history()); }
   exportHistory() { return guard(() => this.#inner.exportHistory()); }
   forget() { return guard(() => this.#inner.forget()); }

@@ -1,7 +1,12 @@
-// Types for localrank/worker: the same methods as `Engine`, each returning a promise.
-import type { Engine, OpenOptions } from '../pkg/localrank.js';
+// Types for localrank/worker: the same methods as the in-page engine, each returning a promise.
+import type { LocalRankEngine } from './index.js';
+import type { ModelInfo, OpenOptions } from '../pkg/localrank.js';
 
-export type RemoteEngine = Pick<Engine, 'record' | 'rank' | 'history' | 'exportHistory' | 'forget' | 'status' | 'close'> & {
+export type RemoteEngine = {
+  [K in keyof Omit<LocalRankEngine, 'modelInfo'>]: LocalRankEngine[K];
+} & {
+  /** The loaded model, or undefined (a promise here: the engine lives in the worker). */
+  modelInfo(): Promise<ModelInfo | undefined>;
   /** Closes the database and stops the worker. */
   terminate(): Promise<void>;
 };

@@ -8,7 +8,7 @@
 //   const ranking = await engine.rank(pool);
 
 /** The engine methods the worker forwards (all return promises). */
-export const METHODS = ['record', 'rank', 'history', 'exportHistory', 'forget', 'status', 'close'];
+export const METHODS = ['record', 'rank', 'history', 'exportHistory', 'forget', 'status', 'close', 'loadModel', 'loadCachedModel', 'warmup', 'modelInfo', 'benchmarkModel'];
 
 /**
  * Starts a worker and opens the engine in it. Pass `{ worker }` to use a Worker you created

@@ -11,6 +11,7 @@ cargo test --workspace
 echo "== browser: wasm-pack test --headless --chrome (WebGPU on, see webdriver.json)"
 wasm-pack test --headless --chrome
 
-echo "== package + JS: build pkg/, then node --test in Chromium"
+echo "== package + JS: build pkg/, type-check the public types, then node --test in Chromium"
 node scripts/build.mjs
+node_modules/.bin/tsc -p tests/types/tsconfig.json && echo "types: tests/types/usage.ts compiles against js/*.d.ts and pkg/localrank.d.ts"
 node --test --test-concurrency=1 tests/js/

@@ -1,0 +1,34 @@
+// Compiled (not run) by `npm test` with `tsc --noEmit --strict`: the package's types must
+// accept what the README shows and reject what the engine rejects.
+import { open, type LocalRankEngine, type Ranking, type StoredEvent, type LocalRankError } from '../../js/index.js';
+import { openInWorker } from '../../js/worker.js';
+
+async function storefront(): Promise<void> {
+  const engine: LocalRankEngine = await open({ maxEvents: 500, maxAgeDays: 90 });
+  const stored: StoredEvent = await engine.record({ kind: 'view', item: 'sku-42', vector: new Float32Array(64) });
+  await engine.record({ kind: 'search', query: 'tents' });
+  // @ts-expect-error — not an event kind
+  await engine.record({ kind: 'teleport', item: 'x' });
+  const ranking: Ranking = await engine.rank({ dim: 2, items: [{ id: 'a', vector: [1, 0], score: 1, pinned: 0 }] });
+  await engine.rank('{"dim":2,"items":[]}', { diversity: 0.8, weights: { server: 0.5 }, backend: 'auto' });
+  // @ts-expect-error — backend must be auto, webgpu or cpu
+  await engine.rank({ dim: 2, items: [] }, { backend: 'tpu' });
+  const order: string[] = ranking.order;
+  const why: string | undefined = ranking.items[0]?.because;
+  const status = await engine.status();
+  const warnings: string[] = status.warnings.map((w) => w.code);
+  const info = await engine.loadModel(new Uint8Array(0), '{}');
+  const dim: number = info.dim;
+  try {
+    await engine.forget();
+  } catch (error) {
+    const e = error as LocalRankError;
+    const code: LocalRankError['code'] = e.code;
+    void code;
+  }
+  const remote = await openInWorker({ storage: 'memory' });
+  const remoteRanking: Ranking = await remote.rank({ dim: 2, items: [] });
+  await remote.terminate();
+  void [stored, order, why, warnings, dim, remoteRanking];
+}
+void storefront;
