@@ -10,6 +10,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVED = ['www', 'js', 'pkg', 'benches/browser', 'tests/js/pages'];
+// Trained artifacts (public model and item vectors), for the benchmarks; absent on a fresh clone.
+const ALIASES = { artifacts: '.cache/localrank/artifacts' };
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -28,6 +30,8 @@ function resolve(urlPath) {
   if (path === '/' || path === '/index.html') return join(root, 'www', 'index.html');
   const relative = normalize(path).replace(/^[/\\]+/, '');
   if (relative.split(sep).includes('..')) return null;
+  const [head, ...rest] = relative.split('/');
+  if (ALIASES[head] && rest.length) return join(root, ALIASES[head], ...rest);
   return SERVED.some((dir) => relative === dir || relative.startsWith(dir + '/')) ? join(root, relative) : null;
 }
 

@@ -124,6 +124,61 @@ async function modelEngine(shape) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Reads a safetensors file's first tensor as f32 (the exported item table is f32). */
+function firstTensorF32(buffer) {
+  const view = new DataView(buffer);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headerLength)));
+  const [name, info] = Object.entries(header).find(([key]) => key !== '__metadata__');
+  if (info.dtype !== 'F32') throw new Error(`${name} is ${info.dtype}; export the item table in f32 for this benchmark`);
+  const [start, end] = info.data_offsets;
+  return { shape: info.shape, data: new Float32Array(buffer.slice(8 + headerLength + start, 8 + headerLength + end)) };
+}
+
+/**
+ * The trained Complete Journey model and a pool of its real item vectors, from the local
+ * artifacts (`localrank train` / `export`; served by scripts/serve.mjs under /artifacts/).
+ */
+async function realModelPool(n) {
+  const base = '/artifacts/complete-journey';
+  const [weights, config, items, ids] = await Promise.all([
+    fetch(`${base}/model.safetensors`).then((r) => r.arrayBuffer()),
+    fetch(`${base}/model.json`).then((r) => r.text()),
+    fetch(`${base}/items.safetensors`).then((r) => r.arrayBuffer()),
+    fetch(`${base}/items.json`).then((r) => r.json()),
+  ]);
+  const table = firstTensorF32(items);
+  const dim = table.shape[1];
+  const count = Math.min(n, table.shape[0]);
+  const pool = {
+    dim,
+    items: ids.ids.slice(0, count).map((id, i) => ({ id, score: count - i, category: `c${i % 12}` })),
+    vectors: table.data.slice(0, count * dim),
+  };
+  return { weights: new Uint8Array(weights), config, pool };
+}
+
+async function modelRankCase(n, backend, iterations) {
+  const { weights, config, pool } = await realModelPool(n);
+  const engine = await engineWithHistory(pool, 200);
+  await engine.loadModel(weights, config, { cache: false });
+  if (backend !== 'cpu') await engine.warmup();
+  const samples = [];
+  const backends = new Set();
+  await engine.rank(pool, { backend });
+  const start = now();
+  for (let i = 0; i < iterations; i += 1) {
+    const t0 = now();
+    const result = await engine.rank(pool, { backend });
+    samples.push(now() - t0);
+    if (result.intent !== 'model') throw new Error(`the model did not run: ${result.reason ?? result.intent}`);
+    backends.add(result.backend);
+  }
+  const total = now() - start;
+  await engine.forget();
+  return { samples, total, params: { pool: pool.items.length, dim: pool.dim, events: 200, model: 'complete-journey (trained)', requested: backend, ran: [...backends].join('+') } };
+}
+
 export const cases = {
   /** One record() per iteration, awaited, on IndexedDB: the storefront's per-event cost. */
   async 'record/indexeddb'({ iterations = 1000, dim = 64 } = {}) {
@@ -184,6 +239,13 @@ export const cases = {
     await engine.forget();
     return { samples, total, params: { pool: 10000, dim: 64, events: 200, vectors: 'matrix', model: 'none (history mean)' } };
   },
+
+  /** rank() with the trained model (d=64, 2 blocks, last 50 events): the homepage case. */
+  async 'rank-model/500/cpu'({ iterations = 100 } = {}) { return modelRankCase(500, 'cpu', iterations); },
+  async 'rank-model/500/auto'({ iterations = 100 } = {}) { return modelRankCase(500, 'auto', iterations); },
+  async 'rank-model/10000/cpu'({ iterations = 20 } = {}) { return modelRankCase(10000, 'cpu', iterations); },
+  async 'rank-model/10000/webgpu'({ iterations = 20 } = {}) { return modelRankCase(10000, 'webgpu', iterations); },
+  async 'rank-model/10000/auto'({ iterations = 20 } = {}) { return modelRankCase(10000, 'auto', iterations); },
 
   /** open() on a database holding a full 500-event history: the page-load cost. */
   async 'open/500-events'({ iterations = 20 } = {}) {

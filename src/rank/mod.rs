@@ -95,6 +95,11 @@ pub struct Ranking {
     pub error: Option<String>,
     /// The backend that computed the scores.
     pub backend: Backend,
+    /// Why the CPU computed them when WebGPU was requested or tried (WebGPU failures always
+    /// complete on the CPU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub backend_reason: Option<String>,
     pub intent: IntentSource,
     /// The model version that computed the intent, when a model did.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,6 +122,7 @@ impl Ranking {
             reason: Some(reason),
             error,
             backend: Backend::Cpu,
+            backend_reason: None,
             intent: IntentSource::None,
             model: None,
             items: Vec::new(),
@@ -132,6 +138,8 @@ pub struct ModelIntent {
     pub vector: Vec<f32>,
     pub scores: Option<Vec<f32>>,
     pub backend: Backend,
+    /// Why the CPU ran when WebGPU was asked for or tried.
+    pub fallback: Option<String>,
     pub version: String,
 }
 
@@ -148,10 +156,12 @@ pub fn rank<'a>(
     let affinity = signals::category_affinity(&steps);
     let mut precomputed = None;
     let mut model_version = None;
+    let mut backend_reason = None;
     let (intent, source, backend) = match model {
         Some(m) if m.vector.len() == pool.dim => {
             precomputed = m.scores.filter(|s| s.len() == pool.len());
             model_version = Some(m.version);
+            backend_reason = m.fallback;
             (Some(m.vector), IntentSource::Model, m.backend)
         }
         _ => match signals::history_intent(&steps, pool.dim) {
@@ -227,6 +237,7 @@ pub fn rank<'a>(
         reason,
         error: None,
         backend: if personalized { backend } else { Backend::Cpu },
+        backend_reason: if personalized { backend_reason } else { None },
         intent: if personalized { source } else { IntentSource::None },
         model: if personalized { model_version } else { None },
         items,

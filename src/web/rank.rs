@@ -92,6 +92,7 @@ async fn model_intent<'a>(
             vector: scored.intent,
             scores: Some(scored.scores),
             backend: scored.backend,
+            fallback: scored.fallback,
             version: runtime.version().to_owned(),
         }),
         Err(error) => {
