@@ -12,9 +12,6 @@
 // Threads per workgroup, set once from Rust (`gpu::plan::WORKGROUP_SIZE`) as a pipeline constant.
 override WG: u32 = 64u;
 
-// Shared-memory capacities. The Rust side refuses the GPU path for models beyond them.
-const MAX_KEYS: u32 = 1024u;   // longest attention window (model max_len)
-const MAX_WG: u32 = 256u;      // largest workgroup the top-k reduction supports
 
 struct Params {
     rows: u32,        // rows this dispatch processes
@@ -84,40 +81,35 @@ fn linear(@builtin(global_invocation_id) gid: vec3<u32>) {
     if ((p.flags & 2u) != 0u) { act[y] = act[y] + acc; } else { act[y] = acc; }
 }
 
-var<workgroup> scores: array<f32, MAX_KEYS>;
-var<workgroup> stats: vec2<f32>;
+fn attention_score(q0: u32, j: u32, h: u32, d: u32) -> f32 {
+    let k0 = p.x_off + j * p.x_stride + d + h * p.head_dim;
+    var s = 0.0;
+    for (var c = 0u; c < p.head_dim; c++) { s += act[q0 + c] * act[k0 + c]; }
+    return s * p.scale;
+}
 
-// Causal multi-head attention: one workgroup per (query row, head). qkv rows are
-// [q | k | v] of width 3*dim at x_off; the head's output goes to y_off + row * y_stride.
+// Causal multi-head attention, one thread per (query row, head): qkv rows are [q | k | v] of
+// width 3*dim at x_off; the head's output goes to y_off + row * y_stride. Softmax in three
+// passes over the keys (max, sum, weighted values), recomputing the q·k dots instead of
+// keeping them in workgroup memory: no barriers and no shared arrays, which keeps pipeline
+// compilation cheap (a shared-memory version took ~0.8 s to compile on SwiftShader).
 @compute @workgroup_size(WG)
-fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-    let i = p.row_start + wid.x;
-    let h = wid.y;
+fn attention(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x >= p.rows) { return; }
+    let i = p.row_start + gid.x;
+    let h = gid.y;
     let d = p.heads * p.head_dim;
     let q0 = p.x_off + i * p.x_stride + h * p.head_dim;
-    for (var j = t; j <= i; j += WG) {
-        let k0 = p.x_off + j * p.x_stride + d + h * p.head_dim;
-        var s = 0.0;
-        for (var c = 0u; c < p.head_dim; c++) { s += act[q0 + c] * act[k0 + c]; }
-        scores[j] = s * p.scale;
-    }
-    workgroupBarrier();
-    if (t == 0u) {
-        var m = scores[0];
-        for (var j = 1u; j <= i; j++) { m = max(m, scores[j]); }
-        var z = 0.0;
-        for (var j = 0u; j <= i; j++) { z += exp(scores[j] - m); }
-        stats = vec2<f32>(m, z);
-    }
-    workgroupBarrier();
-    let m = stats.x;
-    let z = stats.y;
-    for (var c = t; c < p.head_dim; c += WG) {
-        var acc = 0.0;
-        for (var j = 0u; j <= i; j++) {
-            acc += exp(scores[j] - m) / z * act[p.x_off + j * p.x_stride + 2u * d + h * p.head_dim + c];
-        }
-        act[p.y_off + i * p.y_stride + h * p.head_dim + c] = acc;
+    var m = attention_score(q0, 0u, h, d);
+    for (var j = 1u; j <= i; j++) { m = max(m, attention_score(q0, j, h, d)); }
+    var z = 0.0;
+    for (var j = 0u; j <= i; j++) { z += exp(attention_score(q0, j, h, d) - m); }
+    let y0 = p.y_off + i * p.y_stride + h * p.head_dim;
+    for (var c = 0u; c < p.head_dim; c++) { act[y0 + c] = 0.0; }
+    for (var j = 0u; j <= i; j++) {
+        let pj = exp(attention_score(q0, j, h, d) - m) / z;
+        let v0 = p.x_off + j * p.x_stride + 2u * d + h * p.head_dim;
+        for (var c = 0u; c < p.head_dim; c++) { act[y0 + c] += pj * act[v0 + c]; }
     }
 }
 
@@ -140,51 +132,36 @@ fn cosine(@builtin(global_invocation_id) gid: vec3<u32>) {
     act[p.y_off + r] = dot / max(sqrt(qq) * sqrt(vv), 1e-12);
 }
 
-var<workgroup> best_s: array<f32, MAX_WG>;
-var<workgroup> best_i: array<u32, MAX_WG>;
-var<workgroup> prev: vec2<u32>;
+// Most indices top_k returns (gpu::plan::MAX_TOP_K).
+const MAX_K: u32 = 64u;
 
-// True when (sa, ia) ranks before (sb, ib): higher score first, then lower index.
-fn before(sa: f32, ia: u32, sb: f32, ib: u32) -> bool {
-    return sa > sb || (sa == sb && ia < ib);
-}
-
-// The k best scores' indices, best first, by k rounds of a workgroup arg-max over the items
-// that rank after the previous pick. One workgroup; indices are stored as f32 bit patterns
-// (0xffffffff when there are fewer than k items).
-@compute @workgroup_size(WG)
-fn top_k(@builtin(local_invocation_index) t: u32) {
-    let none = 0xffffffffu;
-    if (t == 0u) { prev = vec2<u32>(bitcast<u32>(3.4e38), none); }
-    workgroupBarrier();
-    for (var round = 0u; round < p.k; round++) {
-        let ps = bitcast<f32>(prev.x);
-        let pi = prev.y;
-        var bs = -3.4e38;
-        var bi = none;
-        for (var r = t; r < p.count; r += WG) {
-            let s = act[p.aux_off + r];
-            let after_prev = round == 0u || before(ps, pi, s, r);
-            if (after_prev && (bi == none || before(s, r, bs, bi))) { bs = s; bi = r; }
+// The k best scores' indices, best first (higher score first, then lower index), by one
+// invocation keeping a sorted list of k in private memory while it scans the scores once.
+// Deliberately single-threaded and barrier-free: a workgroup tree reduction compiled ~10x
+// slower on SwiftShader, and one pass over even 50k scores is cheap next to the readback.
+// Indices are stored as f32 bit patterns (0xffffffff when there are fewer than k items).
+@compute @workgroup_size(1)
+fn top_k() {
+    var best_s: array<f32, MAX_K>;
+    var best_i: array<u32, MAX_K>;
+    let k = min(p.k, MAX_K);
+    if (k == 0u) { return; }
+    var filled = 0u;
+    for (var r = 0u; r < p.count; r++) {
+        let s = act[p.aux_off + r];
+        // Full and not strictly better than the k-th: a tie loses to the lower index kept.
+        if (filled == k && !(s > best_s[k - 1u])) { continue; }
+        var j = min(filled, k - 1u);
+        while (j > 0u && s > best_s[j - 1u]) {
+            best_s[j] = best_s[j - 1u];
+            best_i[j] = best_i[j - 1u];
+            j--;
         }
-        best_s[t] = bs;
-        best_i[t] = bi;
-        workgroupBarrier();
-        for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-            if (t < stride) {
-                let os = best_s[t + stride];
-                let oi = best_i[t + stride];
-                if (oi != none && (best_i[t] == none || before(os, oi, best_s[t], best_i[t]))) {
-                    best_s[t] = os;
-                    best_i[t] = oi;
-                }
-            }
-            workgroupBarrier();
-        }
-        if (t == 0u) {
-            act[p.y_off + round] = bitcast<f32>(best_i[0]);
-            prev = vec2<u32>(bitcast<u32>(best_s[0]), best_i[0]);
-        }
-        workgroupBarrier();
+        best_s[j] = s;
+        best_i[j] = r;
+        if (filled < k) { filled++; }
+    }
+    for (var t = 0u; t < k; t++) {
+        act[p.y_off + t] = bitcast<f32>(select(0xffffffffu, best_i[t], t < filled));
     }
 }

@@ -5,12 +5,13 @@
 
 use crate::model::{ModelConfig, Weights};
 
-/// Threads per workgroup for every kernel, passed to the WGSL `override WG` constant. Must be a
-/// power of two (the top-k reduction halves it) and at most the shader's `MAX_WG`.
+/// Threads per workgroup for every kernel but the single-invocation top-k, passed to the WGSL
+/// `override WG` constant.
 pub const WORKGROUP_SIZE: u32 = 64;
-/// The shader's shared-memory limits (shaders/encoder.wgsl `MAX_KEYS`, `MAX_WG`).
+/// Longest history the GPU path takes. The kernels have no hard limit (attention keeps no
+/// per-key state); this bounds the uniform values and the work of one attention thread.
 pub const MAX_KEYS: usize = 1024;
-/// Most top-k indices one call returns.
+/// Most top-k indices one call returns (the shader's `MAX_K`).
 pub const MAX_TOP_K: usize = 64;
 /// Params slots sit at this stride in the uniform buffer (WebGPU's default
 /// minUniformBufferOffsetAlignment).
@@ -184,7 +185,7 @@ pub fn plan(w: &Weights, layout: &Layout, n: usize, pool: usize, k: usize) -> Ve
                     scale: 1.0 / (head_dim as f32).sqrt(),
                     ..base
                 },
-                workgroups: [q_rows, c.heads as u32, 1],
+                workgroups: [groups(q_rows as usize), c.heads as u32, 1],
             });
             out.push(Dispatch {
                 kernel: Kernel::Linear,
