@@ -1,0 +1,228 @@
+//! Routes: the pool, the model files, the site's static files, health.
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::pool::Pool;
+
+/// Everything a request can read; immutable after start-up.
+pub struct AppState {
+    pub pool: Pool,
+    /// Folder holding the site: `www/` (pages), `js/` and `pkg/` (the npm package).
+    pub site_root: PathBuf,
+    pub model_dir: PathBuf,
+}
+
+/// The largest pool a request may ask for; a homepage never shows more.
+pub const MAX_N: usize = 1000;
+pub const DEFAULT_N: usize = 200;
+/// The only page context this service knows. Unknown ones are an error rather than a silent
+/// fallback, so a typo in a storefront shows up at once.
+pub const CONTEXTS: &[&str] = &["home"];
+
+/// The site's folders that may be served. Everything else under the root (sources, the data
+/// cache, build output) stays private.
+const SERVED: &[&str] = &["www", "js", "pkg"];
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/pool", get(pool))
+        .route("/model/{file}", get(model_file))
+        .route("/", get(index))
+        .fallback(get(static_file))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One line per request: method, path and query (the pool's query holds only `context` and
+/// `n`; the service never receives anything personal to leak into logs), status, time.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let response = next.run(request).await;
+    println!(
+        "{} {} {} {:.1}ms",
+        method,
+        uri,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// A 4xx answer with `{"error": code, "message": …}`.
+fn error(status: StatusCode, code: &str, message: String) -> Response {
+    let body = serde_json::json!({ "error": code, "message": message });
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let body = serde_json::json!({ "status": "ok", "items": state.pool.len(), "dim": state.pool.dim, "model": state.pool.model });
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn pool(State(state): State<Arc<AppState>>, query: Result<Query<HashMap<String, String>>, QueryRejection>) -> Response {
+    let Ok(Query(params)) = query else {
+        return error(StatusCode::BAD_REQUEST, "BadQuery", "the query string is not valid form encoding".into());
+    };
+    // Only `context` and `n` are accepted: anything else (a user id, a history) is refused, so
+    // a storefront cannot quietly start sending personal data to the candidate service.
+    let mut unknown: Vec<&String> = params.keys().filter(|k| !matches!(k.as_str(), "context" | "n")).collect();
+    if !unknown.is_empty() {
+        unknown.sort();
+        return error(
+            StatusCode::BAD_REQUEST,
+            "UnknownParameter",
+            format!("unknown query parameter {:?}: only context and n are accepted", unknown[0]),
+        );
+    }
+    let context = params.get("context").map(String::as_str).unwrap_or("home");
+    if !CONTEXTS.contains(&context) {
+        return error(StatusCode::BAD_REQUEST, "UnknownContext", format!("unknown context {context:?}: expected one of {CONTEXTS:?}"));
+    }
+    let n = match params.get("n") {
+        None => DEFAULT_N,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=MAX_N).contains(&n) => n,
+            Ok(_) => return error(StatusCode::BAD_REQUEST, "BadN", format!("n must be between 1 and {MAX_N}, got {raw}")),
+            Err(_) => return error(StatusCode::BAD_REQUEST, "BadN", format!("n must be a whole number, got {raw:?}")),
+        },
+    };
+    (
+        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")],
+        state.pool.to_json(n),
+    )
+        .into_response()
+}
+
+/// The browser's two model files. The ETag is the model version, so a page that revalidates
+/// gets a 304 instead of the weights again.
+async fn model_file(State(state): State<Arc<AppState>>, UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
+    let content_type = match file.as_str() {
+        "model.safetensors" => "application/octet-stream",
+        "model.json" => "application/json",
+        _ => return error(StatusCode::NOT_FOUND, "NotFound", "the model files are model.safetensors and model.json".into()),
+    };
+    let etag = format!("\"{}\"", state.pool.model);
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    send_file(&state.model_dir.join(&file), content_type, Some(etag)).await
+}
+
+async fn index(State(state): State<Arc<AppState>>) -> Response {
+    send_file(&state.site_root.join("www").join("index.html"), "text/html; charset=utf-8", None).await
+}
+
+async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let path = request.uri().path();
+    let Some(file) = resolve(&state.site_root, path) else {
+        return error(StatusCode::NOT_FOUND, "NotFound", format!("no file at {path}"));
+    };
+    let content_type = content_type(&file);
+    send_file(&file, content_type, None).await
+}
+
+/// Maps a URL path to a file under one of the served folders; `None` for anything that
+/// would leave them (`..`, absolute parts) or is outside them.
+pub fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(url_path)?;
+    let relative = Path::new(decoded.trim_start_matches('/'));
+    let mut parts = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_str()?),
+            _ => return None,
+        }
+    }
+    if parts.len() < 2 || !SERVED.contains(&parts[0]) || parts.iter().any(|p| p.starts_with('.')) {
+        return None;
+    }
+    Some(parts.iter().fold(root.to_path_buf(), |p, part| p.join(part)))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "wasm" => "application/wasm",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "ts" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn send_file(path: &Path, content_type: &str, etag: Option<String>) -> Response {
+    match tokio::fs::read(path).await {
+        Ok(bytes) => {
+            let mut response = Response::new(Body::from(bytes));
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+            // The site changes with every build; revalidate rather than serve stale code.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+                headers.insert(header::ETAG, tag);
+            }
+            response
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.kind() == std::io::ErrorKind::IsADirectory => {
+            error(StatusCode::NOT_FOUND, "NotFound", "no such file".into())
+        }
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", path.display());
+            error(StatusCode::INTERNAL_SERVER_ERROR, "ReadFailed", "the file could not be read".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_keeps_requests_inside_the_served_folders() {
+        let root = Path::new("/site");
+        assert_eq!(resolve(root, "/www/app.js"), Some(PathBuf::from("/site/www/app.js")));
+        assert_eq!(resolve(root, "/pkg/localrank_bg.wasm"), Some(PathBuf::from("/site/pkg/localrank_bg.wasm")));
+        assert_eq!(resolve(root, "/www/../Cargo.toml"), None);
+        assert_eq!(resolve(root, "/www/%2e%2e/Cargo.toml"), None);
+        assert_eq!(resolve(root, "/.cache/localrank/raw/x"), None);
+        assert_eq!(resolve(root, "/src/lib.rs"), None);
+        assert_eq!(resolve(root, "/www"), None);
+        assert_eq!(resolve(root, "/www/.hidden"), None);
+        assert_eq!(resolve(root, "/www/%zz"), None);
+    }
+}

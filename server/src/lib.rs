@@ -1,0 +1,137 @@
+//! localrank's reference candidate service.
+//!
+//! It serves the demo storefront's files, the model files the page downloads, and
+//! `GET /api/pool?context=home&n=200`: the non-personal candidate pool (the most popular
+//! products that have a learned vector, each with its public vector, popularity score, title,
+//! category, price and an image placeholder). It receives no user identity and no history —
+//! see `server/README.md` for the contract.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), localrank_server::ServerError> {
+//! use localrank_server::{run, CatalogueSource, ServerConfig};
+//! run(ServerConfig {
+//!     addr: "127.0.0.1:8080".parse().unwrap(),
+//!     site_root: ".".into(),
+//!     model_dir: ".cache/localrank/artifacts/complete-journey".into(),
+//!     catalogue: CatalogueSource::Json(".cache/localrank/artifacts/complete-journey/catalogue.json".into()),
+//! }).await
+//! # }
+//! ```
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub mod catalogue;
+mod error;
+mod http;
+mod image;
+pub mod items;
+pub mod pool;
+
+pub use catalogue::{Catalogue, Product};
+pub use error::ServerError;
+pub use http::{router, AppState, CONTEXTS, DEFAULT_N, MAX_N};
+pub use items::ItemTable;
+pub use pool::Pool;
+
+use error::{io_err, Result};
+
+/// Where the product catalogue comes from.
+#[derive(Debug, Clone)]
+pub enum CatalogueSource {
+    /// A catalogue JSON written earlier (by `Catalogue::write_json`).
+    Json(PathBuf),
+    /// Complete Journey's Parquet files; the catalogue is built on first start and cached at
+    /// `cache`.
+    CompleteJourney { products: PathBuf, transactions: PathBuf, cache: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    /// Folder with `www/` (the storefront), `js/` and `pkg/` (the npm package's files).
+    pub site_root: PathBuf,
+    /// An exported model directory: model.json, model.safetensors, items.json, items.safetensors.
+    pub model_dir: PathBuf,
+    pub catalogue: CatalogueSource,
+}
+
+/// A short, stable version for the exported model: FNV-1a 64 of its two browser files. The
+/// page caches the weights in IndexedDB under this key, so a new export is a new download and
+/// an unchanged one is none.
+pub fn model_version(model_dir: &std::path::Path) -> Result<String> {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for name in ["model.json", "model.safetensors"] {
+        let path = model_dir.join(name);
+        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        for b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    Ok(format!("m{h:016x}"))
+}
+
+/// Reads the model directory and the catalogue and builds the pool.
+pub fn load_state(config: &ServerConfig) -> Result<AppState> {
+    let catalogue = match &config.catalogue {
+        CatalogueSource::Json(path) => Catalogue::read_json(path)?,
+        CatalogueSource::CompleteJourney { products, transactions, cache } => {
+            Catalogue::load_or_build(cache, products, transactions)?
+        }
+    };
+    let table = ItemTable::read(&config.model_dir)?;
+    let pool = Pool::build(&table, &catalogue, model_version(&config.model_dir)?)?;
+    Ok(AppState { pool, site_root: config.site_root.clone(), model_dir: config.model_dir.clone() })
+}
+
+/// Serves `state` on an already bound listener until `shutdown` resolves, then finishes the
+/// requests in flight. Tests use it with an ephemeral port and their own shutdown signal.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    axum::serve(listener, router(Arc::new(state)))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Serve)
+}
+
+/// Loads everything, listens on `config.addr`, prints the URL, and serves until SIGINT or
+/// SIGTERM (then drains the requests in flight and returns `Ok`).
+pub async fn run(config: ServerConfig) -> Result<()> {
+    let state = load_state(&config)?;
+    let items = state.pool.len();
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.addr, source })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.addr, source })?;
+    println!("localrank demo storefront: http://{addr}/  ({items} products in the pool, model {})", state.pool.model);
+    serve(listener, state, shutdown_signal()).await?;
+    println!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        // If the handler cannot be installed, never resolve from this branch: SIGTERM remains.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    println!("shutting down: finishing requests in flight");
+}
