@@ -128,18 +128,26 @@ async fn unsupported_models_and_auto_on_a_software_adapter_run_on_the_cpu() {
     assert!(r.fallback.as_deref().unwrap_or("").contains("max_len"), "{:?}", r.fallback);
     assert_eq!(r.top.len(), 3);
 
-    // auto: CPU before warm-up; after warm-up on SwiftShader (a fallback adapter) still CPU.
+    // auto: CPU before warm-up; after the calibrated warm-up, WebGPU exactly when the
+    // calibration measured it faster (on SwiftShader here: never).
     let rt = runtime(64, 2, 2, 50, 256, Precision::F32, 2);
     let v = vec![0.1f32; 64];
     let s = [EncoderStep { vector: &v, kind: EventKind::View, timestamp: 0.0 }];
-    let items = vec![0.5f32; 64 * 5000];
+    let items = vec![0.5f32; 64 * localrank::gpu::CALIBRATION_POOL];
     let r = rt.encode_and_score(&s, 1e3, &items, 3, BackendChoice::Auto).await.expect("auto");
     assert_eq!(r.backend, Backend::Cpu);
-    let (warm, reason) = rt.warmup().await;
+    let now = || js_sys::Date::now();
+    let (warm, reason, cal) = rt.warmup_calibrated(&now).await;
     assert_eq!(warm, Backend::Webgpu, "{reason:?}");
     assert!(rt.gpu_ready());
+    let cal = cal.expect("calibrated");
+    console_log!("calibration: {cal:?}");
     let r = rt.encode_and_score(&s, 1e3, &items, 3, BackendChoice::Auto).await.expect("auto");
-    assert_eq!(r.backend, Backend::Cpu, "SwiftShader is slower than the CPU at every measured size");
+    let want = if cal.webgpu_ms < cal.cpu_ms { Backend::Webgpu } else { Backend::Cpu };
+    assert_eq!(r.backend, want);
+    // Small pools stay on the CPU whatever the calibration says.
+    let r = rt.encode_and_score(&s, 1e3, &items[..64 * 10], 3, BackendChoice::Auto).await.expect("auto");
+    assert_eq!(r.backend, Backend::Cpu);
 }
 
 mod js_api {

@@ -16,7 +16,7 @@ mod runtime;
 mod runtime;
 
 pub use runtime::GpuRuntime;
-pub use select::{top_k, BackendChoice, ModelRuntime, Scored, AUTO_MIN_POOL};
+pub use select::{top_k, BackendChoice, Calibration, ModelRuntime, Scored, CALIBRATION_POOL};
 
 /// Why a WebGPU call did not produce a result; the caller then computes on the CPU.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -80,17 +80,6 @@ impl BackendInfo {
     pub fn cpu(reason: impl Into<String>) -> Self {
         BackendInfo { backend: Backend::Cpu, adapter: None, reason: Some(reason.into()) }
     }
-}
-
-#[cfg(target_arch = "wasm32")]
-fn adapter_is_fallback(rt: &GpuRuntime) -> bool {
-    // wgpu's AdapterInfo has no isFallbackAdapter; SwiftShader reports itself as a CPU device.
-    rt.adapter.device_type == wgpu::DeviceType::Cpu || rt.adapter.name.to_ascii_lowercase().contains("swiftshader") || rt.adapter.driver.to_ascii_lowercase().contains("swiftshader")
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn adapter_is_fallback(_rt: &GpuRuntime) -> bool {
-    true
 }
 
 /// Natively there is no WebGPU: the CPU path is the engine's reference implementation.

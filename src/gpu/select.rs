@@ -2,13 +2,29 @@
 //! WebGPU failure, and every result saying which backend actually produced it.
 //!
 //! ## When `auto` uses WebGPU
-//! `auto` never waits for WebGPU to start: until `warmup()` (or a `webgpu` call) has created
-//! the device and pipelines, it computes on the CPU. Once WebGPU is ready, `auto` uses it only
-//! for workloads at or above [`AUTO_MIN_POOL`] candidates, the crossover measured with the
-//! browser benchmark (benches/browser/cases.js, `model/*` cases) in headless Chromium on
-//! SwiftShader on this 2-core machine — see the numbers in that constant's doc. On software
-//! adapters (`isFallbackAdapter`) the CPU wins for every size measured, so `auto` stays on
-//! the CPU there.
+//! `auto` never waits for WebGPU to start: until `warmup` (or a `webgpu` call) has created the
+//! device and pipelines, it computes on the CPU. `warmup_calibrated` (what the JS
+//! `engine.warmup()` runs) then times one synthetic call of [`CALIBRATION_POOL`] candidates
+//! and a full `max_len` history on each backend; `auto` uses WebGPU for pools of at least that
+//! size only if WebGPU was faster there, on this device. No calibration, no WebGPU for `auto`.
+//!
+//! Measured here (headless Chromium 156, SwiftShader — a CPU Vulkan — on a 2-core machine
+//! under a load average of ~6; default model d=64, 2 blocks; medians of the `model/crossover`
+//! case in benches/browser/cases.js, forward + cosine + top-10, ms):
+//!
+//! | history | pool   | CPU  | WebGPU |
+//! |---------|--------|------|--------|
+//! | 10      | 100    | 0.4  | 8.1    |
+//! | 10      | 10 000 | 2.0  | 17.8   |
+//! | 10      | 50 000 | 16.9 | 64.9   |
+//! | 50      | 100    | 1.8  | 34.2   |
+//! | 50      | 10 000 | 3.5  | 65.4   |
+//! | 50      | 50 000 | 10.5 | 107.4  |
+//!
+//! There is no crossover on SwiftShader: the CPU wins at every size measured (a software GPU
+//! runs the same arithmetic on the same cores, plus dispatch and readback overhead), so `auto`
+//! stays on the CPU here. On a hardware GPU the calibration decides; none was available to
+//! measure.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -20,10 +36,20 @@ use super::{Backend, GpuError, GpuOutput, GpuRuntime};
 use crate::model::{EncoderStep, IntentEncoder, ModelError};
 use crate::rank::cosine_scores;
 
-/// Candidate-pool size from which `auto` prefers a (hardware) WebGPU adapter. Measured on
-/// SwiftShader only, where the CPU was faster at every size tried; hardware GPUs were not
-/// available to measure, so this is a conservative guess for them.
-pub const AUTO_MIN_POOL: usize = 4096;
+/// Pool size of the warm-up calibration, and the smallest pool `auto` sends to WebGPU (when
+/// the calibration found WebGPU faster at this size). Below it the CPU's ~2 ms is hard to beat
+/// once a GPU round trip (submit + map) is paid.
+pub const CALIBRATION_POOL: usize = 10_000;
+
+/// What the warm-up measured: the median of 3 synthetic calls per backend.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct Calibration {
+    pub pool_size: usize,
+    pub history_length: usize,
+    pub cpu_ms: f64,
+    pub webgpu_ms: f64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Tsify)]
 #[serde(rename_all = "lowercase")]
@@ -60,7 +86,7 @@ pub struct ModelRuntime {
     encoder: Rc<IntentEncoder>,
     version: String,
     gpu: RefCell<GpuSlot>,
-    adapter_is_fallback: RefCell<Option<bool>>,
+    calibration: RefCell<Option<Calibration>>,
 }
 
 /// Top `k` indices of `scores`, best first, ties by lower index — the GPU kernel's order.
@@ -73,7 +99,7 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
 
 impl ModelRuntime {
     pub fn new(encoder: IntentEncoder, version: impl Into<String>) -> ModelRuntime {
-        ModelRuntime { encoder: Rc::new(encoder), version: version.into(), gpu: RefCell::new(GpuSlot::Untried), adapter_is_fallback: RefCell::new(None) }
+        ModelRuntime { encoder: Rc::new(encoder), version: version.into(), gpu: RefCell::new(GpuSlot::Untried), calibration: RefCell::new(None) }
     }
 
     pub fn encoder(&self) -> &IntentEncoder {
@@ -107,11 +133,58 @@ impl ModelRuntime {
         }
     }
 
+    /// The last warm-up calibration, if any.
+    pub fn calibration(&self) -> Option<Calibration> {
+        *self.calibration.borrow()
+    }
+
+    /// `warmup`, then the calibration that decides `auto` (see the module docs). `now` is a
+    /// millisecond clock (performance.now in the browser).
+    pub async fn warmup_calibrated(&self, now: &dyn Fn() -> f64) -> (Backend, Option<String>, Option<Calibration>) {
+        let (backend, reason) = self.warmup().await;
+        if backend != Backend::Webgpu {
+            return (backend, reason, None);
+        }
+        let c = self.encoder.config();
+        let (d, n) = (c.dim, c.max_len);
+        let mut rng = crate::model::fixture::SplitMix(99);
+        let vectors: Vec<Vec<f32>> = (0..n).map(|_| (0..d).map(|_| rng.uniform()).collect()).collect();
+        let steps: Vec<EncoderStep> = vectors.iter().enumerate().map(|(i, v)| EncoderStep { vector: v, kind: crate::history::EventKind::ALL[i % 6], timestamp: i as f64 * 60_000.0 }).collect();
+        let items: Vec<f32> = (0..CALIBRATION_POOL * d).map(|_| rng.uniform()).collect();
+        let t_now = n as f64 * 60_000.0;
+        let mut times = [Vec::new(), Vec::new()];
+        for (slot, choice) in [(0, BackendChoice::Cpu), (1, BackendChoice::Webgpu)] {
+            for _ in 0..3 {
+                let t0 = now();
+                let r = self.encode_and_score(&steps, t_now, &items, 10, choice).await;
+                let ms = now() - t0;
+                match r {
+                    Ok(s) if s.backend == Backend::Webgpu || choice == BackendChoice::Cpu => times[slot].push(ms),
+                    // WebGPU failed mid-calibration: no calibration, `auto` stays on the CPU.
+                    _ => return (self.current_backend(), reason, None),
+                }
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let cal = Calibration { pool_size: CALIBRATION_POOL, history_length: n, cpu_ms: median(&mut times[0]), webgpu_ms: median(&mut times[1]) };
+        *self.calibration.borrow_mut() = Some(cal);
+        (backend, reason, Some(cal))
+    }
+
+    fn current_backend(&self) -> Backend {
+        if self.gpu_ready() { Backend::Webgpu } else { Backend::Cpu }
+    }
+
     fn wants_gpu(&self, choice: BackendChoice, pool: usize) -> bool {
         match choice {
             BackendChoice::Cpu => false,
             BackendChoice::Webgpu => true,
-            BackendChoice::Auto => self.gpu_ready() && pool >= AUTO_MIN_POOL && *self.adapter_is_fallback.borrow() == Some(false),
+            BackendChoice::Auto => {
+                self.gpu_ready() && pool >= CALIBRATION_POOL && self.calibration.borrow().is_some_and(|c| c.webgpu_ms < c.cpu_ms)
+            }
         }
     }
 
@@ -132,10 +205,7 @@ impl ModelRuntime {
                 Err(msg)
             }
             GpuSlot::Untried => match GpuRuntime::new(self.encoder.weights()).await {
-                Ok(rt) => {
-                    *self.adapter_is_fallback.borrow_mut() = Some(super::adapter_is_fallback(&rt));
-                    Ok(Box::new(rt))
-                }
+                Ok(rt) => Ok(Box::new(rt)),
                 Err(e) => {
                     let msg = e.to_string();
                     *self.gpu.borrow_mut() = GpuSlot::Failed(msg.clone());

@@ -18,7 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::to_js;
 use super::Engine;
-use crate::gpu::{Backend, BackendChoice, ModelRuntime};
+use crate::gpu::{Backend, BackendChoice, Calibration, ModelRuntime};
 use crate::history::EventKind;
 use crate::model::fixture::SplitMix;
 use crate::model::{EncoderStep, IntentEncoder, ModelError};
@@ -73,6 +73,10 @@ pub struct WarmupResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub ms: f64,
+    /// CPU vs WebGPU timing that decides `auto` (present when WebGPU warmed up).
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 /// `benchmarkModel` options: synthetic inputs only (never the shopper's history).
@@ -266,7 +270,8 @@ impl Engine {
         self.model.borrow().as_ref().and_then(|rt| to_js(&info(rt, false, None)).ok()).unwrap_or(JsValue::UNDEFINED)
     }
 
-    /// Creates the WebGPU device and pipelines and runs one synthetic call, at a moment the
+    /// Creates the WebGPU device and pipelines, runs one synthetic call, then times a synthetic
+    /// 10 000-candidate call on each backend (the calibration `auto` uses), at a moment the
     /// page chooses (idle time), so ranking never pays for it. Resolves with the backend that
     /// is warm (the CPU, with the reason, when WebGPU is unavailable). Rejects only with
     /// `NoModel` when no model is loaded.
@@ -276,8 +281,8 @@ impl Engine {
         future_to_promise(async move {
             let rt = rt.ok_or_else(|| error_with("NoModel", "warmup() needs a model: call loadModel() first", None))?;
             let t0 = now_ms();
-            let (backend, reason) = rt.warmup().await;
-            to_js(&WarmupResult { backend, reason, ms: now_ms() - t0 })
+            let (backend, reason, calibration) = rt.warmup_calibrated(&now_ms).await;
+            to_js(&WarmupResult { backend, reason, ms: now_ms() - t0, calibration })
         })
     }
 
