@@ -150,6 +150,32 @@ async fn unsupported_models_and_auto_on_a_software_adapter_run_on_the_cpu() {
     assert_eq!(r.backend, Backend::Cpu);
 }
 
+#[wasm_bindgen_test]
+async fn a_lost_device_falls_back_to_the_cpu_and_is_replaced() {
+    let dim = 64;
+    let rt = runtime(dim, 2, 2, 50, 256, Precision::F32, 8);
+    let all = cases(4, dim, 50, 9);
+    let mut rng = SplitMix(10);
+    let items: Vec<f32> = (0..200 * dim).map(|_| rng.uniform()).collect();
+    let (warm, reason) = rt.warmup().await;
+    assert_eq!(warm, Backend::Webgpu, "{reason:?}");
+    rt.simulate_device_loss();
+    let mut backends = Vec::new();
+    for c in &all {
+        let s = steps(c);
+        let r = rt.encode_and_score(&s, c.now, &items, 10, BackendChoice::Webgpu).await.expect("completes despite the lost device");
+        let cpu = rt.encode_and_score(&s, c.now, &items, 10, BackendChoice::Cpu).await.expect("cpu");
+        assert!(max_diff(&r.intent, &cpu.intent) < TOLERANCE && max_diff(&r.scores, &cpu.scores) < TOLERANCE);
+        assert_eq!(r.top, cpu.top);
+        if r.backend == Backend::Cpu {
+            assert!(r.fallback.is_some(), "a CPU result after asking for WebGPU says why");
+        }
+        backends.push(r.backend);
+    }
+    console_log!("after device loss: {backends:?}");
+    assert_eq!(backends.last(), Some(&Backend::Webgpu), "a new device replaces the lost one: {backends:?}");
+}
+
 mod js_api {
     use js_sys::{Reflect, Uint8Array};
     use localrank::gpu::Backend;

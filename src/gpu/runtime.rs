@@ -156,6 +156,11 @@ impl GpuRuntime {
         self.lost.load(Ordering::SeqCst)
     }
 
+    /// Destroys the device, which loses it exactly as a driver reset would (tests use this).
+    pub fn destroy(&self) {
+        self.device.destroy();
+    }
+
     /// Grows the activation and readback buffers (to the next power of two) for `pool` items.
     fn ensure_pool(&mut self, config: &crate::model::ModelConfig, pool: usize) {
         if pool <= self.layout.pool_capacity {

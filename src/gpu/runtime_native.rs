@@ -17,6 +17,8 @@ impl GpuRuntime {
         true
     }
 
+    pub fn destroy(&self) {}
+
     pub async fn run(&mut self, _weights: &Weights, _input: Option<&PreparedInput>, _intent: Option<&[f32]>, _items: &[f32], _k: usize) -> Result<GpuOutput, GpuError> {
         Err(GpuError::Lost)
     }

@@ -194,24 +194,33 @@ impl ModelRuntime {
         let slot = std::mem::replace(&mut *self.gpu.borrow_mut(), GpuSlot::Busy);
         match slot {
             GpuSlot::Ready(rt) if !rt.is_lost() => Ok(rt),
-            GpuSlot::Ready(_) => {
-                *self.gpu.borrow_mut() = GpuSlot::Untried;
-                Err("the WebGPU device was lost; it will be re-created on the next WebGPU call".into())
-            }
+            // A lost device (driver reset, GPU process crash, destroy) is replaced by a new one.
+            GpuSlot::Ready(_) | GpuSlot::Untried => self.create_gpu().await,
             GpuSlot::Busy => Err("WebGPU is busy with another call".into()),
             GpuSlot::Failed(reason) => {
                 let msg = reason.clone();
                 *self.gpu.borrow_mut() = GpuSlot::Failed(reason);
                 Err(msg)
             }
-            GpuSlot::Untried => match GpuRuntime::new(self.encoder.weights()).await {
-                Ok(rt) => Ok(Box::new(rt)),
-                Err(e) => {
-                    let msg = e.to_string();
-                    *self.gpu.borrow_mut() = GpuSlot::Failed(msg.clone());
-                    Err(msg)
-                }
-            },
+        }
+    }
+
+    async fn create_gpu(&self) -> Result<Box<GpuRuntime>, String> {
+        match GpuRuntime::new(self.encoder.weights()).await {
+            Ok(rt) => Ok(Box::new(rt)),
+            Err(e) => {
+                let msg = e.to_string();
+                *self.gpu.borrow_mut() = GpuSlot::Failed(msg.clone());
+                Err(msg)
+            }
+        }
+    }
+
+    /// Destroys the WebGPU device as a driver reset would, to exercise the device-lost path.
+    #[doc(hidden)]
+    pub fn simulate_device_loss(&self) {
+        if let GpuSlot::Ready(rt) = &*self.gpu.borrow() {
+            rt.destroy();
         }
     }
 
