@@ -1,5 +1,14 @@
-//! Which compute backend this device offers. On wasm32 it asks the browser for a WebGPU
-//! adapter (`navigator.gpu.requestAdapter()`); natively the engine always computes on the CPU.
+//! Compute backends for the model: WebGPU (wgpu 30 on the browser's `navigator.gpu`) and the
+//! CPU, and the choice between them.
+//!
+//! - [`detect`] asks the browser for an adapter (for `status()`); natively there is none.
+//! - [`plan`] is the WebGPU forward pass as data (buffer layout + dispatch list for
+//!   shaders/encoder.wgsl), built and tested natively.
+//! - `runtime` (wasm32) runs a plan: pipelines created once, buffers reused, one submit and one
+//!   readback per call, error scopes and device-lost handling.
+//! - [`ModelRuntime`] (`select`) is what ranking calls: `auto | webgpu | cpu`, CPU fallback
+//!   for every WebGPU failure, the backend that ran reported in every [`Scored`]; its docs hold
+//!   the measured CPU/WebGPU crossover.
 
 use serde::Serialize;
 use tsify::Tsify;
