@@ -3,6 +3,7 @@
 //!
 //! `npm test` runs a few hundred cases per property; `scripts/fuzz.sh` runs many more (set
 //! PROPTEST_CASES) and reports the counts. cargo-fuzz would need a nightly toolchain.
+#![cfg(not(target_arch = "wasm32"))]
 
 use futures::executor::block_on;
 use localrank::model::{EncoderStep, IntentEncoder, Precision, fixture};
