@@ -62,10 +62,15 @@ pub struct TrainConfig {
     /// Users used for the per-epoch validation (all when 0); a subset keeps epochs short on
     /// large data. The final test evaluation always uses every user.
     pub validation_users: usize,
+    /// 0 = full softmax over the catalogue. Otherwise the number of shared negatives per batch
+    /// for a log-Q-corrected sampled softmax (for large catalogues, where the full softmax
+    /// dominates the step time).
+    #[serde(default)]
+    pub sampled_negatives: usize,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0 }
+        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0 }
     }
 }

@@ -156,6 +156,38 @@ impl IntentEncoder {
         let picked = logp.gather(1, Tensor::<2, Int>::from_data(TensorData::new(targets, [m, 1]), device));
         picked.mean().neg()
     }
+    /// Sampled-softmax cross-entropy for catalogues where the full softmax is too slow: each
+    /// position's target competes with `negatives` shared by the whole batch, drawn from the
+    /// distribution `q` (probability per item). Logits get the usual log-Q correction
+    /// (`s - ln(K q_i)`, for the target too) so the loss estimates the full softmax; a negative
+    /// equal to the position's target (an accidental hit) is masked out.
+    pub fn sampled_loss(&self, batch: &Batch, negatives: &[i64], q: &[f32], device: &Device) -> Tensor<1> {
+        let h = self.hidden(batch, device);
+        let [b, l, d] = h.dims();
+        let rows: Vec<i64> = (0..b * l).filter(|&r| batch.targets[r] >= 0).map(|r| r as i64).collect();
+        let targets: Vec<i64> = rows.iter().map(|&r| batch.targets[r as usize]).collect();
+        let (m, k) = (rows.len(), negatives.len());
+        let hn = l2_normalize(h.reshape([b * l, d]).select(0, Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), device)));
+        let table = self.item_table();
+        let pos_vec = table.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(targets.clone(), [m]), device));
+        let pos = (hn.clone() * pos_vec).sum_dim(1).div_scalar(self.temperature);
+        let neg_vec = table.select(0, Tensor::<1, Int>::from_data(TensorData::new(negatives.to_vec(), [k]), device));
+        let neg = hn.matmul(neg_vec.transpose()).div_scalar(self.temperature);
+        let kf = k as f32;
+        let pos_corr: Vec<f32> = targets.iter().map(|&t| (kf * q[t as usize]).max(1e-30).ln()).collect();
+        let mut neg_corr = Vec::with_capacity(m * k);
+        for &t in &targets {
+            for &n in negatives {
+                neg_corr.push(if n == t { -MASK_BIAS } else { (kf * q[n as usize]).max(1e-30).ln() });
+            }
+        }
+        let pos = pos - Tensor::<2>::from_data(TensorData::new(pos_corr, [m, 1]), device);
+        let neg = neg - Tensor::<2>::from_data(TensorData::new(neg_corr, [m, k]), device);
+        let logits = Tensor::cat(vec![pos, neg], 1);
+        let logp = log_softmax(logits, 1);
+        let [mm, _] = logp.dims();
+        logp.slice([0..mm, 0..1]).mean().neg()
+    }
 }
 
 impl Block {

@@ -62,6 +62,36 @@ pub fn training_rows(ds: &Dataset, max_len: usize, windows: usize) -> Vec<Row> {
     rows
 }
 
+/// Draws negatives from q = half uniform, half training popularity: popular items are the
+/// hard negatives a uniform sampler would almost never pick in a 25k-item catalogue, and the
+/// uniform half keeps every item's vector moving.
+pub struct NegativeSampler {
+    pub q: Vec<f32>,
+    cumulative: Vec<f64>,
+}
+
+impl NegativeSampler {
+    pub fn new(popularity: &[u32]) -> NegativeSampler {
+        let n = popularity.len().max(1) as f64;
+        let total: f64 = popularity.iter().map(|&c| f64::from(c)).sum::<f64>().max(1.0);
+        let q: Vec<f64> = popularity.iter().map(|&c| 0.5 / n + 0.5 * f64::from(c) / total).collect();
+        let mut acc = 0.0;
+        let cumulative = q.iter().map(|p| { acc += p; acc }).collect();
+        NegativeSampler { q: q.iter().map(|&p| p as f32).collect(), cumulative }
+    }
+
+    pub fn draw(&self, k: usize, rng: &mut ChaCha8Rng) -> Vec<i64> {
+        use rand::Rng;
+        let last = self.cumulative.last().copied().unwrap_or(1.0);
+        (0..k)
+            .map(|_| {
+                let x = rng.random_range(0.0..last);
+                self.cumulative.partition_point(|&c| c <= x).min(self.cumulative.len() - 1) as i64
+            })
+            .collect()
+    }
+}
+
 /// Scores with a trained encoder (inference mode).
 pub struct EncoderScorer<'a> {
     pub model: &'a IntentEncoder,
@@ -136,6 +166,7 @@ pub fn train(ds: &Dataset, enc: &EncoderConfig, cfg: &TrainConfig, device: &Devi
     let opts = EvalOptions::default();
     let start = Instant::now();
     let mut order: Vec<usize> = (0..rows.len()).collect();
+    let sampler = (cfg.sampled_negatives > 0).then(|| NegativeSampler::new(&ds.train_popularity()));
     let n_batches = rows.len().div_ceil(cfg.batch_size);
     let (mut best, mut best_m, mut best_epoch, mut to_best, mut bad) = (None, Metrics { ndcg10: -1.0, ..Metrics::default() }, 0, 0.0, 0);
     let mut epochs = Vec::new();
@@ -154,7 +185,10 @@ pub fn train(ds: &Dataset, enc: &EncoderConfig, cfg: &TrainConfig, device: &Devi
             let batch_rows: Vec<Row> = chunk.iter().map(|&i| rows[i].clone()).collect();
             let len = batch_rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
             let batch = make_batch(&batch_rows, len);
-            let loss = model.loss(&batch, &ad);
+            let loss = match &sampler {
+                Some(s) => model.sampled_loss(&batch, &s.draw(cfg.sampled_negatives, &mut rng), &s.q, &ad),
+                None => model.loss(&batch, &ad),
+            };
             let value: f32 = loss.clone().try_into_scalar().map_err(|e| ModelError::Backend(format!("{e:?}")))?;
             if !value.is_finite() {
                 return Err(ModelError::Backend(format!("loss became {value} in epoch {epoch}; lower the learning rate")));

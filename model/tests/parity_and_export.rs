@@ -1,0 +1,98 @@
+//! The burn Module, the plain reference forward pass (docs/model-format.md in code) and the
+//! exported files must all agree.
+use burn::module::Module;
+use localrank_model::data::{Event, EventKind};
+use localrank_model::encoder::make_batch;
+use localrank_model::export::{read_model_dir, round_trip, write_model_dir, Precision};
+use localrank_model::reference::{self, HistoryEvent};
+use localrank_model::train::history_row;
+use localrank_model::{cpu_device, EncoderConfig, ModelWeights};
+
+fn history(items: &[u32], start: i64) -> Vec<Event> {
+    items.iter().enumerate().map(|(i, &it)| Event { item: it, kind: (i % EventKind::ALL.len()) as u8, ts: start + (i as i64) * (i as i64) * 900 }).collect()
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("localrank-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[test]
+fn burn_forward_matches_reference_forward_with_padding() {
+    let cfg = EncoderConfig::tiny(12);
+    let w = ModelWeights::random(&cfg, 7).expect("random weights");
+    let device = cpu_device();
+    let model = w.to_encoder(&device).expect("builds").valid();
+
+    // Two histories in one batch: one shorter than max_len (left padded), one longer (cut).
+    let hists = [history(&[3, 1, 4], 1_000), history(&[5, 9, 2, 6, 5, 3, 5, 8, 9], 50_000)];
+    let nows = [1_000 + 40_000, 50_000 + 700_000];
+    let rows: Vec<_> = hists.iter().zip(nows).map(|(h, now)| history_row(h, now, cfg.max_len)).collect();
+    let batch = make_batch(&rows, cfg.max_len);
+    let got = model.intents(&batch, &device).into_data().try_to_vec::<f32>().expect("f32");
+
+    let items = &w.tensors["item_vectors"];
+    for (b, row) in rows.iter().enumerate() {
+        let events: Vec<HistoryEvent> = (0..row.0.len())
+            .map(|i| HistoryEvent { item_vector: &items.data[row.0[i] as usize * cfg.dim..(row.0[i] as usize + 1) * cfg.dim], kind: row.1[i] as usize, gap_bucket: row.2[i] })
+            .collect();
+        let want = reference::intent(&w, &events).expect("reference runs");
+        let got_b = &got[b * cfg.dim..(b + 1) * cfg.dim];
+        for (g, r) in got_b.iter().zip(&want) {
+            assert!((g - r).abs() < 1e-4, "row {b}: burn {got_b:?} vs reference {want:?}");
+        }
+    }
+}
+
+#[test]
+fn weights_survive_the_module_round_trip() {
+    let cfg = EncoderConfig::tiny(5);
+    let w = ModelWeights::random(&cfg, 3).expect("random");
+    let back = ModelWeights::from_encoder(&w.to_encoder(&cpu_device()).expect("builds"), &cfg).expect("reads");
+    assert_eq!(back, w);
+}
+
+#[test]
+fn export_files_round_trip_in_every_precision() {
+    let cfg = EncoderConfig::tiny(9);
+    let w = ModelWeights::random(&cfg, 11).expect("random");
+    let ids: Vec<String> = (0..9).map(|i| format!("sku-{i}")).collect();
+    for p in [Precision::F32, Precision::F16, Precision::Int8] {
+        let dir = temp_dir(&format!("export-{p:?}"));
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::json!({"ndcg@10": 0.5})).expect("writes");
+        let (back, mj, back_ids) = read_model_dir(&dir).expect("reads");
+        assert_eq!(back_ids, ids);
+        assert_eq!(mj.dtype, p);
+        assert_eq!(mj.event_kinds, vec!["view", "click", "cart", "purchase", "favorite", "search"]);
+        assert_eq!(back, round_trip(&w, p).expect("round trip"), "file and in-memory round trip agree for {p:?}");
+        for (name, t) in &w.tensors {
+            let b = &back.tensors[name];
+            let max_abs = t.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let tol = match p {
+                Precision::F32 => 0.0,
+                Precision::F16 => max_abs * 1e-3,
+                Precision::Int8 => max_abs / 127.0 * 0.51 + 1e-7,
+            };
+            for (x, y) in t.data.iter().zip(&b.data) {
+                assert!((x - y).abs() <= tol, "{name} {p:?}: {x} vs {y}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn corrupt_or_mismatched_files_are_rejected() {
+    let cfg = EncoderConfig::tiny(4);
+    let w = ModelWeights::random(&cfg, 1).expect("random");
+    let dir = temp_dir("corrupt");
+    let short_ids = vec!["a".to_string()];
+    assert!(write_model_dir(&dir, &w, &short_ids, Precision::F32, "x", serde_json::Value::Null).is_err());
+    let ids: Vec<String> = (0..4).map(|i| i.to_string()).collect();
+    write_model_dir(&dir, &w, &ids, Precision::F32, "x", serde_json::Value::Null).expect("writes");
+    std::fs::write(dir.join("model.safetensors"), b"not a safetensors file").expect("overwrite");
+    let err = read_model_dir(&dir).unwrap_err();
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,146 @@
+//! Training, evaluation and baselines on small synthetic data with a known structure.
+use localrank_model::baselines::{Bpr, BprConfig, ItemKnn, Popularity};
+use localrank_model::data::{Dataset, Event, SplitPart};
+use localrank_model::eval::{evaluate, homepage_pool, EvalOptions, Scorer};
+use localrank_model::train::{train, training_rows};
+use localrank_model::{cpu_device, EncoderConfig, TrainConfig};
+
+/// Each user walks a cycle over the catalogue from their own start: item i is always followed
+/// by item (i + 1) mod n. A sequential model can learn this exactly; popularity cannot.
+fn cyclic_dataset(users: usize, items: usize, len: usize) -> Dataset {
+    let sequences: Vec<Vec<Event>> = (0..users)
+        .map(|u| (0..len).map(|t| Event { item: ((u * 7 + t) % items) as u32, kind: 0, ts: 1_000 + (t as i64) * 60 }).collect())
+        .collect();
+    Dataset {
+        name: "cyclic".into(),
+        item_ids: (0..items).map(|i| format!("i{i}")).collect(),
+        item_category: vec![None; items],
+        item_price: vec![None; items],
+        user_ids: (0..users).map(|u| format!("u{u}")).collect(),
+        sequences,
+        notes: vec![],
+    }
+}
+
+#[test]
+fn training_rows_use_every_position_and_windows_from_the_end() {
+    let ds = cyclic_dataset(1, 50, 12); // train part = 10 events -> 9 input positions
+    let rows = training_rows(&ds, 4, 10);
+    let lens: Vec<usize> = rows.iter().map(|r| r.0.len()).collect();
+    assert_eq!(lens, vec![4, 4, 1]);
+    let last = &rows[0];
+    let train = ds.train_sequence(0);
+    assert_eq!(last.0, train[5..9].iter().map(|e| e.item).collect::<Vec<_>>());
+    assert_eq!(last.3, train[6..10].iter().map(|e| i64::from(e.item)).collect::<Vec<_>>());
+    assert!(last.2.iter().all(|&g| g == 2), "60 s gaps fall in the [60, 600) bucket");
+    assert_eq!(training_rows(&ds, 4, 1).len(), 1);
+}
+
+#[test]
+fn encoder_learns_a_sequential_pattern_popularity_cannot() {
+    let ds = cyclic_dataset(40, 24, 14);
+    let mut enc = EncoderConfig::tiny(24);
+    enc.dim = 16;
+    enc.ffn_dim = 32;
+    enc.max_len = 8;
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0 };
+    let mut lines = Vec::new();
+    let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |s| lines.push(s.to_string())).expect("trains");
+    assert!(!lines.is_empty() && lines[0].contains("val NDCG@10"));
+    assert!(out.epochs[0].loss > out.epochs[out.epochs.len() - 1].loss, "loss falls: {lines:?}");
+    let pop = evaluate(&Popularity::fit(&ds), &ds, SplitPart::Validation, None, &EvalOptions::default());
+    assert!(out.best_validation.ndcg10 > 0.8, "learned the cycle: {:?}\n{lines:?}", out.best_validation);
+    assert!(out.best_validation.ndcg10 > pop.ndcg10 + 0.4, "beats popularity {pop:?}");
+    out.weights.check().expect("finite, well-shaped weights");
+}
+
+#[test]
+fn training_is_deterministic_for_a_seed() {
+    let ds = cyclic_dataset(10, 12, 8);
+    let enc = EncoderConfig::tiny(12);
+    let cfg = TrainConfig { epochs: 2, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 5, seed: 9, windows_per_user: 1, validation_users: 0, sampled_negatives: 0 };
+    let a = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
+    let b = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
+    let (wa, wb) = (&a.weights.tensors["blocks.0.attn.q.weight"].data, &b.weights.tensors["blocks.0.attn.q.weight"].data);
+    let max_diff = wa.iter().zip(wb).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    assert!(max_diff < 1e-5, "same seed, same weights (max diff {max_diff})");
+}
+
+#[test]
+fn item_knn_and_bpr_learn_co_occurrence() {
+    // Two disjoint groups of users and items: kNN and BPR must rank in-group items first.
+    let mut sequences = Vec::new();
+    for u in 0..30 {
+        let base = if u % 2 == 0 { 0 } else { 10 };
+        sequences.push((0..8).map(|t| Event { item: (base + (u + t) % 10) as u32, kind: 3, ts: t as i64 }).collect());
+    }
+    let ds = Dataset {
+        name: "groups".into(),
+        item_ids: (0..20).map(|i| i.to_string()).collect(),
+        item_category: vec![None; 20],
+        item_price: vec![None; 20],
+        user_ids: (0..30).map(|u| u.to_string()).collect(),
+        sequences,
+        notes: vec![],
+    };
+    let knn = ItemKnn::fit(&ds, 100);
+    let s = knn.score(&ds, &[0], SplitPart::Test).remove(0);
+    let (in_group, out_group) = (s[..10].iter().cloned().fold(f32::MAX, f32::min), s[10..].iter().cloned().fold(0f32, f32::max));
+    assert!(in_group > out_group, "kNN: {s:?}");
+    let m = evaluate(&knn, &ds, SplitPart::Test, None, &EvalOptions::default());
+    assert!(m.hr10 > 0.99, "with history excluded only 2-3 in-group items remain: {m:?}");
+    let (bpr, val, _) = Bpr::fit(&ds, &BprConfig { max_epochs: 40, ..BprConfig::default() });
+    assert!(val.hr10 > 0.9, "BPR separates the groups: {val:?}");
+    let m = evaluate(&bpr, &ds, SplitPart::Test, None, &EvalOptions::default());
+    assert!(m.hr10 > 0.9, "{m:?}");
+}
+
+/// Scores the test target highest: the best possible reordering.
+struct Oracle;
+impl Scorer for Oracle {
+    fn score(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
+        users.iter().map(|&u| {
+            let mut s = vec![0.0; ds.num_items()];
+            s[ds.history_and_target(u, part).1.item as usize] = 1.0;
+            s
+        }).collect()
+    }
+}
+
+#[test]
+fn homepage_pool_compares_server_order_with_reordering() {
+    let ds = cyclic_dataset(30, 40, 10);
+    let r = homepage_pool(&Oracle, &ds, 20, &EvalOptions::default());
+    assert_eq!(r.pool_size, 20);
+    assert_eq!(r.users, 30);
+    // The oracle puts every in-pool target first: NDCG@10 = share of users with target in pool.
+    assert!((r.localrank_ndcg10 - r.users_with_target_in_pool as f64 / 30.0).abs() < 1e-9, "{r:?}");
+    assert!(r.localrank_ndcg10 >= r.server_ndcg10);
+    assert!(r.users_with_target_in_pool > 0 && r.users_with_target_in_pool < 30);
+}
+
+#[test]
+fn sampled_softmax_also_learns_the_pattern() {
+    let ds = cyclic_dataset(40, 24, 14);
+    let mut enc = EncoderConfig::tiny(24);
+    enc.dim = 16;
+    enc.ffn_dim = 32;
+    enc.max_len = 8;
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 8 };
+    let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
+    assert!(out.best_validation.ndcg10 > 0.6, "{:?}", out.best_validation);
+}
+
+#[test]
+fn negative_sampler_mixes_uniform_and_popularity() {
+    use localrank_model::train::NegativeSampler;
+    use rand::SeedableRng;
+    let s = NegativeSampler::new(&[0, 0, 0, 100]);
+    assert!((s.q.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    assert!((s.q[0] - 0.125).abs() < 1e-6 && (s.q[3] - 0.625).abs() < 1e-6);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let draws = s.draw(4000, &mut rng);
+    let hot = draws.iter().filter(|&&d| d == 3).count() as f64 / 4000.0;
+    assert!((hot - 0.625).abs() < 0.05, "{hot}");
+    assert!(draws.iter().all(|&d| (0..4).contains(&d)));
+}
