@@ -184,3 +184,17 @@ fn truncated_or_corrupt_bytes_never_panic() {
     huge[..8].copy_from_slice(&(u64::MAX).to_le_bytes());
     assert!(matches!(IntentEncoder::load(&huge, &json), Err(ModelError::Container(_))));
 }
+
+#[test]
+fn fast_tanh_is_within_4e7_of_the_exact_value() {
+    let mut worst = 0f64;
+    let mut x = -20f32;
+    while x < 20.0 {
+        worst = worst.max((localrank::model::tanh(x) as f64 - (x as f64).tanh()).abs());
+        x += 1e-4;
+    }
+    assert!(worst < 4e-7, "max abs error {worst:e}");
+    assert_eq!(localrank::model::tanh(0.0), 0.0);
+    assert_eq!(localrank::model::tanh(100.0), 1.0);
+    assert_eq!(localrank::model::tanh(-100.0), -1.0);
+}
