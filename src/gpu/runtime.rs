@@ -58,6 +58,9 @@ impl GpuRuntime {
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_reason, _message| flag.store(true, Ordering::SeqCst));
+        // Every call runs inside error scopes; anything that still escapes them must not reach
+        // wgpu's default handler, which panics. Log it; the next scoped call reports failures.
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| web_sys::console::warn_1(&format!("localrank: uncaptured WebGPU error: {e}").into())));
 
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("encoder.wgsl"), source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(plan::SHADER)) });
@@ -161,18 +164,25 @@ impl GpuRuntime {
         self.device.destroy();
     }
 
-    /// Grows the activation and readback buffers (to the next power of two) for `pool` items.
-    fn ensure_pool(&mut self, config: &crate::model::ModelConfig, pool: usize) {
+    /// Grows the activation and readback buffers (to the next power of two) for `pool` items;
+    /// refuses pools whose buffer would exceed the device's storage-binding limit.
+    fn ensure_pool(&mut self, config: &crate::model::ModelConfig, pool: usize) -> Result<(), GpuError> {
         if pool <= self.layout.pool_capacity {
-            return;
+            return Ok(());
         }
-        self.layout = Layout::new(config, pool.next_power_of_two());
+        let layout = Layout::new(config, pool.next_power_of_two());
+        let limit = self.device.limits().max_storage_buffer_binding_size;
+        if (layout.total * 4) as u64 > limit {
+            return Err(GpuError::Unsupported(format!("{pool} candidates need {} bytes of GPU buffer, over the device's {limit}", layout.total * 4)));
+        }
+        self.layout = layout;
         let (act, staging) = Self::activation_buffers(&self.device, &self.layout);
         self.act.destroy();
         self.staging.destroy();
         self.act = act;
         self.staging = staging;
         self.bind_group = Self::bind(&self.device, &self.bind_layout, &self.weights, &self.act, &self.params);
+        Ok(())
     }
 
     /// One call: the forward pass on `input` (or, when `input` is None, the given `intent`),
@@ -188,7 +198,10 @@ impl GpuRuntime {
         }
         let pool = items.len() / d;
         let k = k.min(pool).min(MAX_TOP_K);
-        self.ensure_pool(c, pool);
+        // Scopes cover buffer growth and uploads too, so their failures are this call's errors.
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        self.ensure_pool(c, pool)?;
         let layout = self.layout;
         let n = match (input, intent) {
             (Some(input), _) => {
@@ -217,8 +230,6 @@ impl GpuRuntime {
             self.queue.write_buffer(&self.params, 0, &params);
         }
 
-        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("localrank") });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("localrank"), timestamp_writes: None });
