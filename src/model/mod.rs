@@ -15,6 +15,7 @@ mod encoder;
 mod error;
 pub mod fixture;
 mod kernels;
+pub use kernels::cosine_scores;
 mod safetensors;
 mod weights;
 
