@@ -9,17 +9,18 @@
 //! size only if WebGPU was faster there, on this device. No calibration, no WebGPU for `auto`.
 //!
 //! Measured here (headless Chromium 156, SwiftShader — a CPU Vulkan — on a 2-core machine
-//! under a load average of ~6; default model d=64, 2 blocks; medians of the `model/crossover`
-//! case in benches/browser/cases.js, forward + cosine + top-10, ms):
+//! under a load average of ~5; default model d=64, 2 blocks; medians of the `model/crossover`
+//! case in benches/browser/cases.js: forward + cosine + top-10 per call, ms; CPU column for the
+//! default scalar build / a `-C target-feature=+simd128` build):
 //!
-//! | history | pool   | CPU  | WebGPU |
-//! |---------|--------|------|--------|
-//! | 10      | 100    | 0.4  | 8.1    |
-//! | 10      | 10 000 | 2.0  | 17.8   |
-//! | 10      | 50 000 | 16.9 | 64.9   |
-//! | 50      | 100    | 1.8  | 34.2   |
-//! | 50      | 10 000 | 3.5  | 65.4   |
-//! | 50      | 50 000 | 10.5 | 107.4  |
+//! | history | pool   | CPU scalar / SIMD | WebGPU |
+//! |---------|--------|-------------------|--------|
+//! | 10      | 100    | 0.4 / 0.2         | 7–13   |
+//! | 10      | 10 000 | 1.7 / 0.9         | 17–31  |
+//! | 10      | 50 000 | 12.1 / 8.7        | 89–97  |
+//! | 50      | 100    | 1.6 / 1.6         | 52     |
+//! | 50      | 10 000 | 3.0 / 1.7         | 69–72  |
+//! | 50      | 50 000 | 13.4 / 12.8       | 128–139|
 //!
 //! There is no crossover on SwiftShader: the CPU wins at every size measured (a software GPU
 //! runs the same arithmetic on the same cores, plus dispatch and readback overhead), so `auto`
