@@ -1,6 +1,7 @@
 //! Native criterion benches of the CPU model path: the default model's forward pass over
 //! 10/50 events, and cosine scoring of 1k/10k candidates. `cargo bench -p localrank --bench encoder`.
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
 use localrank::history::EventKind;
 use localrank::model::fixture::{random_model, SplitMix};
 use localrank::model::{EncoderStep, IntentEncoder, Precision};

@@ -193,7 +193,7 @@ impl GpuRuntime {
         }
         let c = &weights.config;
         let d = c.dim;
-        if items.len() % d != 0 {
+        if !items.len().is_multiple_of(d) {
             return Err(GpuError::Failed(format!("candidate matrix of {} values is not a multiple of dim {d}", items.len())));
         }
         let pool = items.len() / d;

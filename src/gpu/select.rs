@@ -246,7 +246,7 @@ impl ModelRuntime {
 
     fn check_items(&self, items: &[f32]) -> Result<(), ModelError> {
         let d = self.encoder.config().dim;
-        if items.len() % d != 0 {
+        if !items.len().is_multiple_of(d) {
             return Err(ModelError::Input(format!("candidate matrix has {} values, not a multiple of the model's dim {d}", items.len())));
         }
         Ok(())

@@ -84,7 +84,7 @@ impl ModelConfig {
         if self.dim == 0 || self.dim > MAX_DIM {
             return Err(ModelError::config("dim", format!("{} must be in 1..={MAX_DIM}", self.dim)));
         }
-        if self.heads == 0 || self.dim % self.heads != 0 {
+        if self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
             return Err(ModelError::config("heads", format!("{} must divide dim {}", self.heads, self.dim)));
         }
         if self.blocks == 0 || self.blocks > MAX_BLOCKS {
