@@ -64,21 +64,31 @@ fn gelu_tanh(x: f32) -> f32 {
     return 0.5 * x * (1.0 + tanh(u));
 }
 
-// y[row, o] = b[o] + sum_i x[row, i] * W[i, o]   (W row-major [in, out]); thread per (o, row).
+// y[row, o] = b[o] + sum_i x[row, i] * W[i, o]   (W row-major [in, out]). One thread per
+// (output o, group of 4 rows): each weight is loaded once for 4 rows. Rows past the end of
+// the batch re-read the last row (no branch in the loop) and are not stored.
 @compute @workgroup_size(WG)
 fn linear(@builtin(global_invocation_id) gid: vec3<u32>) {
     let o = gid.x;
-    let r = gid.y;
-    if (o >= p.out_dim || r >= p.rows) { return; }
-    let row = p.row_start + r;
-    let x0 = p.x_off + row * p.x_stride;
-    var acc = w[p.b_off + o];
+    let r0 = gid.y * 4u;
+    if (o >= p.out_dim || r0 >= p.rows) { return; }
+    let last = p.rows - 1u - r0;
+    let x0 = p.x_off + (p.row_start + r0) * p.x_stride;
+    let x1 = x0 + min(1u, last) * p.x_stride;
+    let x2 = x0 + min(2u, last) * p.x_stride;
+    let x3 = x0 + min(3u, last) * p.x_stride;
+    var acc = vec4<f32>(w[p.b_off + o]);
     for (var i = 0u; i < p.in_dim; i++) {
-        acc += act[x0 + i] * w[p.w_off + i * p.out_dim + o];
+        let wv = w[p.w_off + i * p.out_dim + o];
+        acc += vec4<f32>(act[x0 + i], act[x1 + i], act[x2 + i], act[x3 + i]) * wv;
     }
-    if ((p.flags & 1u) != 0u) { acc = gelu_tanh(acc); }
-    let y = p.y_off + row * p.y_stride + o;
-    if ((p.flags & 2u) != 0u) { act[y] = act[y] + acc; } else { act[y] = acc; }
+    for (var k = 0u; k < 4u; k++) {
+        if (k > last) { break; }
+        var v = acc[k];
+        if ((p.flags & 1u) != 0u) { v = gelu_tanh(v); }
+        let y = p.y_off + (p.row_start + r0 + k) * p.y_stride + o;
+        if ((p.flags & 2u) != 0u) { act[y] = act[y] + v; } else { act[y] = v; }
+    }
 }
 
 fn attention_score(q0: u32, j: u32, h: u32, d: u32) -> f32 {

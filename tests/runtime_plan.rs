@@ -47,6 +47,7 @@ fn emulate(d: &Dispatch, w: &[f32], act: &mut [f32]) {
             }
         }
         Kernel::Linear => {
+            assert!(d.workgroups[1] * 4 >= p.rows && d.workgroups[0] * WORKGROUP_SIZE >= p.out_dim, "linear dispatch too small");
             // Threads read the input before any writes land only if input and output regions
             // differ, which the plan guarantees; emulate with a snapshot to catch violations.
             let before = act.to_vec();

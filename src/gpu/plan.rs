@@ -42,6 +42,9 @@ impl Kernel {
     }
 }
 
+/// Rows one `linear` thread computes (the shader's 4-row tile).
+pub const LINEAR_ROWS: u32 = 4;
+
 pub const FLAG_GELU: u32 = 1;
 pub const FLAG_RESIDUAL: u32 = 2;
 
@@ -168,7 +171,7 @@ pub fn plan(w: &Weights, layout: &Layout, n: usize, pool: usize, k: usize) -> Ve
             out.push(Dispatch {
                 kernel: Kernel::Linear,
                 params: Params { rows: n32, in_dim: d, out_dim: 3 * d, x_off: layout.a as u32, x_stride: d, y_off: layout.qkv as u32, y_stride: 3 * d, w_off: o(b.qkv_weight), b_off: o(b.qkv_bias), ..base },
-                workgroups: [groups(3 * c.dim), n32, 1],
+                workgroups: [groups(3 * c.dim), n32.div_ceil(LINEAR_ROWS), 1],
             });
             let head_dim = (c.dim / c.heads) as u32;
             out.push(Dispatch {
@@ -190,7 +193,7 @@ pub fn plan(w: &Weights, layout: &Layout, n: usize, pool: usize, k: usize) -> Ve
             out.push(Dispatch {
                 kernel: Kernel::Linear,
                 params: Params { rows: q_rows, row_start: q_start, in_dim: d, out_dim: d, x_off: layout.att as u32, x_stride: d, y_off: layout.x as u32, y_stride: d, w_off: o(b.o_weight), b_off: o(b.o_bias), flags: FLAG_RESIDUAL, ..base },
-                workgroups: [groups(c.dim), q_rows, 1],
+                workgroups: [groups(c.dim), q_rows.div_ceil(LINEAR_ROWS), 1],
             });
             out.push(Dispatch {
                 kernel: Kernel::LayerNorm,
@@ -200,12 +203,12 @@ pub fn plan(w: &Weights, layout: &Layout, n: usize, pool: usize, k: usize) -> Ve
             out.push(Dispatch {
                 kernel: Kernel::Linear,
                 params: Params { rows: q_rows, row_start: q_start, in_dim: d, out_dim: f, x_off: layout.a as u32, x_stride: d, y_off: layout.hidden as u32, y_stride: f, w_off: o(b.up_weight), b_off: o(b.up_bias), flags: FLAG_GELU, ..base },
-                workgroups: [groups(c.ffn_dim), q_rows, 1],
+                workgroups: [groups(c.ffn_dim), q_rows.div_ceil(LINEAR_ROWS), 1],
             });
             out.push(Dispatch {
                 kernel: Kernel::Linear,
                 params: Params { rows: q_rows, row_start: q_start, in_dim: f, out_dim: d, x_off: layout.hidden as u32, x_stride: f, y_off: layout.x as u32, y_stride: d, w_off: o(b.down_weight), b_off: o(b.down_bias), flags: FLAG_RESIDUAL, ..base },
-                workgroups: [groups(c.dim), q_rows, 1],
+                workgroups: [groups(c.dim), q_rows.div_ceil(LINEAR_ROWS), 1],
             });
         }
         // Final norm of the last row, written straight into the intent slot.
