@@ -64,3 +64,12 @@ test('rank() gives the same order with WebGPU on and off', async () => {
   assert.deepEqual(on.order, off.order);
   assert.notDeepEqual(on.order, Array.from({ length: 60 }, (_, i) => `sku-${i}`), 'the order was personalized');
 });
+
+test('Chromium loads the SIMD128 build of the engine', async () => {
+  const page = await withGpu.browser.newPage();
+  const wasm = [];
+  page.on('request', (request) => { if (request.url().endsWith('.wasm')) wasm.push(new URL(request.url()).pathname); });
+  await page.goto(`${withGpu.url}/tests/js/pages/blank.html`);
+  await page.evaluate(async () => (await import('/js/index.js')).version());
+  assert.deepEqual(wasm, ['/pkg/localrank_simd_bg.wasm']);
+});
