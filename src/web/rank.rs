@@ -125,7 +125,10 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
         return Err(invalid("(root)", "must be an object like { dim, items: [...] } or its JSON text"));
     }
     let dim = get(value, "dim").as_f64().ok_or_else(|| invalid("dim", "must be a number"))?;
-    let model = optional(value, "model", "model", JsValue::as_string, "a string")?;
+    let model = match get(value, "model") {
+        m if m.is_undefined() || m.is_null() => None,
+        m => Some(m.as_string().ok_or_else(|| invalid("model", "must be a string"))?),
+    };
     let items_js = get(value, "items");
     if !Array::is_array(&items_js) {
         return Err(invalid("items", "must be an array"));
@@ -158,13 +161,13 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
         items.push(PoolItemInput {
             id,
             vector,
-            score: optional(&item, "score", &path("score"), JsValue::as_f64, "a number")?,
-            category: optional(&item, "category", &path("category"), JsValue::as_string, "a string")?,
-            price: optional(&item, "price", &path("price"), JsValue::as_f64, "a number")?,
-            pinned: optional(&item, "pinned", &path("pinned"), JsValue::as_f64, "a slot index")?,
-            sponsored: optional(&item, "sponsored", &path("sponsored"), JsValue::as_bool, "true or false")?,
-            available: optional(&item, "available", &path("available"), JsValue::as_bool, "true or false")?,
-            repeat: optional(&item, "repeat", &path("repeat"), JsValue::as_bool, "true or false")?,
+            score: optional(&item, i, "score", JsValue::as_f64, "a number")?,
+            category: optional(&item, i, "category", JsValue::as_string, "a string")?,
+            price: optional(&item, i, "price", JsValue::as_f64, "a number")?,
+            pinned: optional(&item, i, "pinned", JsValue::as_f64, "a slot index")?,
+            sponsored: optional(&item, i, "sponsored", JsValue::as_bool, "true or false")?,
+            available: optional(&item, i, "available", JsValue::as_bool, "true or false")?,
+            repeat: optional(&item, i, "repeat", JsValue::as_bool, "true or false")?,
         });
     }
     CandidatePool::from_input(PoolInput { model, dim, items, vectors })
@@ -174,19 +177,21 @@ fn invalid(field: &str, reason: impl Into<String>) -> LocalRankError {
     LocalRankError::invalid_pool(field, reason)
 }
 
-/// An optional property: absent/null → None, right type → Some, wrong type → an error naming it.
+/// An optional property of `items[index]`: absent/null → None, right type → Some, wrong type →
+/// an error naming it. The path is only formatted on error: this runs for every field of
+/// every item.
 fn optional<T>(
-    target: &JsValue,
+    item: &JsValue,
+    index: usize,
     key: &str,
-    path: &str,
     read: fn(&JsValue) -> Option<T>,
     expected: &str,
 ) -> Result<Option<T>, LocalRankError> {
-    let value = get(target, key);
+    let value = Reflect::get(item, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    read(&value).map(Some).ok_or_else(|| LocalRankError::invalid_pool(path, format!("must be {expected}")))
+    read(&value).map(Some).ok_or_else(|| invalid(&format!("items[{index}].{key}"), format!("must be {expected}")))
 }
 
 /// A Float32Array or a JS array of numbers as f32 values (anything that is not a number
