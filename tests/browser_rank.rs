@@ -175,8 +175,14 @@ fn the_object_and_json_text_paths_read_every_field_alike() {
         {"id":"b","vector":"AACAPwAAAAA=","sponsored":true,"available":false},
         {"id":"c","vector":{"base64":"AgA=","dtype":"int8","scale":0.5}}]}"#;
     let from_text = localrank::web::pool_from_js(&JsValue::from_str(text)).expect("text");
-    let from_object = localrank::web::pool_from_js(&js(text)).expect("object");
+    let from_object = localrank::web::pool_from_js(&js(text)).expect("object (JSON fast path)");
     assert_eq!(from_text, from_object);
+    // A Float32Array vector cannot go through JSON: this object takes the direct path.
+    let typed = js(text);
+    let first = Array::from(&get(&typed, "items")).get(0);
+    Reflect::set(&first, &"vector".into(), &js_sys::Float32Array::from(&[1.0f32, 0.0][..])).unwrap();
+    let from_direct = localrank::web::pool_from_js(&typed).expect("object (direct path)");
+    assert_eq!(from_text, from_direct);
     assert_eq!(from_object.items[0].pinned, Some(1));
     assert!(from_object.items[0].repeat && from_object.items[1].sponsored && !from_object.items[1].available);
     assert_eq!(from_object.model.as_deref(), Some("m1"));

@@ -124,6 +124,11 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
     if !value.is_object() {
         return Err(invalid("(root)", "must be an object like { dim, items: [...] } or its JSON text"));
     }
+    if let Some(pool) = via_json(value) {
+        return Ok(pool);
+    }
+    // The direct path: per-item typed arrays, or a pool the fast path could not read (its
+    // errors are precise: it names the field).
     let dim = get(value, "dim").as_f64().ok_or_else(|| invalid("dim", "must be a number"))?;
     let model = match get(value, "model") {
         m if m.is_undefined() || m.is_null() => None,
@@ -171,6 +176,30 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
         });
     }
     CandidatePool::from_input(PoolInput { model, dim, items, vectors })
+}
+
+/// The fast path for plain-JSON pools (what `fetch().json()` gives): one native
+/// `JSON.stringify` and one serde_json parse instead of ~10 boundary crossings per item, with
+/// the pool-level matrix copied separately. `None` when it does not apply (per-item typed
+/// arrays, which JSON cannot carry) or the pool is invalid — the direct path then reads it
+/// again and names the problem.
+fn via_json(value: &JsValue) -> Option<CandidatePool> {
+    let items = get(value, "items");
+    if !Array::is_array(&items) {
+        return None;
+    }
+    let first_vector = get(&Array::from(&items).get(0), "vector");
+    if first_vector.is_object() && !Array::is_array(&first_vector) && get(&first_vector, "base64").is_undefined() {
+        return None; // a typed array
+    }
+    let matrix_js = get(value, "vectors");
+    let matrix = if matrix_js.is_undefined() || matrix_js.is_null() { None } else { Some(float32_values(&matrix_js)?) };
+    let shallow = js_sys::Object::assign(&js_sys::Object::new(), &js_sys::Object::from(value.clone()));
+    let _ = Reflect::delete_property(&shallow, &JsValue::from_str("vectors"));
+    let text = js_sys::JSON::stringify(&shallow).ok()?.as_string()?;
+    let mut input: PoolInput = serde_json::from_str(&text).ok()?;
+    input.vectors = matrix;
+    CandidatePool::from_input(input).ok()
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> LocalRankError {
