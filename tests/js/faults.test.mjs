@@ -84,3 +84,23 @@ test('after an internal error (a wasm trap) the engine fails open and says so on
   assert.deepEqual(result.recordError, { name: 'LocalRankError', code: 'Internal' });
   assert.equal(logs.filter((l) => l.includes('localrank stopped')).length, 1, 'reported once');
 });
+
+test('plain-number vectors are packed for speed, and bad ones are still named precisely', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const result = await page.evaluate(async () => {
+    const { open } = await import('/js/index.js');
+    const engine = await open({ storage: 'memory' });
+    await engine.record({ kind: 'view', item: 'b', vector: [0, 1] });
+    const items = [{ id: 'a', vector: [1, 0], score: 2 }, { id: 'b', vector: [0, 1], score: 1 }, { id: 'c', vector: [0.2, 0.9] }];
+    const packed = await engine.rank({ dim: 2, items });
+    const matrix = await engine.rank({ dim: 2, items: items.map(({ vector, ...rest }) => rest), vectors: new Float32Array([1, 0, 0, 1, 0.2, 0.9]) });
+    const bad = await engine.rank({ dim: 2, items: [items[0], { id: 'x', vector: [1, 'a'] }] });
+    const short = await engine.rank({ dim: 2, items: [items[0], { id: 'y', vector: [1] }] });
+    return { packed: packed.order, matrix: matrix.order, untouched: items[0].vector, bad: [bad.error, bad.reason], short: short.reason };
+  });
+  assert.deepEqual(result.packed, result.matrix);
+  assert.deepEqual(result.untouched, [1, 0], 'the caller’s pool is not modified');
+  assert.equal(result.bad[0], 'InvalidPool');
+  assert.match(result.bad[1], /items\[1\]\.vector/);
+  assert.match(result.short, /items\[1\]\.vector/);
+});
