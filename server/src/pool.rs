@@ -19,6 +19,9 @@ struct PoolItem<'a> {
     category: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     price: Option<f64>,
+    /// Groceries are bought again and again: without this the engine would sink items the
+    /// shopper already bought to the end of the page (its rule for one-off purchases).
+    repeat: bool,
     title: &'a str,
     department: &'a str,
     /// Key into the pool's `images`: the placeholder is per category, sent inline with the
@@ -57,6 +60,7 @@ impl Pool {
                 score: product.popularity,
                 category: &product.category,
                 price: product.price,
+                repeat: true,
                 title: &product.title,
                 department: &product.department,
                 image_key: &product.category,

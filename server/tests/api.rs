@@ -145,6 +145,7 @@ async fn pool_is_the_catalogue_by_popularity_with_vectors() {
     assert_eq!(items[0]["price"], 1.25);
     assert_eq!(items[0]["title"], "Yogurt item c3, 12 oz");
     assert_eq!(items[0]["imageKey"], "Yogurt");
+    assert_eq!(items[0]["repeat"], true, "groceries are bought again");
     // One inline placeholder per category on the page: showing a product costs no request.
     let images = pool["images"].as_object().unwrap();
     assert_eq!(images.keys().collect::<Vec<_>>(), ["Bread", "Bread & <Rolls>", "Coffee", "Yogurt"]);

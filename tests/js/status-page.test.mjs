@@ -1,4 +1,5 @@
-// The page `npm start` serves: it loads the wasm from the package, shows the engine's status,
+// The engine status page (www/status.html; the storefront at / needs the candidate service and
+// is tested in tests/e2e/): it loads the wasm from the package, shows the engine's status,
 // records and erases history, and talks to nothing but its own origin.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -17,7 +18,7 @@ test('the status page shows version, backend and events, and history persists', 
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
 
-  await page.goto(`${s.url}/`);
+  await page.goto(`${s.url}/www/status.html`);
   await page.waitForSelector('body[data-ready="true"]');
   const field = (name) => page.textContent(`[data-field="${name}"]`);
   assert.match(await field('version'), /^\d+\.\d+\.\d+$/);

