@@ -32,14 +32,21 @@ pub struct Product {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Catalogue {
+    /// How the catalogue was built ([`Catalogue::BUILD_VERSION`]); a cache written by other
+    /// rules is rebuilt. Absent (0) in hand-written catalogues, which are used as they are.
+    #[serde(default)]
+    pub build: u32,
     pub products: Vec<Product>,
 }
 
 /// Departments that are not shop products (fuel, coupons, postage): they never appear on a
 /// grocery homepage, so they are left out of the catalogue.
-const NOT_PRODUCTS: &[&str] = &["KIOSK-GAS", "COUPON/MISC ITEMS", "MISC SALES TRAN", "POSTAL CENTER", "MISCELLANEOUS", "MISC. TRANS.", "GM MERCH EXP", "CNTRL/STORE SUP"];
+const NOT_PRODUCTS: &[&str] = &["FUEL", "COUPON", "PROD-WHS SALES", "KIOSK-GAS", "COUPON/MISC ITEMS", "MISC SALES TRAN", "POSTAL CENTER", "MISCELLANEOUS", "MISC. TRANS.", "GM MERCH EXP", "CNTRL/STORE SUP"];
 
 impl Catalogue {
+    /// Bump when the rules below change, so cached catalogues are rebuilt.
+    pub const BUILD_VERSION: u32 = 2;
+
     pub fn read_json(path: &Path) -> Result<Catalogue> {
         let text = std::fs::read_to_string(path).map_err(io_err(path))?;
         serde_json::from_str(&text).map_err(|source| ServerError::Json { path: path.to_path_buf(), what: "a catalogue", source })
@@ -56,7 +63,10 @@ impl Catalogue {
     /// The cached catalogue if `cache` exists, else built from the Parquet files and cached.
     pub fn load_or_build(cache: &Path, products: &Path, transactions: &Path) -> Result<Catalogue> {
         if cache.is_file() {
-            return Catalogue::read_json(cache);
+            let cached = Catalogue::read_json(cache)?;
+            if cached.build == Catalogue::BUILD_VERSION {
+                return Ok(cached);
+            }
         }
         let catalogue = Catalogue::from_complete_journey(products, transactions)?;
         catalogue.write_json(cache)?;
@@ -81,7 +91,7 @@ impl Catalogue {
             }
         })?;
 
-        let mut catalogue = Catalogue::default();
+        let mut catalogue = Catalogue { build: Catalogue::BUILD_VERSION, products: Vec::new() };
         for_each_row(products, &["product_id", "department", "product_category", "product_type", "package_size"], |cells| {
             let get = |i: usize| cells[i].as_ref().and_then(text).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
             let (Some(id), Some(department)) = (get(0), get(1)) else { return };
@@ -90,23 +100,41 @@ impl Catalogue {
             }
             let Some((count, prices)) = sales.get_mut(&id) else { return };
             let category = get(2);
-            let kind = get(3).or_else(|| category.clone());
-            let Some(kind) = kind else { return };
+            if category.as_deref().is_some_and(|c| c.contains("COUPON")) {
+                return;
+            }
+            // A product nobody paid for (only coupons or returns) has no shelf price.
+            let Some(price) = median(prices).map(|p| (p * 100.0).round() / 100.0).filter(|p| *p > 0.0) else { return };
+            let Some(kind) = get(3).or_else(|| category.clone()) else { return };
+            let category = display_case(category.as_deref().unwrap_or(&department));
             let mut title = display_case(&kind);
+            // Some types are one word that only makes sense with the category ("Lean" beef).
+            if !title.contains(' ') && !category.contains(' ') && !title.eq_ignore_ascii_case(&category) {
+                title = format!("{title} {category}");
+            }
             if let Some(size) = get(4) {
-                title = format!("{title}, {}", size.to_lowercase());
+                title = format!("{title}, {}", size_text(&size));
             }
             catalogue.products.push(Product {
                 id,
                 title,
-                category: display_case(category.as_deref().unwrap_or(&department)),
+                category,
                 department: display_case(&department),
-                price: median(prices).map(|p| (p * 100.0).round() / 100.0),
+                price: Some(price),
                 popularity: *count,
             });
         })?;
         catalogue.products.sort_by(|a, b| b.popularity.cmp(&a.popularity).then_with(|| a.id.cmp(&b.id)));
         Ok(catalogue)
+    }
+}
+
+/// "1 GA" → "1 gal", "32 OZ" → "32 oz".
+fn size_text(size: &str) -> String {
+    let lower = size.to_lowercase();
+    match lower.strip_suffix(" ga") {
+        Some(n) => format!("{n} gal"),
+        None => lower,
     }
 }
 

@@ -41,6 +41,7 @@ fn fixture(name: &str) -> (PathBuf, ServerConfig) {
     std::fs::write(model.join("items.json"), serde_json::json!({ "dim": 3, "dtype": "f32", "ids": ids }).to_string()).unwrap();
 
     let catalogue = Catalogue {
+        build: 0,
         products: vec![
             product("c3", "Yogurt", 90, Some(1.25)),
             product("z9", "Yogurt", 80, Some(2.0)),
@@ -279,11 +280,11 @@ fn catalogue_from_complete_journey_parquet() {
         &products,
         "message p { REQUIRED BINARY product_id (UTF8); REQUIRED BINARY department (UTF8); REQUIRED BINARY product_category (UTF8); REQUIRED BINARY product_type (UTF8); REQUIRED BINARY package_size (UTF8); }",
         vec![
-            vec!["1", "2", "3"],
-            vec!["GROCERY", "KIOSK-GAS", "PRODUCE"],
-            vec!["YOGURT", "COUPON/MISC ITEMS", "FRUIT - SHELF STABLE"],
-            vec!["YOGURT NOT MULTI-PACKS", "GASOLINE-REG UNLEADED", "APPLE SAUCE"],
-            vec!["32 OZ", "", "6 CT"],
+            vec!["1", "2", "3", "4", "5", "6"],
+            vec!["GROCERY", "FUEL", "PRODUCE", "GROCERY", "MEAT", "GROCERY"],
+            vec!["YOGURT", "COUPON/MISC ITEMS", "FRUIT - SHELF STABLE", "COUPON/MISC ITEMS", "BEEF", "MILK"],
+            vec!["YOGURT NOT MULTI-PACKS", "GASOLINE-REG UNLEADED", "APPLE SAUCE", "MISC SALES TRANS", "LEAN", "FLUID MILK"],
+            vec!["32 OZ", "", "6 CT", "", "", "1 GA"],
         ],
         vec![],
     );
@@ -291,8 +292,11 @@ fn catalogue_from_complete_journey_parquet() {
     write_strings(
         &transactions,
         "message t { REQUIRED BINARY product_id (UTF8); REQUIRED DOUBLE quantity; REQUIRED DOUBLE sales_value; }",
-        vec![vec!["1", "1", "1", "2", "2", "2", "2", "3", "3"]],
-        vec![vec![1.0, 2.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0], vec![3.0, 5.0, 1.0, 30.0, 30.0, 30.0, 30.0, 1.5, 4.5]],
+        vec![vec!["1", "1", "1", "2", "2", "2", "2", "3", "3", "4", "4", "5", "6"]],
+        vec![
+            vec![1.0, 2.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0, 0.0],
+            vec![3.0, 5.0, 1.0, 30.0, 30.0, 30.0, 30.0, 1.5, 4.5, 2.0, 2.0, 4.0, 1.0],
+        ],
     );
     let cache = dir.join("catalogue.json");
     let catalogue = Catalogue::load_or_build(&cache, &products, &transactions).expect("builds");
@@ -316,12 +320,25 @@ fn catalogue_from_complete_journey_parquet() {
                 price: Some(1.5),
                 popularity: 2,
             },
+            Product {
+                id: "5".into(),
+                title: "Lean Beef".into(),
+                category: "Beef".into(),
+                department: "Meat".into(),
+                price: Some(4.0),
+                popularity: 1,
+            },
         ],
-        "gasoline (4 sales) is not a shop product"
+        "gasoline (4 sales) and misc sales (2) are not shop products; milk was never paid for"
     );
     assert!(cache.is_file(), "cached next to the artifacts");
+    assert_eq!(catalogue.build, Catalogue::BUILD_VERSION);
     // The cache is used as is on the next start, even with the Parquet files gone.
     std::fs::remove_file(&products).unwrap();
-    assert_eq!(Catalogue::load_or_build(&cache, &products, &transactions).unwrap().products.len(), 2);
+    assert_eq!(Catalogue::load_or_build(&cache, &products, &transactions).unwrap().products.len(), 3);
+    // A cache written by older rules is not trusted: it is rebuilt (and here the source is gone).
+    Catalogue { build: 1, products: vec![] }.write_json(&cache).unwrap();
+    let message = Catalogue::load_or_build(&cache, &products, &transactions).err().expect("rebuild").to_string();
+    assert!(message.contains("products.parquet"), "{message}");
     let _ = std::fs::remove_dir_all(dir);
 }
