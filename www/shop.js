@@ -127,7 +127,11 @@ async function checkout() {
 // ---------------------------------------------------------------- homepage
 
 function card(item, ranked) {
-  const because = ranked?.because && state.byId.get(ranked.because);
+  // Explain a card only when the shopper's own signals placed it (not mere popularity): a
+  // "because you viewed cheese" on the bananas would be noise.
+  const parts = ranked?.parts;
+  const personal = parts && parts.intent + parts.affinity > parts.server;
+  const because = personal && ranked.because && state.byId.get(ranked.because);
   const reason = because
     ? `Because you ${KIND_WORDS[ranked.becauseKind] ?? 'viewed'} ${because.title}`
     : null;
