@@ -144,6 +144,20 @@ pub struct TrainOutcome {
 /// Trains on `device` (a plain device; autodiff is added here). `log` receives one line per
 /// epoch; a progress bar with ETA is drawn on stderr when `progress` is set.
 pub fn train(ds: &Dataset, enc: &EncoderConfig, cfg: &TrainConfig, device: &Device, progress: bool, log: &mut dyn FnMut(&str)) -> Result<TrainOutcome> {
+    train_with_checkpoints(ds, enc, cfg, device, progress, log, &mut |_, _, _| Ok(()))
+}
+
+/// Like [`train`], calling `on_best(weights, epoch, validation)` whenever validation NDCG@10
+/// improves, so a long run that is interrupted still leaves its best model behind.
+pub fn train_with_checkpoints(
+    ds: &Dataset,
+    enc: &EncoderConfig,
+    cfg: &TrainConfig,
+    device: &Device,
+    progress: bool,
+    log: &mut dyn FnMut(&str),
+    on_best: &mut dyn FnMut(&ModelWeights, usize, &Metrics) -> Result<()>,
+) -> Result<TrainOutcome> {
     enc.check()?;
     if enc.num_items != ds.num_items() {
         return Err(ModelError::BadConfig(format!("encoder has {} items, dataset {}", enc.num_items, ds.num_items())));
@@ -212,8 +226,10 @@ pub fn train(ds: &Dataset, enc: &EncoderConfig, cfg: &TrainConfig, device: &Devi
         ));
         epochs.push(entry);
         if improved {
-            best = Some(ModelWeights::from_encoder(&valid, enc)?);
+            let w = ModelWeights::from_encoder(&valid, enc)?;
             (best_m, best_epoch, to_best, bad) = (m, epoch, start.elapsed().as_secs_f64(), 0);
+            on_best(&w, epoch, &m)?;
+            best = Some(w);
         } else {
             bad += 1;
             if bad >= cfg.patience {

@@ -144,3 +144,22 @@ fn negative_sampler_mixes_uniform_and_popularity() {
     assert!((hot - 0.625).abs() < 0.05, "{hot}");
     assert!(draws.iter().all(|&d| (0..4).contains(&d)));
 }
+
+#[test]
+fn every_new_best_epoch_is_checkpointed() {
+    use localrank_model::train::train_with_checkpoints;
+    let ds = cyclic_dataset(12, 12, 8);
+    let enc = EncoderConfig::tiny(12);
+    let cfg = TrainConfig { epochs: 4, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 4, seed: 2, windows_per_user: 1, validation_users: 0, sampled_negatives: 0 };
+    let mut saved: Vec<(usize, f64)> = Vec::new();
+    let out = train_with_checkpoints(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}, &mut |w, epoch, m| {
+        w.check()?;
+        saved.push((epoch, m.ndcg10));
+        Ok(())
+    })
+    .expect("trains");
+    assert_eq!(saved.last().map(|s| s.0), Some(out.best_epoch));
+    assert!(saved.windows(2).all(|p| p[1].1 > p[0].1), "each checkpoint improves: {saved:?}");
+    let improving = out.epochs.iter().scan(-1.0, |best, e| { let b = e.val_ndcg10 > *best; if b { *best = e.val_ndcg10; } Some(b) }).filter(|&b| b).count();
+    assert_eq!(saved.len(), improving);
+}

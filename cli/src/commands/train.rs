@@ -94,13 +94,17 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     log(&format!("{}: {} users, {} items, {} events", ds.name, ds.num_users(), ds.num_items(), ds.num_events()));
     log(&format!("model {enc:?}\ntraining {tr:?}"));
     let device = localrank_model::cpu_device();
-    let out = localrank_model::train::train(&ds, &enc, &tr, &device, !a.quiet, log)?;
+    let dir = paths.artifacts(&spec);
+    // Checkpoint every new best so an interrupted run still leaves a usable model.
+    let mut checkpoint = |w: &localrank_model::ModelWeights, epoch: usize, m: &localrank_model::eval::Metrics| {
+        write_model_dir(&dir, w, &ds.item_ids, Precision::F32, &ds.name, json!({ "validation": m, "best_epoch": epoch, "complete": false }))
+    };
+    let out = localrank_model::train::train_with_checkpoints(&ds, &enc, &tr, &device, !a.quiet, log, &mut checkpoint)?;
     log(&format!(
         "best epoch {} (val NDCG@10 {:.4}, HR@10 {:.4}); {:.0}s to best, {:.0}s total",
         out.best_epoch, out.best_validation.ndcg10, out.best_validation.hr10, out.seconds_to_best, out.total_seconds
     ));
-    let dir = paths.artifacts(&spec);
-    let metrics = json!({ "validation": out.best_validation, "best_epoch": out.best_epoch });
+    let metrics = json!({ "validation": out.best_validation, "best_epoch": out.best_epoch, "complete": true });
     write_model_dir(&dir, &out.weights, &ds.item_ids, Precision::F32, &ds.name, metrics)?;
     let report = json!({
         "dataset": ds.name, "encoder": enc, "training": tr, "best_epoch": out.best_epoch,
