@@ -7,7 +7,7 @@
 //   2. train:  the default model, quick setting            `localrank train --dataset complete-journey`
 //   3. export: browser weights + item vectors (f16)        `localrank export --precision f16`
 //   4. wasm:   the npm package's pkg/                      `node scripts/build.mjs` (run by npm start before this script)
-//   5. serve:  the candidate service + the storefront      `localrank-server`
+//   5. serve:  the candidate service + the storefront      `cargo build --release -p localrank-server`, then run it
 //
 // Environment: PORT (8080), LOCALRANK_CACHE (.cache/localrank), LOCALRANK_EPOCHS (1: a few
 // minutes on a laptop CPU; the trainer's default takes much longer), LOCALRANK_CLI (a built
@@ -22,7 +22,7 @@ const cache = resolve(root, process.env.LOCALRANK_CACHE ?? '.cache/localrank');
 const dataset = 'complete-journey';
 const raw = join(cache, 'raw', dataset);
 const artifacts = join(cache, 'artifacts', dataset);
-const exported = join(cache, 'export', dataset, 'f16');
+const exported = join(cache, 'export', `${dataset}-f16`);
 const port = process.env.PORT ?? '8080';
 const epochs = process.env.LOCALRANK_EPOCHS ?? '1';
 
@@ -57,17 +57,19 @@ else cli('train', '--dataset', dataset, '--epochs', epochs);
 
 step('Model: export for the browser and the candidate service (f16)');
 if (has(join(exported, 'model.safetensors'), join(exported, 'model.json'), join(exported, 'items.safetensors'), join(exported, 'items.json'))) console.log('  cached');
-else cli('export', '--dataset', dataset, '--precision', 'f16');
+else cli('export', '--dataset', dataset, '--precision', 'f16', '--out', exported);
 
 step('WebAssembly package');
 if (has(join(root, 'pkg', 'localrank_bg.wasm'), join(root, 'pkg', 'localrank.js'))) console.log('  built');
 else run('node', ['scripts/build.mjs']);
 
 step('Candidate service (the catalogue is built from the Parquet files on first start and cached)');
-const args = ['run', '--release', '--quiet', '-p', 'localrank-server', '--',
-  '--addr', `127.0.0.1:${port}`, '--site', root, '--model-dir', exported, '--data-dir', raw];
-console.log(`  $ cargo ${args.join(' ')}`);
-const server = spawn('cargo', args, { cwd: root, stdio: 'inherit' });
-// Ctrl-C reaches cargo and the server through the terminal's process group; forward SIGTERM.
-process.on('SIGTERM', () => server.kill('SIGTERM'));
+run('cargo', ['build', '--release', '--quiet', '-p', 'localrank-server']);
+// Run the binary itself (not `cargo run`), so SIGTERM reaches the server and it shuts down
+// gracefully; Ctrl-C reaches it through the terminal's process group either way.
+const bin = join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'release', 'localrank-server');
+const args = ['--addr', `127.0.0.1:${port}`, '--site', root, '--model-dir', exported, '--data-dir', raw];
+console.log(`  $ ${bin} ${args.join(' ')}`);
+const server = spawn(bin, args, { cwd: root, stdio: 'inherit' });
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.kill(signal));
 server.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
