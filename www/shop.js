@@ -389,7 +389,12 @@ function wire() {
 
 async function main() {
   wire();
-  const [engine, poolText] = await Promise.all([openInWorker({ maxEvents: 500, maxAgeDays: 90 }), fetchPool()]);
+  // Milestones since navigation start, for the e2e timing report.
+  const mark = (name) => { window.__shop = { ...(window.__shop ?? {}), [name]: performance.now() }; };
+  const [engine, poolText] = await Promise.all([
+    openInWorker({ maxEvents: 500, maxAgeDays: 90 }).then((e) => { mark('engineOpenAt'); return e; }),
+    fetchPool().then((t) => { mark('poolAt'); return t; }),
+  ]);
   state.engine = engine;
   state.poolText = poolText;
   state.pool = JSON.parse(poolText);
@@ -397,6 +402,7 @@ async function main() {
   state.byId = new Map(state.pool.items.map((i) => [i.id, i]));
   renderCart();
   await loadModel(state.pool.model);
+  mark('modelAt');
   document.body.dataset.ready = 'true';
   route();
   // Compile the WebGPU pipelines off the critical path, for the next ranking.

@@ -111,7 +111,6 @@ async function shopFlow(webgpu) {
     assert.equal(await page.getAttribute('body', 'data-personalized'), 'true', 'personalized after browsing');
     const afterCards = await gridIds(page);
     const rankAfter = meanRank(afterCards, TARGET);
-    console.log("# order after:", afterCards.map((c) => c.category.slice(0, 3)).join(" "));
     assert.ok(rankAfter < 8, `coffee rose to the top: mean rank ${rankBefore.toFixed(1)} → ${rankAfter.toFixed(1)}`);
     assert.equal(afterCards[0].category, TARGET);
     assert.deepEqual(new Set(afterCards.map((c) => c.id)), new Set(before.map((c) => c.id)), 'same products, new order');
@@ -227,7 +226,8 @@ describe('storefront', () => {
       const toGrid = warm.rankedAt;
       console.log(`# warm homepage (${webgpu ? 'webgpu' : 'cpu'}): navigation → personalized grid ${toGrid.toFixed(0)} ms, ` +
         `engine ${warm.engineMs.toFixed(1)} ms (rank round trip ${warm.rankRoundTripMs.toFixed(1)} ms), ` +
-        `model from cache ${warm.modelMs.toFixed(1)} ms, backend ${warm.backend}`);
+        `model from cache ${warm.modelMs.toFixed(1)} ms, backend ${warm.backend}; milestones: worker+wasm open ${warm.engineOpenAt.toFixed(0)} ms, ` +
+        `pool ${warm.poolAt.toFixed(0)} ms, model ready ${warm.modelAt.toFixed(0)} ms, grid ${warm.rankedAt.toFixed(0)} ms`);
       assert.ok(warm.engineMs < 50, `engine share ${warm.engineMs} ms`);
     });
   }
