@@ -12,7 +12,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{io_err, Result, ServerError};
+use crate::error::{Result, ServerError, io_err};
 
 /// One product as the homepage shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +41,19 @@ pub struct Catalogue {
 
 /// Departments that are not shop products (fuel, coupons, postage): they never appear on a
 /// grocery homepage, so they are left out of the catalogue.
-const NOT_PRODUCTS: &[&str] = &["FUEL", "COUPON", "PROD-WHS SALES", "KIOSK-GAS", "COUPON/MISC ITEMS", "MISC SALES TRAN", "POSTAL CENTER", "MISCELLANEOUS", "MISC. TRANS.", "GM MERCH EXP", "CNTRL/STORE SUP"];
+const NOT_PRODUCTS: &[&str] = &[
+    "FUEL",
+    "COUPON",
+    "PROD-WHS SALES",
+    "KIOSK-GAS",
+    "COUPON/MISC ITEMS",
+    "MISC SALES TRAN",
+    "POSTAL CENTER",
+    "MISCELLANEOUS",
+    "MISC. TRANS.",
+    "GM MERCH EXP",
+    "CNTRL/STORE SUP",
+];
 
 impl Catalogue {
     /// Bump when the rules below change, so cached catalogues are rebuilt.
@@ -49,15 +61,29 @@ impl Catalogue {
 
     pub fn read_json(path: &Path) -> Result<Catalogue> {
         let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-        serde_json::from_str(&text).map_err(|source| ServerError::Json { path: path.to_path_buf(), what: "a catalogue", source })
+        serde_json::from_str(&text).map_err(|source| ServerError::Json {
+            path: path.to_path_buf(),
+            what: "a catalogue",
+            source,
+        })
     }
 
     pub fn write_json(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string(self).map_err(|source| ServerError::Json { path: path.to_path_buf(), what: "a catalogue", source })?;
+        let text = serde_json::to_string(self).map_err(|source| ServerError::Json {
+            path: path.to_path_buf(),
+            what: "a catalogue",
+            source,
+        })?;
         // Write then rename, so an interrupted first start never leaves half a cache behind.
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|source| ServerError::Write { path: tmp.clone(), source })?;
-        std::fs::rename(&tmp, path).map_err(|source| ServerError::Write { path: path.to_path_buf(), source })
+        std::fs::write(&tmp, text).map_err(|source| ServerError::Write {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, path).map_err(|source| ServerError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// The cached catalogue if `cache` exists, else built from the Parquet files and cached.
@@ -78,53 +104,95 @@ impl Catalogue {
     /// quantity, sales_value).
     pub fn from_complete_journey(products: &Path, transactions: &Path) -> Result<Catalogue> {
         let mut sales: HashMap<String, (u64, Vec<f64>)> = HashMap::new();
-        for_each_row(transactions, &["product_id", "quantity", "sales_value"], |cells| {
-            let Some(id) = cells[0].as_ref().and_then(text) else { return };
-            let entry = sales.entry(id).or_default();
-            entry.0 += 1;
-            let number = |c: &Option<Field>| c.as_ref().and_then(number);
-            // Returns and coupons have quantity 0 or a non-positive value: no price from them.
-            if let (Some(q), Some(v)) = (number(&cells[1]), number(&cells[2])) {
-                if q > 0.0 && v > 0.0 {
+        for_each_row(
+            transactions,
+            &["product_id", "quantity", "sales_value"],
+            |cells| {
+                let Some(id) = cells[0].as_ref().and_then(text) else {
+                    return;
+                };
+                let entry = sales.entry(id).or_default();
+                entry.0 += 1;
+                let number = |c: &Option<Field>| c.as_ref().and_then(number);
+                // Returns and coupons have quantity 0 or a non-positive value: no price from them.
+                if let (Some(q), Some(v)) = (number(&cells[1]), number(&cells[2]))
+                    && q > 0.0
+                    && v > 0.0
+                {
                     entry.1.push(v / q);
                 }
-            }
-        })?;
+            },
+        )?;
 
-        let mut catalogue = Catalogue { build: Catalogue::BUILD_VERSION, products: Vec::new() };
-        for_each_row(products, &["product_id", "department", "product_category", "product_type", "package_size"], |cells| {
-            let get = |i: usize| cells[i].as_ref().and_then(text).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-            let (Some(id), Some(department)) = (get(0), get(1)) else { return };
-            if NOT_PRODUCTS.contains(&department.as_str()) {
-                return;
-            }
-            let Some((count, prices)) = sales.get_mut(&id) else { return };
-            let category = get(2);
-            if category.as_deref().is_some_and(|c| c.contains("COUPON")) {
-                return;
-            }
-            // A product nobody paid for (only coupons or returns) has no shelf price.
-            let Some(price) = median(prices).map(|p| (p * 100.0).round() / 100.0).filter(|p| *p > 0.0) else { return };
-            let Some(kind) = get(3).or_else(|| category.clone()) else { return };
-            let category = display_case(category.as_deref().unwrap_or(&department));
-            let mut title = display_case(&kind);
-            // Some types are one word that only makes sense with the category ("Lean" beef).
-            if !title.contains(' ') && !category.contains(' ') && !title.eq_ignore_ascii_case(&category) {
-                title = format!("{title} {category}");
-            }
-            if let Some(size) = get(4) {
-                title = format!("{title}, {}", size_text(&size));
-            }
-            catalogue.products.push(Product {
-                id,
-                title,
-                category,
-                department: display_case(&department),
-                price: Some(price),
-                popularity: *count,
-            });
-        })?;
-        catalogue.products.sort_by(|a, b| b.popularity.cmp(&a.popularity).then_with(|| a.id.cmp(&b.id)));
+        let mut catalogue = Catalogue {
+            build: Catalogue::BUILD_VERSION,
+            products: Vec::new(),
+        };
+        for_each_row(
+            products,
+            &[
+                "product_id",
+                "department",
+                "product_category",
+                "product_type",
+                "package_size",
+            ],
+            |cells| {
+                let get = |i: usize| {
+                    cells[i]
+                        .as_ref()
+                        .and_then(text)
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                };
+                let (Some(id), Some(department)) = (get(0), get(1)) else {
+                    return;
+                };
+                if NOT_PRODUCTS.contains(&department.as_str()) {
+                    return;
+                }
+                let Some((count, prices)) = sales.get_mut(&id) else {
+                    return;
+                };
+                let category = get(2);
+                if category.as_deref().is_some_and(|c| c.contains("COUPON")) {
+                    return;
+                }
+                // A product nobody paid for (only coupons or returns) has no shelf price.
+                let Some(price) = median(prices)
+                    .map(|p| (p * 100.0).round() / 100.0)
+                    .filter(|p| *p > 0.0)
+                else {
+                    return;
+                };
+                let Some(kind) = get(3).or_else(|| category.clone()) else {
+                    return;
+                };
+                let category = display_case(category.as_deref().unwrap_or(&department));
+                let mut title = display_case(&kind);
+                // Some types are one word that only makes sense with the category ("Lean" beef).
+                let (t, c) = (title.to_lowercase(), category.to_lowercase());
+                if !t.contains(' ') && !c.contains(' ') && !t.contains(&c) && !c.contains(&t) {
+                    title = format!("{title} {category}");
+                }
+                if let Some(size) = get(4) {
+                    title = format!("{title}, {}", size_text(&size));
+                }
+                catalogue.products.push(Product {
+                    id,
+                    title,
+                    category,
+                    department: display_case(&department),
+                    price: Some(price),
+                    popularity: *count,
+                });
+            },
+        )?;
+        catalogue.products.sort_by(|a, b| {
+            b.popularity
+                .cmp(&a.popularity)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         Ok(catalogue)
     }
 }
@@ -144,7 +212,11 @@ fn median(values: &mut [f64]) -> Option<f64> {
     }
     values.sort_by(|a, b| a.total_cmp(b));
     let m = values.len() / 2;
-    Some(if values.len() % 2 == 1 { values[m] } else { (values[m - 1] + values[m]) / 2.0 })
+    Some(if values.len() % 2 == 1 {
+        values[m]
+    } else {
+        (values[m - 1] + values[m]) / 2.0
+    })
 }
 
 /// "FRZN ICE CREAM/MILK/SHERBTS" → "Frzn Ice Cream/Milk/Sherbts": the data is upper case.
@@ -153,7 +225,11 @@ pub fn display_case(s: &str) -> String {
     let mut start = true;
     for c in s.chars() {
         if c.is_alphanumeric() || c == '\'' {
-            if start { out.extend(c.to_uppercase()) } else { out.extend(c.to_lowercase()) }
+            if start {
+                out.extend(c.to_uppercase())
+            } else {
+                out.extend(c.to_lowercase())
+            }
             start = false;
         } else {
             out.push(c);
@@ -192,11 +268,19 @@ fn number(f: &Field) -> Option<f64> {
 
 /// Calls `f` with the named columns of every row (in `columns` order, `None` when null).
 fn for_each_row(path: &Path, columns: &[&str], mut f: impl FnMut(&[Option<Field>])) -> Result<()> {
-    let perr = |e: parquet::errors::ParquetError| ServerError::Parquet { path: path.to_path_buf(), message: e.to_string() };
+    let perr = |e: parquet::errors::ParquetError| ServerError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let file = File::open(path).map_err(io_err(path))?;
     let reader = SerializedFileReader::new(file).map_err(perr)?;
     let schema = reader.metadata().file_metadata().schema_descr();
-    let names: Vec<String> = schema.root_schema().get_fields().iter().map(|f| f.name().to_string()).collect();
+    let names: Vec<String> = schema
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
     let mut index = HashMap::new();
     for (k, c) in columns.iter().enumerate() {
         // The first column is the key: without it nothing can be read. Others may be missing.
@@ -205,7 +289,10 @@ fn for_each_row(path: &Path, columns: &[&str], mut f: impl FnMut(&[Option<Field>
                 index.insert(c.to_string(), k);
             }
             None if k == 0 || *c == "department" => {
-                return Err(ServerError::MissingColumn { path: path.to_path_buf(), column: c.to_string() })
+                return Err(ServerError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: c.to_string(),
+                });
             }
             None => {}
         }

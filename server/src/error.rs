@@ -6,11 +6,21 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: not valid JSON for {what}: {source}")]
-    Json { path: PathBuf, what: &'static str, source: serde_json::Error },
+    Json {
+        path: PathBuf,
+        what: &'static str,
+        source: serde_json::Error,
+    },
     #[error("{path}: unreadable Parquet: {message}")]
     Parquet { path: PathBuf, message: String },
     #[error("{path}: the column {column:?} is missing")]
@@ -22,7 +32,10 @@ pub enum ServerError {
     #[error("no item of the vector table is in the catalogue (ids do not match?)")]
     EmptyPool,
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("the HTTP server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -30,5 +43,8 @@ pub enum ServerError {
 pub type Result<T> = std::result::Result<T, ServerError>;
 
 pub(crate) fn io_err(path: &std::path::Path) -> impl Fn(std::io::Error) -> ServerError + '_ {
-    move |source| ServerError::Io { path: path.to_path_buf(), source }
+    move |source| ServerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

@@ -4,14 +4,14 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use crate::pool::Pool;
 
@@ -65,43 +65,84 @@ async fn log_request(request: Request, next: Next) -> Response {
 /// A 4xx answer with `{"error": code, "message": …}`.
 fn error(status: StatusCode, code: &str, message: String) -> Response {
     let body = serde_json::json!({ "error": code, "message": message });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let body = serde_json::json!({ "status": "ok", "items": state.pool.len(), "dim": state.pool.dim, "model": state.pool.model });
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
-async fn pool(State(state): State<Arc<AppState>>, query: Result<Query<HashMap<String, String>>, QueryRejection>) -> Response {
+async fn pool(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
     let Ok(Query(params)) = query else {
-        return error(StatusCode::BAD_REQUEST, "BadQuery", "the query string is not valid form encoding".into());
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadQuery",
+            "the query string is not valid form encoding".into(),
+        );
     };
     // Only `context` and `n` are accepted: anything else (a user id, a history) is refused, so
     // a storefront cannot quietly start sending personal data to the candidate service.
-    let mut unknown: Vec<&String> = params.keys().filter(|k| !matches!(k.as_str(), "context" | "n")).collect();
+    let mut unknown: Vec<&String> = params
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "context" | "n"))
+        .collect();
     if !unknown.is_empty() {
         unknown.sort();
         return error(
             StatusCode::BAD_REQUEST,
             "UnknownParameter",
-            format!("unknown query parameter {:?}: only context and n are accepted", unknown[0]),
+            format!(
+                "unknown query parameter {:?}: only context and n are accepted",
+                unknown[0]
+            ),
         );
     }
     let context = params.get("context").map(String::as_str).unwrap_or("home");
     if !CONTEXTS.contains(&context) {
-        return error(StatusCode::BAD_REQUEST, "UnknownContext", format!("unknown context {context:?}: expected one of {CONTEXTS:?}"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "UnknownContext",
+            format!("unknown context {context:?}: expected one of {CONTEXTS:?}"),
+        );
     }
     let n = match params.get("n") {
         None => DEFAULT_N,
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=MAX_N).contains(&n) => n,
-            Ok(_) => return error(StatusCode::BAD_REQUEST, "BadN", format!("n must be between 1 and {MAX_N}, got {raw}")),
-            Err(_) => return error(StatusCode::BAD_REQUEST, "BadN", format!("n must be a whole number, got {raw:?}")),
+            Ok(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadN",
+                    format!("n must be between 1 and {MAX_N}, got {raw}"),
+                );
+            }
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadN",
+                    format!("n must be a whole number, got {raw:?}"),
+                );
+            }
         },
     };
     (
-        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         state.pool.to_json(n),
     )
         .into_response()
@@ -109,27 +150,50 @@ async fn pool(State(state): State<Arc<AppState>>, query: Result<Query<HashMap<St
 
 /// The browser's two model files. The ETag is the model version, so a page that revalidates
 /// gets a 304 instead of the weights again.
-async fn model_file(State(state): State<Arc<AppState>>, UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
+async fn model_file(
+    State(state): State<Arc<AppState>>,
+    UrlPath(file): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
     let content_type = match file.as_str() {
         "model.safetensors" => "application/octet-stream",
         "model.json" => "application/json",
-        _ => return error(StatusCode::NOT_FOUND, "NotFound", "the model files are model.safetensors and model.json".into()),
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "the model files are model.safetensors and model.json".into(),
+            );
+        }
     };
     let etag = format!("\"{}\"", state.pool.model);
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     send_file(&state.model_dir.join(&file), content_type, Some(etag)).await
 }
 
 async fn index(State(state): State<Arc<AppState>>) -> Response {
-    send_file(&state.site_root.join("www").join("index.html"), "text/html; charset=utf-8", None).await
+    send_file(
+        &state.site_root.join("www").join("index.html"),
+        "text/html; charset=utf-8",
+        None,
+    )
+    .await
 }
 
 async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let path = request.uri().path();
     let Some(file) = resolve(&state.site_root, path) else {
-        return error(StatusCode::NOT_FOUND, "NotFound", format!("no file at {path}"));
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("no file at {path}"),
+        );
     };
     let content_type = content_type(&file);
     send_file(&file, content_type, None).await
@@ -150,7 +214,11 @@ pub fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     if parts.len() < 2 || !SERVED.contains(&parts[0]) || parts.iter().any(|p| p.starts_with('.')) {
         return None;
     }
-    Some(parts.iter().fold(root.to_path_buf(), |p, part| p.join(part)))
+    Some(
+        parts
+            .iter()
+            .fold(root.to_path_buf(), |p, part| p.join(part)),
+    )
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -190,7 +258,11 @@ async fn send_file(path: &Path, content_type: &str, etag: Option<String>) -> Res
         Ok(bytes) => {
             let mut response = Response::new(Body::from(bytes));
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            );
             // The site changes with every build; revalidate rather than serve stale code.
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
@@ -198,12 +270,19 @@ async fn send_file(path: &Path, content_type: &str, etag: Option<String>) -> Res
             }
             response
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.kind() == std::io::ErrorKind::IsADirectory => {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.kind() == std::io::ErrorKind::IsADirectory =>
+        {
             error(StatusCode::NOT_FOUND, "NotFound", "no such file".into())
         }
         Err(e) => {
             eprintln!("cannot read {}: {e}", path.display());
-            error(StatusCode::INTERNAL_SERVER_ERROR, "ReadFailed", "the file could not be read".into())
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ReadFailed",
+                "the file could not be read".into(),
+            )
         }
     }
 }
@@ -215,8 +294,14 @@ mod tests {
     #[test]
     fn resolve_keeps_requests_inside_the_served_folders() {
         let root = Path::new("/site");
-        assert_eq!(resolve(root, "/www/app.js"), Some(PathBuf::from("/site/www/app.js")));
-        assert_eq!(resolve(root, "/pkg/localrank_bg.wasm"), Some(PathBuf::from("/site/pkg/localrank_bg.wasm")));
+        assert_eq!(
+            resolve(root, "/www/app.js"),
+            Some(PathBuf::from("/site/www/app.js"))
+        );
+        assert_eq!(
+            resolve(root, "/pkg/localrank_bg.wasm"),
+            Some(PathBuf::from("/site/pkg/localrank_bg.wasm"))
+        );
         assert_eq!(resolve(root, "/www/../Cargo.toml"), None);
         assert_eq!(resolve(root, "/www/%2e%2e/Cargo.toml"), None);
         assert_eq!(resolve(root, "/.cache/localrank/raw/x"), None);

@@ -13,8 +13,16 @@ fn hue(name: &str) -> u32 {
 }
 
 fn initials(category: &str) -> String {
-    let words: Vec<&str> = category.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    let mut out: String = words.iter().take(2).filter_map(|w| w.chars().next()).flat_map(char::to_uppercase).collect();
+    let words: Vec<&str> = category
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out: String = words
+        .iter()
+        .take(2)
+        .filter_map(|w| w.chars().next())
+        .flat_map(char::to_uppercase)
+        .collect();
     if out.is_empty() {
         out.push('?');
     }
@@ -22,7 +30,10 @@ fn initials(category: &str) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub fn svg(product: &Product) -> String {
@@ -57,7 +68,14 @@ mod tests {
         assert_eq!(initials("Yogurt"), "Y");
         assert_eq!(initials("--"), "?");
         assert_eq!(escape("<a&b>"), "&lt;a&amp;b&gt;");
-        let p = Product { id: "1".into(), title: "t".into(), category: "Tea & <Co>".into(), department: "d".into(), price: None, popularity: 1 };
+        let p = Product {
+            id: "1".into(),
+            title: "t".into(),
+            category: "Tea & <Co>".into(),
+            department: "d".into(),
+            price: None,
+            popularity: 1,
+        };
         let url = data_url(&p);
         assert!(url.starts_with("data:image/svg+xml,%3Csvg"), "{url}");
         assert!(!url.contains(['<', '>', '#', '"', ' ']), "{url}");

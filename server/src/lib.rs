@@ -31,11 +31,11 @@ pub mod pool;
 
 pub use catalogue::{Catalogue, Product};
 pub use error::ServerError;
-pub use http::{router, AppState, CONTEXTS, DEFAULT_N, MAX_N};
+pub use http::{AppState, CONTEXTS, DEFAULT_N, MAX_N, router};
 pub use items::ItemTable;
 pub use pool::Pool;
 
-use error::{io_err, Result};
+use error::{Result, io_err};
 
 /// Where the product catalogue comes from.
 #[derive(Debug, Clone)]
@@ -44,7 +44,11 @@ pub enum CatalogueSource {
     Json(PathBuf),
     /// Complete Journey's Parquet files; the catalogue is built on first start and cached at
     /// `cache`.
-    CompleteJourney { products: PathBuf, transactions: PathBuf, cache: PathBuf },
+    CompleteJourney {
+        products: PathBuf,
+        transactions: PathBuf,
+        cache: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -77,18 +81,28 @@ pub fn model_version(model_dir: &std::path::Path) -> Result<String> {
 pub fn load_state(config: &ServerConfig) -> Result<AppState> {
     let catalogue = match &config.catalogue {
         CatalogueSource::Json(path) => Catalogue::read_json(path)?,
-        CatalogueSource::CompleteJourney { products, transactions, cache } => {
-            Catalogue::load_or_build(cache, products, transactions)?
-        }
+        CatalogueSource::CompleteJourney {
+            products,
+            transactions,
+            cache,
+        } => Catalogue::load_or_build(cache, products, transactions)?,
     };
     let table = ItemTable::read(&config.model_dir)?;
     let pool = Pool::build(&table, &catalogue, model_version(&config.model_dir)?)?;
-    Ok(AppState { pool, site_root: config.site_root.clone(), model_dir: config.model_dir.clone() })
+    Ok(AppState {
+        pool,
+        site_root: config.site_root.clone(),
+        model_dir: config.model_dir.clone(),
+    })
 }
 
 /// Serves `state` on an already bound listener until `shutdown` resolves, then finishes the
 /// requests in flight. Tests use it with an ephemeral port and their own shutdown signal.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     axum::serve(listener, router(Arc::new(state)))
         .with_graceful_shutdown(shutdown)
         .await
@@ -102,9 +116,18 @@ pub async fn run(config: ServerConfig) -> Result<()> {
     let items = state.pool.len();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
-        .map_err(|source| ServerError::Bind { addr: config.addr, source })?;
-    let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.addr, source })?;
-    println!("localrank demo storefront: http://{addr}/  ({items} products in the pool, model {})", state.pool.model);
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    println!(
+        "localrank demo storefront: http://{addr}/  ({items} products in the pool, model {})",
+        state.pool.model
+    );
     serve(listener, state, shutdown_signal()).await?;
     println!("stopped");
     Ok(())

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use localrank_server::{run, CatalogueSource, ServerConfig};
+use localrank_server::{CatalogueSource, ServerConfig, run};
 
 const USAGE: &str = "usage: localrank-server [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR]";
 
@@ -25,7 +25,9 @@ fn parse() -> Result<ServerConfig, String> {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.into());
         }
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let value = args
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--addr" => addr = value,
             "--site" => site = value.into(),
@@ -44,7 +46,12 @@ fn parse() -> Result<ServerConfig, String> {
             cache: model_dir.join("catalogue.json"),
         },
     };
-    Ok(ServerConfig { addr, site_root: site, model_dir, catalogue })
+    Ok(ServerConfig {
+        addr,
+        site_root: site,
+        model_dir,
+        catalogue,
+    })
 }
 
 #[tokio::main]

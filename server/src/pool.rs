@@ -46,14 +46,21 @@ pub struct Pool {
 
 impl Pool {
     pub fn build(table: &ItemTable, catalogue: &Catalogue, model: String) -> Result<Pool> {
-        let rows: HashMap<&str, usize> = table.ids.iter().enumerate().map(|(k, id)| (id.as_str(), k)).collect();
+        let rows: HashMap<&str, usize> = table
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(k, id)| (id.as_str(), k))
+            .collect();
         let mut items_json = Vec::new();
         let mut products = HashMap::new();
         let mut images = BTreeMap::new();
         let mut categories = Vec::new();
         // The catalogue is sorted by popularity (ties by id), so the pool order is the server's.
         for product in &catalogue.products {
-            let Some(&row) = rows.get(product.id.as_str()) else { continue };
+            let Some(&row) = rows.get(product.id.as_str()) else {
+                continue;
+            };
             let item = PoolItem {
                 id: &product.id,
                 vector: table.vector(row),
@@ -77,7 +84,14 @@ impl Pool {
         if items_json.is_empty() {
             return Err(ServerError::EmptyPool);
         }
-        Ok(Pool { dim: table.dim, model, items_json, products, images, categories })
+        Ok(Pool {
+            dim: table.dim,
+            model,
+            items_json,
+            products,
+            images,
+            categories,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -92,7 +106,12 @@ impl Pool {
     /// categories of those n items).
     pub fn to_json(&self, n: usize) -> String {
         let take = n.min(self.items_json.len());
-        let mut out = String::with_capacity(64 + self.items_json[..take].iter().map(|s| s.len() + 1).sum::<usize>());
+        let mut out = String::with_capacity(
+            64 + self.items_json[..take]
+                .iter()
+                .map(|s| s.len() + 1)
+                .sum::<usize>(),
+        );
         out.push_str("{\"model\":");
         out.push_str(&serde_json::Value::String(self.model.clone()).to_string());
         out.push_str(&format!(",\"dim\":{},\"items\":[", self.dim));
@@ -105,7 +124,12 @@ impl Pool {
         out.push_str("],\"images\":");
         let used: BTreeMap<&str, &str> = self.categories[..take]
             .iter()
-            .map(|c| (c.as_str(), self.images.get(c).map(String::as_str).unwrap_or("")))
+            .map(|c| {
+                (
+                    c.as_str(),
+                    self.images.get(c).map(String::as_str).unwrap_or(""),
+                )
+            })
             .collect();
         out.push_str(&serde_json::to_string(&used).unwrap_or_else(|_| "{}".into()));
         out.push('}');

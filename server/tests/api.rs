@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use localrank_server::{load_state, serve, Catalogue, CatalogueSource, Product, ServerConfig};
+use localrank_server::{Catalogue, CatalogueSource, Product, ServerConfig, load_state, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -27,18 +27,36 @@ fn fixture(name: &str) -> (PathBuf, ServerConfig) {
     std::fs::create_dir_all(site.join("www")).unwrap();
     std::fs::create_dir_all(site.join("js")).unwrap();
     std::fs::create_dir_all(&model).unwrap();
-    std::fs::write(site.join("www/index.html"), "<!doctype html><title>shop</title>").unwrap();
+    std::fs::write(
+        site.join("www/index.html"),
+        "<!doctype html><title>shop</title>",
+    )
+    .unwrap();
     std::fs::write(site.join("www/app.js"), "export const ok = 1;").unwrap();
     std::fs::write(site.join("secret.txt"), "not served").unwrap();
-    std::fs::write(model.join("model.json"), r#"{"format":"localrank-intent-encoder","dim":3}"#).unwrap();
+    std::fs::write(
+        model.join("model.json"),
+        r#"{"format":"localrank-intent-encoder","dim":3}"#,
+    )
+    .unwrap();
     std::fs::write(model.join("model.safetensors"), [1u8, 2, 3, 4]).unwrap();
 
     let ids = ["a1", "b2", "c3", "d4"];
     let vectors: Vec<f32> = (0..12).map(|k| k as f32 * 0.5 - 1.0).collect();
     let bytes: Vec<u8> = vectors.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4, 3], &bytes).unwrap();
-    safetensors::serialize_to_file([("item_vectors", view)], None, &model.join("items.safetensors")).unwrap();
-    std::fs::write(model.join("items.json"), serde_json::json!({ "dim": 3, "dtype": "f32", "ids": ids }).to_string()).unwrap();
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4, 3], &bytes).unwrap();
+    safetensors::serialize_to_file(
+        [("item_vectors", view)],
+        None,
+        &model.join("items.safetensors"),
+    )
+    .unwrap();
+    std::fs::write(
+        model.join("items.json"),
+        serde_json::json!({ "dim": 3, "dtype": "f32", "ids": ids }).to_string(),
+    )
+    .unwrap();
 
     let catalogue = Catalogue {
         build: 0,
@@ -75,7 +93,11 @@ async fn start(config: &ServerConfig) -> Running {
     let task = tokio::spawn(serve(listener, state, async move {
         let _ = rx.await;
     }));
-    Running { base, stop: Some(tx), task }
+    Running {
+        base,
+        stop: Some(tx),
+        task,
+    }
 }
 
 struct Reply {
@@ -86,21 +108,33 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
 /// A minimal HTTP/1.1 client (one request per connection) so the tests need no client crate.
 async fn get(addr: std::net::SocketAddr, path: &str, extra: &str) -> Reply {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -109,14 +143,20 @@ async fn get(addr: std::net::SocketAddr, path: &str, extra: &str) -> Reply {
     if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
         body = dechunk(&body);
     }
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
         if size == 0 {
             return out;
         }
@@ -134,7 +174,11 @@ async fn pool_is_the_catalogue_by_popularity_with_vectors() {
     assert_eq!(reply.headers["content-type"], "application/json");
     let pool = reply.json();
     assert_eq!(pool["dim"], 3);
-    assert!(pool["model"].as_str().unwrap().starts_with('m'), "a model version: {}", pool["model"]);
+    assert!(
+        pool["model"].as_str().unwrap().starts_with('m'),
+        "a model version: {}",
+        pool["model"]
+    );
     let items = pool["items"].as_array().unwrap();
     let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
     // z9 has no vector; the rest in popularity order.
@@ -149,13 +193,32 @@ async fn pool_is_the_catalogue_by_popularity_with_vectors() {
     assert_eq!(items[0]["repeat"], true, "groceries are bought again");
     // One inline placeholder per category on the page: showing a product costs no request.
     let images = pool["images"].as_object().unwrap();
-    assert_eq!(images.keys().collect::<Vec<_>>(), ["Bread", "Bread & <Rolls>", "Coffee", "Yogurt"]);
-    assert!(images["Bread & <Rolls>"].as_str().unwrap().starts_with("data:image/svg+xml,%3Csvg"));
-    assert!(items[2].get("price").is_none(), "no price is omitted, not null");
+    assert_eq!(
+        images.keys().collect::<Vec<_>>(),
+        ["Bread", "Bread & <Rolls>", "Coffee", "Yogurt"]
+    );
+    assert!(
+        images["Bread & <Rolls>"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/svg+xml,%3Csvg")
+    );
+    assert!(
+        items[2].get("price").is_none(),
+        "no price is omitted, not null"
+    );
 
     let two = get(server.base, "/api/pool?n=2", "").await.json();
-    assert_eq!(two["items"].as_array().unwrap().len(), 2, "context defaults to home, n limits");
-    assert_eq!(two["images"].as_object().unwrap().len(), 2, "only the images the items use");
+    assert_eq!(
+        two["items"].as_array().unwrap().len(),
+        2,
+        "context defaults to home, n limits"
+    );
+    assert_eq!(
+        two["images"].as_object().unwrap().len(),
+        2,
+        "only the images the items use"
+    );
     server.stop.unwrap().send(()).unwrap();
     server.task.await.unwrap().unwrap();
     let _ = std::fs::remove_dir_all(dir);
@@ -171,7 +234,11 @@ async fn bad_query_parameters_are_400_json() {
         ("/api/pool?n=1001", "BadN", "between 1 and 1000"),
         ("/api/pool?n=-3", "BadN", "whole number"),
         ("/api/pool?context=cart", "UnknownContext", "\"cart\""),
-        ("/api/pool?context=home&user=42", "UnknownParameter", "\"user\""),
+        (
+            "/api/pool?context=home&user=42",
+            "UnknownParameter",
+            "\"user\"",
+        ),
         ("/api/pool?history=a,b,c", "UnknownParameter", "\"history\""),
     ] {
         let reply = get(server.base, path, "").await;
@@ -179,7 +246,11 @@ async fn bad_query_parameters_are_400_json() {
         assert_eq!(reply.headers["content-type"], "application/json", "{path}");
         let body = reply.json();
         assert_eq!(body["error"], code, "{path}");
-        assert!(body["message"].as_str().unwrap().contains(needle), "{path}: {}", body["message"]);
+        assert!(
+            body["message"].as_str().unwrap().contains(needle),
+            "{path}: {}",
+            body["message"]
+        );
     }
     server.stop.unwrap().send(()).unwrap();
     server.task.await.unwrap().unwrap();
@@ -199,10 +270,24 @@ async fn health_model_and_static_files() {
     assert_eq!(weights.status, 200);
     assert_eq!(weights.body, [1, 2, 3, 4]);
     let etag = weights.headers["etag"].clone();
-    let again = get(server.base, "/model/model.safetensors", &format!("If-None-Match: {etag}\r\n")).await;
+    let again = get(
+        server.base,
+        "/model/model.safetensors",
+        &format!("If-None-Match: {etag}\r\n"),
+    )
+    .await;
     assert_eq!(again.status, 304, "revalidation with the version as ETag");
-    assert_eq!(get(server.base, "/model/model.json", "").await.json()["dim"], 3);
-    assert_eq!(get(server.base, "/model/items.safetensors", "").await.status, 404, "only the browser's files");
+    assert_eq!(
+        get(server.base, "/model/model.json", "").await.json()["dim"],
+        3
+    );
+    assert_eq!(
+        get(server.base, "/model/items.safetensors", "")
+            .await
+            .status,
+        404,
+        "only the browser's files"
+    );
 
     let index = get(server.base, "/", "").await;
     assert_eq!(index.status, 200);
@@ -211,7 +296,10 @@ async fn health_model_and_static_files() {
     assert_eq!(js.headers["content-type"], "text/javascript; charset=utf-8");
     assert_eq!(get(server.base, "/secret.txt", "").await.status, 404);
     assert_eq!(get(server.base, "/www/../secret.txt", "").await.status, 404);
-    assert_eq!(get(server.base, "/www/%2e%2e/secret.txt", "").await.status, 404);
+    assert_eq!(
+        get(server.base, "/www/%2e%2e/secret.txt", "").await.status,
+        404
+    );
     assert_eq!(get(server.base, "/js/missing.js", "").await.status, 404);
     server.stop.unwrap().send(()).unwrap();
     server.task.await.unwrap().unwrap();
@@ -224,20 +312,40 @@ async fn shutdown_finishes_and_frees_the_port() {
     let server = start(&config).await;
     assert_eq!(get(server.base, "/healthz", "").await.status, 200);
     server.stop.unwrap().send(()).unwrap();
-    server.task.await.unwrap().expect("clean exit after the shutdown signal");
-    assert!(TcpStream::connect(server.base).await.is_err(), "nothing listens any more");
+    server
+        .task
+        .await
+        .unwrap()
+        .expect("clean exit after the shutdown signal");
+    assert!(
+        TcpStream::connect(server.base).await.is_err(),
+        "nothing listens any more"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn startup_errors_name_the_file() {
     let (dir, mut config) = fixture("errors");
-    std::fs::write(config.model_dir.join("items.json"), r#"{"dim": 4, "ids": ["a1","b2","c3","d4"]}"#).unwrap();
-    let message = load_state(&config).err().expect("shape mismatch is an error").to_string();
-    assert!(message.contains("items.safetensors") && message.contains("[4, 3]"), "{message}");
+    std::fs::write(
+        config.model_dir.join("items.json"),
+        r#"{"dim": 4, "ids": ["a1","b2","c3","d4"]}"#,
+    )
+    .unwrap();
+    let message = load_state(&config)
+        .err()
+        .expect("shape mismatch is an error")
+        .to_string();
+    assert!(
+        message.contains("items.safetensors") && message.contains("[4, 3]"),
+        "{message}"
+    );
 
     config.catalogue = CatalogueSource::Json(dir.join("missing.json"));
-    let message = load_state(&config).err().expect("missing catalogue").to_string();
+    let message = load_state(&config)
+        .err()
+        .expect("missing catalogue")
+        .to_string();
     assert!(message.contains("missing.json"), "{message}");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -259,17 +367,23 @@ fn catalogue_from_complete_journey_parquet() {
     fn write_strings(path: &Path, schema: &str, columns: Vec<Vec<&str>>, doubles: Vec<Vec<f64>>) {
         let schema = Arc::new(parse_message_type(schema).unwrap());
         let file = std::fs::File::create(path).unwrap();
-        let mut writer = SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::builder().build())).unwrap();
+        let mut writer =
+            SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::builder().build()))
+                .unwrap();
         let mut rg = writer.next_row_group().unwrap();
         for col in columns {
             let values: Vec<ByteArray> = col.into_iter().map(ByteArray::from).collect();
             let mut w = rg.next_column().unwrap().unwrap();
-            w.typed::<ByteArrayType>().write_batch(&values, None, None).unwrap();
+            w.typed::<ByteArrayType>()
+                .write_batch(&values, None, None)
+                .unwrap();
             w.close().unwrap();
         }
         for col in doubles {
             let mut w = rg.next_column().unwrap().unwrap();
-            w.typed::<DoubleType>().write_batch(&col, None, None).unwrap();
+            w.typed::<DoubleType>()
+                .write_batch(&col, None, None)
+                .unwrap();
             w.close().unwrap();
         }
         rg.close().unwrap();
@@ -282,8 +396,22 @@ fn catalogue_from_complete_journey_parquet() {
         vec![
             vec!["1", "2", "3", "4", "5", "6"],
             vec!["GROCERY", "FUEL", "PRODUCE", "GROCERY", "MEAT", "GROCERY"],
-            vec!["YOGURT", "COUPON/MISC ITEMS", "FRUIT - SHELF STABLE", "COUPON/MISC ITEMS", "BEEF", "MILK"],
-            vec!["YOGURT NOT MULTI-PACKS", "GASOLINE-REG UNLEADED", "APPLE SAUCE", "MISC SALES TRANS", "LEAN", "FLUID MILK"],
+            vec![
+                "YOGURT",
+                "COUPON/MISC ITEMS",
+                "FRUIT - SHELF STABLE",
+                "COUPON/MISC ITEMS",
+                "BEEF",
+                "MILK",
+            ],
+            vec![
+                "YOGURT NOT MULTI-PACKS",
+                "GASOLINE-REG UNLEADED",
+                "APPLE SAUCE",
+                "MISC SALES TRANS",
+                "LEAN",
+                "FLUID MILK",
+            ],
             vec!["32 OZ", "", "6 CT", "", "", "1 GA"],
         ],
         vec![],
@@ -292,10 +420,16 @@ fn catalogue_from_complete_journey_parquet() {
     write_strings(
         &transactions,
         "message t { REQUIRED BINARY product_id (UTF8); REQUIRED DOUBLE quantity; REQUIRED DOUBLE sales_value; }",
-        vec![vec!["1", "1", "1", "2", "2", "2", "2", "3", "3", "4", "4", "5", "6"]],
+        vec![vec![
+            "1", "1", "1", "2", "2", "2", "2", "3", "3", "4", "4", "5", "6",
+        ]],
         vec![
-            vec![1.0, 2.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0, 0.0],
-            vec![3.0, 5.0, 1.0, 30.0, 30.0, 30.0, 30.0, 1.5, 4.5, 2.0, 2.0, 4.0, 1.0],
+            vec![
+                1.0, 2.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0, 0.0,
+            ],
+            vec![
+                3.0, 5.0, 1.0, 30.0, 30.0, 30.0, 30.0, 1.5, 4.5, 2.0, 2.0, 4.0, 1.0,
+            ],
         ],
     );
     let cache = dir.join("catalogue.json");
@@ -335,10 +469,23 @@ fn catalogue_from_complete_journey_parquet() {
     assert_eq!(catalogue.build, Catalogue::BUILD_VERSION);
     // The cache is used as is on the next start, even with the Parquet files gone.
     std::fs::remove_file(&products).unwrap();
-    assert_eq!(Catalogue::load_or_build(&cache, &products, &transactions).unwrap().products.len(), 3);
+    assert_eq!(
+        Catalogue::load_or_build(&cache, &products, &transactions)
+            .unwrap()
+            .products
+            .len(),
+        3
+    );
     // A cache written by older rules is not trusted: it is rebuilt (and here the source is gone).
-    Catalogue { build: 1, products: vec![] }.write_json(&cache).unwrap();
-    let message = Catalogue::load_or_build(&cache, &products, &transactions).err().expect("rebuild").to_string();
+    Catalogue {
+        build: 1,
+        products: vec![],
+    }
+    .write_json(&cache)
+    .unwrap();
+    let message = Catalogue::load_or_build(&cache, &products, &transactions)
+        .expect_err("rebuild")
+        .to_string();
     assert!(message.contains("products.parquet"), "{message}");
     let _ = std::fs::remove_dir_all(dir);
 }
