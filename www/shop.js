@@ -200,6 +200,7 @@ function renderRibbon() {
 async function showHome() {
   $('#product').hidden = true;
   $('#home').hidden = false;
+  document.body.dataset.view = 'home';
   document.title = 'Fresh Basket — groceries, picked for you on your device';
   const started = performance.now();
   // rank() never rejects: on any problem it returns the server order with a reason.
@@ -226,6 +227,7 @@ function showProduct(id) {
   const item = state.byId.get(id);
   const section = $('#product');
   $('#home').hidden = true;
+  document.body.dataset.view = 'product';
   section.hidden = false;
   window.scrollTo(0, 0);
   if (!item) {
