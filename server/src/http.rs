@@ -177,16 +177,35 @@ async fn model_file(
     send_file(&state.model_dir.join(&file), content_type, Some(etag)).await
 }
 
-async fn index(State(state): State<Arc<AppState>>) -> Response {
-    send_file(
-        &state.site_root.join("www").join("index.html"),
-        "text/html; charset=utf-8",
-        None,
-    )
-    .await
+async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let file = state.site_root.join("www").join("index.html");
+    send_static(&file, "text/html; charset=utf-8", &headers).await
+}
+
+/// A site file with an ETag from its size and modification time: with `no-cache`, a
+/// returning browser revalidates and gets a 304 instead of the 600 KB wasm again.
+async fn send_static(file: &Path, content_type: &str, headers: &HeaderMap) -> Response {
+    let etag = tokio::fs::metadata(file).await.ok().map(|m| {
+        let modified = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        format!("\"{:x}-{:x}\"", m.len(), modified)
+    });
+    if let Some(tag) = &etag
+        && headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            == Some(tag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag.clone())]).into_response();
+    }
+    send_file(file, content_type, etag).await
 }
 
 async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let headers = request.headers();
     let path = request.uri().path();
     let Some(file) = resolve(&state.site_root, path) else {
         return error(
@@ -195,8 +214,7 @@ async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Re
             format!("no file at {path}"),
         );
     };
-    let content_type = content_type(&file);
-    send_file(&file, content_type, None).await
+    send_static(&file, content_type(&file), headers).await
 }
 
 /// Maps a URL path to a file under one of the served folders; `None` for anything that

@@ -294,6 +294,29 @@ async fn health_model_and_static_files() {
     assert!(index.headers["content-type"].starts_with("text/html"));
     let js = get(server.base, "/www/app.js", "").await;
     assert_eq!(js.headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(js.body, b"export const ok = 1;");
+    let tag = js.headers["etag"].clone();
+    let again = get(
+        server.base,
+        "/www/app.js",
+        &format!("If-None-Match: {tag}\r\n"),
+    )
+    .await;
+    assert_eq!(again.status, 304, "unchanged site files revalidate");
+    assert!(again.body.is_empty());
+    let index_tag = index.headers["etag"].clone();
+    assert_eq!(
+        get(server.base, "/", &format!("If-None-Match: {index_tag}\r\n"))
+            .await
+            .status,
+        304
+    );
+    assert_eq!(
+        get(server.base, "/", "If-None-Match: \"stale\"\r\n")
+            .await
+            .status,
+        200
+    );
     assert_eq!(get(server.base, "/secret.txt", "").await.status, 404);
     assert_eq!(get(server.base, "/www/../secret.txt", "").await.status, 404);
     assert_eq!(
