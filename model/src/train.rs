@@ -97,6 +97,11 @@ pub struct EncoderScorer<'a> {
     pub model: &'a IntentEncoder,
     pub max_len: usize,
     pub device: Device,
+    /// Ranking time used for the last event's time gap: the target's timestamp (true, the
+    /// protocol's default: ranking happens when the next event does) or the last history
+    /// event's timestamp (false: an ablation in which the model learns nothing from the gap
+    /// to the predicted event).
+    pub gap_to_target: bool,
 }
 
 impl Scorer for EncoderScorer<'_> {
@@ -105,7 +110,8 @@ impl Scorer for EncoderScorer<'_> {
             .iter()
             .map(|&u| {
                 let (hist, target) = ds.history_and_target(u, part);
-                history_row(hist, target.ts, self.max_len)
+                let now = if self.gap_to_target { target.ts } else { hist.last().map_or(target.ts, |e| e.ts) };
+                history_row(hist, now, self.max_len)
             })
             .collect();
         let len = rows.iter().map(|r| r.0.len()).max().unwrap_or(1).max(1);
@@ -215,7 +221,7 @@ pub fn train_with_checkpoints(
         }
         bar.finish_and_clear();
         let valid = model.valid();
-        let scorer = EncoderScorer { model: &valid, max_len: enc.max_len, device: device.clone() };
+        let scorer = EncoderScorer { model: &valid, max_len: enc.max_len, device: device.clone(), gap_to_target: true };
         let m = evaluate(&scorer, ds, SplitPart::Validation, Some(&val_users), &opts);
         let secs = t0.elapsed().as_secs_f64();
         let entry = EpochLog { epoch, loss: loss_sum / n_batches as f64, val_ndcg10: m.ndcg10, val_hr10: m.hr10, seconds: secs };
