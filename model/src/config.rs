@@ -33,7 +33,7 @@ impl EncoderConfig {
     }
 
     pub fn check(&self) -> Result<()> {
-        if self.dim == 0 || self.heads == 0 || self.dim % self.heads != 0 {
+        if self.dim == 0 || self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
             return Err(ModelError::BadConfig(format!("dim {} must be a positive multiple of heads {}", self.dim, self.heads)));
         }
         if self.max_len == 0 || self.blocks == 0 || self.ffn_dim == 0 || self.num_items == 0 {

@@ -210,9 +210,12 @@ pub fn l2_normalize(t: Tensor<2>) -> Tensor<2> {
     t / norm
 }
 
+/// One history row: item indices, event kinds, gap buckets, next-item targets (-1 = none).
+pub type Row = (Vec<u32>, Vec<u8>, Vec<usize>, Vec<i64>);
+
 /// Builds a left-padded batch. Each entry is (items, kinds, gap buckets, targets) of equal
-/// length <= len; targets use -1 for "no target".
-pub fn make_batch(rows: &[(Vec<u32>, Vec<u8>, Vec<usize>, Vec<i64>)], len: usize) -> Batch {
+/// length; rows longer than `len` keep their last `len` positions.
+pub fn make_batch(rows: &[Row], len: usize) -> Batch {
     let size = rows.len();
     let mut batch = Batch { size, len, items: vec![0; size * len], kinds: vec![0; size * len], gaps: vec![0; size * len], targets: vec![-1; size * len] };
     for (b, (items, kinds, gaps, targets)) in rows.iter().enumerate() {

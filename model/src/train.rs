@@ -20,8 +20,7 @@ use crate::eval::{evaluate, EvalOptions, Metrics, Scorer};
 use crate::time_gap;
 use crate::weights::ModelWeights;
 
-/// One left-padded training/eval row: items, kinds, gap buckets, next-item targets (-1 = none).
-pub type Row = (Vec<u32>, Vec<u8>, Vec<usize>, Vec<i64>);
+pub use crate::encoder::Row;
 
 /// Input row for ranking after `hist` at time `now` (the last `max_len` events).
 pub fn history_row(hist: &[Event], now: i64, max_len: usize) -> Row {

@@ -184,8 +184,11 @@ fn parquet_err(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> ModelEr
     move |e| ModelError::Parquet { path: path.to_path_buf(), message: e.to_string() }
 }
 
+/// A row's text cells (None = null), or why the row could not be read.
+type CellRow = Result<Vec<Option<String>>, String>;
+
 /// Reads every row of a Parquet file as text cells, with the column names.
-fn read_parquet_rows(path: &Path) -> Result<(Vec<String>, Vec<Result<Vec<Option<String>>, String>>)> {
+fn read_parquet_rows(path: &Path) -> Result<(Vec<String>, Vec<CellRow>)> {
     let file = File::open(path).map_err(io_err(path))?;
     let reader = SerializedFileReader::new(file).map_err(parquet_err(path))?;
     let schema = reader.metadata().file_metadata().schema_descr();
