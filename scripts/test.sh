@@ -15,3 +15,6 @@ echo "== package + JS: build pkg/, type-check the public types, then node --test
 node scripts/build.mjs
 node_modules/.bin/tsc -p tests/types/tsconfig.json && echo "types: tests/types/usage.ts compiles against js/*.d.ts and pkg/localrank.d.ts"
 node --test --test-concurrency=1 tests/js/
+
+echo "== end to end: the candidate service (localrank-server, small fixture) + the storefront in Chromium"
+node --test --test-concurrency=1 tests/e2e/
