@@ -7,7 +7,7 @@
 //   2. train:  the default model, quick setting            `localrank train --dataset complete-journey`
 //   3. export: browser weights + item vectors (f16)        `localrank export --precision f16`
 //   4. wasm:   the npm package's pkg/                      `node scripts/build.mjs` (run by npm start before this script)
-//   5. serve:  the candidate service + the storefront      `cargo build --release -p localrank-server`, then run it
+//   5. serve:  the candidate service + the storefront      `cargo build --profile native -p localrank-server`, then run it
 //
 // Environment: PORT (8080), LOCALRANK_CACHE (.cache/localrank), LOCALRANK_EPOCHS (1: a few
 // minutes on a laptop CPU; the trainer's default takes much longer), LOCALRANK_CLI (a built
@@ -39,10 +39,10 @@ function run(command, args) {
   }
 }
 
-/** The `localrank` CLI: a given binary, or `cargo run --release -p localrank-cli`. */
+/** The `localrank` CLI: a given binary, or `cargo run --profile native -p localrank-cli` (see Cargo.toml). */
 function cli(...args) {
   if (process.env.LOCALRANK_CLI) run(process.env.LOCALRANK_CLI, args);
-  else run('cargo', ['run', '--release', '--quiet', '-p', 'localrank-cli', '--', ...args]);
+  else run('cargo', ['run', '--profile', 'native', '--quiet', '-p', 'localrank-cli', '--', ...args]);
 }
 
 const has = (...files) => files.every((f) => existsSync(f));
@@ -64,10 +64,10 @@ if (has(join(root, 'pkg', 'localrank_bg.wasm'), join(root, 'pkg', 'localrank.js'
 else run('node', ['scripts/build.mjs']);
 
 step('Candidate service (the catalogue is built from the Parquet files on first start and cached)');
-run('cargo', ['build', '--release', '--quiet', '-p', 'localrank-server']);
+run('cargo', ['build', '--profile', 'native', '--quiet', '-p', 'localrank-server']);
 // Run the binary itself (not `cargo run`), so SIGTERM reaches the server and it shuts down
 // gracefully; Ctrl-C reaches it through the terminal's process group either way.
-const bin = join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'release', 'localrank-server');
+const bin = join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'native', 'localrank-server');
 const args = ['--addr', `127.0.0.1:${port}`, '--site', root, '--model-dir', exported, '--data-dir', raw];
 console.log(`  $ ${bin} ${args.join(' ')}`);
 const server = spawn(bin, args, { cwd: root, stdio: 'inherit' });
