@@ -35,6 +35,12 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Export the browser model and the item-vector table (f32, f16, int8), or a random-init model
     Export(commands::export::ExportArgs),
+    /// Run the reference candidate service and the demo storefront (see server/README.md):
+    /// [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR]
+    Serve {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -54,11 +60,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(a) => commands::train::run(&paths, &a, &mut log),
         Command::Eval(a) => commands::eval::run(&paths, &a, &mut log),
         Command::Export(a) => commands::export::run(&paths, &a, &mut log),
+        Command::Serve { args } => {
+            // Normally taken in main(); kept total so `run` handles every command.
+            let _ = localrank_server::main_from_args(args);
+            Ok(())
+        }
     }
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    // The service has its own options and exit codes (it does not use the data cache flag).
+    let cli = match cli.command {
+        Command::Serve { args } => return localrank_server::main_from_args(args),
+        command => Cli { command, ..cli },
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -158,3 +158,94 @@ pub async fn shutdown_signal() {
     }
     println!("shutting down: finishing requests in flight");
 }
+
+// ---- Command line (shared by `localrank-server` and `localrank serve`) ----
+
+pub const USAGE: &str = "usage: localrank-server|localrank serve [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR]";
+
+/// Reads the command-line options (without the program name).
+pub fn config_from_args(args: impl IntoIterator<Item = String>) -> std::result::Result<ServerConfig, String> {
+    let mut addr = std::env::var("LOCALRANK_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let mut site = PathBuf::from(".");
+    let mut model_dir = PathBuf::from(".cache/localrank/artifacts/complete-journey");
+    let mut catalogue: Option<PathBuf> = None;
+    let mut data_dir = PathBuf::from(".cache/localrank/raw/complete-journey");
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(USAGE.into());
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--addr" => addr = value,
+            "--site" => site = value.into(),
+            "--model-dir" => model_dir = value.into(),
+            "--catalogue" => catalogue = Some(value.into()),
+            "--data-dir" => data_dir = value.into(),
+            _ => return Err(format!("unknown option {flag}\n{USAGE}")),
+        }
+    }
+    let addr = addr.parse().map_err(|e| format!("--addr {addr:?}: {e}"))?;
+    let catalogue = match catalogue {
+        Some(path) => CatalogueSource::Json(path),
+        None => CatalogueSource::CompleteJourney {
+            products: data_dir.join("products.parquet"),
+            transactions: data_dir.join("transactions.parquet"),
+            cache: model_dir.join("catalogue.json"),
+        },
+    };
+    Ok(ServerConfig {
+        addr,
+        site_root: site,
+        model_dir,
+        catalogue,
+    })
+}
+
+/// Runs the service from command-line options on a fresh tokio runtime: the entry point of
+/// both `localrank-server` and `localrank serve`. Exit code 2 for usage errors.
+pub fn main_from_args(args: impl IntoIterator<Item = String>) -> std::process::ExitCode {
+    let config = match config_from_args(args) {
+        Ok(c) => c,
+        Err(message) => {
+            eprintln!("{message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("localrank-server: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("localrank-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod command_line_tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn options_are_read_and_mistakes_named() {
+        let config = config_from_args(args(&["--addr", "127.0.0.1:9001", "--catalogue", "c.json", "--site", "www"])).unwrap();
+        assert_eq!(config.addr.port(), 9001);
+        assert_eq!(config.site_root, PathBuf::from("www"));
+        assert!(matches!(config.catalogue, CatalogueSource::Json(ref p) if p == &PathBuf::from("c.json")));
+        assert!(config_from_args(args(&["--bogus", "1"])).unwrap_err().contains("unknown option --bogus"));
+        assert!(config_from_args(args(&["--addr"])).unwrap_err().contains("--addr needs a value"));
+        assert!(config_from_args(args(&["--addr", "nowhere"])).unwrap_err().contains("--addr"));
+    }
+}
