@@ -7,7 +7,7 @@
 // Usage: node scripts/build.mjs [--dev]   (--dev: debug, scalar only (under both names), no wasm-opt)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -15,6 +15,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dev = process.argv.includes('--dev');
 const profile = dev ? 'debug' : 'release';
 const out = join(root, 'pkg');
+// Honour CARGO_TARGET_DIR, as cargo does, so a shared or cached target directory works.
+const targetRoot = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, 'target');
 // The features rustc's wasm32 target emits by default; wasm-opt must be told to keep them.
 const FEATURES = ['bulk-memory', 'sign-ext', 'mutable-globals', 'nontrapping-float-to-int', 'reference-types', 'multivalue'];
 
@@ -26,7 +28,7 @@ function run(cmd, args, env = {}) {
 /** cargo → wasm-bindgen into `dir`; returns the path of the bindgen'd .wasm. */
 function build({ simd, dir }) {
   // A separate target dir for the SIMD flags, so the two builds do not invalidate each other.
-  const targetDir = join(root, 'target', simd ? 'wasm-simd' : '.');
+  const targetDir = simd ? join(targetRoot, 'wasm-simd') : targetRoot;
   const env = simd ? { CARGO_TARGET_DIR: targetDir, RUSTFLAGS: '-C target-feature=+simd128' } : {};
   run('cargo', ['build', '--lib', '-p', 'localrank', '--target', 'wasm32-unknown-unknown', ...(dev ? [] : ['--release'])], env);
   const cargoWasm = join(targetDir, 'wasm32-unknown-unknown', profile, 'localrank.wasm');
@@ -52,7 +54,7 @@ const report = (path, label) => {
 rmSync(out, { recursive: true, force: true });
 report(build({ simd: false, dir: out }), 'pkg/localrank_bg.wasm (scalar)');
 if (!dev) {
-  const simdDir = join(root, 'target', 'pkg-simd');
+  const simdDir = join(targetRoot, 'pkg-simd');
   rmSync(simdDir, { recursive: true, force: true });
   const simdWasm = build({ simd: true, dir: simdDir });
   const glue = (dir) => readFileSync(join(dir, 'localrank.js'), 'utf8');
