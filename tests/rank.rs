@@ -3,7 +3,8 @@
 
 use futures::executor::block_on;
 use localrank::pool::{CandidatePool, PoolInput};
-use localrank::rank::{self, IntentSource, RankOptions, RankSettings, Ranking, SlotRule};
+use localrank::gpu::Backend;
+use localrank::rank::{self, BlendWeights, BlendWeightsInput, IntentSource, ModelIntent, RankOptions, RankSettings, Ranking, SlotRule};
 use localrank::{EventInput, EventKind, History, MemoryStore, OpenOptions};
 use serde_json::json;
 
@@ -179,6 +180,41 @@ fn weights_can_be_overridden_per_call() {
     assert_eq!(bad.field(), Some("diversity"));
     let bad = serde_json::from_value::<RankOptions>(json!({ "weights": { "server": -1 } })).unwrap().resolve(RankSettings::default()).unwrap_err();
     assert_eq!(bad.field(), Some("weights.server"));
+}
+
+#[test]
+fn a_models_tuned_weights_apply_when_it_computed_the_intent_and_the_call_still_wins() {
+    let pool = pool(catalogue_pool());
+    let history = history_of(&[("books-1", EventKind::View, None, Some("books"))]);
+    let cache = history.vectors();
+    let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
+    // The model's intent points at garden; its tuned weights trust the intent alone.
+    let tuned = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0 };
+    let intent = |blend| ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "test".into(), blend };
+    let settings = RankOptions { diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
+
+    let ranking = rank::rank(&pool, history.events(), &lookup, Some(intent(Some(tuned))), &settings);
+    assert_eq!(ranking.intent, IntentSource::Model);
+    assert_eq!(ranking.weights, Some(tuned));
+    assert!(order(&ranking)[..6].iter().all(|id| id.starts_with("garden")), "{:?}", ranking.order);
+
+    // Without tuned weights the defaults apply, and the books affinity pulls books up front.
+    let untuned = rank::rank(&pool, history.events(), &lookup, Some(intent(None)), &settings);
+    assert_eq!(untuned.weights, Some(BlendWeights::default()));
+    assert_ne!(untuned.order, ranking.order);
+
+    // A call's own weight overrides the tuned one; the rest stay tuned.
+    let call = RankOptions { weights: Some(BlendWeightsInput { affinity: Some(10.0), ..Default::default() }), diversity: Some(1.0), ..Default::default() }
+        .resolve(RankSettings::default())
+        .unwrap();
+    let overridden = rank::rank(&pool, history.events(), &lookup, Some(intent(Some(tuned))), &call);
+    assert_eq!(overridden.weights, Some(BlendWeights { affinity: 10.0, ..tuned }));
+    assert!(order(&overridden)[..6].iter().all(|id| id.starts_with("books")), "{:?}", overridden.order);
+
+    // The cold path (no model intent) keeps the defaults: tuned weights belong to the model.
+    let cold = rank_with(&pool, &history, settings);
+    assert_eq!(cold.intent, IntentSource::History);
+    assert_eq!(cold.weights, Some(BlendWeights::default()));
 }
 
 #[test]

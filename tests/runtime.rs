@@ -158,6 +158,14 @@ fn config_errors_name_the_field() {
     assert_eq!(field(&json.replace("\"version\":1", "\"version\":2")), "version");
     assert_eq!(field(&json.replace("\"dtype\":\"f32\"", "\"dtype\":\"bf16\"")), "model.json");
     assert_eq!(field("not json"), "model.json");
+    // Tuned blend weights are checked like any other field.
+    let with_blend = |blend: &str| json.replacen('{', &format!("{{\"blend\":{blend},"), 1);
+    assert_eq!(field(&with_blend(r#"{"intent":1,"server":-0.5,"affinity":0}"#)), "blend.server");
+    assert_eq!(field(&with_blend(r#"{"intent":1,"server":0.5}"#)), "model.json", "a partial blend is refused");
+    let tuned = IntentEncoder::load(&bytes, &with_blend(r#"{"intent":1,"server":0.2,"affinity":1.5}"#)).expect("a valid blend loads");
+    let blend = tuned.config().blend.expect("blend kept");
+    assert_eq!((blend.intent, blend.server, blend.affinity), (1.0, 0.2, 1.5));
+    assert_eq!(IntentEncoder::load(&bytes, &json).expect("loads").config().blend, None, "untuned models have none");
 }
 
 #[test]

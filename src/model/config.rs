@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::ModelError;
 use crate::history::EventKind;
+use crate::rank::BlendWeights;
 
 pub const FORMAT_NAME: &str = "localrank-intent-encoder";
 pub const FORMAT_VERSION: u32 = 1;
@@ -56,6 +57,11 @@ pub struct ModelConfig {
     pub time_gap_boundaries_seconds: Vec<i64>,
     #[serde(default)]
     pub num_items: usize,
+    /// Blend weights tuned for this model by `localrank eval` on its validation split. They
+    /// replace the built-in defaults whenever this model computes the intent; a `rank()` call's
+    /// own `weights` still win. Absent in untuned models.
+    #[serde(default)]
+    pub blend: Option<BlendWeights>,
 }
 
 /// Upper bounds that keep a hostile or mistaken config from asking for gigabytes; far above any
@@ -111,6 +117,9 @@ impl ModelConfig {
         }
         if self.time_gap_boundaries_seconds != TIME_GAP_BOUNDARIES_SECONDS {
             return Err(ModelError::config("time_gap_boundaries_seconds", "differ from this engine's boundaries"));
+        }
+        if let Some(blend) = &self.blend {
+            blend.check().map_err(|(name, reason)| ModelError::config(&format!("blend.{name}"), reason))?;
         }
         Ok(())
     }

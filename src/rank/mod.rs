@@ -24,7 +24,7 @@ use tsify::Tsify;
 use crate::gpu::Backend;
 use crate::history::{EventKind, StoredEvent};
 use crate::pool::CandidatePool;
-pub use options::{BlendWeights, RankOptions, RankSettings};
+pub use options::{BlendWeights, BlendWeightsInput, RankOptions, RankSettings};
 pub use score::{cosine, cosine_scores};
 use signals::HistoryStep;
 
@@ -105,6 +105,11 @@ pub struct Ranking {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub model: Option<String>,
+    /// The blend weights used (when personalized): the call's `weights`, over the model's
+    /// tuned ones when a model computed the intent, over the built-in defaults otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub weights: Option<BlendWeights>,
     /// One entry per id in `order`, same order. Empty when the pool itself was unusable.
     pub items: Vec<RankedItem>,
     /// Items left out (unavailable).
@@ -125,6 +130,7 @@ impl Ranking {
             backend_reason: None,
             intent: IntentSource::None,
             model: None,
+            weights: None,
             items: Vec::new(),
             dropped: Vec::new(),
             elapsed_ms: 0.0,
@@ -141,6 +147,8 @@ pub struct ModelIntent {
     /// Why the CPU ran when WebGPU was asked for or tried.
     pub fallback: Option<String>,
     pub version: String,
+    /// The model's tuned blend weights (model.json `blend`), if it has them.
+    pub blend: Option<BlendWeights>,
 }
 
 /// Ranks `pool` for the shopper whose history is `history` (oldest first). `cached` looks up
@@ -157,11 +165,13 @@ pub fn rank<'a>(
     let mut precomputed = None;
     let mut model_version = None;
     let mut backend_reason = None;
+    let mut model_blend = None;
     let (intent, source, backend) = match model {
         Some(m) if m.vector.len() == pool.dim => {
             precomputed = m.scores.filter(|s| s.len() == pool.len());
             model_version = Some(m.version);
             backend_reason = m.fallback;
+            model_blend = m.blend;
             (Some(m.vector), IntentSource::Model, m.backend)
         }
         _ => match signals::history_intent(&steps, pool.dim) {
@@ -192,7 +202,7 @@ pub fn rank<'a>(
         (Some(u), true, None) => cosine_scores(u, &pool.vectors, pool.dim),
         _ => vec![0.0; pool.len()],
     };
-    let w = settings.weights;
+    let w = settings.weights_for(model_blend);
     let parts: Vec<ScoreParts> = (0..pool.len())
         .map(|i| {
             let affinity = match (personalized, &pool.items[i].category) {
@@ -240,6 +250,7 @@ pub fn rank<'a>(
         backend_reason: if personalized { backend_reason } else { None },
         intent: if personalized { source } else { IntentSource::None },
         model: if personalized { model_version } else { None },
+        weights: personalized.then_some(w),
         items,
         dropped: layout.dropped.iter().map(|&i| pool.items[i].id.clone()).collect(),
         elapsed_ms: 0.0,

@@ -20,12 +20,31 @@ pub struct BlendWeights {
 }
 
 impl Default for BlendWeights {
+    /// The built-in weights, used without a model (the cold path) or with a model whose config
+    /// has no tuned `blend`. Hand-set: the intent leads, popularity breaks its ties.
     fn default() -> Self {
         BlendWeights { intent: 1.0, server: 0.35, affinity: 0.5 }
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Tsify)]
+/// The range every weight must fall in, wherever it comes from (per-call option or model.json).
+pub const MAX_WEIGHT: f64 = 100.0;
+
+impl BlendWeights {
+    /// Names the first weight outside 0..=[`MAX_WEIGHT`] (or not a number), with its value.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for (name, w) in [("intent", self.intent), ("server", self.server), ("affinity", self.affinity)] {
+            if !(w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w)) {
+                return Err((name, format!("must be a number from 0 to {MAX_WEIGHT}, got {w}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Some or all of the blend weights, as a `rank()` call sets them; each one given wins over the
+/// model's tuned weights and the defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct BlendWeightsInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,6 +56,16 @@ pub struct BlendWeightsInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub affinity: Option<f64>,
+}
+
+impl BlendWeightsInput {
+    pub fn over(&self, base: BlendWeights) -> BlendWeights {
+        BlendWeights {
+            intent: self.intent.unwrap_or(base.intent),
+            server: self.server.unwrap_or(base.server),
+            affinity: self.affinity.unwrap_or(base.affinity),
+        }
+    }
 }
 
 /// Per-call options of `rank()`.
@@ -79,7 +108,11 @@ pub struct RankOptions {
 /// Options with every default filled in and every range checked.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RankSettings {
+    /// The built-in weights with the call's overrides applied: used when no model computed
+    /// the intent.
     pub weights: BlendWeights,
+    /// The call's own weights, which also override a model's tuned ones (see [`Self::weights_for`]).
+    pub weight_overrides: BlendWeightsInput,
     pub lambda: f32,
     pub diversify_top: usize,
     pub history_length: usize,
@@ -90,7 +123,7 @@ pub struct RankSettings {
 
 impl Default for RankSettings {
     fn default() -> Self {
-        RankSettings { weights: BlendWeights::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true, explain_top: 100, backend: BackendChoice::Auto }
+        RankSettings { weights: BlendWeights::default(), weight_overrides: BlendWeightsInput::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true, explain_top: 100, backend: BackendChoice::Auto }
     }
 }
 
@@ -98,17 +131,11 @@ impl RankOptions {
     /// Resolves against `defaults`, naming the first bad option.
     pub fn resolve(&self, defaults: RankSettings) -> Result<RankSettings, LocalRankError> {
         let bad = |field: &str, reason: String| LocalRankError::invalid_option(field, reason);
-        let weight = |field: &str, value: Option<f64>, default: f64| match value {
-            None => Ok(default),
-            Some(w) if w.is_finite() && (0.0..=100.0).contains(&w) => Ok(w),
-            Some(w) => Err(bad(field, format!("must be a number from 0 to 100, got {w}"))),
-        };
-        let input = self.weights.clone().unwrap_or_default();
-        let weights = BlendWeights {
-            intent: weight("weights.intent", input.intent, defaults.weights.intent)?,
-            server: weight("weights.server", input.server, defaults.weights.server)?,
-            affinity: weight("weights.affinity", input.affinity, defaults.weights.affinity)?,
-        };
+        let weight_overrides = self.weights.unwrap_or_default();
+        // Checked on the call's values alone, so a bad option is reported even when a model's
+        // weights would have been used instead of the defaults.
+        weight_overrides.over(defaults.weights).check().map_err(|(name, reason)| bad(&format!("weights.{name}"), reason))?;
+        let weights = weight_overrides.over(defaults.weights);
         let lambda = match self.diversity {
             None => defaults.lambda,
             Some(l) if (0.0..=1.0).contains(&l) => l as f32,
@@ -121,6 +148,7 @@ impl RankOptions {
         };
         Ok(RankSettings {
             weights,
+            weight_overrides,
             lambda,
             diversify_top: count("diversifyTop", self.diversify_top, defaults.diversify_top, 1_000)?,
             history_length: count("historyLength", self.history_length, defaults.history_length, 10_000)?,
@@ -128,5 +156,18 @@ impl RankOptions {
             explain_top: count("explainTop", self.explain_top, defaults.explain_top, crate::pool::MAX_POOL_ITEMS)?,
             backend: self.backend.unwrap_or(defaults.backend),
         })
+    }
+}
+
+impl RankSettings {
+    /// The weights for one ranking: a model's tuned weights (from its model.json) when the
+    /// model computed the intent, else the built-in defaults; the call's overrides over either.
+    /// The tuned weights belong to that model's intent scores, so the cold path (history mean)
+    /// keeps the defaults.
+    pub fn weights_for(&self, model_blend: Option<BlendWeights>) -> BlendWeights {
+        match model_blend {
+            Some(tuned) => self.weight_overrides.over(tuned),
+            None => self.weights,
+        }
     }
 }

@@ -94,6 +94,7 @@ async fn model_intent<'a>(
             backend: scored.backend,
             fallback: scored.fallback,
             version: runtime.version().to_owned(),
+            blend: runtime.encoder().config().blend,
         }),
         Err(error) => {
             log_warning(&LocalRankError::Internal(format!("the model could not run; ranking from history instead: {error}")));
