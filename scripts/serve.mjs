@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// A small static file server for the demo page, the tests and the browser benchmarks.
-// Serves only the folders a browser needs (never .git, target/ or the data cache), on
-// loopback. Usage: node scripts/serve.mjs [--port 8080]   (or PORT=8080)
+// A small static file server for the JS tests and the browser benchmarks: the package's files
+// as they are in the repository (js/, pkg/) and the test and benchmark pages. Serves only
+// those folders (never .git, target/ or the data cache), on loopback. The demo storefront is
+// served by the candidate service from its Vite build (`npm start`), not by this server.
+// Usage: node scripts/serve.mjs [--port 8080]   (or PORT=8080)
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -9,7 +11,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SERVED = ['www', 'js', 'pkg', 'benches/browser', 'tests/js/pages'];
+const SERVED = ['js', 'pkg', 'benches/browser', 'tests/js/pages'];
 // Trained artifacts (public model and item vectors), for the benchmarks; absent on a fresh clone.
 const ALIASES = { artifacts: '.cache/localrank/artifacts' };
 const TYPES = {
@@ -27,7 +29,6 @@ const TYPES = {
 /** Maps a URL path to a file under one of the served folders, or null. */
 function resolve(urlPath) {
   const path = decodeURIComponent(urlPath.split('?')[0]);
-  if (path === '/' || path === '/index.html') return join(root, 'www', 'index.html');
   const relative = normalize(path).replace(/^[/\\]+/, '');
   if (relative.split(sep).includes('..')) return null;
   const [head, ...rest] = relative.split('/');
@@ -68,7 +69,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const flag = process.argv.indexOf('--port');
   const port = Number(flag > 0 ? process.argv[flag + 1] : (process.env.PORT ?? 8080));
   const { server, url } = await startServer({ port, log: true });
-  console.log(`localrank demo: ${url}/  (Ctrl-C to stop)`);
+  console.log(`localrank test pages: ${url}/tests/js/pages/blank.html, benchmarks: ${url}/benches/browser/  (Ctrl-C to stop)`);
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

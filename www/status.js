@@ -1,6 +1,6 @@
-// The placeholder demo page: loads the engine from the npm package's entry point and shows
-// its status. The full storefront demo replaces this page.
-import { open } from '/js/index.js';
+// The engine status page (/status.html): opens the engine in the page, from the npm package's
+// main entry point, and shows its status and the history stored on this device.
+import { open } from 'localrank';
 
 const $ = (selector) => document.querySelector(selector);
 const field = (name, text) => { $(`[data-field="${name}"]`).textContent = text; };

@@ -18,7 +18,8 @@ use crate::pool::Pool;
 /// Everything a request can read; immutable after start-up.
 pub struct AppState {
     pub pool: Pool,
-    /// Folder holding the site: `www/` (pages), `js/` and `pkg/` (the npm package).
+    /// The built site (`www/dist`, written by Vite): every file in it may be served, except
+    /// hidden ones.
     pub site_root: PathBuf,
     pub model_dir: PathBuf,
 }
@@ -30,9 +31,10 @@ pub const DEFAULT_N: usize = 200;
 /// fallback, so a typo in a storefront shows up at once.
 pub const CONTEXTS: &[&str] = &["home"];
 
-/// The site's folders that may be served. Everything else under the root (sources, the data
-/// cache, build output) stays private.
-const SERVED: &[&str] = &["www", "js", "pkg"];
+/// Where Vite writes the bundled, content-hashed files (`build.assetsDir`). A file there whose
+/// name carries the hash (`index-DteRV2-I.js`) never changes, so browsers may keep it for a
+/// year without asking again; every other file revalidates (`no-cache` + ETag).
+const HASHED_DIR: &str = "assets";
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -178,13 +180,19 @@ async fn model_file(
 }
 
 async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let file = state.site_root.join("www").join("index.html");
-    send_static(&file, "text/html; charset=utf-8", &headers).await
+    let file = state.site_root.join("index.html");
+    send_static(&file, "text/html; charset=utf-8", false, &headers).await
 }
 
 /// A site file with an ETag from its size and modification time: with `no-cache`, a
-/// returning browser revalidates and gets a 304 instead of the 600 KB wasm again.
-async fn send_static(file: &Path, content_type: &str, headers: &HeaderMap) -> Response {
+/// returning browser revalidates and gets a 304 instead of the 600 KB wasm again; a hashed
+/// asset is `immutable` (a new build gives it a new name).
+async fn send_static(
+    file: &Path,
+    content_type: &str,
+    immutable: bool,
+    headers: &HeaderMap,
+) -> Response {
     let etag = tokio::fs::metadata(file).await.ok().map(|m| {
         let modified = m
             .modified()
@@ -201,7 +209,14 @@ async fn send_static(file: &Path, content_type: &str, headers: &HeaderMap) -> Re
     {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag.clone())]).into_response();
     }
-    send_file(file, content_type, etag).await
+    let mut response = send_file(file, content_type, etag).await;
+    if immutable && response.status() == StatusCode::OK {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    response
 }
 
 async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Response {
@@ -214,13 +229,17 @@ async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Re
             format!("no file at {path}"),
         );
     };
-    send_static(&file, content_type(&file), headers).await
+    send_static(&file, content_type(&file), is_hashed_asset(path), headers).await
 }
 
-/// Maps a URL path to a file under one of the served folders; `None` for anything that
-/// would leave them (`..`, absolute parts) or is outside them.
+/// Maps a URL path to a file inside the site folder; `None` for anything that would leave it
+/// (`..`, absolute or prefixed parts, a percent-encoded separator or NUL) or is hidden (any
+/// part starting with `.`, e.g. `.vite/` or `.env`).
 pub fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     let decoded = percent_decode(url_path)?;
+    if decoded.contains(['\\', '\0']) {
+        return None;
+    }
     let relative = Path::new(decoded.trim_start_matches('/'));
     let mut parts = Vec::new();
     for component in relative.components() {
@@ -229,7 +248,7 @@ pub fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
             _ => return None,
         }
     }
-    if parts.len() < 2 || !SERVED.contains(&parts[0]) || parts.iter().any(|p| p.starts_with('.')) {
+    if parts.is_empty() || parts.iter().any(|p| p.starts_with('.')) {
         return None;
     }
     Some(
@@ -237,6 +256,30 @@ pub fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
             .iter()
             .fold(root.to_path_buf(), |p, part| p.join(part)),
     )
+}
+
+/// `/assets/<name>-<hash>.<ext>`: a bundler's content-hashed output file (Vite names them
+/// `[name]-[hash].[ext]`, the hash 8 characters of `[A-Za-z0-9_-]`).
+pub fn is_hashed_asset(url_path: &str) -> bool {
+    let Some(name) = url_path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(HASHED_DIR))
+        .and_then(|p| p.strip_prefix('/'))
+    else {
+        return false;
+    };
+    if name.contains('/') {
+        return false;
+    }
+    let Some((stem, _ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    stem.len() > 9
+        && stem.is_char_boundary(stem.len() - 9)
+        && stem[stem.len() - 9..].starts_with('-')
+        && stem[stem.len() - 8..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -310,22 +353,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resolve_keeps_requests_inside_the_served_folders() {
-        let root = Path::new("/site");
+    fn resolve_keeps_requests_inside_the_site_folder() {
+        let root = Path::new("/site/dist");
         assert_eq!(
-            resolve(root, "/www/app.js"),
-            Some(PathBuf::from("/site/www/app.js"))
+            resolve(root, "/status.html"),
+            Some(PathBuf::from("/site/dist/status.html"))
         );
         assert_eq!(
-            resolve(root, "/pkg/localrank_bg.wasm"),
-            Some(PathBuf::from("/site/pkg/localrank_bg.wasm"))
+            resolve(root, "/assets/localrank_simd_bg-DANBp0I9.wasm"),
+            Some(PathBuf::from(
+                "/site/dist/assets/localrank_simd_bg-DANBp0I9.wasm"
+            ))
         );
-        assert_eq!(resolve(root, "/www/../Cargo.toml"), None);
-        assert_eq!(resolve(root, "/www/%2e%2e/Cargo.toml"), None);
-        assert_eq!(resolve(root, "/.cache/localrank/raw/x"), None);
-        assert_eq!(resolve(root, "/src/lib.rs"), None);
-        assert_eq!(resolve(root, "/www"), None);
-        assert_eq!(resolve(root, "/www/.hidden"), None);
-        assert_eq!(resolve(root, "/www/%zz"), None);
+        assert_eq!(
+            resolve(root, "/assets/a%20b.js"),
+            Some(PathBuf::from("/site/dist/assets/a b.js"))
+        );
+        assert_eq!(resolve(root, "/../Cargo.toml"), None);
+        assert_eq!(resolve(root, "/assets/../../Cargo.toml"), None);
+        assert_eq!(resolve(root, "/%2e%2e/Cargo.toml"), None);
+        assert_eq!(resolve(root, "/assets%2f..%2f..%2fCargo.toml"), None);
+        assert_eq!(resolve(root, "/assets/..%5c..%5cCargo.toml"), None);
+        assert_eq!(resolve(root, "/index.html%00.js"), None);
+        assert_eq!(
+            resolve(root, "//etc/passwd"),
+            Some(PathBuf::from("/site/dist/etc/passwd"))
+        );
+        assert_eq!(resolve(root, "/.vite/manifest.json"), None);
+        assert_eq!(resolve(root, "/assets/.hidden"), None);
+        assert_eq!(resolve(root, "/.env"), None);
+        assert_eq!(resolve(root, "/"), None);
+        assert_eq!(resolve(root, "/assets/%zz"), None);
+    }
+
+    #[test]
+    fn only_hashed_assets_are_immutable() {
+        assert!(is_hashed_asset("/assets/index-DteRV2-I.js"));
+        assert!(is_hashed_asset("/assets/localrank_simd_bg-DANBp0I9.wasm"));
+        assert!(is_hashed_asset("/assets/worker-entry-Dsn5O8g1.js"));
+        assert!(!is_hashed_asset("/assets/shop.js"), "no hash");
+        assert!(!is_hashed_asset("/assets/sub/index-DteRV2-I.js"));
+        assert!(!is_hashed_asset("/index-DteRV2-I.js"), "outside assets/");
+        assert!(!is_hashed_asset("/status.html"));
+        assert!(!is_hashed_asset("/assets/x-DteRV2-I"), "no extension");
+        assert!(!is_hashed_asset("/assets/-DteRV2-I.js"), "no name");
     }
 }

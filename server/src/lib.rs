@@ -11,7 +11,7 @@
 //! use localrank_server::{run, CatalogueSource, ServerConfig};
 //! run(ServerConfig {
 //!     addr: "127.0.0.1:8080".parse().unwrap(),
-//!     site_root: ".".into(),
+//!     site_root: "www/dist".into(),
 //!     model_dir: ".cache/localrank/artifacts/complete-journey".into(),
 //!     catalogue: CatalogueSource::Json(".cache/localrank/artifacts/complete-journey/catalogue.json".into()),
 //! }).await
@@ -54,7 +54,8 @@ pub enum CatalogueSource {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub addr: SocketAddr,
-    /// Folder with `www/` (the storefront), `js/` and `pkg/` (the npm package's files).
+    /// The built storefront (`www/dist`, written by `node scripts/build-site.mjs`): served as
+    /// is, `/` being its `index.html`; hidden files (`.name`) never.
     pub site_root: PathBuf,
     /// An exported model directory: model.json, model.safetensors, items.json, items.safetensors.
     pub model_dir: PathBuf,
@@ -124,6 +125,12 @@ pub async fn run(config: ServerConfig) -> Result<()> {
         addr: config.addr,
         source,
     })?;
+    if !state.site_root.join("index.html").is_file() {
+        eprintln!(
+            "warning: no index.html in --site {}: the API works, the storefront will not (build it with `node scripts/build-site.mjs`)",
+            state.site_root.display()
+        );
+    }
     println!(
         "localrank demo storefront: http://{addr}/  ({items} products in the pool, model {})",
         state.pool.model
@@ -164,9 +171,11 @@ pub async fn shutdown_signal() {
 pub const USAGE: &str = "usage: localrank-server|localrank serve [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR]";
 
 /// Reads the command-line options (without the program name).
-pub fn config_from_args(args: impl IntoIterator<Item = String>) -> std::result::Result<ServerConfig, String> {
+pub fn config_from_args(
+    args: impl IntoIterator<Item = String>,
+) -> std::result::Result<ServerConfig, String> {
     let mut addr = std::env::var("LOCALRANK_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let mut site = PathBuf::from(".");
+    let mut site = PathBuf::from("www/dist");
     let mut model_dir = PathBuf::from(".cache/localrank/artifacts/complete-journey");
     let mut catalogue: Option<PathBuf> = None;
     let mut data_dir = PathBuf::from(".cache/localrank/raw/complete-journey");
@@ -214,7 +223,10 @@ pub fn main_from_args(args: impl IntoIterator<Item = String>) -> std::process::E
             return std::process::ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("localrank-server: cannot start the async runtime: {e}");
@@ -240,12 +252,39 @@ mod command_line_tests {
 
     #[test]
     fn options_are_read_and_mistakes_named() {
-        let config = config_from_args(args(&["--addr", "127.0.0.1:9001", "--catalogue", "c.json", "--site", "www"])).unwrap();
+        let config = config_from_args(args(&[
+            "--addr",
+            "127.0.0.1:9001",
+            "--catalogue",
+            "c.json",
+            "--site",
+            "www",
+        ]))
+        .unwrap();
         assert_eq!(config.addr.port(), 9001);
         assert_eq!(config.site_root, PathBuf::from("www"));
-        assert!(matches!(config.catalogue, CatalogueSource::Json(ref p) if p == &PathBuf::from("c.json")));
-        assert!(config_from_args(args(&["--bogus", "1"])).unwrap_err().contains("unknown option --bogus"));
-        assert!(config_from_args(args(&["--addr"])).unwrap_err().contains("--addr needs a value"));
-        assert!(config_from_args(args(&["--addr", "nowhere"])).unwrap_err().contains("--addr"));
+        assert_eq!(
+            config_from_args(args(&[])).unwrap().site_root,
+            PathBuf::from("www/dist"),
+            "the site Vite builds"
+        );
+        assert!(
+            matches!(config.catalogue, CatalogueSource::Json(ref p) if p == &PathBuf::from("c.json"))
+        );
+        assert!(
+            config_from_args(args(&["--bogus", "1"]))
+                .unwrap_err()
+                .contains("unknown option --bogus")
+        );
+        assert!(
+            config_from_args(args(&["--addr"]))
+                .unwrap_err()
+                .contains("--addr needs a value")
+        );
+        assert!(
+            config_from_args(args(&["--addr", "nowhere"]))
+                .unwrap_err()
+                .contains("--addr")
+        );
     }
 }

@@ -18,22 +18,34 @@ fn product(id: &str, category: &str, popularity: u64, price: Option<f64>) -> Pro
     }
 }
 
-/// A fresh fixture directory: `site/www/index.html`, `model/` (4 items, dim 3) and a catalogue
-/// with one product ("z9") that has no vector and must not reach the pool.
+/// A fresh fixture directory: a built site `site/` (index.html, status.html, a hashed asset, a
+/// hidden folder), `secret.txt` beside it, `model/` (4 items, dim 3) and a catalogue with one
+/// product ("z9") that has no vector and must not reach the pool.
 fn fixture(name: &str) -> (PathBuf, ServerConfig) {
     let dir = std::env::temp_dir().join(format!("localrank-server-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (site, model) = (dir.join("site"), dir.join("model"));
-    std::fs::create_dir_all(site.join("www")).unwrap();
-    std::fs::create_dir_all(site.join("js")).unwrap();
+    std::fs::create_dir_all(site.join("assets")).unwrap();
+    std::fs::create_dir_all(site.join(".vite")).unwrap();
     std::fs::create_dir_all(&model).unwrap();
     std::fs::write(
-        site.join("www/index.html"),
+        site.join("index.html"),
         "<!doctype html><title>shop</title>",
     )
     .unwrap();
-    std::fs::write(site.join("www/app.js"), "export const ok = 1;").unwrap();
-    std::fs::write(site.join("secret.txt"), "not served").unwrap();
+    std::fs::write(
+        site.join("status.html"),
+        "<!doctype html><title>status</title>",
+    )
+    .unwrap();
+    std::fs::write(
+        site.join("assets/index-DteRV2-I.js"),
+        "export const ok = 1;",
+    )
+    .unwrap();
+    std::fs::write(site.join(".vite/manifest.json"), "{}").unwrap();
+    std::fs::write(site.join(".env"), "SECRET=1").unwrap();
+    std::fs::write(dir.join("secret.txt"), "not served").unwrap();
     std::fs::write(
         model.join("model.json"),
         r#"{"format":"localrank-intent-encoder","dim":3}"#,
@@ -292,13 +304,25 @@ async fn health_model_and_static_files() {
     let index = get(server.base, "/", "").await;
     assert_eq!(index.status, 200);
     assert!(index.headers["content-type"].starts_with("text/html"));
-    let js = get(server.base, "/www/app.js", "").await;
+    assert_eq!(index.headers["cache-control"], "no-cache");
+    assert_eq!(index.body, b"<!doctype html><title>shop</title>");
+    let status_page = get(server.base, "/status.html", "").await;
+    assert_eq!(status_page.status, 200);
+    assert_eq!(
+        status_page.headers["cache-control"], "no-cache",
+        "pages revalidate"
+    );
+    let js = get(server.base, "/assets/index-DteRV2-I.js", "").await;
     assert_eq!(js.headers["content-type"], "text/javascript; charset=utf-8");
     assert_eq!(js.body, b"export const ok = 1;");
+    assert_eq!(
+        js.headers["cache-control"], "public, max-age=31536000, immutable",
+        "content-hashed assets are kept"
+    );
     let tag = js.headers["etag"].clone();
     let again = get(
         server.base,
-        "/www/app.js",
+        "/assets/index-DteRV2-I.js",
         &format!("If-None-Match: {tag}\r\n"),
     )
     .await;
@@ -318,12 +342,36 @@ async fn health_model_and_static_files() {
         200
     );
     assert_eq!(get(server.base, "/secret.txt", "").await.status, 404);
-    assert_eq!(get(server.base, "/www/../secret.txt", "").await.status, 404);
+    assert_eq!(get(server.base, "/../secret.txt", "").await.status, 404);
     assert_eq!(
-        get(server.base, "/www/%2e%2e/secret.txt", "").await.status,
+        get(server.base, "/assets/../../secret.txt", "")
+            .await
+            .status,
         404
     );
-    assert_eq!(get(server.base, "/js/missing.js", "").await.status, 404);
+    assert_eq!(
+        get(server.base, "/assets/%2e%2e/%2e%2e/secret.txt", "")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(server.base, "/.vite/manifest.json", "").await.status,
+        404,
+        "hidden"
+    );
+    assert_eq!(get(server.base, "/.env", "").await.status, 404, "hidden");
+    assert_eq!(
+        get(server.base, "/assets", "").await.status,
+        404,
+        "a folder"
+    );
+    assert_eq!(
+        get(server.base, "/assets/missing-AAAAAAAA.js", "")
+            .await
+            .status,
+        404
+    );
     server.stop.unwrap().send(()).unwrap();
     server.task.await.unwrap().unwrap();
     let _ = std::fs::remove_dir_all(dir);

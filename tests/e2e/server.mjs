@@ -1,9 +1,12 @@
-// Builds the candidate service (crate localrank-server) and starts it on an ephemeral
-// loopback port over a fixture model directory. Resolves once it prints its URL.
+// Builds the candidate service (crate localrank-server) and the demo site (Vite, as `npm
+// start` does), and starts the service on an ephemeral loopback port over a fixture model
+// directory and the built site. Resolves once it prints its URL.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSite } from '../../scripts/build-site.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -17,8 +20,20 @@ export function serverBinary() {
   return bin;
 }
 
+/**
+ * The demo site built by Vite from www/ (scripts/build-site.mjs, what `npm start` serves), into
+ * a temporary folder so a running `npm start` and its www/dist are left alone.
+ */
+export async function buildDemoSite() {
+  const outDir = mkdtempSync(join(tmpdir(), 'localrank-e2e-site-'));
+  await buildSite({ outDir, logLevel: 'warn' });
+  return outDir;
+}
+
 export async function startServer({ modelDir, catalogue }) {
-  const child = spawn(serverBinary(), ['--addr', '127.0.0.1:0', '--site', ROOT, '--model-dir', modelDir, '--catalogue', catalogue], {
+  const binary = serverBinary();
+  const site = await buildDemoSite();
+  const child = spawn(binary, ['--addr', '127.0.0.1:0', '--site', site, '--model-dir', modelDir, '--catalogue', catalogue], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -31,16 +46,25 @@ export async function startServer({ modelDir, catalogue }) {
       if (match) { clearTimeout(timer); resolve(`http://${match[1]}`); }
     });
     child.stderr.on('data', (chunk) => log.push(chunk.toString()));
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${log.join('')}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rmSync(site, { recursive: true, force: true });
+      reject(new Error(`the server exited (${code}):\n${log.join('')}`));
+    });
   });
   return {
     url,
     log,
-    /** SIGTERM, then wait for the graceful exit; resolves with the exit code. */
+    /** The built site the service serves. */
+    site,
+    /** SIGTERM, then wait for the graceful exit (and delete the built site); resolves with the exit code. */
     stop() {
       return new Promise((resolve) => {
         child.removeAllListeners('exit');
-        child.once('exit', (code) => resolve(code));
+        child.once('exit', (code) => {
+          rmSync(site, { recursive: true, force: true });
+          resolve(code);
+        });
         child.kill('SIGTERM');
       });
     },

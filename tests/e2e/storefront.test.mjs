@@ -1,6 +1,7 @@
-// The demo storefront end to end: the Rust candidate service (crate localrank-server) on a
-// loopback port over a small fixture shop, Debian's Chromium driven by playwright-core, the
-// engine in a Web Worker. Run once with WebGPU on (SwiftShader) and once with it off.
+// The demo storefront end to end: the site as `npm start` builds it (Vite, www/ → dist), served
+// by the Rust candidate service (crate localrank-server) on a loopback port over a small
+// fixture shop, Debian's Chromium driven by playwright-core, the engine in a Web Worker. Run
+// once with WebGPU on (SwiftShader) and once with it off.
 //
 // Flow: the homepage shows the server's order → the shopper opens, adds to cart and buys
 // coffee (the least popular category) → back on the homepage coffee has risen, with "because
@@ -208,7 +209,7 @@ function checkRequests(requests, touched, pool) {
       path === '/api/pool?context=home&n=200' ||
       path === '/model/model.safetensors' ||
       path === '/model/model.json' ||
-      /^\/(www|js|pkg)\/[\w.-]+$/.test(url.pathname) && url.search === '';
+      /^\/assets\/[\w.-]+$/.test(url.pathname) && url.search === ''; // Vite's hashed output
     assert.ok(allowed, `unexpected request ${path}`);
     const text = decodeURIComponent(r.url) + JSON.stringify(r.headers);
     for (const id of touched) assert.ok(!text.includes(id), `${r.url} mentions ${id}, a product the shopper touched`);
@@ -217,7 +218,41 @@ function checkRequests(requests, touched, pool) {
   }
   const cookies = requests.filter((r) => r.headers.cookie);
   assert.deepEqual(cookies, [], 'no cookies');
+  // The page, its worker and the engine are the Vite build's: the worker chunk and the SIMD
+  // wasm that `new Worker(new URL(…))` and `new URL('…wasm', import.meta.url)` in the package
+  // became, fetched from the built site (the service serves nothing else).
+  const paths = requests.map((r) => r.url.startsWith(origin) ? new URL(r.url).pathname : '');
+  assert.ok(paths.some((p) => /^\/assets\/worker-entry-[\w-]{8}\.js$/.test(p)), `the worker chunk was loaded: ${paths.join(' ')}`);
+  assert.ok(paths.some((p) => /^\/assets\/localrank_simd_bg-[\w-]{8}\.wasm$/.test(p)), `the SIMD wasm was loaded: ${paths.join(' ')}`);
 }
+
+describe('the built site', () => {
+  test('pages revalidate, hashed assets are immutable, the wasm is application/wasm, sources are not served', async () => {
+    const home = await fetch(`${server.url}/`);
+    assert.equal(home.status, 200);
+    assert.equal(home.headers.get('cache-control'), 'no-cache');
+    const html = await home.text();
+    const script = html.match(/<script type="module" crossorigin src="(\/assets\/index-[\w-]{8}\.js)">/)?.[1];
+    assert.ok(script, `the homepage loads Vite's bundle: ${html.slice(0, 600)}`);
+    const bundle = await fetch(`${server.url}${script}`);
+    assert.equal(bundle.status, 200);
+    assert.equal(bundle.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    const code = await bundle.text();
+    assert.ok(!/from\s*['"]localrank/.test(code), 'the package import was bundled, not left bare');
+    const worker = code.match(/\/assets\/worker-entry-[\w-]{8}\.js/)?.[0];
+    assert.ok(worker, 'the bundle starts the worker chunk');
+    const workerCode = await (await fetch(`${server.url}${worker}`)).text();
+    const wasm = workerCode.match(/\/assets\/localrank_simd_bg-[\w-]{8}\.wasm/)?.[0];
+    assert.ok(wasm, 'the worker chunk references the hashed SIMD wasm');
+    const wasmResponse = await fetch(`${server.url}${wasm}`);
+    assert.equal(wasmResponse.headers.get('content-type'), 'application/wasm');
+    assert.deepEqual([...new Uint8Array(await wasmResponse.arrayBuffer()).slice(0, 4)], [0, 0x61, 0x73, 0x6d]);
+    assert.equal((await fetch(`${server.url}/status.html`)).status, 200);
+    for (const path of ['/www/shop.js', '/js/index.js', '/pkg/localrank_bg.wasm', '/package.json', '/../package.json', '/%2e%2e/package.json']) {
+      assert.equal((await fetch(`${server.url}${path}`)).status, 404, path);
+    }
+  });
+});
 
 describe('storefront', () => {
   for (const webgpu of (process.env.E2E_ONLY === 'cpu' ? [false] : process.env.E2E_ONLY === 'webgpu' ? [true] : [true, false])) {
