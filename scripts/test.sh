@@ -16,5 +16,8 @@ node scripts/build.mjs
 node_modules/.bin/tsc -p tests/types/tsconfig.json && echo "types: tests/types/usage.ts compiles against js/*.d.ts and pkg/localrank.d.ts"
 node --test --test-concurrency=1 tests/js/
 
-echo "== end to end: the candidate service (localrank-server, small fixture) + the storefront in Chromium"
+echo "== bundlers: the packed package installed in fresh Vite 8, Vite 7 and webpack 5 projects, no localrank config, in Chromium"
+node --test --test-concurrency=1 tests/bundlers/
+
+echo "== end to end: the candidate service (localrank-server, small fixture) + the storefront built by Vite, in Chromium"
 node --test --test-concurrency=1 tests/e2e/
