@@ -10,6 +10,7 @@ use std::path::Path;
 use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
+use localrank::rank::BlendWeights;
 use serde::{Deserialize, Serialize};
 
 use crate::config::EncoderConfig;
@@ -62,6 +63,10 @@ pub struct ModelJson {
     pub dataset: String,
     /// Evaluation numbers at export time (free-form; the engine ignores it).
     pub metrics: serde_json::Value,
+    /// The engine's blend weights tuned for this model by `localrank eval` (validation split);
+    /// absent until eval has run. The engine uses them as its defaults with this model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blend: Option<BlendWeights>,
 }
 
 impl ModelJson {
@@ -86,6 +91,7 @@ impl ModelJson {
             item_ids_file: "items.json".into(),
             dataset: dataset.into(),
             metrics,
+            blend: None,
         }
     }
 
@@ -195,6 +201,15 @@ pub fn write_model_dir(dir: &Path, w: &ModelWeights, item_ids: &[String], p: Pre
     json(&dir.join("model.json"), &ModelJson::new(&w.config, p, dataset, metrics))?;
     json(&dir.join("items.json"), &ItemsJson { dim: w.config.dim, dtype: p, ids: item_ids.to_vec() })?;
     Ok(())
+}
+
+/// Records tuned blend weights in a model directory's model.json (the weights files are untouched).
+pub fn set_blend(dir: &Path, blend: BlendWeights) -> Result<()> {
+    let path = dir.join("model.json");
+    let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+    let mut mj: ModelJson = serde_json::from_slice(&bytes).map_err(|e| ModelError::Json { path: path.clone(), message: e.to_string() })?;
+    mj.blend = Some(blend);
+    std::fs::write(&path, erased::Json::to_json(&mj)).map_err(io_err(&path))
 }
 
 mod erased {

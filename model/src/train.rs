@@ -103,8 +103,9 @@ pub struct EncoderScorer<'a> {
     pub gap_to_target: bool,
 }
 
-impl Scorer for EncoderScorer<'_> {
-    fn score(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
+impl EncoderScorer<'_> {
+    /// The intent tensor [users, dim] (the engine's intent: final layer norm, last position).
+    fn intent_tensor(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> burn::tensor::Tensor<2> {
         let rows: Vec<Row> = users
             .iter()
             .map(|&u| {
@@ -114,8 +115,22 @@ impl Scorer for EncoderScorer<'_> {
             })
             .collect();
         let len = rows.iter().map(|r| r.0.len()).max().unwrap_or(1).max(1);
-        let batch = make_batch(&rows, len);
-        let intents = crate::encoder::l2_normalize(self.model.intents(&batch, &self.device));
+        self.model.intents(&make_batch(&rows, len), &self.device)
+    }
+
+    /// One intent vector per user, as the browser's engine would compute it for that history.
+    pub fn intents(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
+        let t = self.intent_tensor(ds, users, part);
+        let dim = t.dims()[1];
+        // Built from f32 tensors on this device, so it always reads back as f32.
+        let flat: Vec<f32> = t.into_data().try_into_vec::<f32>().expect("intent tensor is f32");
+        flat.chunks(dim.max(1)).map(<[f32]>::to_vec).collect()
+    }
+}
+
+impl Scorer for EncoderScorer<'_> {
+    fn score(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
+        let intents = crate::encoder::l2_normalize(self.intent_tensor(ds, users, part));
         let scores = intents.matmul(self.model.item_table().transpose());
         let n = ds.num_items();
         // The score tensor is built from f32 tensors on this device, so it always reads back as f32.

@@ -163,3 +163,53 @@ fn every_new_best_epoch_is_checkpointed() {
     let improving = out.epochs.iter().scan(-1.0, |best, e| { let b = e.val_ndcg10 > *best; if b { *best = e.val_ndcg10; } Some(b) }).filter(|&b| b).count();
     assert_eq!(saved.len(), improving);
 }
+
+/// Shoppers who stay in one category: only the engine's category affinity can find their next
+/// item (the item vectors and intents here are noise).
+fn category_loyal_dataset(users: usize, categories: usize, per_category: usize, len: usize) -> Dataset {
+    let items = categories * per_category;
+    let sequences = (0..users)
+        .map(|u| {
+            let c = u % categories;
+            (0..len).map(|t| Event { item: (c * per_category + (u * 3 + t * 5) % per_category) as u32, kind: 3, ts: 1_000 + t as i64 * 3_600 }).collect()
+        })
+        .collect();
+    Dataset {
+        name: "loyal".into(),
+        item_ids: (0..items).map(|i| format!("i{i}")).collect(),
+        item_category: (0..items).map(|i| Some(format!("c{}", i / per_category))).collect(),
+        item_price: vec![None; items],
+        user_ids: (0..users).map(|u| format!("u{u}")).collect(),
+        sequences,
+        notes: vec![],
+    }
+}
+
+#[test]
+fn blend_tuning_uses_the_engines_ranking_and_finds_the_signal() {
+    use localrank::rank::BlendWeights;
+    use localrank_model::eval::blend::{tune, HomepageSetup};
+
+    let ds = category_loyal_dataset(60, 6, 12, 8);
+    let dim = 8;
+    let noise = |k: usize| ((k as f32 * 12.9898).sin() * 43_758.547).fract();
+    let vectors: Vec<f32> = (0..ds.num_items() * dim).map(noise).collect();
+    let users: Vec<usize> = (0..ds.num_users()).collect();
+    let intents: Vec<Vec<f32>> = users.iter().map(|u| (0..dim).map(|k| noise(1_000 + u * dim + k)).collect()).collect();
+    let setup = HomepageSetup::new(&ds, &vectors, dim, 40).expect("a valid pool");
+    assert_eq!(setup.pool_size(), 40);
+
+    let tuning = tune(&setup.cases(SplitPart::Validation, &users, &intents));
+    assert!(tuning.tuned.affinity > 0.0, "{tuning:?}");
+    assert!(tuning.validation_tuned > tuning.validation_server + 0.1, "{tuning:?}");
+    assert!(tuning.validation_tuned >= tuning.validation_default, "{tuning:?}");
+
+    // The server-order row of the engine run is the same protocol as eval::homepage_pool.
+    let server_only = BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0 };
+    let engine_server = setup.engine_metrics(SplitPart::Test, &users, &intents, server_only, 1.0);
+    let protocol = homepage_pool(&Popularity::fit(&ds), &ds, 40, &EvalOptions::default());
+    assert!((engine_server.ndcg10 - protocol.server_ndcg10).abs() < 1e-9, "{engine_server:?} vs {protocol:?}");
+    // And the tuned weights carry over to the held-out test targets through the full engine.
+    let tuned = setup.engine_metrics(SplitPart::Test, &users, &intents, tuning.tuned, 0.8);
+    assert!(tuned.ndcg10 > engine_server.ndcg10 + 0.1, "{tuned:?} vs {engine_server:?}");
+}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use localrank_model::export::{read_model_dir, write_model_dir, Precision};
+use localrank_model::export::{read_model_dir, set_blend, write_model_dir, Precision};
 use localrank_model::{EncoderConfig, ModelWeights};
 use serde_json::json;
 
@@ -43,11 +43,11 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         "all" => vec![Precision::F32, Precision::F16, Precision::Int8],
         p => vec![Precision::parse(p).ok_or_else(|| CliError::Usage(format!("unknown precision {p:?}; use f32, f16, int8 or all")))?],
     };
-    let (weights, ids, name, metrics) = if a.random {
+    let (weights, ids, name, metrics, blend) = if a.random {
         let cfg = EncoderConfig { dim: a.dim, heads: a.heads, blocks: a.blocks, max_len: a.max_len, ffn_dim: a.dim * 2, ..EncoderConfig::tiny(a.items) };
         let w = ModelWeights::random(&cfg, a.seed)?;
         let ids = (0..a.items).map(|i| format!("item{i}")).collect();
-        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }))
+        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None)
     } else {
         let spec = DatasetSpec::parse(&a.dataset);
         let dir = paths.artifacts(&spec);
@@ -58,12 +58,18 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         // Attach the latest eval report's numbers when there is one.
         let report = paths.cache.join("reports").join(format!("{}.json", spec.name()));
         let metrics = std::fs::read(&report).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).map(|r| json!({ "test": r["models"]["localrank"], "quantization": r["quantization"] })).unwrap_or(mj.metrics);
-        (w, ids, spec.name(), metrics)
+        if mj.blend.is_none() {
+            log("note: the model has no tuned blend weights yet, so the engine will use its defaults with it; `localrank eval` tunes them");
+        }
+        (w, ids, spec.name(), metrics, mj.blend)
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {
         let dir = if a.precision == "all" { out.join(format!("{p:?}").to_lowercase()) } else { out.clone() };
         write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone())?;
+        if let Some(blend) = blend {
+            set_blend(&dir, blend)?;
+        }
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
         log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes)", dir.display(), size("model.safetensors"), size("items.safetensors")));
     }

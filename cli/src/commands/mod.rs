@@ -46,7 +46,7 @@ mod pipeline_tests {
         super::train::run(&paths, &train, &mut log).expect("trains");
 
         let report = dir.join("report.json");
-        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false }, &mut log).expect("evaluates");
+        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false }, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["dataset"], "shop");
         assert_eq!(r["protocol"], "leave-one-out/full");
@@ -57,6 +57,11 @@ mod pipeline_tests {
             }
         }
         assert!(r["homepage_pool"]["localrank_ndcg@10"].is_number());
+        // Blend weights tuned on validation, checked on test, and written into model.json.
+        let tuned: localrank::rank::BlendWeights = serde_json::from_value(r["blend"]["validation"]["tuned"].clone()).expect("tuned weights in the report");
+        assert!(r["blend"]["test"]["tuned_weights"]["metrics"]["ndcg@10"].is_number());
+        let (_, artifacts, _) = localrank_model::export::read_model_dir(&paths.artifacts(&crate::paths::DatasetSpec::parse(&dataset))).expect("artifacts");
+        assert_eq!(artifacts.blend, Some(tuned));
         assert!(r["train_seconds"].as_f64().is_some_and(|s| s > 0.0));
         assert!(std::fs::read_to_string(report.with_extension("svg")).expect("svg").contains("<svg"));
 
@@ -66,6 +71,10 @@ mod pipeline_tests {
         for p in ["f32", "f16", "int8"] {
             let (w, mj, ids) = localrank_model::export::read_model_dir(&out.join(p)).expect("readable export");
             assert_eq!((ids.len(), w.config.dim, mj.dataset.as_str()), (12, 8, "shop"));
+            assert_eq!(mj.blend, Some(tuned), "export ships the tuned weights");
+            // …in a model.json the engine accepts, tuned weights included.
+            let json = std::fs::read_to_string(out.join(p).join("model.json")).expect("model.json");
+            assert_eq!(localrank::model::ModelConfig::from_json(&json).expect("engine reads it").blend, Some(tuned));
         }
         let random = super::export::ExportArgs { random: true, out: Some(dir.join("random")), precision: "f32".into(), seed: 4, ..export };
         super::export::run(&paths, &random, &mut log).expect("random export");

@@ -1,5 +1,6 @@
 //! Full-ranking leave-one-out evaluation shared by localrank and every baseline, and the
 //! homepage-pool protocol.
+pub mod blend;
 pub mod metrics;
 
 use serde::{Deserialize, Serialize};
@@ -77,10 +78,7 @@ pub struct HomepagePool {
 /// rules drop already-bought items). NDCG@10 is averaged over all users; users whose test item
 /// is not in the pool count as misses for both orders.
 pub fn homepage_pool(scorer: &dyn Scorer, ds: &Dataset, pool_size: usize, opts: &EvalOptions) -> HomepagePool {
-    let pop = ds.train_popularity();
-    let mut by_pop: Vec<usize> = (0..ds.num_items()).collect();
-    by_pop.sort_by(|&a, &b| pop[b].cmp(&pop[a]).then(a.cmp(&b)));
-    let pool: Vec<usize> = by_pop.into_iter().take(pool_size).collect();
+    let pool = blend::popular_pool(ds, pool_size);
     let mut in_pool = vec![false; ds.num_items()];
     for &i in &pool {
         in_pool[i] = true;

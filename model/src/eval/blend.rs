@@ -1,0 +1,286 @@
+//! Tuning the engine's blend weights for a trained model, on the homepage-pool protocol.
+//!
+//! The browser ranks a pool by `w_intent·cos(intent, item) + w_server·server + w_affinity·
+//! category affinity` (the engine's `localrank::rank`). How much to trust the model against
+//! the server's popularity score and the shopper's category affinity depends on the model and
+//! the catalogue, so `localrank eval` picks the weights on the validation split and writes
+//! them into model.json (`blend`), where the engine reads them.
+//!
+//! Every number here comes from the engine's own ranking code (`localrank::rank::rank`), fed
+//! the burn model's intent (equal to the engine's forward pass within 4e-6, tests/engine_parity):
+//! each user's score parts once, then a grid over the weights on those parts (pure relevance
+//! order, λ = 1), then the full engine — MMR and slot rules included — with the chosen weights.
+use std::collections::HashMap;
+
+use localrank::gpu::Backend;
+use localrank::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
+use localrank::rank::{self, BlendWeights, ModelIntent, RankSettings};
+use localrank::{EventKind, StoredEvent};
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{rank_of, Metrics, MetricsSum};
+use crate::data::{Dataset, SplitPart};
+use crate::error::{ModelError, Result};
+
+/// A rank beyond every cut-off: the target is not in the pool.
+const MISS: usize = usize::MAX / 2;
+
+/// The server's non-personal homepage pool: the `size` most popular training items, most
+/// popular first (ties by item index). Its score is the training popularity count, as the
+/// reference candidate service sends it.
+pub fn popular_pool(ds: &Dataset, size: usize) -> Vec<usize> {
+    let pop = ds.train_popularity();
+    let mut by_pop: Vec<usize> = (0..ds.num_items()).collect();
+    by_pop.sort_by(|&a, &b| pop[b].cmp(&pop[a]).then(a.cmp(&b)));
+    by_pop.truncate(size);
+    by_pop
+}
+
+/// What the engine needs to rank for one data set: the pool as a `CandidatePool` and every
+/// item's vector (the engine's cache of vectors seen earlier, for history items not in the pool).
+pub struct HomepageSetup<'a> {
+    ds: &'a Dataset,
+    /// Dataset item index of each pool position.
+    pool_items: Vec<usize>,
+    pool: CandidatePool,
+    vectors: &'a [f32],
+    dim: usize,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> HomepageSetup<'a> {
+    /// `vectors`: the item-vector table, row-major `[num_items, dim]` (what export ships).
+    pub fn new(ds: &'a Dataset, vectors: &'a [f32], dim: usize, pool_size: usize) -> Result<HomepageSetup<'a>> {
+        if dim == 0 || vectors.len() != ds.num_items() * dim {
+            return Err(ModelError::BadConfig(format!("item vectors hold {} values; {} items × dim {dim} expected", vectors.len(), ds.num_items())));
+        }
+        let pop = ds.train_popularity();
+        let pool_items = popular_pool(ds, pool_size);
+        let input = PoolInput {
+            model: None,
+            dim: dim as f64,
+            items: pool_items
+                .iter()
+                .map(|&i| PoolItemInput {
+                    id: ds.item_ids[i].clone(),
+                    vector: Some(VectorInput::Values(vectors[i * dim..(i + 1) * dim].to_vec())),
+                    score: Some(f64::from(pop[i])),
+                    category: ds.item_category[i].clone(),
+                    price: None,
+                    pinned: None,
+                    sponsored: None,
+                    available: None,
+                    repeat: None,
+                })
+                .collect(),
+            vectors: None,
+        };
+        let pool = CandidatePool::from_input(input).map_err(|e| ModelError::BadConfig(format!("the homepage pool is not valid for the engine: {e}")))?;
+        let index = ds.item_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+        Ok(HomepageSetup { ds, pool_items, pool, vectors, dim, index })
+    }
+
+    pub fn pool_size(&self) -> usize {
+        self.pool_items.len()
+    }
+
+    /// The user's history as the browser would have stored it (oldest first).
+    fn history(&self, user: usize, part: SplitPart) -> Vec<StoredEvent> {
+        let (hist, _) = self.ds.history_and_target(user, part);
+        hist.iter()
+            .enumerate()
+            .map(|(seq, e)| StoredEvent {
+                seq: seq as u32,
+                // The model crate's kind index is the format's vocabulary order, the engine's too
+                // (model.json's event_kinds are checked equal at load).
+                kind: EventKind::ALL.get(usize::from(e.kind)).copied().unwrap_or(EventKind::View),
+                item: Some(self.ds.item_ids[e.item as usize].clone()),
+                query: None,
+                timestamp: e.ts as f64 * 1000.0,
+                category: self.ds.item_category[e.item as usize].clone(),
+                price: None,
+            })
+            .collect()
+    }
+
+    /// Pool positions of the user's history items (dropped from both orders by the protocol)
+    /// and of the target, if it is in the pool.
+    fn excluded_and_target(&self, user: usize, part: SplitPart) -> (Vec<bool>, Option<usize>) {
+        let (hist, target) = self.ds.history_and_target(user, part);
+        let position: HashMap<usize, usize> = self.pool_items.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+        let mut excluded = vec![false; self.pool_items.len()];
+        for e in hist {
+            if let Some(&p) = position.get(&(e.item as usize)) {
+                excluded[p] = true;
+            }
+        }
+        let target = position.get(&(target.item as usize)).copied();
+        if let Some(t) = target {
+            excluded[t] = false;
+        }
+        (excluded, target)
+    }
+
+    /// The engine's ranking of the pool for one user, given the model's intent for them.
+    fn rank(&self, user: usize, part: SplitPart, intent: &[f32], blend: Option<BlendWeights>, settings: &RankSettings) -> rank::Ranking {
+        let history = self.history(user, part);
+        let lookup = |id: &str| {
+            self.index.get(id).map(|&i| (&self.vectors[i * self.dim..(i + 1) * self.dim], self.ds.item_category[i].as_deref()))
+        };
+        let model = ModelIntent { vector: intent.to_vec(), scores: None, backend: Backend::Cpu, fallback: None, version: "eval".into(), blend };
+        rank::rank(&self.pool, &history, &lookup, Some(model), settings)
+    }
+
+    /// Each user's score parts for every pool item, as the engine computes them.
+    pub fn cases(&self, part: SplitPart, users: &[usize], intents: &[Vec<f32>]) -> Vec<UserCase> {
+        let settings = RankSettings { explain: false, lambda: 1.0, ..RankSettings::default() };
+        users
+            .iter()
+            .zip(intents)
+            .map(|(&u, intent)| {
+                let (excluded, target) = self.excluded_and_target(u, part);
+                let mut parts = vec![[0f32; 3]; self.pool_items.len()];
+                let ranking = self.rank(u, part, intent, None, &settings);
+                if ranking.personalized {
+                    for item in &ranking.items {
+                        if let Some(p) = self.pool.position(&item.id) {
+                            parts[p] = [item.parts.intent, item.parts.server, item.parts.affinity];
+                        }
+                    }
+                }
+                UserCase { parts, excluded, target }
+            })
+            .collect()
+    }
+
+    /// NDCG@10 etc. of the full engine's order (MMR and slot rules included) with `blend`.
+    pub fn engine_metrics(&self, part: SplitPart, users: &[usize], intents: &[Vec<f32>], blend: BlendWeights, lambda: f32) -> Metrics {
+        let settings = RankSettings { explain: false, lambda, ..RankSettings::default() };
+        let mut sum = MetricsSum::default();
+        for (&u, intent) in users.iter().zip(intents) {
+            let (excluded, target) = self.excluded_and_target(u, part);
+            let Some(target) = target else {
+                sum.add_rank(MISS);
+                continue;
+            };
+            let ranking = self.rank(u, part, intent, Some(blend), &settings);
+            let target_id = self.ds.item_ids[self.pool_items[target]].as_str();
+            let rank = ranking
+                .order
+                .iter()
+                .filter(|id| self.pool.position(id).is_some_and(|p| !excluded[p]))
+                .position(|id| id == target_id)
+                .unwrap_or(MISS);
+            sum.add_rank(rank);
+        }
+        sum.mean()
+    }
+}
+
+/// One user's engine score parts (intent, server, affinity) per pool position.
+pub struct UserCase {
+    parts: Vec<[f32; 3]>,
+    excluded: Vec<bool>,
+    target: Option<usize>,
+}
+
+/// Metrics of ranking every case by the blended score (pure relevance order).
+pub fn blended_metrics(cases: &[UserCase], w: BlendWeights) -> Metrics {
+    let mut sum = MetricsSum::default();
+    let mut scores = Vec::new();
+    for case in cases {
+        let Some(target) = case.target else {
+            sum.add_rank(MISS);
+            continue;
+        };
+        scores.clear();
+        // The engine blends in f64 and stores f32; the same here, so ties break alike.
+        scores.extend(case.parts.iter().map(|p| (w.intent * f64::from(p[0]) + w.server * f64::from(p[1]) + w.affinity * f64::from(p[2])) as f32));
+        sum.add_rank(rank_of(&scores, target, &case.excluded));
+    }
+    sum.mean()
+}
+
+/// The weights searched. The intent weight stays 1: scaling all three changes no order, so
+/// the other two are relative to it.
+pub const SERVER_GRID: [f64; 12] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
+pub const AFFINITY_GRID: [f64; 11] = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BlendTuning {
+    pub tuned: BlendWeights,
+    #[serde(rename = "validation_ndcg@10_tuned")]
+    pub validation_tuned: f64,
+    #[serde(rename = "validation_ndcg@10_default_weights")]
+    pub validation_default: f64,
+    #[serde(rename = "validation_ndcg@10_server_order")]
+    pub validation_server: f64,
+    pub grid_points: usize,
+}
+
+/// The grid point with the best validation NDCG@10 (the first one on ties, so the smallest
+/// weights win when nothing separates them).
+pub fn tune(cases: &[UserCase]) -> BlendTuning {
+    let mut best: Option<(BlendWeights, f64)> = None;
+    let mut points = 0;
+    for &server in &SERVER_GRID {
+        for &affinity in &AFFINITY_GRID {
+            points += 1;
+            let w = BlendWeights { intent: 1.0, server, affinity };
+            let ndcg = blended_metrics(cases, w).ndcg10;
+            if best.is_none_or(|(_, b)| ndcg > b) {
+                best = Some((w, ndcg));
+            }
+        }
+    }
+    let (tuned, validation_tuned) = best.unwrap_or((BlendWeights::default(), 0.0));
+    BlendTuning {
+        tuned,
+        validation_tuned,
+        validation_default: blended_metrics(cases, BlendWeights::default()).ndcg10,
+        // Server weight alone: the pool order (popularity), history items dropped.
+        validation_server: blended_metrics(cases, BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0 }).ndcg10,
+        grid_points: points,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(parts: Vec<[f32; 3]>, target: usize) -> UserCase {
+        let n = parts.len();
+        UserCase { parts, excluded: vec![false; n], target: Some(target) }
+    }
+
+    #[test]
+    fn blended_metrics_rank_by_the_weighted_sum() {
+        // Item 1 wins on intent, item 0 on the server score.
+        let cases = [case(vec![[0.1, 1.0, 0.0], [0.9, 0.0, 0.0]], 1)];
+        assert_eq!(blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0 }).hr10, 1.0);
+        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0 });
+        assert!((m.ndcg10 - 1.0).abs() < 1e-12, "target first");
+        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 3.0, affinity: 0.0 });
+        assert!((m.ndcg10 - 1.0 / 3f64.log2()).abs() < 1e-12, "target second");
+        let missing = [UserCase { parts: vec![[0.0; 3]], excluded: vec![false], target: None }];
+        assert_eq!(blended_metrics(&missing, BlendWeights::default()).hr20, 0.0);
+    }
+
+    #[test]
+    fn tuning_finds_the_weights_that_separate_the_targets() {
+        // Targets that only category affinity finds: the best grid point needs affinity > 0
+        // and must beat the server order.
+        let cases: Vec<UserCase> = (0..20)
+            .map(|k| {
+                let target = k % 4;
+                let parts = (0..4).map(|i| [0.0, 1.0 - i as f32 / 4.0, if i == target { 1.0 } else { 0.0 }]).collect();
+                case(parts, target)
+            })
+            .collect();
+        let t = tune(&cases);
+        assert!(t.tuned.affinity > 0.0, "{t:?}");
+        assert!((t.validation_tuned - 1.0).abs() < 1e-12, "{t:?}");
+        assert!(t.validation_server < t.validation_tuned);
+        assert_eq!(t.grid_points, SERVER_GRID.len() * AFFINITY_GRID.len());
+    }
+}
