@@ -1,7 +1,6 @@
 //! Parity (a) and (c) of issue 3: the engine crate's CPU forward (`localrank::model`), fed the
 //! files this crate exports, equals burn's forward on the same weights and inputs within 1e-4 —
 //! in f32, and in f16/int8 against burn run on the same dequantised weights.
-use localrank::history::EventKind as EngineKind;
 use localrank::model::{EncoderStep, IntentEncoder, ModelError};
 use localrank_model::data::{Event, EventKind};
 use localrank_model::encoder::make_batch;
@@ -38,8 +37,9 @@ fn histories(cfg: &EncoderConfig, count: usize, seed: u64) -> Vec<(Vec<Event>, i
         .collect()
 }
 
-fn engine_kind(k: u8) -> EngineKind {
-    EngineKind::ALL[usize::from(k)]
+/// A dataset event's kind index (the vocabulary order) as the engine's kind.
+fn engine_kind(k: u8) -> EventKind {
+    EventKind::ALL[usize::from(k)]
 }
 
 /// Max |engine - burn| over the histories, with the engine loading `dir`'s exported files and

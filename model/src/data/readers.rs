@@ -12,7 +12,7 @@ use std::path::Path;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 
-use super::event_kind::EventKind;
+use super::event_kind::{parse_log_kind, EventKind};
 use super::timestamp::parse_timestamp;
 use crate::error::{io_err, ModelError, Result};
 
@@ -108,7 +108,7 @@ fn event_from_cells(cells: &[Option<String>], map: &ColumnMap, default_kind: Eve
     let ts_raw = get(map.timestamp).ok_or("empty timestamp")?;
     let timestamp = parse_timestamp(&ts_raw).ok_or_else(|| format!("unparseable timestamp {ts_raw:?}"))?;
     let kind = match get(map.kind) {
-        Some(k) => EventKind::parse(&k).ok_or_else(|| format!("unknown event kind {k:?} (expected one of view, click, cart, purchase, favorite, search)"))?,
+        Some(k) => parse_log_kind(&k).ok_or_else(|| format!("unknown event kind {k:?} (expected one of {}, or a common synonym)", EventKind::names()))?,
         None => default_kind,
     };
     let price = match get(map.price) {
