@@ -32,6 +32,28 @@ impl EncoderConfig {
         self.dim / self.heads
     }
 
+    /// The engine's view of this shape (f32, untuned): what the browser will load.
+    pub fn engine_config(&self) -> localrank::model::ModelConfig {
+        use localrank::model::{ModelConfig, Precision, FORMAT_NAME, FORMAT_VERSION, TIME_GAP_BOUNDARIES_SECONDS};
+        ModelConfig {
+            format: FORMAT_NAME.to_owned(),
+            version: FORMAT_VERSION,
+            dtype: Precision::F32,
+            dim: self.dim,
+            heads: self.heads,
+            blocks: self.blocks,
+            max_len: self.max_len,
+            ffn_dim: self.ffn_dim,
+            layer_norm_eps: self.layer_norm_eps,
+            activation: localrank::model::ACTIVATION.to_owned(),
+            temperature: self.temperature,
+            event_kinds: localrank::EventKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
+            time_gap_boundaries_seconds: TIME_GAP_BOUNDARIES_SECONDS.to_vec(),
+            num_items: self.num_items,
+            blend: None,
+        }
+    }
+
     pub fn check(&self) -> Result<()> {
         if self.dim == 0 || self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
             return Err(ModelError::BadConfig(format!("dim {} must be a positive multiple of heads {}", self.dim, self.heads)));

@@ -19,7 +19,7 @@ use crate::error::{io_err, ModelError, Result};
 use crate::time_gap;
 use crate::weights::{ModelWeights, NamedTensor, ITEM_VECTORS};
 
-pub const FORMAT_VERSION: u32 = 1;
+pub use localrank::model::FORMAT_VERSION;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,7 +72,7 @@ pub struct ModelJson {
 impl ModelJson {
     pub fn new(cfg: &EncoderConfig, dtype: Precision, dataset: &str, metrics: serde_json::Value) -> ModelJson {
         ModelJson {
-            format: "localrank-intent-encoder".into(),
+            format: localrank::model::FORMAT_NAME.into(),
             version: FORMAT_VERSION,
             dtype,
             dim: cfg.dim,
@@ -81,7 +81,7 @@ impl ModelJson {
             max_len: cfg.max_len,
             ffn_dim: cfg.ffn_dim,
             layer_norm_eps: cfg.layer_norm_eps,
-            activation: "gelu_tanh".into(),
+            activation: localrank::model::ACTIVATION.into(),
             temperature: cfg.temperature,
             event_kinds: event_kind::vocabulary().into_iter().map(String::from).collect(),
             time_gap_boundaries_seconds: time_gap::BOUNDARIES.to_vec(),
@@ -99,7 +99,7 @@ impl ModelJson {
         if self.version != FORMAT_VERSION {
             return Err(ModelError::BadConfig(format!("model format version {} is not supported (expected {FORMAT_VERSION})", self.version)));
         }
-        if self.event_kinds != event_kind::vocabulary() || self.time_gap_boundaries_seconds != time_gap::BOUNDARIES || self.activation != "gelu_tanh" {
+        if self.event_kinds != event_kind::vocabulary() || self.time_gap_boundaries_seconds != time_gap::BOUNDARIES || self.activation != localrank::model::ACTIVATION {
             return Err(ModelError::BadConfig("event kinds, time-gap boundaries or activation differ from this build's".into()));
         }
         let c = EncoderConfig { dim: self.dim, heads: self.heads, blocks: self.blocks, max_len: self.max_len, ffn_dim: self.ffn_dim, num_items: self.num_items, dropout, temperature: self.temperature, layer_norm_eps: self.layer_norm_eps };

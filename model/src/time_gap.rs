@@ -3,15 +3,15 @@
 //! and evaluation: the timestamp of the event being predicted). Bucket b is the number of
 //! boundaries that are <= the gap, so there are `BOUNDARIES.len() + 1` buckets.
 
+//!
+//! The boundaries and the bucket function are the engine's (part of the model format, defined
+//! once in `localrank::model`): training and the browser bucket gaps identically by construction.
+
 /// Boundaries in seconds: 1 s, 1 min, 10 min, 1 h, 6 h, 1 day, 3 days, 1 week, 30 days, 90 days.
-pub const BOUNDARIES: [i64; 10] = [1, 60, 600, 3_600, 21_600, 86_400, 259_200, 604_800, 2_592_000, 7_776_000];
-
-pub const NUM_BUCKETS: usize = BOUNDARIES.len() + 1;
-
+pub use localrank::model::TIME_GAP_BOUNDARIES_SECONDS as BOUNDARIES;
+pub use localrank::model::NUM_GAP_BUCKETS as NUM_BUCKETS;
 /// Negative gaps (clock skew) fall into bucket 0 like simultaneous events.
-pub fn bucket(gap_seconds: i64) -> usize {
-    BOUNDARIES.iter().take_while(|&&b| gap_seconds >= b).count()
-}
+pub use localrank::model::gap_bucket as bucket;
 
 /// Buckets for a history with timestamps `ts` (ascending) ranked at time `now`.
 pub fn buckets_for(ts: &[i64], now: i64) -> Vec<usize> {

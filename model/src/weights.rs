@@ -70,32 +70,11 @@ impl ModelWeights {
         Ok(w)
     }
 
-    /// Every tensor name with its expected shape, in file order.
+    /// Every tensor name with its expected shape: the item table, then the encoder tensors in
+    /// the engine's order (the engine's list is the one definition of the format's tensors).
     pub fn expected_shapes(c: &EncoderConfig) -> Vec<(String, Vec<usize>)> {
-        let (d, f) = (c.dim, c.ffn_dim);
-        let mut v = vec![
-            (ITEM_VECTORS.to_string(), vec![c.num_items, d]),
-            ("kind_embedding".to_string(), vec![crate::data::EventKind::ALL.len(), d]),
-            ("gap_embedding".to_string(), vec![crate::time_gap::NUM_BUCKETS, d]),
-            ("position_embedding".to_string(), vec![c.max_len, d]),
-        ];
-        for i in 0..c.blocks {
-            let p = format!("blocks.{i}");
-            for ln in ["ln1", "ln2"] {
-                v.push((format!("{p}.{ln}.gamma"), vec![d]));
-                v.push((format!("{p}.{ln}.beta"), vec![d]));
-            }
-            for m in ["q", "k", "v", "o"] {
-                v.push((format!("{p}.attn.{m}.weight"), vec![d, d]));
-                v.push((format!("{p}.attn.{m}.bias"), vec![d]));
-            }
-            v.push((format!("{p}.ffn.up.weight"), vec![d, f]));
-            v.push((format!("{p}.ffn.up.bias"), vec![f]));
-            v.push((format!("{p}.ffn.down.weight"), vec![f, d]));
-            v.push((format!("{p}.ffn.down.bias"), vec![d]));
-        }
-        v.push(("ln_final.gamma".to_string(), vec![d]));
-        v.push(("ln_final.beta".to_string(), vec![d]));
+        let mut v = vec![(ITEM_VECTORS.to_string(), vec![c.num_items, c.dim])];
+        v.extend(c.engine_config().expected_tensors());
         v
     }
 

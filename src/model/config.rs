@@ -8,6 +8,8 @@ use crate::rank::BlendWeights;
 
 pub const FORMAT_NAME: &str = "localrank-intent-encoder";
 pub const FORMAT_VERSION: u32 = 1;
+/// The feed-forward activation (GELU, tanh approximation): the only one the format has.
+pub const ACTIVATION: &str = "gelu_tanh";
 
 /// Time-gap bucket boundaries in seconds (1 s, 1 min, 10 min, 1 h, 6 h, 1 day, 3 days, 1 week,
 /// 30 days, 90 days). Part of the model format: the exporter writes them into model.json and
@@ -108,8 +110,8 @@ impl ModelConfig {
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
             return Err(ModelError::config("temperature", "must be a positive number"));
         }
-        if self.activation != "gelu_tanh" {
-            return Err(ModelError::config("activation", format!("{:?} is not supported (only \"gelu_tanh\")", self.activation)));
+        if self.activation != ACTIVATION {
+            return Err(ModelError::config("activation", format!("{:?} is not supported (only {ACTIVATION:?})", self.activation)));
         }
         let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         if self.event_kinds != kinds {

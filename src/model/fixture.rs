@@ -31,7 +31,7 @@ pub fn config_json(dim: usize, heads: usize, blocks: usize, max_len: usize, ffn_
         "dtype": dtype.as_str(),
         "dim": dim, "heads": heads, "blocks": blocks, "max_len": max_len, "ffn_dim": ffn_dim,
         "layer_norm_eps": 1e-5,
-        "activation": "gelu_tanh",
+        "activation": super::ACTIVATION,
         "temperature": 0.05,
         "event_kinds": EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "time_gap_boundaries_seconds": TIME_GAP_BOUNDARIES_SECONDS,

@@ -19,7 +19,7 @@ pub use kernels::cosine_scores;
 mod safetensors;
 mod weights;
 
-pub use config::{gap_bucket, ModelConfig, Precision, FORMAT_NAME, FORMAT_VERSION, NUM_GAP_BUCKETS, TIME_GAP_BOUNDARIES_SECONDS};
+pub use config::{gap_bucket, ModelConfig, Precision, ACTIVATION, FORMAT_NAME, FORMAT_VERSION, NUM_GAP_BUCKETS, TIME_GAP_BOUNDARIES_SECONDS};
 pub use encoder::{tanh, EncoderStep, IntentEncoder, PreparedInput};
 pub use error::ModelError;
 pub use weights::{BlockWeights, Span, Weights};
