@@ -10,99 +10,49 @@ use std::path::Path;
 use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
+use localrank::model::ModelConfig;
 use localrank::rank::BlendWeights;
 use serde::{Deserialize, Serialize};
 
 use crate::config::EncoderConfig;
-use crate::data::event_kind;
 use crate::error::{io_err, ModelError, Result};
-use crate::time_gap;
 use crate::weights::{ModelWeights, NamedTensor, ITEM_VECTORS};
 
 pub use localrank::model::FORMAT_VERSION;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    F32,
-    F16,
-    Int8,
-}
+pub use localrank::model::Precision;
 
-impl Precision {
-    pub fn parse(s: &str) -> Option<Precision> {
-        match s.to_ascii_lowercase().as_str() {
-            "f32" => Some(Precision::F32),
-            "f16" => Some(Precision::F16),
-            "int8" | "i8" => Some(Precision::Int8),
-            _ => None,
-        }
-    }
-}
-
-/// model.json.
+/// model.json: the engine's config (the one definition of the format's fields) plus what the
+/// exporter adds for tools — file names, the data set, evaluation numbers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ModelJson {
-    pub format: String,
-    pub version: u32,
-    pub dtype: Precision,
-    pub dim: usize,
-    pub heads: usize,
-    pub blocks: usize,
-    pub max_len: usize,
-    pub ffn_dim: usize,
-    pub layer_norm_eps: f64,
-    pub activation: String,
-    pub temperature: f64,
-    pub event_kinds: Vec<String>,
-    pub time_gap_boundaries_seconds: Vec<i64>,
-    pub num_items: usize,
+    #[serde(flatten)]
+    pub config: ModelConfig,
     pub weights_file: String,
     pub items_file: String,
     pub item_ids_file: String,
     pub dataset: String,
     /// Evaluation numbers at export time (free-form; the engine ignores it).
     pub metrics: serde_json::Value,
-    /// The engine's blend weights tuned for this model by `localrank eval` (validation split);
-    /// absent until eval has run. The engine uses them as its defaults with this model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blend: Option<BlendWeights>,
 }
 
 impl ModelJson {
     pub fn new(cfg: &EncoderConfig, dtype: Precision, dataset: &str, metrics: serde_json::Value) -> ModelJson {
         ModelJson {
-            format: localrank::model::FORMAT_NAME.into(),
-            version: FORMAT_VERSION,
-            dtype,
-            dim: cfg.dim,
-            heads: cfg.heads,
-            blocks: cfg.blocks,
-            max_len: cfg.max_len,
-            ffn_dim: cfg.ffn_dim,
-            layer_norm_eps: cfg.layer_norm_eps,
-            activation: localrank::model::ACTIVATION.into(),
-            temperature: cfg.temperature,
-            event_kinds: event_kind::vocabulary().into_iter().map(String::from).collect(),
-            time_gap_boundaries_seconds: time_gap::BOUNDARIES.to_vec(),
-            num_items: cfg.num_items,
+            config: ModelConfig { dtype, ..cfg.engine_config() },
             weights_file: "model.safetensors".into(),
             items_file: "items.safetensors".into(),
             item_ids_file: "items.json".into(),
             dataset: dataset.into(),
             metrics,
-            blend: None,
         }
     }
 
+    /// The encoder shape, after the engine's own checks (format, version, vocabularies, ranges).
     pub fn encoder_config(&self, dropout: f64) -> Result<EncoderConfig> {
-        if self.version != FORMAT_VERSION {
-            return Err(ModelError::BadConfig(format!("model format version {} is not supported (expected {FORMAT_VERSION})", self.version)));
-        }
-        if self.event_kinds != event_kind::vocabulary() || self.time_gap_boundaries_seconds != time_gap::BOUNDARIES || self.activation != localrank::model::ACTIVATION {
-            return Err(ModelError::BadConfig("event kinds, time-gap boundaries or activation differ from this build's".into()));
-        }
-        let c = EncoderConfig { dim: self.dim, heads: self.heads, blocks: self.blocks, max_len: self.max_len, ffn_dim: self.ffn_dim, num_items: self.num_items, dropout, temperature: self.temperature, layer_norm_eps: self.layer_norm_eps };
+        let c = &self.config;
+        c.validate().map_err(|e| ModelError::BadConfig(e.to_string()))?;
+        let c = EncoderConfig { dim: c.dim, heads: c.heads, blocks: c.blocks, max_len: c.max_len, ffn_dim: c.ffn_dim, num_items: c.num_items, dropout, temperature: c.temperature, layer_norm_eps: c.layer_norm_eps };
         c.check()?;
         Ok(c)
     }
@@ -208,7 +158,7 @@ pub fn set_blend(dir: &Path, blend: BlendWeights) -> Result<()> {
     let path = dir.join("model.json");
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
     let mut mj: ModelJson = serde_json::from_slice(&bytes).map_err(|e| ModelError::Json { path: path.clone(), message: e.to_string() })?;
-    mj.blend = Some(blend);
+    mj.config.blend = Some(blend);
     std::fs::write(&path, erased::Json::to_json(&mj)).map_err(io_err(&path))
 }
 

@@ -28,18 +28,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_follow_boundaries() {
-        assert_eq!(bucket(-5), 0);
-        assert_eq!(bucket(0), 0);
-        assert_eq!(bucket(1), 1);
-        assert_eq!(bucket(59), 1);
-        assert_eq!(bucket(60), 2);
-        assert_eq!(bucket(86_400), 6);
-        assert_eq!(bucket(10_000_000), 10);
-        assert_eq!(NUM_BUCKETS, 11);
-    }
-
-    #[test]
     fn last_gap_is_measured_to_now() {
         assert_eq!(buckets_for(&[0, 0, 120], 120 + 3_600), vec![0, 2, 4]);
     }

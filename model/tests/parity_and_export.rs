@@ -63,8 +63,8 @@ fn export_files_round_trip_in_every_precision() {
         write_model_dir(&dir, &w, &ids, p, "unit", serde_json::json!({"ndcg@10": 0.5})).expect("writes");
         let (back, mj, back_ids) = read_model_dir(&dir).expect("reads");
         assert_eq!(back_ids, ids);
-        assert_eq!(mj.dtype, p);
-        assert_eq!(mj.event_kinds, vec!["view", "click", "cart", "purchase", "favorite", "search"]);
+        assert_eq!(mj.config.dtype, p);
+        assert_eq!(mj.config.event_kinds, vec!["view", "click", "cart", "purchase", "favorite", "search"]);
         assert_eq!(back, round_trip(&w, p).expect("round trip"), "file and in-memory round trip agree for {p:?}");
         for (name, t) in &w.tensors {
             let b = &back.tensors[name];

@@ -1,6 +1,6 @@
 //! model.json: the encoder's shape and the vocabularies baked into the weights.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 use crate::history::EventKind;
@@ -23,7 +23,7 @@ pub fn gap_bucket(gap_seconds: i64) -> usize {
     TIME_GAP_BOUNDARIES_SECONDS.iter().take_while(|&&b| gap_seconds >= b).count()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     F32,
@@ -39,10 +39,21 @@ impl Precision {
             Precision::Int8 => "int8",
         }
     }
+
+    /// A precision named on a command line: "f32", "f16", "int8" (or "i8"), any case.
+    pub fn parse(name: &str) -> Option<Precision> {
+        match name.to_ascii_lowercase().as_str() {
+            "f32" => Some(Precision::F32),
+            "f16" => Some(Precision::F16),
+            "int8" | "i8" => Some(Precision::Int8),
+            _ => None,
+        }
+    }
 }
 
 /// The fields of model.json the engine uses; the rest (dataset, metrics, file names) is ignored.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The exporter (`localrank-model`) writes this same struct, flattened into its model.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
     pub format: String,
     pub version: u32,
@@ -62,7 +73,7 @@ pub struct ModelConfig {
     /// Blend weights tuned for this model by `localrank eval` on its validation split. They
     /// replace the built-in defaults whenever this model computes the intent; a `rank()` call's
     /// own `weights` still win. Absent in untuned models.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blend: Option<BlendWeights>,
 }
 
@@ -165,7 +176,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_match_the_model_crate() {
+    fn gap_buckets_follow_the_boundaries() {
         assert_eq!(gap_bucket(-5), 0);
         assert_eq!(gap_bucket(0), 0);
         assert_eq!(gap_bucket(1), 1);

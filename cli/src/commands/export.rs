@@ -58,10 +58,10 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         // Attach the latest eval report's numbers when there is one.
         let report = paths.cache.join("reports").join(format!("{}.json", spec.name()));
         let metrics = std::fs::read(&report).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).map(|r| json!({ "test": r["models"]["localrank"], "quantization": r["quantization"] })).unwrap_or(mj.metrics);
-        if mj.blend.is_none() {
+        if mj.config.blend.is_none() {
             log("note: the model has no tuned blend weights yet, so the engine will use its defaults with it; `localrank eval` tunes them");
         }
-        (w, ids, spec.name(), metrics, mj.blend)
+        (w, ids, spec.name(), metrics, mj.config.blend)
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {

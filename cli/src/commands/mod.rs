@@ -61,7 +61,7 @@ mod pipeline_tests {
         let tuned: localrank::rank::BlendWeights = serde_json::from_value(r["blend"]["validation"]["tuned"].clone()).expect("tuned weights in the report");
         assert!(r["blend"]["test"]["tuned_weights"]["metrics"]["ndcg@10"].is_number());
         let (_, artifacts, _) = localrank_model::export::read_model_dir(&paths.artifacts(&crate::paths::DatasetSpec::parse(&dataset))).expect("artifacts");
-        assert_eq!(artifacts.blend, Some(tuned));
+        assert_eq!(artifacts.config.blend, Some(tuned));
         assert!(r["train_seconds"].as_f64().is_some_and(|s| s > 0.0));
         assert!(std::fs::read_to_string(report.with_extension("svg")).expect("svg").contains("<svg"));
 
@@ -71,7 +71,7 @@ mod pipeline_tests {
         for p in ["f32", "f16", "int8"] {
             let (w, mj, ids) = localrank_model::export::read_model_dir(&out.join(p)).expect("readable export");
             assert_eq!((ids.len(), w.config.dim, mj.dataset.as_str()), (12, 8, "shop"));
-            assert_eq!(mj.blend, Some(tuned), "export ships the tuned weights");
+            assert_eq!(mj.config.blend, Some(tuned), "export ships the tuned weights");
             // …in a model.json the engine accepts, tuned weights included.
             let json = std::fs::read_to_string(out.join(p).join("model.json")).expect("model.json");
             assert_eq!(localrank::model::ModelConfig::from_json(&json).expect("engine reads it").blend, Some(tuned));

@@ -17,11 +17,6 @@ pub fn parse_log_kind(s: &str) -> Option<EventKind> {
     }
 }
 
-/// The vocabulary written into model.json (`event_kinds`).
-pub fn vocabulary() -> Vec<&'static str> {
-    EventKind::ALL.iter().map(|k| k.as_str()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
