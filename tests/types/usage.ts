@@ -1,6 +1,6 @@
 // Compiled (not run) by `npm test` with `tsc --noEmit --strict`: the package's types must
 // accept what the README shows and reject what the engine rejects.
-import { open, type LocalRankEngine, type Ranking, type StoredEvent, type LocalRankError } from '../../js/index.js';
+import { open, type BlendWeights, type LocalRankEngine, type Ranking, type StoredEvent, type LocalRankError } from '../../js/index.js';
 import { openInWorker } from '../../js/worker.js';
 
 async function storefront(): Promise<void> {
@@ -15,6 +15,11 @@ async function storefront(): Promise<void> {
   await engine.rank({ dim: 2, items: [] }, { backend: 'tpu' });
   const order: string[] = ranking.order;
   const why: string | undefined = ranking.items[0]?.because;
+  // The weights used: the model's tuned ones (model.json `blend`) or the defaults, under the call's.
+  const used: BlendWeights | undefined = ranking.weights;
+  const serverWeight: number | undefined = used?.server;
+  // @ts-expect-error — a weight is a number
+  await engine.rank({ dim: 2, items: [] }, { weights: { affinity: 'high' } });
   const status = await engine.status();
   const warnings: string[] = status.warnings.map((w) => w.code);
   const info = await engine.loadModel(new Uint8Array(0), '{}');
@@ -29,6 +34,6 @@ async function storefront(): Promise<void> {
   const remote = await openInWorker({ storage: 'memory' });
   const remoteRanking: Ranking = await remote.rank({ dim: 2, items: [] });
   await remote.terminate();
-  void [stored, order, why, warnings, dim, remoteRanking];
+  void [stored, order, why, serverWeight, warnings, dim, remoteRanking];
 }
 void storefront;
