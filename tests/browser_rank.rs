@@ -144,6 +144,10 @@ async fn bad_input_gives_the_server_order_back_with_the_reason() {
     let ranking = rank(&engine, good.clone(), js(r#"{"diversity":7}"#)).await;
     assert_eq!(get(&ranking, "error").as_string().unwrap(), "InvalidOptions");
     assert_eq!(strings(&get(&ranking, "order")), ["a", "b"]);
+    let ranking = rank(&engine, good.clone(), js(r#"{"weights":{"server":-1}}"#)).await;
+    assert_eq!(get(&ranking, "error").as_string().unwrap(), "InvalidOptions");
+    assert!(get(&ranking, "reason").as_string().unwrap().contains("weights.server"), "{:?}", get(&ranking, "reason"));
+    assert_eq!(strings(&get(&ranking, "order")), ["a", "b"]);
 
     for garbage in [JsValue::NULL, JsValue::from_str("pool"), js(r#"{"items":"nope"}"#)] {
         let ranking = rank(&engine, garbage, JsValue::UNDEFINED).await;
