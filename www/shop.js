@@ -190,7 +190,9 @@ function renderRibbon() {
     : `Popular items (server order)${r?.reason ? ` — ${r.reason}` : ''}`;
   field('backend').textContent = r ? `Backend: ${r.backend === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly)'}` : '';
   field('rank-ms').textContent = r ? `Ranked ${state.pool.items.length} items in ${r.elapsedMs.toFixed(1)} ms` : '';
-  field('model').textContent = state.modelNote;
+  // The blend in use: the model's weights tuned by `localrank eval` (model.json `blend`).
+  const w = personalized ? r.weights : undefined;
+  field('model').textContent = state.modelNote + (w ? ` · blend: intent ${w.intent}, popularity ${w.server}, category ${w.affinity}` : '');
   field('home-hint').textContent = personalized
     ? 'Reordered from what you browsed and bought. The shop itself only knows what is popular.'
     : 'Popular this week. Browse a little and this page rearranges itself — on your device only.';

@@ -45,6 +45,9 @@ function safetensors(tensors) {
   return out;
 }
 
+/** The fixture model's tuned blend weights (model.json `blend`). */
+export const BLEND = { intent: 1, server: 0.2, affinity: 0.5 };
+
 /**
  * Writes model.json, model.safetensors, items.safetensors, items.json and catalogue.json into
  * `dir`. Server order = popularity, and the last category (Coffee) is the least popular, so a
@@ -86,6 +89,8 @@ export function writeFixture(dir) {
     num_items: ids.length,
     weights_file: 'model.safetensors', items_file: 'items.safetensors', item_ids_file: 'items.json',
     dataset: 'e2e-fixture',
+    // As `localrank eval` writes it: the engine's blend weights tuned for this model.
+    blend: BLEND,
   };
   writeFileSync(join(dir, 'model.json'), JSON.stringify(config, null, 2));
   const zeros = (n) => new Array(n).fill(0);

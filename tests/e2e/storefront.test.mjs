@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, chromiumArgs } from '../js/browser.mjs';
-import { CATEGORIES, PER_CATEGORY, writeFixture } from './fixture.mjs';
+import { BLEND, CATEGORIES, PER_CATEGORY, writeFixture } from './fixture.mjs';
 import { startServer } from './server.mjs';
 
 const TARGET = 'Coffee';
@@ -73,9 +73,12 @@ async function shopFlow(webgpu) {
   const profile = mkdtempSync(join(tmpdir(), `localrank-e2e-profile-${label}-`));
   const requests = [];
   const touched = new Set();
+  // Closed in `finally` too: a failed assertion must not leave Chromium running, which would
+  // keep this test process (and CI) waiting forever instead of reporting the failure.
+  let context, page, errors;
   try {
     // ---- first visit: server order
-    let { context, page, errors } = await openBrowser(profile, webgpu, requests);
+    ({ context, page, errors } = await openBrowser(profile, webgpu, requests));
     await page.goto(`${server.url}/`);
     await waitRanked(page, 1);
     assert.equal(await page.getAttribute('body', 'data-personalized'), 'false', 'no history yet: server order');
@@ -120,6 +123,8 @@ async function shopFlow(webgpu) {
     const backend = await page.textContent('[data-field="backend"]');
     if (!webgpu) assert.equal(backend, 'Backend: CPU (WebAssembly)');
     assert.match(await page.textContent('[data-field="rank-ms"]'), /^Ranked 48 items in \d+\.\d ms$/);
+    // The served model's tuned blend (model.json) is what the engine ranked with.
+    assert.ok((await page.textContent('[data-field="model"]')).endsWith(`blend: intent ${BLEND.intent}, popularity ${BLEND.server}, category ${BLEND.affinity}`));
     await page.screenshot({ path: `${RESULTS}/storefront-after-${label}.png`, fullPage: false });
 
     // The compare toggle shows both orders side by side.
@@ -189,6 +194,7 @@ async function shopFlow(webgpu) {
     checkRequests(requests, touched, pool);
     return { warm, firstSession };
   } finally {
+    await context?.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
   }
 }
