@@ -19,8 +19,9 @@ use crate::pool::Pool;
 pub struct AppState {
     pub pool: Pool,
     /// The built site (`www/dist`, written by Vite): every file in it may be served, except
-    /// hidden ones.
-    pub site_root: PathBuf,
+    /// hidden ones. `None` when the folder holds no `index.html`: then no file is served at all,
+    /// so pointing `--site` at a source tree (`--site .`, as older docs did) cannot publish it.
+    pub site_root: Option<PathBuf>,
     pub model_dir: PathBuf,
 }
 
@@ -180,8 +181,24 @@ async fn model_file(
 }
 
 async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let file = state.site_root.join("index.html");
-    send_static(&file, "text/html; charset=utf-8", false, &headers).await
+    let Some(root) = &state.site_root else {
+        return no_site();
+    };
+    send_static(
+        &root.join("index.html"),
+        "text/html; charset=utf-8",
+        false,
+        &headers,
+    )
+    .await
+}
+
+fn no_site() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "NoSite",
+        "this service was started without a built site (no index.html in --site); build it with `node scripts/build-site.mjs`".into(),
+    )
 }
 
 /// A site file with an ETag from its size and modification time: with `no-cache`, a
@@ -222,7 +239,10 @@ async fn send_static(
 async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let headers = request.headers();
     let path = request.uri().path();
-    let Some(file) = resolve(&state.site_root, path) else {
+    let Some(root) = &state.site_root else {
+        return no_site();
+    };
+    let Some(file) = resolve(root, path) else {
         return error(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -233,8 +253,9 @@ async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Re
 }
 
 /// Maps a URL path to a file inside the site folder; `None` for anything that would leave it
-/// (`..`, absolute or prefixed parts, a percent-encoded separator or NUL) or is hidden (any
-/// part starting with `.`, e.g. `.vite/` or `.env`).
+/// (`..` — also percent-encoded —, absolute or prefixed parts, a backslash or NUL) or is hidden
+/// (any part starting with `.`, e.g. `.vite/` or `.env`). An encoded `/` (`%2F`) decodes to a
+/// separator and is checked like one.
 pub fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     let decoded = percent_decode(url_path)?;
     if decoded.contains(['\\', '\0']) {

@@ -92,7 +92,11 @@ pub fn load_state(config: &ServerConfig) -> Result<AppState> {
     let pool = Pool::build(&table, &catalogue, model_version(&config.model_dir)?)?;
     Ok(AppState {
         pool,
-        site_root: config.site_root.clone(),
+        site_root: config
+            .site_root
+            .join("index.html")
+            .is_file()
+            .then(|| config.site_root.clone()),
         model_dir: config.model_dir.clone(),
     })
 }
@@ -125,10 +129,10 @@ pub async fn run(config: ServerConfig) -> Result<()> {
         addr: config.addr,
         source,
     })?;
-    if !state.site_root.join("index.html").is_file() {
+    if state.site_root.is_none() {
         eprintln!(
-            "warning: no index.html in --site {}: the API works, the storefront will not (build it with `node scripts/build-site.mjs`)",
-            state.site_root.display()
+            "warning: no index.html in --site {}: serving the API only, no files (build the site with `node scripts/build-site.mjs`)",
+            config.site_root.display()
         );
     }
     println!(

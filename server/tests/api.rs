@@ -378,6 +378,34 @@ async fn health_model_and_static_files() {
 }
 
 #[tokio::test]
+async fn a_site_folder_without_index_html_serves_no_files() {
+    // `--site` pointed at a source tree (the fixture's root: catalogue.json, model/, site/):
+    // (the model files stay served under /model/: they are the model directory's, not the site's)
+    // without an index.html nothing under it is published; the API still works.
+    let (dir, mut config) = fixture("nosite");
+    config.site_root = dir.clone();
+    let server = start(&config).await;
+    assert_eq!(get(server.base, "/healthz", "").await.status, 200);
+    assert_eq!(get(server.base, "/api/pool?n=2", "").await.status, 200);
+    for path in [
+        "/",
+        "/catalogue.json",
+        "/site/index.html",
+        "/site/status.html",
+    ] {
+        let reply = get(server.base, path, "").await;
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(
+            String::from_utf8_lossy(&reply.body).contains("NoSite"),
+            "{path}"
+        );
+    }
+    server.stop.unwrap().send(()).unwrap();
+    server.task.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
 async fn shutdown_finishes_and_frees_the_port() {
     let (dir, config) = fixture("shutdown");
     let server = start(&config).await;
