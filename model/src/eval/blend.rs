@@ -46,6 +46,8 @@ pub struct HomepageSetup<'a> {
     vectors: &'a [f32],
     dim: usize,
     index: HashMap<&'a str, usize>,
+    /// Dataset item index → pool position.
+    position: HashMap<usize, usize>,
 }
 
 impl<'a> HomepageSetup<'a> {
@@ -55,7 +57,8 @@ impl<'a> HomepageSetup<'a> {
             return Err(ModelError::BadConfig(format!("item vectors hold {} values; {} items × dim {dim} expected", vectors.len(), ds.num_items())));
         }
         let pop = ds.train_popularity();
-        let pool_items = popular_pool(ds, pool_size);
+        // The engine takes at most MAX_POOL_ITEMS candidates; a homepage pool is far smaller.
+        let pool_items = popular_pool(ds, pool_size.min(localrank::pool::MAX_POOL_ITEMS));
         let input = PoolInput {
             model: None,
             dim: dim as f64,
@@ -77,7 +80,8 @@ impl<'a> HomepageSetup<'a> {
         };
         let pool = CandidatePool::from_input(input).map_err(|e| ModelError::BadConfig(format!("the homepage pool is not valid for the engine: {e}")))?;
         let index = ds.item_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-        Ok(HomepageSetup { ds, pool_items, pool, vectors, dim, index })
+        let position = pool_items.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+        Ok(HomepageSetup { ds, pool_items, pool, vectors, dim, index, position })
     }
 
     pub fn pool_size(&self) -> usize {
@@ -107,28 +111,34 @@ impl<'a> HomepageSetup<'a> {
     /// and of the target, if it is in the pool.
     fn excluded_and_target(&self, user: usize, part: SplitPart) -> (Vec<bool>, Option<usize>) {
         let (hist, target) = self.ds.history_and_target(user, part);
-        let position: HashMap<usize, usize> = self.pool_items.iter().enumerate().map(|(p, &i)| (i, p)).collect();
         let mut excluded = vec![false; self.pool_items.len()];
         for e in hist {
-            if let Some(&p) = position.get(&(e.item as usize)) {
+            if let Some(&p) = self.position.get(&(e.item as usize)) {
                 excluded[p] = true;
             }
         }
-        let target = position.get(&(target.item as usize)).copied();
+        let target = self.position.get(&(target.item as usize)).copied();
         if let Some(t) = target {
             excluded[t] = false;
         }
         (excluded, target)
     }
 
-    /// The engine's ranking of the pool for one user, given the model's intent for them.
-    fn rank(&self, user: usize, part: SplitPart, intent: &[f32], blend: Option<BlendWeights>, settings: &RankSettings) -> rank::Ranking {
+    /// The engine's ranking of the pool for one user, given the model's intent for them. The
+    /// user's own history items are marked unavailable, so the engine drops them before MMR
+    /// picks the first screen: the protocol removes them from the list, and diversifying
+    /// against items nobody sees would distort the order that is measured.
+    fn rank(&self, user: usize, part: SplitPart, intent: &[f32], excluded: &[bool], blend: Option<BlendWeights>, settings: &RankSettings) -> rank::Ranking {
         let history = self.history(user, part);
         let lookup = |id: &str| {
             self.index.get(id).map(|&i| (&self.vectors[i * self.dim..(i + 1) * self.dim], self.ds.item_category[i].as_deref()))
         };
+        let mut pool = self.pool.clone();
+        for (candidate, &out) in pool.items.iter_mut().zip(excluded) {
+            candidate.available = !out;
+        }
         let model = ModelIntent { vector: intent.to_vec(), scores: None, backend: Backend::Cpu, fallback: None, version: "eval".into(), blend };
-        rank::rank(&self.pool, &history, &lookup, Some(model), settings)
+        rank::rank(&pool, &history, &lookup, Some(model), settings)
     }
 
     /// Each user's score parts for every pool item, as the engine computes them.
@@ -140,7 +150,7 @@ impl<'a> HomepageSetup<'a> {
             .map(|(&u, intent)| {
                 let (excluded, target) = self.excluded_and_target(u, part);
                 let mut parts = vec![[0f32; 3]; self.pool_items.len()];
-                let ranking = self.rank(u, part, intent, None, &settings);
+                let ranking = self.rank(u, part, intent, &excluded, None, &settings);
                 if ranking.personalized {
                     for item in &ranking.items {
                         if let Some(p) = self.pool.position(&item.id) {
@@ -163,14 +173,10 @@ impl<'a> HomepageSetup<'a> {
                 sum.add_rank(MISS);
                 continue;
             };
-            let ranking = self.rank(u, part, intent, Some(blend), &settings);
+            let ranking = self.rank(u, part, intent, &excluded, Some(blend), &settings);
             let target_id = self.ds.item_ids[self.pool_items[target]].as_str();
-            let rank = ranking
-                .order
-                .iter()
-                .filter(|id| self.pool.position(id).is_some_and(|p| !excluded[p]))
-                .position(|id| id == target_id)
-                .unwrap_or(MISS);
+            // History items were dropped by the engine (unavailable), so the order is the list.
+            let rank = ranking.order.iter().position(|id| id == target_id).unwrap_or(MISS);
             sum.add_rank(rank);
         }
         sum.mean()
@@ -218,26 +224,29 @@ pub struct BlendTuning {
     pub grid_points: usize,
 }
 
-/// The grid point with the best validation NDCG@10 (the first one on ties, so the smallest
-/// weights win when nothing separates them).
+/// The grid point with the best validation NDCG@10. Only a strictly better point replaces the
+/// built-in defaults, so when nothing separates the weights (no validation target in the pool,
+/// a tiny data set) the defaults stay; among equally good grid points the first wins (smallest
+/// server weight, then smallest affinity).
 pub fn tune(cases: &[UserCase]) -> BlendTuning {
-    let mut best: Option<(BlendWeights, f64)> = None;
+    let defaults = BlendWeights::default();
+    let validation_default = blended_metrics(cases, defaults).ndcg10;
+    let (mut tuned, mut validation_tuned) = (defaults, validation_default);
     let mut points = 0;
     for &server in &SERVER_GRID {
         for &affinity in &AFFINITY_GRID {
             points += 1;
             let w = BlendWeights { intent: 1.0, server, affinity };
             let ndcg = blended_metrics(cases, w).ndcg10;
-            if best.is_none_or(|(_, b)| ndcg > b) {
-                best = Some((w, ndcg));
+            if ndcg > validation_tuned {
+                (tuned, validation_tuned) = (w, ndcg);
             }
         }
     }
-    let (tuned, validation_tuned) = best.unwrap_or((BlendWeights::default(), 0.0));
     BlendTuning {
         tuned,
         validation_tuned,
-        validation_default: blended_metrics(cases, BlendWeights::default()).ndcg10,
+        validation_default,
         // Server weight alone: the pool order (popularity), history items dropped.
         validation_server: blended_metrics(cases, BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0 }).ndcg10,
         grid_points: points,
@@ -264,6 +273,14 @@ mod tests {
         assert!((m.ndcg10 - 1.0 / 3f64.log2()).abs() < 1e-12, "target second");
         let missing = [UserCase { parts: vec![[0.0; 3]], excluded: vec![false], target: None }];
         assert_eq!(blended_metrics(&missing, BlendWeights::default()).hr20, 0.0);
+    }
+
+    #[test]
+    fn when_nothing_separates_the_weights_the_defaults_stay() {
+        let missing: Vec<UserCase> = (0..5).map(|_| UserCase { parts: vec![[0.5, 1.0, 0.0]; 3], excluded: vec![false; 3], target: None }).collect();
+        assert_eq!(tune(&missing).tuned, BlendWeights::default());
+        let all_tied = [case(vec![[0.5, 1.0, 1.0], [0.5, 1.0, 1.0]], 0)];
+        assert_eq!(tune(&all_tied).tuned, BlendWeights::default());
     }
 
     #[test]
