@@ -16,7 +16,7 @@
 // minutes on a laptop CPU; the trainer's default takes much longer), LOCALRANK_CLI (a built
 // `localrank` binary, to skip `cargo run`).
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,10 +61,11 @@ function readJson(file) {
   }
 }
 
-/** Latest modification time under `path` (a file, or a folder walked recursively). */
+/** Latest modification time under `path` (a file, or a folder walked recursively; symlinks
+ * count by their own time and are not followed, so a link loop cannot trap the walk). */
 function mtime(path) {
   if (!existsSync(path)) return 0;
-  const stat = statSync(path);
+  const stat = lstatSync(path);
   if (!stat.isDirectory()) return stat.mtimeMs;
   return readdirSync(path).reduce((latest, name) => Math.max(latest, mtime(join(path, name))), stat.mtimeMs);
 }

@@ -70,11 +70,22 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let scorer = EncoderScorer { model: &model, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true };
 
     let item_vectors = &weights.get(ITEM_VECTORS)?.data;
-    let blend = tune_blend(&ds, &scorer, item_vectors, weights.config.dim, a.pool, &opts, log)?;
-    if !a.keep_blend {
-        set_blend(&dir, blend.tuned)?;
-        log(&format!("blend weights written to {} (re-run `localrank export` to ship them)", dir.join("model.json").display()));
-    }
+    let blend = match tune_blend(&ds, &scorer, item_vectors, weights.config.dim, a.pool, &opts, log) {
+        Ok(blend) => {
+            if !a.keep_blend {
+                set_blend(&dir, blend.tuned)?;
+                log(&format!("blend weights written to {} (re-run `localrank export` to ship them)", dir.join("model.json").display()));
+            }
+            blend.report
+        }
+        // Only tuning was asked for: its failure is the command's.
+        Err(e) if a.blend_only => return Err(e),
+        // The rest of the evaluation does not depend on it: report and go on.
+        Err(e) => {
+            log(&format!("warning: blend tuning failed, model.json left as it was: {e}"));
+            json!({ "error": e.to_string() })
+        }
+    };
     if a.blend_only {
         return Ok(());
     }
@@ -127,7 +138,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         "users": ds.num_users(), "items": ds.num_items(), "events": ds.num_events(),
         "models": models,
         "homepage_pool": pool,
-        "blend": blend.report,
+        "blend": blend,
         "quantization": quant,
         "localrank_last_gap_unknown": ablation,
         "train_seconds": train_json.get("seconds_to_best").cloned().unwrap_or(serde_json::Value::Null),
