@@ -238,10 +238,8 @@ impl CandidatePool {
             {
                 return Err(invalid(&field("score"), format!("must be a finite number, got {score}")));
             }
-            if let Some(price) = item.price
-                && (!price.is_finite() || price < 0.0)
-            {
-                return Err(invalid(&field("price"), format!("must be a finite, non-negative number, got {price}")));
+            if let Some(problem) = item.price.and_then(crate::history::event::price_problem) {
+                return Err(invalid(&field("price"), problem));
             }
             let pinned = match item.pinned {
                 None => None,

@@ -11,12 +11,18 @@ fn cyclic_dataset(users: usize, items: usize, len: usize) -> Dataset {
     let sequences: Vec<Vec<Event>> = (0..users)
         .map(|u| (0..len).map(|t| Event { item: ((u * 7 + t) % items) as u32, kind: 0, ts: 1_000 + (t as i64) * 60 }).collect())
         .collect();
+    synthetic("cyclic", vec![None; items], sequences)
+}
+
+/// A data set with items `i0…` (one category entry each) and users `u0…` (one sequence each).
+fn synthetic(name: &str, item_category: Vec<Option<String>>, sequences: Vec<Vec<Event>>) -> Dataset {
+    let items = item_category.len();
     Dataset {
-        name: "cyclic".into(),
+        name: name.into(),
         item_ids: (0..items).map(|i| format!("i{i}")).collect(),
-        item_category: vec![None; items],
+        item_category,
         item_price: vec![None; items],
-        user_ids: (0..users).map(|u| format!("u{u}")).collect(),
+        user_ids: (0..sequences.len()).map(|u| format!("u{u}")).collect(),
         sequences,
         notes: vec![],
     }
@@ -74,15 +80,7 @@ fn item_knn_and_bpr_learn_co_occurrence() {
         let base = if u % 2 == 0 { 0 } else { 10 };
         sequences.push((0..8).map(|t| Event { item: (base + (u + t) % 10) as u32, kind: 3, ts: t as i64 }).collect());
     }
-    let ds = Dataset {
-        name: "groups".into(),
-        item_ids: (0..20).map(|i| i.to_string()).collect(),
-        item_category: vec![None; 20],
-        item_price: vec![None; 20],
-        user_ids: (0..30).map(|u| u.to_string()).collect(),
-        sequences,
-        notes: vec![],
-    };
+    let ds = synthetic("groups", vec![None; 20], sequences);
     let knn = ItemKnn::fit(&ds, 100);
     let s = knn.score(&ds, &[0], SplitPart::Test).remove(0);
     let (in_group, out_group) = (s[..10].iter().cloned().fold(f32::MAX, f32::min), s[10..].iter().cloned().fold(0f32, f32::max));
@@ -174,15 +172,7 @@ fn category_loyal_dataset(users: usize, categories: usize, per_category: usize, 
             (0..len).map(|t| Event { item: (c * per_category + (u * 3 + t * 5) % per_category) as u32, kind: 3, ts: 1_000 + t as i64 * 3_600 }).collect()
         })
         .collect();
-    Dataset {
-        name: "loyal".into(),
-        item_ids: (0..items).map(|i| format!("i{i}")).collect(),
-        item_category: (0..items).map(|i| Some(format!("c{}", i / per_category))).collect(),
-        item_price: vec![None; items],
-        user_ids: (0..users).map(|u| format!("u{u}")).collect(),
-        sequences,
-        notes: vec![],
-    }
+    synthetic("loyal", (0..items).map(|i| Some(format!("c{}", i / per_category))).collect(), sequences)
 }
 
 #[test]

@@ -210,12 +210,10 @@ impl EventInput {
         };
 
         let category = self.category.map(|c| check_text("category", c)).transpose()?;
-        let price = match self.price {
-            Some(p) if !p.is_finite() || p < 0.0 => {
-                return Err(invalid("price", format!("must be a finite, non-negative number, got {p}")));
-            }
-            other => other,
-        };
+        if let Some(problem) = self.price.and_then(price_problem) {
+            return Err(invalid("price", problem));
+        }
+        let price = self.price;
 
         let vector = match self.vector {
             None => None,
@@ -225,6 +223,12 @@ impl EventInput {
 
         Ok(ValidatedEvent { event: NewEvent { kind, item, query, timestamp, category, price }, vector })
     }
+}
+
+/// What is wrong with a price, if anything: shared by events and pool items, which both
+/// carry one.
+pub(crate) fn price_problem(price: f64) -> Option<String> {
+    (!price.is_finite() || price < 0.0).then(|| format!("must be a finite, non-negative number, got {price}"))
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> LocalRankError {

@@ -108,10 +108,10 @@ pub struct RankOptions {
 /// Options with every default filled in and every range checked.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RankSettings {
-    /// The built-in weights with the call's overrides applied: used when no model computed
-    /// the intent.
+    /// The weights when no model computed the intent (the built-in defaults).
     pub weights: BlendWeights,
-    /// The call's own weights, which also override a model's tuned ones (see [`Self::weights_for`]).
+    /// The call's own weights, over either the model's tuned ones or `weights` (see
+    /// [`Self::weights_for`]).
     pub weight_overrides: BlendWeightsInput,
     pub lambda: f32,
     pub diversify_top: usize,
@@ -132,10 +132,9 @@ impl RankOptions {
     pub fn resolve(&self, defaults: RankSettings) -> Result<RankSettings, LocalRankError> {
         let bad = |field: &str, reason: String| LocalRankError::invalid_option(field, reason);
         let weight_overrides = self.weights.unwrap_or_default();
-        // Checked on the call's values alone, so a bad option is reported even when a model's
-        // weights would have been used instead of the defaults.
+        // Checked here (defaults are valid, so only the call's values can fail), so a bad
+        // option is reported even when a model's weights would have been used instead.
         weight_overrides.over(defaults.weights).check().map_err(|(name, reason)| bad(&format!("weights.{name}"), reason))?;
-        let weights = weight_overrides.over(defaults.weights);
         let lambda = match self.diversity {
             None => defaults.lambda,
             Some(l) if (0.0..=1.0).contains(&l) => l as f32,
@@ -147,7 +146,7 @@ impl RankOptions {
             Some(n) => Err(bad(field, format!("must be a whole number from 0 to {max}, got {n}"))),
         };
         Ok(RankSettings {
-            weights,
+            weights: defaults.weights,
             weight_overrides,
             lambda,
             diversify_top: count("diversifyTop", self.diversify_top, defaults.diversify_top, 1_000)?,
@@ -165,9 +164,6 @@ impl RankSettings {
     /// The tuned weights belong to that model's intent scores, so the cold path (history mean)
     /// keeps the defaults.
     pub fn weights_for(&self, model_blend: Option<BlendWeights>) -> BlendWeights {
-        match model_blend {
-            Some(tuned) => self.weight_overrides.over(tuned),
-            None => self.weights,
-        }
+        self.weight_overrides.over(model_blend.unwrap_or(self.weights))
     }
 }
