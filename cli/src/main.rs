@@ -49,6 +49,8 @@ enum DataCommand {
     Fetch,
     /// Turn raw data into leave-one-out training sequences
     Prepare(commands::prepare::PrepareArgs),
+    /// Write the reproducible set of store logs of different shapes (CSV) used to check the no-flag procedure
+    Shapes(commands::shapes::ShapesArgs),
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -57,6 +59,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Data { command: DataCommand::Fetch } => fetch::fetch_all(&paths.cache, &mut log),
         Command::Data { command: DataCommand::Prepare(a) } => commands::prepare::run(&paths, &a, &mut log).map(|_| ()),
+        Command::Data { command: DataCommand::Shapes(a) } => commands::shapes::run(&paths, &a, &mut log),
         Command::Train(a) => commands::train::run(&paths, &a, &mut log),
         Command::Eval(a) => commands::eval::run(&paths, &a, &mut log),
         Command::Export(a) => commands::export::run(&paths, &a, &mut log),

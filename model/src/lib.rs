@@ -1,6 +1,7 @@
 //! localrank-model: the localrank intent encoder (a SASRec-class causal transformer) as a burn
 //! Module, with data preparation, training, full-ranking evaluation against baselines, and
 //! export to the weights format the engine crate loads (see docs/model-format.md).
+pub mod auto;
 pub mod baselines;
 pub mod config;
 pub mod data;

@@ -178,35 +178,123 @@ pub fn train_with_checkpoints(
     log: &mut dyn FnMut(&str),
     on_best: &mut dyn FnMut(&ModelWeights, usize, &Metrics) -> Result<()>,
 ) -> Result<TrainOutcome> {
-    enc.check()?;
-    if enc.num_items != ds.num_items() {
-        return Err(ModelError::BadConfig(format!("encoder has {} items, dataset {}", enc.num_items, ds.num_items())));
+    let mut s = Session::new(ds, enc, cfg, device)?;
+    s.run(cfg.epochs, progress, log, on_best)?;
+    s.outcome()
+}
+
+/// One training run that can be paused and resumed: the model, its optimiser state, the
+/// shuffling RNG and the best weights so far. The tuner (`crate::auto`) runs short trials as
+/// sessions and lets the winning one continue to convergence instead of starting over.
+pub struct Session<'a> {
+    ds: &'a Dataset,
+    pub enc: EncoderConfig,
+    pub cfg: TrainConfig,
+    device: Device,
+    ad: Device,
+    model: IntentEncoder,
+    optim: burn::optim::ModuleOptimizer,
+    rows: Vec<Row>,
+    order: Vec<usize>,
+    rng: ChaCha8Rng,
+    val_users: Vec<usize>,
+    sampler: Option<NegativeSampler>,
+    /// Epochs trained so far.
+    pub epoch: usize,
+    pub best: Option<ModelWeights>,
+    pub best_validation: Metrics,
+    pub best_epoch: usize,
+    /// Epochs since the last improvement.
+    pub bad: usize,
+    pub epochs: Vec<EpochLog>,
+    /// Training + validation seconds spent in this session (excludes time it sat paused).
+    pub seconds: f64,
+    pub seconds_to_best: f64,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(ds: &'a Dataset, enc: &EncoderConfig, cfg: &TrainConfig, device: &Device) -> Result<Session<'a>> {
+        enc.check()?;
+        if enc.num_items != ds.num_items() {
+            return Err(ModelError::BadConfig(format!("encoder has {} items, dataset {}", enc.num_items, ds.num_items())));
+        }
+        if cfg.batch_size == 0 {
+            return Err(ModelError::BadConfig("batch size must be positive".into()));
+        }
+        device.seed(cfg.seed);
+        let ad = device.clone().autodiff();
+        let model = IntentEncoder::new(enc, &ad);
+        let optim = AdamWConfig::new().with_weight_decay(cfg.weight_decay).init();
+        let rows = training_rows(ds, enc.max_len, cfg.windows_per_user);
+        if rows.is_empty() {
+            return Err(ModelError::EmptyDataset { stage: "training rows (every user needs 4+ events)".into() });
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let mut val_users: Vec<usize> = (0..ds.num_users()).collect();
+        if cfg.validation_users > 0 && cfg.validation_users < val_users.len() {
+            val_users.shuffle(&mut rng);
+            val_users.truncate(cfg.validation_users);
+            val_users.sort_unstable();
+        }
+        let sampler = (cfg.sampled_negatives > 0).then(|| NegativeSampler::new(&ds.train_popularity()));
+        Ok(Session {
+            ds,
+            enc: enc.clone(),
+            cfg: cfg.clone(),
+            device: device.clone(),
+            ad,
+            model,
+            optim,
+            order: (0..rows.len()).collect(),
+            rows,
+            rng,
+            val_users,
+            sampler,
+            epoch: 0,
+            best: None,
+            best_validation: Metrics { ndcg10: -1.0, ..Metrics::default() },
+            best_epoch: 0,
+            bad: 0,
+            epochs: Vec::new(),
+            seconds: 0.0,
+            seconds_to_best: 0.0,
+        })
     }
-    device.seed(cfg.seed);
-    let ad = device.clone().autodiff();
-    let mut model = IntentEncoder::new(enc, &ad);
-    let mut optim = AdamWConfig::new().with_weight_decay(cfg.weight_decay).init();
-    let rows = training_rows(ds, enc.max_len, cfg.windows_per_user);
-    if rows.is_empty() {
-        return Err(ModelError::EmptyDataset { stage: "training rows (every user needs 4+ events)".into() });
+
+    /// Training rows (windows) per epoch.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut val_users: Vec<usize> = (0..ds.num_users()).collect();
-    if cfg.validation_users > 0 && cfg.validation_users < val_users.len() {
-        val_users.shuffle(&mut rng);
-        val_users.truncate(cfg.validation_users);
-        val_users.sort_unstable();
+
+    /// Whether early stopping has triggered (no gain for `cfg.patience` epochs).
+    pub fn stopped(&self) -> bool {
+        self.bad >= self.cfg.patience
     }
-    let opts = EvalOptions::default();
-    let start = Instant::now();
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    let sampler = (cfg.sampled_negatives > 0).then(|| NegativeSampler::new(&ds.train_popularity()));
-    let n_batches = rows.len().div_ceil(cfg.batch_size);
-    let (mut best, mut best_m, mut best_epoch, mut to_best, mut bad) = (None, Metrics { ndcg10: -1.0, ..Metrics::default() }, 0, 0.0, 0);
-    let mut epochs = Vec::new();
-    for epoch in 1..=cfg.epochs {
+
+    /// Mean seconds per epoch so far (0 before the first epoch).
+    pub fn epoch_seconds(&self) -> f64 {
+        if self.epoch == 0 { 0.0 } else { self.seconds / self.epoch as f64 }
+    }
+
+    /// Trains until `until_epoch` epochs are done in total or early stopping triggers.
+    pub fn run(&mut self, until_epoch: usize, progress: bool, log: &mut dyn FnMut(&str), on_best: &mut dyn FnMut(&ModelWeights, usize, &Metrics) -> Result<()>) -> Result<()> {
+        while self.epoch < until_epoch && !self.stopped() {
+            self.run_epoch(progress, log, on_best)?;
+            if self.stopped() {
+                log(&format!("early stop: no validation gain for {} epochs; best epoch {}", self.cfg.patience, self.best_epoch));
+            }
+        }
+        Ok(())
+    }
+
+    /// One epoch over every training row, then validation NDCG@10. Returns whether it improved.
+    pub fn run_epoch(&mut self, progress: bool, log: &mut dyn FnMut(&str), on_best: &mut dyn FnMut(&ModelWeights, usize, &Metrics) -> Result<()>) -> Result<bool> {
         let t0 = Instant::now();
-        order.shuffle(&mut rng);
+        self.epoch += 1;
+        let epoch = self.epoch;
+        let cfg = &self.cfg;
+        self.order.shuffle(&mut self.rng);
+        let n_batches = self.rows.len().div_ceil(cfg.batch_size);
         let bar = if progress { ProgressBar::new(n_batches as u64) } else { ProgressBar::hidden() };
         bar.set_style(
             ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, {elapsed} elapsed, ETA {eta} {msg}")
@@ -215,13 +303,14 @@ pub fn train_with_checkpoints(
         );
         bar.set_prefix(epoch.to_string());
         let mut loss_sum = 0.0;
-        for (bi, chunk) in order.chunks(cfg.batch_size).enumerate() {
-            let batch_rows: Vec<Row> = chunk.iter().map(|&i| rows[i].clone()).collect();
+        let mut model = self.model.clone();
+        for (bi, chunk) in self.order.chunks(cfg.batch_size).enumerate() {
+            let batch_rows: Vec<Row> = chunk.iter().map(|&i| self.rows[i].clone()).collect();
             let len = batch_rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
             let batch = make_batch(&batch_rows, len);
-            let loss = match &sampler {
-                Some(s) => model.sampled_loss(&batch, &s.draw(cfg.sampled_negatives, &mut rng), &s.q, &ad),
-                None => model.loss(&batch, &ad),
+            let loss = match &self.sampler {
+                Some(s) => model.sampled_loss(&batch, &s.draw(cfg.sampled_negatives.min(self.ds.num_items()), &mut self.rng), &s.q, &self.ad),
+                None => model.loss(&batch, &self.ad),
             };
             let value: f32 = loss.clone().try_into_scalar().map_err(|e| ModelError::Backend(format!("{e:?}")))?;
             if !value.is_finite() {
@@ -229,35 +318,44 @@ pub fn train_with_checkpoints(
             }
             loss_sum += f64::from(value);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(cfg.learning_rate, model, grads);
+            model = self.optim.step(cfg.learning_rate, model, grads);
             bar.inc(1);
             bar.set_message(format!("loss {:.4}", loss_sum / (bi + 1) as f64));
         }
+        self.model = model;
         bar.finish_and_clear();
-        let valid = model.valid();
-        let scorer = EncoderScorer { model: &valid, max_len: enc.max_len, device: device.clone(), gap_to_target: true };
-        let m = evaluate(&scorer, ds, SplitPart::Validation, Some(&val_users), &opts);
+        let valid = self.model.valid();
+        let scorer = EncoderScorer { model: &valid, max_len: self.enc.max_len, device: self.device.clone(), gap_to_target: true };
+        let m = evaluate(&scorer, self.ds, SplitPart::Validation, Some(&self.val_users), &EvalOptions::default());
         let secs = t0.elapsed().as_secs_f64();
+        self.seconds += secs;
         let entry = EpochLog { epoch, loss: loss_sum / n_batches as f64, val_ndcg10: m.ndcg10, val_hr10: m.hr10, seconds: secs };
-        let improved = m.ndcg10 > best_m.ndcg10;
+        let improved = m.ndcg10 > self.best_validation.ndcg10;
         log(&format!(
             "epoch {:>3}  loss {:.4}  val NDCG@10 {:.4}  HR@10 {:.4}  {:.1}s{}",
             epoch, entry.loss, m.ndcg10, m.hr10, secs, if improved { "  *best" } else { "" }
         ));
-        epochs.push(entry);
+        self.epochs.push(entry);
         if improved {
-            let w = ModelWeights::from_encoder(&valid, enc)?;
-            (best_m, best_epoch, to_best, bad) = (m, epoch, start.elapsed().as_secs_f64(), 0);
+            let w = ModelWeights::from_encoder(&valid, &self.enc)?;
+            (self.best_validation, self.best_epoch, self.seconds_to_best, self.bad) = (m, epoch, self.seconds, 0);
             on_best(&w, epoch, &m)?;
-            best = Some(w);
+            self.best = Some(w);
         } else {
-            bad += 1;
-            if bad >= cfg.patience {
-                log(&format!("early stop: no validation gain for {} epochs; best epoch {best_epoch}", cfg.patience));
-                break;
-            }
+            self.bad += 1;
         }
+        Ok(improved)
     }
-    let weights = best.ok_or_else(|| ModelError::BadConfig("no epoch was trained (epochs = 0?)".into()))?;
-    Ok(TrainOutcome { weights, best_epoch, best_validation: best_m, epochs, seconds_to_best: to_best, total_seconds: start.elapsed().as_secs_f64() })
+
+    pub fn outcome(self) -> Result<TrainOutcome> {
+        let weights = self.best.ok_or_else(|| ModelError::BadConfig("no epoch was trained (epochs = 0?)".into()))?;
+        Ok(TrainOutcome {
+            weights,
+            best_epoch: self.best_epoch,
+            best_validation: self.best_validation,
+            epochs: self.epochs,
+            seconds_to_best: self.seconds_to_best,
+            total_seconds: self.seconds,
+        })
+    }
 }

@@ -57,7 +57,7 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         let (w, mj, ids) = read_model_dir(&dir)?;
         // Attach the latest eval report's numbers when there is one.
         let report = paths.cache.join("reports").join(format!("{}.json", spec.name()));
-        let metrics = std::fs::read(&report).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).map(|r| json!({ "test": r["models"]["localrank"], "quantization": r["quantization"] })).unwrap_or(mj.metrics);
+        let metrics = std::fs::read(&report).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).map(|r| json!({ "test": r["models"]["localrank"], "quantization": r["quantization"], "settings": mj.metrics["settings"] })).unwrap_or(mj.metrics.clone());
         if mj.config.blend.is_none() {
             log("note: the model has no tuned blend weights yet, so the engine will use its defaults with it; `localrank eval` tunes them");
         }

@@ -1,6 +1,7 @@
 pub mod eval;
 pub mod export;
 pub mod prepare;
+pub mod shapes;
 pub mod train;
 
 #[cfg(test)]
@@ -41,7 +42,7 @@ mod pipeline_tests {
         let train = super::train::TrainArgs {
             dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
             dropout: Some(0.1), temperature: None, lr: Some(0.01), weight_decay: None, batch_size: Some(8), windows: Some(1),
-            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true,
+            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1,
         };
         super::train::run(&paths, &train, &mut log).expect("trains");
 
@@ -63,6 +64,11 @@ mod pipeline_tests {
         let (_, artifacts, _) = localrank_model::export::read_model_dir(&paths.artifacts(&crate::paths::DatasetSpec::parse(&dataset))).expect("artifacts");
         assert_eq!(artifacts.config.blend, Some(tuned));
         assert!(r["train_seconds"].as_f64().is_some_and(|s| s > 0.0));
+        // The settings it was trained with (explicit flags win over derived values) are recorded.
+        let mj: serde_json::Value = serde_json::from_slice(&std::fs::read(paths.artifacts(&crate::paths::DatasetSpec::parse(&dataset)).join("model.json")).expect("model.json")).expect("json");
+        assert_eq!(mj["metrics"]["settings"]["encoder"]["max_len"], 6);
+        assert_eq!(mj["metrics"]["settings"]["training"]["learning_rate"], 0.01);
+        assert_eq!(mj["metrics"]["settings"]["tuning"]["shape"]["users"], 24);
         assert!(std::fs::read_to_string(report.with_extension("svg")).expect("svg").contains("<svg"));
 
         let out = dir.join("export");

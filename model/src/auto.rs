@@ -1,0 +1,313 @@
+//! One training procedure for every log: settings derived from the prepared data's shape,
+//! then the few that matter tuned on the validation split within a time budget.
+//!
+//! 1. [`DataShape`] measures the log (users, items, events, training-history lengths).
+//! 2. [`derive`] turns it into a starting point: a context as long as the median training
+//!    history (20–200 events), windows that cover every position of every history, full
+//!    softmax up to [`FULL_SOFTMAX_MAX_ITEMS`] items and a log-Q-corrected sampled softmax
+//!    above, more dropout when items have few events each.
+//! 3. [`train_auto`] trains that starting point for `trial_epochs` epochs, then tries one
+//!    change at a time (learning rate, dropout, size, context length, windows, negatives),
+//!    each for the same number of epochs, keeping a change only when it beats the incumbent's
+//!    validation NDCG@10 by at least [`TuneOptions::min_gain`]. Candidates whose estimated
+//!    time no longer fits the budget are skipped. The incumbent is a paused [`Session`], so
+//!    the winner continues to convergence instead of starting over.
+//!
+//! Settings fixed by the caller (explicit CLI flags) are never tuned.
+use std::time::Instant;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{EncoderConfig, TrainConfig};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::eval::Metrics;
+use crate::train::{Session, TrainOutcome};
+use crate::weights::ModelWeights;
+
+/// Largest catalogue trained with the full softmax; larger ones use the sampled softmax.
+/// Measured on this project's 2-core machine (`cargo run --profile native -p localrank-model
+/// --example softmax_cost`, batch 64 × 50 positions, d = 64): a training step with 2,048
+/// sampled negatives costs the same as the full softmax at about this many items. Below it
+/// the full softmax is both exact and no slower.
+pub const FULL_SOFTMAX_MAX_ITEMS: usize = 4096;
+
+/// Shared negatives per batch for the sampled softmax.
+pub const SAMPLED_NEGATIVES: usize = 2048;
+
+/// What the procedure looks at in a prepared log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataShape {
+    pub users: usize,
+    pub items: usize,
+    pub events: usize,
+    /// Events a model may train on (all but the last two of each user).
+    pub train_events: usize,
+    pub median_history: usize,
+    pub p90_history: usize,
+    pub max_history: usize,
+}
+
+impl DataShape {
+    pub fn of(ds: &Dataset) -> DataShape {
+        let mut lens: Vec<usize> = (0..ds.num_users()).map(|u| ds.train_sequence(u).len()).collect();
+        lens.sort_unstable();
+        let at = |q: f64| lens.get(((lens.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0);
+        DataShape {
+            users: ds.num_users(),
+            items: ds.num_items(),
+            events: ds.num_events(),
+            train_events: lens.iter().sum(),
+            median_history: at(0.5),
+            p90_history: at(0.9),
+            max_history: lens.last().copied().unwrap_or(0),
+        }
+    }
+
+    /// Training events per item: how much evidence each item vector gets.
+    pub fn events_per_item(&self) -> f64 {
+        self.train_events as f64 / self.items.max(1) as f64
+    }
+}
+
+/// The starting point for a log of this shape (before any tuning).
+pub fn derive(shape: &DataShape) -> (EncoderConfig, TrainConfig) {
+    let mut enc = EncoderConfig::new(shape.items);
+    let mut tr = TrainConfig::default();
+    // Context: the median training history, in steps of 10, within 20..=200.
+    enc.max_len = shape.median_history.div_ceil(10).saturating_mul(10).clamp(20, 200);
+    // Every position of every history: as many non-overlapping windows as the longest needs.
+    tr.windows_per_user = shape.max_history.div_ceil(enc.max_len).max(1);
+    // Few events per item: item vectors overfit, so regularise harder.
+    enc.dropout = if shape.events_per_item() < 30.0 { 0.5 } else { 0.2 };
+    let windows: usize = shape.train_events.div_ceil(enc.max_len).max(shape.users);
+    tr.batch_size = if windows < 20_000 { 64 } else { 128 };
+    tr.learning_rate = 3e-3;
+    tr.patience = 5;
+    tr.sampled_negatives = if shape.items > FULL_SOFTMAX_MAX_ITEMS { SAMPLED_NEGATIVES } else { 0 };
+    // Validation on a few thousand users is enough to rank settings and keeps epochs short.
+    tr.validation_users = if shape.users > 4000 { 3000 } else { 0 };
+    (enc, tr)
+}
+
+/// Settings the caller fixed (explicit flags); the tuner leaves them alone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overrides {
+    pub dim: Option<usize>,
+    pub blocks: Option<usize>,
+    pub heads: Option<usize>,
+    pub max_len: Option<usize>,
+    pub dropout: Option<f64>,
+    pub temperature: Option<f64>,
+    pub epochs: Option<usize>,
+    pub learning_rate: Option<f64>,
+    pub weight_decay: Option<f32>,
+    pub batch_size: Option<usize>,
+    pub windows: Option<usize>,
+    pub patience: Option<usize>,
+    pub negatives: Option<usize>,
+    pub validation_users: Option<usize>,
+}
+
+impl Overrides {
+    pub fn apply(&self, enc: &mut EncoderConfig, tr: &mut TrainConfig) {
+        enc.dim = self.dim.unwrap_or(enc.dim);
+        enc.blocks = self.blocks.unwrap_or(enc.blocks);
+        enc.heads = self.heads.unwrap_or(enc.heads);
+        enc.max_len = self.max_len.unwrap_or(enc.max_len);
+        enc.ffn_dim = enc.dim * 4;
+        enc.dropout = self.dropout.unwrap_or(enc.dropout);
+        enc.temperature = self.temperature.unwrap_or(enc.temperature);
+        tr.epochs = self.epochs.unwrap_or(tr.epochs);
+        tr.learning_rate = self.learning_rate.unwrap_or(tr.learning_rate);
+        tr.weight_decay = self.weight_decay.unwrap_or(tr.weight_decay);
+        tr.batch_size = self.batch_size.unwrap_or(tr.batch_size);
+        tr.windows_per_user = self.windows.unwrap_or(tr.windows_per_user);
+        tr.patience = self.patience.unwrap_or(tr.patience);
+        tr.sampled_negatives = self.negatives.unwrap_or(tr.sampled_negatives);
+        tr.validation_users = self.validation_users.unwrap_or(tr.validation_users);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TuneOptions {
+    /// Seconds the trials may take beyond training the starting point (0 = no tuning).
+    pub budget_seconds: f64,
+    /// Epochs every trial (and the starting point) trains before they are compared.
+    pub trial_epochs: usize,
+    /// A change is kept only if it raises validation NDCG@10 by at least this fraction.
+    pub min_gain: f64,
+}
+
+impl Default for TuneOptions {
+    fn default() -> Self {
+        TuneOptions { budget_seconds: 300.0, trial_epochs: 12, min_gain: 0.02 }
+    }
+}
+
+/// One tried setting and what it reached in `trial_epochs` epochs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    pub change: String,
+    #[serde(rename = "val_ndcg@10")]
+    pub val_ndcg10: f64,
+    pub epochs: usize,
+    pub seconds: f64,
+    pub kept: bool,
+}
+
+/// What the tuner did, for model.json and train.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TuneReport {
+    pub shape: DataShape,
+    pub full_softmax_max_items: usize,
+    pub options: TuneOptions,
+    pub overrides: Overrides,
+    /// Derived starting point, before tuning.
+    pub derived: (EncoderConfig, TrainConfig),
+    pub trials: Vec<Trial>,
+    /// Candidates not tried because their estimated time did not fit the remaining budget.
+    pub skipped: Vec<String>,
+    pub tuning_seconds: f64,
+}
+
+/// The settings tried, in order of how much they usually matter.
+pub const TUNED: [&str; 6] = ["learning_rate", "dropout", "dim", "max_len", "windows", "negatives"];
+
+/// One change of `name` to try on the incumbent: (label, encoder, training, relative cost per
+/// epoch); None when it does not apply or the caller fixed that setting.
+fn change(name: &str, s: &DataShape, e: &EncoderConfig, t: &TrainConfig, o: &Overrides) -> Option<(String, EncoderConfig, TrainConfig, f64)> {
+    match name {
+        "learning_rate" if o.learning_rate.is_none() => {
+            let lr = if t.learning_rate >= 2e-3 { 1e-3 } else { 3e-3 };
+            Some((format!("learning rate {lr}"), e.clone(), TrainConfig { learning_rate: lr, ..t.clone() }, 1.0))
+        }
+        "dropout" if o.dropout.is_none() => {
+            let d = if e.dropout >= 0.35 { 0.2 } else { 0.5 };
+            Some((format!("dropout {d}"), EncoderConfig { dropout: d, ..e.clone() }, t.clone(), 1.0))
+        }
+        "dim" if o.dim.is_none() && e.dim >= 64 && (e.dim / 2).is_multiple_of(e.heads) => {
+            let d = e.dim / 2;
+            Some((format!("dim {d}"), EncoderConfig { dim: d, ffn_dim: d * 4, ..e.clone() }, t.clone(), 0.7))
+        }
+        "max_len" if o.max_len.is_none() => {
+            // Longer context when histories are longer than it, else shorter.
+            let l = if s.p90_history > e.max_len && e.max_len < 200 { (e.max_len * 2).min(200) } else { (e.max_len / 2).max(10) };
+            if l == e.max_len {
+                return None;
+            }
+            let windows = if o.windows.is_some() { t.windows_per_user } else { s.max_history.div_ceil(l).max(1) };
+            let cost = if l > e.max_len { 1.3 } else { 0.8 };
+            Some((format!("max_len {l}"), EncoderConfig { max_len: l, ..e.clone() }, TrainConfig { windows_per_user: windows, ..t.clone() }, cost))
+        }
+        // Only the most recent window per user (the original SASRec setup), when histories are
+        // longer than the context: old behaviour may mislead more than it teaches.
+        "windows" if o.windows.is_none() && t.windows_per_user > 1 && s.median_history > e.max_len / 2 => {
+            Some(("windows 1".to_string(), e.clone(), TrainConfig { windows_per_user: 1, ..t.clone() }, 0.5))
+        }
+        "negatives" if o.negatives.is_none() && t.sampled_negatives > 0 && s.items > 4 * t.sampled_negatives => {
+            Some(("negatives 8192".to_string(), e.clone(), TrainConfig { sampled_negatives: 8192, ..t.clone() }, 1.5))
+        }
+        _ => None,
+    }
+}
+
+/// The outcome of [`train_auto`]: the trained model and the settings it was trained with.
+pub struct AutoOutcome {
+    pub outcome: TrainOutcome,
+    pub encoder: EncoderConfig,
+    pub training: TrainConfig,
+    pub report: TuneReport,
+}
+
+/// Derives, tunes and trains. `on_best` sees every new best of the session that is finally
+/// kept (trials that lose are not checkpointed).
+pub fn train_auto(
+    ds: &Dataset,
+    overrides: &Overrides,
+    seed: u64,
+    opts: &TuneOptions,
+    device: &Device,
+    progress: bool,
+    log: &mut dyn FnMut(&str),
+    on_best: &mut dyn FnMut(&ModelWeights, usize, &Metrics) -> Result<()>,
+) -> Result<AutoOutcome> {
+    let shape = DataShape::of(ds);
+    let (mut enc, mut tr) = derive(&shape);
+    let derived = (enc.clone(), tr.clone());
+    overrides.apply(&mut enc, &mut tr);
+    tr.seed = seed;
+    log(&format!(
+        "data shape: {} users, {} items, {} events; training history median {}, p90 {}, max {}; {:.1} events per item",
+        shape.users, shape.items, shape.events, shape.median_history, shape.p90_history, shape.max_history, shape.events_per_item()
+    ));
+    let trial_epochs = opts.trial_epochs.min(tr.epochs).max(1);
+    let tuning = opts.budget_seconds > 0.0;
+    log(&format!("starting point: {}", describe(&enc, &tr)));
+    let mut best = Session::new(ds, &enc, &tr, device)?;
+    let mut quiet = |_: &str| {};
+    let mut none = |_: &ModelWeights, _: usize, _: &Metrics| Ok(());
+    if tuning {
+        best.run(trial_epochs, progress, log, &mut none)?;
+    }
+    let mut trials = vec![Trial { change: "starting point".into(), val_ndcg10: best.best_validation.ndcg10, epochs: best.epoch, seconds: best.seconds, kept: true }];
+    let mut skipped = Vec::new();
+    let t0 = Instant::now();
+    if tuning {
+        for name in TUNED {
+            let Some((label, e, t, cost)) = change(name, &shape, &best.enc, &best.cfg, overrides) else { continue };
+            let estimate = best.epoch_seconds() * trial_epochs as f64 * cost;
+            let left = opts.budget_seconds - t0.elapsed().as_secs_f64();
+            if estimate > left {
+                log(&format!("tuning: skip {label} (needs ~{estimate:.0}s, {left:.0}s of the budget left)"));
+                skipped.push(format!("{name}: {label}"));
+                continue;
+            }
+            let mut s = Session::new(ds, &e, &t, device)?;
+            s.run(trial_epochs, false, &mut quiet, &mut none)?;
+            // Compare at the same number of epochs as the incumbent was given.
+            let incumbent = best.epochs.iter().take(trial_epochs).map(|x| x.val_ndcg10).fold(f64::MIN, f64::max);
+            let kept = s.best_validation.ndcg10 > incumbent * (1.0 + opts.min_gain);
+            log(&format!(
+                "tuning: {label}: val NDCG@10 {:.4} vs {:.4} in {} epochs ({:.0}s) -> {}",
+                s.best_validation.ndcg10,
+                incumbent,
+                s.epoch,
+                s.seconds,
+                if kept { "keep" } else { "drop" }
+            ));
+            trials.push(Trial { change: label, val_ndcg10: s.best_validation.ndcg10, epochs: s.epoch, seconds: s.seconds, kept });
+            if kept {
+                best = s;
+            }
+        }
+    }
+    let tuning_seconds = t0.elapsed().as_secs_f64();
+    let (enc, tr) = (best.enc.clone(), best.cfg.clone());
+    log(&format!("chosen: {}", describe(&enc, &tr)));
+    // The chosen session's best so far is the first checkpoint; training goes on from there.
+    if let Some(w) = &best.best {
+        on_best(w, best.best_epoch, &best.best_validation)?;
+    }
+    best.run(tr.epochs, progress, log, on_best)?;
+    let report = TuneReport { shape, full_softmax_max_items: FULL_SOFTMAX_MAX_ITEMS, options: opts.clone(), overrides: overrides.clone(), derived, trials, skipped, tuning_seconds };
+    Ok(AutoOutcome { outcome: best.outcome()?, encoder: enc, training: tr, report })
+}
+
+pub fn describe(e: &EncoderConfig, t: &TrainConfig) -> String {
+    format!(
+        "dim {} ({} blocks, {} heads), max_len {}, dropout {}, lr {}, batch {}, windows {}, {}, weight decay {}, patience {}",
+        e.dim,
+        e.blocks,
+        e.heads,
+        e.max_len,
+        e.dropout,
+        t.learning_rate,
+        t.batch_size,
+        t.windows_per_user,
+        if t.sampled_negatives > 0 { format!("sampled softmax ({} negatives)", t.sampled_negatives) } else { "full softmax".into() },
+        t.weight_decay,
+        t.patience
+    )
+}
