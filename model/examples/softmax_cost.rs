@@ -38,7 +38,7 @@ fn main() {
             let mut total = 0.0;
             for step in 0..=steps {
                 let t = Instant::now();
-                let loss = if sampled { model.sampled_loss(&b, &sampler.draw(SAMPLED_NEGATIVES, &mut rng), &sampler.q, &ad) } else { model.loss(&b, &ad) };
+                let loss = if sampled { model.sampled_loss(&b, &sampler.draw(SAMPLED_NEGATIVES, &mut rng), &sampler.q, &ad, true) } else { model.loss(&b, &ad, true) };
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 model = optim.step(1e-3, model, grads);
                 if step > 0 {

@@ -88,6 +88,10 @@ pub fn derive(shape: &DataShape) -> (EncoderConfig, TrainConfig) {
     tr.sampled_negatives = if shape.items > FULL_SOFTMAX_MAX_ITEMS { SAMPLED_NEGATIVES } else { 0 };
     // Validation on a few thousand users is enough to rank settings and keeps epochs short.
     tr.validation_users = if shape.users > 4000 { 3000 } else { 0 };
+    // The ranking never shows a history's own items except as a repeat target (the evaluation
+    // excludes them, the engine sinks bought ones), so training does not spend capacity on
+    // pushing them down.
+    tr.exclude_seen = true;
     (enc, tr)
 }
 
@@ -108,6 +112,7 @@ pub struct Overrides {
     pub patience: Option<usize>,
     pub negatives: Option<usize>,
     pub validation_users: Option<usize>,
+    pub exclude_seen: Option<bool>,
 }
 
 impl Overrides {
@@ -127,6 +132,7 @@ impl Overrides {
         tr.patience = self.patience.unwrap_or(tr.patience);
         tr.sampled_negatives = self.negatives.unwrap_or(tr.sampled_negatives);
         tr.validation_users = self.validation_users.unwrap_or(tr.validation_users);
+        tr.exclude_seen = self.exclude_seen.unwrap_or(tr.exclude_seen);
     }
 }
 
@@ -221,6 +227,7 @@ pub struct AutoOutcome {
     pub report: TuneReport,
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Derives, tunes and trains. `on_best` sees every new best of the session that is finally
 /// kept (trials that lose are not checkpointed).
 pub fn train_auto(
@@ -309,5 +316,5 @@ pub fn describe(e: &EncoderConfig, t: &TrainConfig) -> String {
         if t.sampled_negatives > 0 { format!("sampled softmax ({} negatives)", t.sampled_negatives) } else { "full softmax".into() },
         t.weight_decay,
         t.patience
-    )
+    ) + if t.exclude_seen { ", history items masked in training" } else { "" }
 }

@@ -89,10 +89,14 @@ pub struct TrainConfig {
     /// dominates the step time).
     #[serde(default)]
     pub sampled_negatives: usize,
+    /// Mask items a training row has already shown (other than the target) out of the softmax,
+    /// as the ranking drops them. Derived from the data: on when users rarely repeat an item.
+    #[serde(default)]
+    pub exclude_seen: bool,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0 }
+        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false }
     }
 }

@@ -62,6 +62,22 @@ impl Batch {
     pub fn is_pad(&self, b: usize, t: usize) -> bool {
         self.items[b * self.len + t] == 0
     }
+
+    /// For each flat position `b * len + t` in `rows`: the dataset items of row b's inputs
+    /// 0..=t, without that position's target (each item once).
+    pub fn seen_before(&self, rows: &[i64]) -> Vec<Vec<i64>> {
+        rows.iter()
+            .map(|&r| {
+                let r = r as usize;
+                let (b, t) = (r / self.len, r % self.len);
+                let target = self.targets[r];
+                let mut v: Vec<i64> = self.items[b * self.len..=b * self.len + t].iter().filter(|&&i| i > 0).map(|&i| i - 1).filter(|&i| i != target).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            })
+            .collect()
+    }
 }
 
 fn linear(d_in: usize, d_out: usize, device: &Device) -> Linear {
@@ -143,15 +159,30 @@ impl IntentEncoder {
         l2_normalize(w.slice([1..n, 0..d]))
     }
 
-    /// Mean full-softmax cross-entropy of the next item at every non-padding position.
-    pub fn loss(&self, batch: &Batch, device: &Device) -> Tensor<1> {
+    /// Mean full-softmax cross-entropy of the next item at every non-padding position. With
+    /// `exclude_seen`, items the row has already shown up to that position (other than the
+    /// target) are masked out of the softmax: the ranking drops them anyway (the engine sinks
+    /// bought items, the evaluation excludes history), and without the mask the item vectors
+    /// must push a history's own items away from its intent while pulling similar ones close.
+    pub fn loss(&self, batch: &Batch, device: &Device, exclude_seen: bool) -> Tensor<1> {
         let h = self.hidden(batch, device);
         let [b, l, d] = h.dims();
         let rows: Vec<i64> = (0..b * l).filter(|&r| batch.targets[r] >= 0).map(|r| r as i64).collect();
         let targets: Vec<i64> = rows.iter().map(|&r| batch.targets[r as usize]).collect();
         let m = rows.len();
+        let seen = if exclude_seen { batch.seen_before(&rows) } else { Vec::new() };
         let h = h.reshape([b * l, d]).select(0, Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), device));
-        let logits = l2_normalize(h).matmul(self.item_table().transpose()).div_scalar(self.temperature);
+        let mut logits = l2_normalize(h).matmul(self.item_table().transpose()).div_scalar(self.temperature);
+        if exclude_seen {
+            let n = logits.dims()[1];
+            let mut bias = vec![0f32; m * n];
+            for (i, items) in seen.iter().enumerate() {
+                for &it in items {
+                    bias[i * n + it as usize] = MASK_BIAS;
+                }
+            }
+            logits = logits + Tensor::<2>::from_data(TensorData::new(bias, [m, n]), device);
+        }
         let logp = log_softmax(logits, 1);
         let picked = logp.gather(1, Tensor::<2, Int>::from_data(TensorData::new(targets, [m, 1]), device));
         picked.mean().neg()
@@ -161,10 +192,12 @@ impl IntentEncoder {
     /// distribution `q` (probability per item). Logits get the usual log-Q correction
     /// (`s - ln(K q_i)`, for the target too) so the loss estimates the full softmax; a negative
     /// equal to the position's target (an accidental hit) is masked out.
-    pub fn sampled_loss(&self, batch: &Batch, negatives: &[i64], q: &[f32], device: &Device) -> Tensor<1> {
+    /// `exclude_seen` masks negatives the row has already shown, as in [`IntentEncoder::loss`].
+    pub fn sampled_loss(&self, batch: &Batch, negatives: &[i64], q: &[f32], device: &Device, exclude_seen: bool) -> Tensor<1> {
         let h = self.hidden(batch, device);
         let [b, l, d] = h.dims();
         let rows: Vec<i64> = (0..b * l).filter(|&r| batch.targets[r] >= 0).map(|r| r as i64).collect();
+        let seen: Vec<std::collections::HashSet<i64>> = if exclude_seen { batch.seen_before(&rows).into_iter().map(|v| v.into_iter().collect()).collect() } else { Vec::new() };
         let targets: Vec<i64> = rows.iter().map(|&r| batch.targets[r as usize]).collect();
         let (m, k) = (rows.len(), negatives.len());
         let hn = l2_normalize(h.reshape([b * l, d]).select(0, Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), device)));
@@ -176,9 +209,10 @@ impl IntentEncoder {
         let kf = k as f32;
         let pos_corr: Vec<f32> = targets.iter().map(|&t| (kf * q[t as usize]).max(1e-30).ln()).collect();
         let mut neg_corr = Vec::with_capacity(m * k);
-        for &t in &targets {
+        for (i, &t) in targets.iter().enumerate() {
             for &n in negatives {
-                neg_corr.push(if n == t { -MASK_BIAS } else { (kf * q[n as usize]).max(1e-30).ln() });
+                let masked = n == t || seen.get(i).is_some_and(|s| s.contains(&n));
+                neg_corr.push(if masked { -MASK_BIAS } else { (kf * q[n as usize]).max(1e-30).ln() });
             }
         }
         let pos = pos - Tensor::<2>::from_data(TensorData::new(pos_corr, [m, 1]), device);

@@ -309,8 +309,8 @@ impl<'a> Session<'a> {
             let len = batch_rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
             let batch = make_batch(&batch_rows, len);
             let loss = match &self.sampler {
-                Some(s) => model.sampled_loss(&batch, &s.draw(cfg.sampled_negatives.min(self.ds.num_items()), &mut self.rng), &s.q, &self.ad),
-                None => model.loss(&batch, &self.ad),
+                Some(s) => model.sampled_loss(&batch, &s.draw(cfg.sampled_negatives.min(self.ds.num_items()), &mut self.rng), &s.q, &self.ad, cfg.exclude_seen),
+                None => model.loss(&batch, &self.ad, cfg.exclude_seen),
             };
             let value: f32 = loss.clone().try_into_scalar().map_err(|e| ModelError::Backend(format!("{e:?}")))?;
             if !value.is_finite() {

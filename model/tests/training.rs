@@ -49,7 +49,7 @@ fn encoder_learns_a_sequential_pattern_popularity_cannot() {
     enc.dim = 16;
     enc.ffn_dim = 32;
     enc.max_len = 8;
-    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0 };
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0, exclude_seen: false };
     let mut lines = Vec::new();
     let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |s| lines.push(s.to_string())).expect("trains");
     assert!(!lines.is_empty() && lines[0].contains("val NDCG@10"));
@@ -64,7 +64,7 @@ fn encoder_learns_a_sequential_pattern_popularity_cannot() {
 fn training_is_deterministic_for_a_seed() {
     let ds = cyclic_dataset(10, 12, 8);
     let enc = EncoderConfig::tiny(12);
-    let cfg = TrainConfig { epochs: 2, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 5, seed: 9, windows_per_user: 1, validation_users: 0, sampled_negatives: 0 };
+    let cfg = TrainConfig { epochs: 2, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 5, seed: 9, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false };
     let a = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     let b = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     let (wa, wb) = (&a.weights.tensors["blocks.0.attn.q.weight"].data, &b.weights.tensors["blocks.0.attn.q.weight"].data);
@@ -124,7 +124,7 @@ fn sampled_softmax_also_learns_the_pattern() {
     enc.dim = 16;
     enc.ffn_dim = 32;
     enc.max_len = 8;
-    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 8 };
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 8, exclude_seen: false };
     let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     assert!(out.best_validation.ndcg10 > 0.6, "{:?}", out.best_validation);
 }
@@ -148,7 +148,7 @@ fn every_new_best_epoch_is_checkpointed() {
     use localrank_model::train::train_with_checkpoints;
     let ds = cyclic_dataset(12, 12, 8);
     let enc = EncoderConfig::tiny(12);
-    let cfg = TrainConfig { epochs: 4, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 4, seed: 2, windows_per_user: 1, validation_users: 0, sampled_negatives: 0 };
+    let cfg = TrainConfig { epochs: 4, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 4, seed: 2, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false };
     let mut saved: Vec<(usize, f64)> = Vec::new();
     let out = train_with_checkpoints(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}, &mut |w, epoch, m| {
         w.check()?;
@@ -202,4 +202,47 @@ fn blend_tuning_uses_the_engines_ranking_and_finds_the_signal() {
     // And the tuned weights carry over to the held-out test targets through the full engine.
     let tuned = setup.engine_metrics(SplitPart::Test, &users, &intents, tuning.tuned, 0.8);
     assert!(tuned.ndcg10 > engine_server.ndcg10 + 0.1, "{tuned:?} vs {engine_server:?}");
+}
+
+#[test]
+fn seen_items_are_masked_out_of_the_training_softmax() {
+    use localrank_model::encoder::{make_batch, IntentEncoder};
+    // Row: inputs 3, 5, 3, 7 with targets 5, 3, 7, 9 (the repeat of 3 is a target once).
+    let row = (vec![3u32, 5, 3, 7], vec![0u8; 4], vec![2usize; 4], vec![5i64, 3, 7, 9]);
+    let batch = make_batch(&[row], 5); // one padding position in front
+    let seen = batch.seen_before(&[1, 2, 3, 4]);
+    assert_eq!(seen, vec![vec![3], vec![5], vec![3, 5], vec![3, 5, 7]], "inputs so far, never the position's own target");
+    let device = cpu_device();
+    let model = IntentEncoder::new(&EncoderConfig::tiny(12), &device);
+    let value = |t: burn::tensor::Tensor<1>| -> f32 { t.try_into_scalar().expect("scalar loss") };
+    let (plain, masked) = (value(model.loss(&batch, &device, false)), value(model.loss(&batch, &device, true)));
+    assert!(masked < plain, "masking competitors must raise the targets' log-probability: {masked} vs {plain}");
+    let negatives = [3i64, 5, 7, 9, 1];
+    let q = vec![1.0 / 12.0; 12];
+    let (plain, masked) = (value(model.sampled_loss(&batch, &negatives, &q, &device, false)), value(model.sampled_loss(&batch, &negatives, &q, &device, true)));
+    assert!(masked < plain, "sampled: {masked} vs {plain}");
+}
+
+#[test]
+fn settings_follow_the_data_and_explicit_ones_are_never_tuned() {
+    use localrank_model::auto::{derive, train_auto, DataShape, Overrides, TuneOptions, FULL_SOFTMAX_MAX_ITEMS};
+    let small = cyclic_dataset(40, 20, 30);
+    let shape = DataShape::of(&small);
+    assert_eq!((shape.users, shape.items, shape.median_history, shape.max_history), (40, 20, 28, 28));
+    let (enc, tr) = derive(&shape);
+    assert_eq!((enc.max_len, tr.windows_per_user, tr.sampled_negatives), (30, 1, 0));
+    let big = DataShape { items: FULL_SOFTMAX_MAX_ITEMS + 1, median_history: 300, max_history: 1000, ..shape.clone() };
+    let (enc, tr) = derive(&big);
+    assert!(tr.sampled_negatives > 0, "above the break-even the softmax is sampled");
+    assert_eq!((enc.max_len, tr.windows_per_user), (200, 5), "every position of the longest history is trained");
+
+    let fixed = Overrides { dim: Some(8), heads: Some(2), blocks: Some(1), learning_rate: Some(0.02), epochs: Some(2), ..Overrides::default() };
+    let opts = TuneOptions { budget_seconds: 1e6, trial_epochs: 1, min_gain: 0.0 };
+    let out = train_auto(&small, &fixed, 3, &opts, &cpu_device(), false, &mut |_| {}, &mut |_, _, _| Ok(())).expect("trains");
+    assert_eq!((out.encoder.dim, out.training.learning_rate, out.training.epochs), (8, 0.02, 2));
+    let tried: Vec<&str> = out.report.trials.iter().map(|t| t.change.as_str()).collect();
+    assert_eq!(tried[0], "starting point");
+    assert!(tried.iter().any(|t| t.starts_with("dropout")), "{tried:?}");
+    assert!(!tried.iter().any(|t| t.starts_with("learning rate") || t.starts_with("dim")), "fixed settings were tuned: {tried:?}");
+    assert!(out.outcome.best_validation.ndcg10 >= 0.0);
 }

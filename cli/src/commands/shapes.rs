@@ -83,7 +83,7 @@ pub fn run(paths: &Paths, a: &ShapesArgs, log: &mut dyn FnMut(&str)) -> Result<(
         log("raw data missing: fetching first");
         fetch::fetch_all(&paths.cache, log)?;
     }
-    let mut write = |name: &str, events: Vec<&RawEvent>, log: &mut dyn FnMut(&str)| -> Result<(), CliError> {
+    let write = |name: &str, events: Vec<&RawEvent>, log: &mut dyn FnMut(&str)| -> Result<(), CliError> {
         let p = out.join(format!("{name}.csv"));
         let users: HashSet<&str> = events.iter().map(|e| e.user.as_str()).collect();
         let items: HashSet<&str> = events.iter().map(|e| e.item.as_str()).collect();

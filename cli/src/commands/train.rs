@@ -61,6 +61,9 @@ pub struct TrainArgs {
     /// Users sampled for per-epoch validation (0 = all) [default: all, 3,000 above 4,000 users]
     #[arg(long)]
     pub validation_users: Option<usize>,
+    /// Mask items a history already contains out of the training softmax (true/false) [default: true]
+    #[arg(long)]
+    pub exclude_seen: Option<bool>,
     /// Seed for initialisation, shuffling and sampling
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -87,6 +90,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
         patience: a.patience,
         negatives: a.negatives,
         validation_users: a.validation_users,
+        exclude_seen: a.exclude_seen,
     };
     if !a.tune_budget.is_finite() || a.tune_budget < 0.0 {
         return Err(CliError::Usage("--tune-budget must be a number of seconds >= 0".into()));

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Reproduces the "logs of different shapes" table in docs/training.md: writes the seeded store
+// logs (`localrank data shapes`), then runs the same no-flag procedure on each —
+// `localrank train --dataset LOG` and `localrank eval --dataset LOG` — and prints localrank vs
+// item-kNN, BPR-MF and popularity (test NDCG@10, full ranking) plus the int8 export change.
+//
+//   node scripts/log-shapes.mjs                      # the four shape logs + ml-100k
+//   node scripts/log-shapes.mjs ml-long cj-first     # only these
+//   node scripts/log-shapes.mjs --with-cj            # also complete-journey (~20+ min of training)
+//   node scripts/log-shapes.mjs --table-only         # rebuild the table from existing reports
+//
+// Uses target/native/localrank (built with `cargo build --profile native -p localrank-cli` when
+// missing) and the cache folder $LOCALRANK_CACHE or .cache/localrank.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const bin = join(root, 'target/native/localrank');
+const cache = process.env.LOCALRANK_CACHE ?? join(root, '.cache/localrank');
+const args = process.argv.slice(2);
+const tableOnly = args.includes('--table-only');
+const shapes = ['ml-long', 'ml-short', 'cj-first', 'synthetic-large'];
+let logs = args.filter((a) => !a.startsWith('--'));
+if (logs.length === 0) logs = [...shapes, 'ml-100k'];
+if (args.includes('--with-cj')) logs.push('complete-journey');
+
+const run = (...a) => execFileSync(bin, ['--cache', cache, ...a], { stdio: 'inherit', cwd: root });
+const datasetArg = (name) => (shapes.includes(name) ? join(cache, 'shapes', `${name}.csv`) : name);
+const reportPath = (name) => join(cache, 'reports', `${name}.json`);
+
+if (!tableOnly) {
+  if (!existsSync(bin)) execFileSync('cargo', ['build', '--profile', 'native', '-p', 'localrank-cli'], { stdio: 'inherit', cwd: root });
+  if (logs.some((l) => shapes.includes(l))) run('data', 'shapes');
+  for (const name of logs) {
+    const started = Date.now();
+    run('train', '--dataset', datasetArg(name), '--quiet');
+    run('eval', '--dataset', datasetArg(name), '--report', reportPath(name));
+    console.error(`${name}: train + eval ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+}
+
+const rows = [
+  '| log | users | items | events | localrank | item-kNN | BPR-MF | pop | localrank / item-kNN | int8 vs f32 | chosen settings |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
+];
+for (const name of logs) {
+  if (!existsSync(reportPath(name))) continue;
+  const r = JSON.parse(readFileSync(reportPath(name), 'utf8'));
+  const nd = (m) => r.models?.[m]?.['ndcg@10'];
+  const f = (v) => (typeof v === 'number' ? v.toFixed(4) : '–');
+  const artifacts = join(cache, 'artifacts', name);
+  let settings = '';
+  try {
+    const t = JSON.parse(readFileSync(join(artifacts, 'train.json'), 'utf8'));
+    const e = t.encoder, tr = t.training;
+    settings = `d ${e.dim}, len ${e.max_len}, drop ${e.dropout}, lr ${tr.learning_rate}, win ${tr.windows_per_user}, ${tr.sampled_negatives ? `${tr.sampled_negatives} neg` : 'full softmax'}, best ep ${t.best_epoch}, ${Math.round(t.total_seconds)} s`;
+  } catch { /* no train.json */ }
+  const ratio = nd('localrank') / nd('item-knn');
+  const int8 = r.quantization?.int8?.['relative_ndcg@10_change'];
+  rows.push(`| ${name} | ${r.users} | ${r.items} | ${r.events} | ${f(nd('localrank'))} | ${f(nd('item-knn'))} | ${f(nd('bpr'))} | ${f(nd('pop'))} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '–'} | ${typeof int8 === 'number' ? `${(int8 * 100).toFixed(2)}%` : '–'} | ${settings} |`);
+}
+const table = rows.join('\n');
+writeFileSync(join(cache, 'reports', 'log-shapes.md'), `${table}\n`);
+console.log(table);
