@@ -28,10 +28,11 @@ use crate::weights::ModelWeights;
 
 /// Largest catalogue trained with the full softmax; larger ones use the sampled softmax.
 /// Measured on this project's 2-core machine (`cargo run --profile native -p localrank-model
-/// --example softmax_cost`, batch 64 × 50 positions, d = 64): a training step with 2,048
-/// sampled negatives costs the same as the full softmax at about this many items. Below it
-/// the full softmax is both exact and no slower.
-pub const FULL_SOFTMAX_MAX_ITEMS: usize = 4096;
+/// --example softmax_cost`, one training step of batch 64 × 50 positions, d = 64, history
+/// masking on): full softmax 733 / 1,043 / 2,130 / 3,115 ms at 1,024 / 2,048 / 4,096 / 8,192
+/// items; sampled softmax with 2,048 negatives 1,220–1,490 ms at every size. The lines cross
+/// at about 2,900 items. Below that the full softmax is exact and no slower.
+pub const FULL_SOFTMAX_MAX_ITEMS: usize = 3000;
 
 /// Shared negatives per batch for the sampled softmax.
 pub const SAMPLED_NEGATIVES: usize = 2048;

@@ -55,7 +55,7 @@ pub struct TrainArgs {
     /// Stop after this many epochs without a validation gain [default: 5]
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Sampled-softmax negatives per batch (0 = full softmax) [default: 0 up to 4,096 items, else 2,048]
+    /// Sampled-softmax negatives per batch (0 = full softmax) [default: 0 up to 3,000 items, else 2,048]
     #[arg(long)]
     pub negatives: Option<usize>,
     /// Users sampled for per-epoch validation (0 = all) [default: all, 3,000 above 4,000 users]
