@@ -38,6 +38,18 @@ fn main() {
             }
         }
     }
+    // Relative reconstruction error ‖x̂ − x‖ / ‖x‖ over all 2-D tensors, both encodings.
+    let rel = |q: &ModelWeights| {
+        let (mut e, mut n) = (0f64, 0f64);
+        for (name, t) in w.tensors.iter().filter(|(_, t)| t.shape.len() == 2) {
+            for (a, b) in t.data.iter().zip(&q.tensors[name].data) {
+                e += f64::from(a - b).powi(2);
+                n += f64::from(*a).powi(2);
+            }
+        }
+        (e / n).sqrt()
+    };
+    println!("relative RMS error: max-abs {:.5}, searched scales {:.5}", rel(&maxabs), rel(&round_trip(&w, Precision::Int8).expect("int8")));
     let v = ndcg(&maxabs);
     println!("int8 max-abs scales (old) NDCG@10 {v:.4} ({:+.2}%)", (v / base - 1.0) * 100.0);
     for (name, pick) in groups {
