@@ -139,6 +139,26 @@ async fn bad_input_gives_the_server_order_back_with_the_reason() {
     let bad_type = js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0],"score":"high"}]}"#);
     let ranking = rank(&engine, bad_type, JsValue::UNDEFINED).await;
     assert!(get(&ranking, "reason").as_string().unwrap().contains("items[0].score"), "{:?}", get(&ranking, "reason"));
+    assert_eq!(get(&ranking, "field").as_string().as_deref(), Some("items[0].score"));
+
+    // A non-finite number in a plain object: JSON.stringify (the fast path) would write it as
+    // null, i.e. "no score"; it must be reported like the per-item typed-array path does.
+    for (key, value) in [("score", f64::NAN), ("score", f64::INFINITY), ("price", f64::NEG_INFINITY), ("pinned", f64::NAN)] {
+        for with_matrix in [false, true] {
+            let pool = if with_matrix {
+                let pool = js(r#"{"dim":2,"items":[{"id":"a","score":1},{"id":"b","score":2}]}"#);
+                Reflect::set(&pool, &"vectors".into(), &js_sys::Float32Array::from(&[1f32, 0.0, 0.0, 1.0][..])).unwrap();
+                pool
+            } else {
+                js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0],"score":1},{"id":"b","vector":[0,1],"score":2}]}"#)
+            };
+            Reflect::set(&Array::from(&get(&pool, "items")).get(1), &key.into(), &JsValue::from_f64(value)).unwrap();
+            let ranking = rank(&engine, pool, JsValue::UNDEFINED).await;
+            assert_eq!(get(&ranking, "error").as_string().as_deref(), Some("InvalidPool"), "{key} = {value}, matrix {with_matrix}");
+            assert_eq!(get(&ranking, "field").as_string(), Some(format!("items[1].{key}")), "{key} = {value}, matrix {with_matrix}");
+            assert_eq!(strings(&get(&ranking, "order")), ["a", "b"]);
+        }
+    }
 
     let good = js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0]},{"id":"b","vector":[0,1]}]}"#);
     let ranking = rank(&engine, good.clone(), js(r#"{"diversity":7}"#)).await;

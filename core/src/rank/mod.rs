@@ -19,17 +19,21 @@ pub mod signals;
 mod slots;
 
 use serde::Serialize;
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
-use crate::gpu::Backend;
+use crate::error::LocalRankError;
+use crate::gpu::{Backend, GpuDevice, ModelRuntime};
 use crate::history::{EventKind, StoredEvent};
+use crate::model::{EncoderStep, ModelError};
 use crate::pool::CandidatePool;
 pub use options::{BlendWeights, BlendWeightsInput, RankOptions, RankSettings};
 pub use score::{cosine, cosine_scores};
 use signals::HistoryStep;
 
 /// The parts of an item's score, before weighting.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 pub struct ScoreParts {
     pub intent: f32,
     pub server: f32,
@@ -37,7 +41,8 @@ pub struct ScoreParts {
 }
 
 /// Why an item sits where it does, when a rule rather than its score put it there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum SlotRule {
     Pinned,
@@ -46,7 +51,8 @@ pub enum SlotRule {
     Purchased,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RankedItem {
     pub id: String,
@@ -55,19 +61,20 @@ pub struct RankedItem {
     pub parts: ScoreParts,
     /// The history item that contributed most to this item's place.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub because: Option<String>,
     /// What the shopper did with `because` (viewed, bought, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub because_kind: Option<EventKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub rule: Option<SlotRule>,
 }
 
 /// Where the intent vector came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum IntentSource {
     /// The sequential model.
@@ -78,7 +85,8 @@ pub enum IntentSource {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Ranking {
     /// Item ids in the order to show.
@@ -87,28 +95,33 @@ pub struct Ranking {
     pub personalized: bool,
     /// Why the order is not personalized, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub reason: Option<String>,
     /// The error code behind `reason`, when an error (rather than, say, an empty history) caused it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub error: Option<String>,
+    /// The input field the error is about (`items[3].score`, `diversity`), when it is about one:
+    /// the same as a thrown `LocalRankError`'s `field`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub field: Option<String>,
     /// The backend that computed the scores.
     pub backend: Backend,
     /// Why the CPU computed them when WebGPU was requested or tried (WebGPU failures always
     /// complete on the CPU).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub backend_reason: Option<String>,
     pub intent: IntentSource,
     /// The model version that computed the intent, when a model did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub model: Option<String>,
     /// The blend weights used (when personalized): the call's `weights`, over the model's
     /// tuned ones when a model computed the intent, over the built-in defaults otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub weights: Option<BlendWeights>,
     /// One entry per id in `order`, same order. Empty when the pool itself was unusable.
     pub items: Vec<RankedItem>,
@@ -119,13 +132,15 @@ pub struct Ranking {
 }
 
 impl Ranking {
-    /// The fail-open answer when the pool could not even be read: the ids as sent.
-    pub fn unranked(order: Vec<String>, reason: String, error: Option<String>) -> Ranking {
+    /// The fail-open answer when the pool or the options could not be used: the ids as sent,
+    /// with the error's message, code and field.
+    pub fn unranked(order: Vec<String>, error: &LocalRankError) -> Ranking {
         Ranking {
             order,
             personalized: false,
-            reason: Some(reason),
-            error,
+            reason: Some(error.to_string()),
+            error: Some(error.code().to_owned()),
+            field: error.field().map(str::to_owned),
             backend: Backend::Cpu,
             backend_reason: None,
             intent: IntentSource::None,
@@ -151,8 +166,40 @@ pub struct ModelIntent {
     pub blend: Option<BlendWeights>,
 }
 
-/// Ranks `pool` for the shopper whose history is `history` (oldest first). `cached` looks up
-/// item vectors the engine remembered; `model` is the model's intent when one is loaded.
+/// The loaded model, for [`rank_for_shopper`]: it turns the history into the intent.
+pub struct ShopperModel<'m, G: GpuDevice> {
+    pub runtime: &'m ModelRuntime<G>,
+    /// The ranking time (ms since the epoch): the last event's time gap is measured to it.
+    pub now_ms: f64,
+}
+
+/// Ranks `pool` for the shopper whose history is `history` (oldest first) — the one entry point
+/// the browser engine and the trainer's blend tuning share. `cached` looks up item vectors the
+/// engine remembered. With a `model`, its intent (and, from the GPU, the pool's scores) comes
+/// from the same resolved history steps the rest of the ranking uses; when the model does not
+/// fit the pool the history's weighted mean stands in, and when it fails `on_model_error` hears
+/// why and the history's mean stands in too. The intent never leaves this function.
+pub async fn rank_for_shopper<'a, G: GpuDevice>(
+    pool: &'a CandidatePool,
+    history: &'a [StoredEvent],
+    cached: &dyn Fn(&str) -> Option<(&'a [f32], Option<&'a str>)>,
+    model: Option<ShopperModel<'_, G>>,
+    settings: &RankSettings,
+    on_model_error: &mut dyn FnMut(ModelError),
+) -> Ranking {
+    let steps = signals::resolve_steps(pool, history, cached, settings.history_length);
+    let intent = match model {
+        Some(m) => model_intent(m.runtime, pool, &steps, m.now_ms, settings).await.unwrap_or_else(|error| {
+            on_model_error(error);
+            None
+        }),
+        None => None,
+    };
+    rank_steps(pool, history, steps, intent, settings)
+}
+
+/// Ranks with an intent computed elsewhere (or none: the history's weighted mean then). The
+/// same ranking as [`rank_for_shopper`] without a model runtime.
 pub fn rank<'a>(
     pool: &'a CandidatePool,
     history: &'a [StoredEvent],
@@ -161,6 +208,48 @@ pub fn rank<'a>(
     settings: &RankSettings,
 ) -> Ranking {
     let steps = signals::resolve_steps(pool, history, cached, settings.history_length);
+    rank_steps(pool, history, steps, model, settings)
+}
+
+/// The model's intent for the resolved steps (their last `max_len` with a vector), or `None`
+/// when the model does not fit this pool or no step has a vector.
+async fn model_intent<G: GpuDevice>(
+    runtime: &ModelRuntime<G>,
+    pool: &CandidatePool,
+    steps: &[HistoryStep<'_>],
+    now_ms: f64,
+    settings: &RankSettings,
+) -> Result<Option<ModelIntent>, ModelError> {
+    let config = runtime.encoder().config();
+    if config.dim != pool.dim || pool.is_empty() {
+        return Ok(None);
+    }
+    let recent = &steps[steps.len().saturating_sub(settings.history_length.min(config.max_len))..];
+    let steps: Vec<EncoderStep> = recent
+        .iter()
+        .filter_map(|s| s.vector.map(|vector| EncoderStep { vector, kind: s.event.kind, timestamp: s.event.timestamp }))
+        .collect();
+    if steps.is_empty() {
+        return Ok(None);
+    }
+    let scored = runtime.encode_and_score(&steps, now_ms, &pool.vectors, 1, settings.backend).await?;
+    Ok(Some(ModelIntent {
+        vector: scored.intent,
+        scores: Some(scored.scores),
+        backend: scored.backend,
+        fallback: scored.fallback,
+        version: runtime.version().to_owned(),
+        blend: config.blend,
+    }))
+}
+
+fn rank_steps<'a>(
+    pool: &'a CandidatePool,
+    history: &'a [StoredEvent],
+    steps: Vec<HistoryStep<'a>>,
+    model: Option<ModelIntent>,
+    settings: &RankSettings,
+) -> Ranking {
     let affinity = signals::category_affinity(&steps);
     let mut precomputed = None;
     let mut model_version = None;
@@ -212,16 +301,7 @@ pub fn rank<'a>(
             ScoreParts { intent: intent_scores[i], server: server[i], affinity }
         })
         .collect();
-    let blended: Vec<f32> = parts
-        .iter()
-        .map(|p| {
-            if personalized {
-                (w.intent * p.intent as f64 + w.server * p.server as f64 + w.affinity * p.affinity as f64) as f32
-            } else {
-                p.server
-            }
-        })
-        .collect();
+    let blended: Vec<f32> = parts.iter().map(|p| if personalized { w.score(p) } else { p.server }).collect();
 
     let bought = if personalized { signals::purchased(history) } else { Default::default() };
     let layout = slots::arrange(pool, &blended, &bought, settings, personalized);
@@ -246,6 +326,7 @@ pub fn rank<'a>(
         personalized,
         reason,
         error: None,
+        field: None,
         backend: if personalized { backend } else { Backend::Cpu },
         backend_reason: if personalized { backend_reason } else { None },
         intent: if personalized { source } else { IntentSource::None },

@@ -2,10 +2,10 @@
 //! to end through the JS boundary and IndexedDB.
 
 use futures::executor::block_on;
-use localrank::pool::{CandidatePool, PoolInput};
-use localrank::gpu::Backend;
-use localrank::rank::{self, BlendWeights, BlendWeightsInput, IntentSource, ModelIntent, RankOptions, RankSettings, Ranking, SlotRule};
-use localrank::{EventInput, EventKind, History, MemoryStore, OpenOptions};
+use localrank_core::pool::{CandidatePool, PoolInput};
+use localrank_core::gpu::Backend;
+use localrank_core::rank::{self, BlendWeights, BlendWeightsInput, IntentSource, ModelIntent, RankOptions, RankSettings, Ranking, SlotRule};
+use localrank_core::{EventInput, EventKind, History, MemoryStore, OpenOptions};
 use serde_json::json;
 
 const NOW: f64 = 1_780_000_000_000.0;
@@ -270,9 +270,9 @@ fn malformed_pools_are_rejected_naming_the_problem() {
     }
     // Non-finite values cannot be written in JSON; build them directly.
     let mut input: PoolInput = serde_json::from_value(json!({ "dim": 2, "items": [{ "id": "a", "vector": [1, 0] }] })).unwrap();
-    input.items[0].vector = Some(localrank::pool::VectorInput::Values(vec![1.0, f32::NAN]));
+    input.items[0].vector = Some(localrank_core::pool::VectorInput::Values(vec![1.0, f32::NAN]));
     assert_eq!(CandidatePool::from_input(input.clone()).unwrap_err().field(), Some("items[0].vector[1]"));
-    input.items[0].vector = Some(localrank::pool::VectorInput::Values(vec![1.0, 0.0]));
+    input.items[0].vector = Some(localrank_core::pool::VectorInput::Values(vec![1.0, 0.0]));
     input.items[0].score = Some(f64::INFINITY);
     assert_eq!(CandidatePool::from_input(input).unwrap_err().field(), Some("items[0].score"));
     // The size limit.

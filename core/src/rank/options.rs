@@ -2,13 +2,15 @@
 //! a trained model's config may replace with weights tuned on its validation split).
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
 use crate::error::LocalRankError;
 use crate::gpu::BackendChoice;
 
 /// How the final score mixes its three parts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct BlendWeights {
     /// cos(intent, item) ∈ [-1, 1].
@@ -31,6 +33,13 @@ impl Default for BlendWeights {
 pub const MAX_WEIGHT: f64 = 100.0;
 
 impl BlendWeights {
+    /// The blended score of one item: `intent·cos + server·server score + affinity·affinity`.
+    /// The only place the formula is written: the engine ranks with it and the trainer's blend
+    /// tuning searches with it. Summed in f64 and stored as f32, so ties break alike everywhere.
+    pub fn score(&self, parts: &super::ScoreParts) -> f32 {
+        (self.intent * f64::from(parts.intent) + self.server * f64::from(parts.server) + self.affinity * f64::from(parts.affinity)) as f32
+    }
+
     /// Names the first weight outside 0..=[`MAX_WEIGHT`] (or not a number), with its value.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         for (name, w) in [("intent", self.intent), ("server", self.server), ("affinity", self.affinity)] {
@@ -44,17 +53,18 @@ impl BlendWeights {
 
 /// Some or all of the blend weights, as a `rank()` call sets them; each one given wins over the
 /// model's tuned weights and the defaults.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct BlendWeightsInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub intent: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub server: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub affinity: Option<f64>,
 }
 
@@ -69,39 +79,40 @@ impl BlendWeightsInput {
 }
 
 /// Per-call options of `rank()`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RankOptions {
     /// Override some or all blend weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub weights: Option<BlendWeightsInput>,
     /// MMR λ in [0, 1]: 1 = pure relevance, lower = more variety (default 0.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub diversity: Option<f64>,
     /// How many leading slots MMR diversifies (default 24: a first screen or two).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub diversify_top: Option<f64>,
     /// How many recent events shape the intent (default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub history_length: Option<f64>,
     /// Compute "because you viewed …" explanations (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub explain: Option<bool>,
     /// Explain the first this-many items of the result (default 100: more than a homepage
     /// shows). Each explanation compares the item with up to 20 history items, so explaining
     /// all of a 10,000-item pool would cost 20× the ranking itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub explain_top: Option<f64>,
     /// Where a loaded model computes: "auto" (default), "webgpu" or "cpu". WebGPU failures
     /// complete on the CPU; the result's `backend` says which ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub backend: Option<BackendChoice>,
 }
 
