@@ -72,7 +72,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let scorer = EncoderScorer { model: &model, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true };
 
     let item_vectors = &weights.get(ITEM_VECTORS)?.data;
-    let blend = match tune_blend(&ds, &dir, item_vectors, weights.config.dim, a.pool, log) {
+    let blend = match tune_blend(&ds, &dir, item_vectors, weights.config.dim, a.pool, &opts, log) {
         Ok(blend) => {
             if !a.keep_blend {
                 set_blend(&dir, blend.tuned)?;
@@ -167,7 +167,7 @@ struct TunedBlend {
 /// The engine's blend weights for this model: a grid on the validation split's homepage pool,
 /// then the full engine (MMR, slot rules) on the test split with the defaults and the tuned
 /// weights, so the gain is measured on data the tuning never saw.
-fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize, log: &mut dyn FnMut(&str)) -> Result<TunedBlend, CliError> {
+fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize, opts: &EvalOptions, log: &mut dyn FnMut(&str)) -> Result<TunedBlend, CliError> {
     let t = Instant::now();
     // The model as the browser loads it: the engine's own loader and CPU forward pass.
     let model = {
@@ -182,24 +182,28 @@ fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize
     let tuning = tune(&setup.cases(SplitPart::Validation, &users, &model)?);
     let w = tuning.tuned;
     log(&format!(
-        "blend (homepage pool of {}, validation, {} grid points): intent {} / server {} / affinity {} → NDCG@10 {:.4} (default weights {:.4}, server order {:.4})",
-        setup.pool_size(), tuning.grid_points, w.intent, w.server, w.affinity, tuning.validation_tuned, tuning.validation_default, tuning.validation_server
+        "blend (homepage pool of {}, validation, {} grid points): intent {} / server {} / affinity {} / neighbour {} → NDCG@10 {:.4} (default weights {:.4}, server order {:.4})",
+        setup.pool_size(), tuning.grid_points, w.intent, w.server, w.affinity, w.neighbour, tuning.validation_tuned, tuning.validation_default, tuning.validation_server
     ));
     let lambda = localrank_core::rank::RankSettings::default().lambda;
     let engine = |w: BlendWeights, lambda: f32| setup.engine_metrics(SplitPart::Test, &users, &model, w, lambda);
     let (default_w, tuned_w, tuned_relevance) = (engine(BlendWeights::default(), lambda)?, engine(w, lambda)?, engine(w, 1.0)?);
-    let server = engine(BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0 }, 1.0)?;
+    let server = engine(BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0 }, 1.0)?;
+    // The baseline the neighbour part stands in for, on the same pool and targets: item-kNN
+    // (co-occurrence cosine, 100 neighbours) reordering the pool.
+    let knn = homepage_pool(&ItemKnn::fit(ds, 100), ds, setup.pool_size(), opts);
     log(&format!(
-        "  test, full engine (MMR λ {lambda}): server order NDCG@10 {:.4}, default weights {:.4}, tuned {:.4} ({:+.1}%); tuned without MMR (λ 1) {:.4}  [{:.1}s]",
+        "  test, full engine (MMR λ {lambda}): server order NDCG@10 {:.4}, default weights {:.4}, tuned {:.4} ({:+.1}%); tuned without MMR (λ 1) {:.4}; item-kNN on the same pool {:.4}  [{:.1}s]",
         server.ndcg10,
         default_w.ndcg10,
         tuned_w.ndcg10,
         if default_w.ndcg10 > 0.0 { (tuned_w.ndcg10 / default_w.ndcg10 - 1.0) * 100.0 } else { 0.0 },
         tuned_relevance.ndcg10,
+        knn.localrank_ndcg10,
         t.elapsed().as_secs_f64()
     ));
     let report = json!({
-        "protocol": "homepage pool (top-N training popularity), history items dropped; the engine's own rank(); tuned on validation, reported on test",
+        "protocol": "homepage pool (top-N training popularity), history items dropped; the engine's own rank_for_shopper() running the exported model; tuned on validation, reported on test",
         "validation": tuning,
         "test": {
             "mmr_lambda": lambda,
@@ -207,6 +211,8 @@ fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize
             "default_weights": { "weights": BlendWeights::default(), "metrics": default_w },
             "tuned_weights": { "weights": w, "metrics": tuned_w },
             "tuned_weights_without_mmr": tuned_relevance,
+            "item_knn_ndcg@10": knn.localrank_ndcg10,
+            "item_knn_hr@10": knn.localrank_hr10,
         },
     });
     Ok(TunedBlend { tuned: w, report })

@@ -4,7 +4,7 @@
 //! The pipeline, for a valid pool:
 //! 1. resolve the recent history steps and their item vectors ([`signals`]);
 //! 2. the intent vector: the model's (when one is loaded) or the history's weighted mean;
-//! 3. score = w·intent + w·server + w·affinity ([`options::BlendWeights`]);
+//! 3. score = w·intent + w·server + w·affinity + w·neighbour ([`options::BlendWeights`]);
 //! 4. already-bought items (unless `repeat`) sink below the rest; unavailable ones drop;
 //! 5. MMR diversifies the leading slots ([`mmr`]);
 //! 6. pinned and sponsored items take their fixed slots ([`slots`]);
@@ -13,6 +13,7 @@
 //! Whenever personalization is impossible the result is the server's order with the reason.
 
 pub mod mmr;
+pub mod neighbours;
 pub mod options;
 pub mod score;
 pub mod signals;
@@ -29,6 +30,7 @@ use crate::model::{EncoderStep, ModelError};
 use crate::pool::CandidatePool;
 pub use options::{BlendWeights, BlendWeightsInput, RankOptions, RankSettings};
 pub use score::{cosine, cosine_scores};
+use neighbours::HistoryNeighbours;
 use signals::HistoryStep;
 
 /// The parts of an item's score, before weighting.
@@ -38,6 +40,9 @@ pub struct ScoreParts {
     pub intent: f32,
     pub server: f32,
     pub affinity: f32,
+    /// Similarity to the shopper's recent history items ([`neighbours`]); 0 when its weight
+    /// is 0 (not computed then).
+    pub neighbour: f32,
 }
 
 /// Why an item sits where it does, when a rule rather than its score put it there.
@@ -292,13 +297,19 @@ fn rank_steps<'a>(
         _ => vec![0.0; pool.len()],
     };
     let w = settings.weights_for(model_blend);
+    let sources = HistoryNeighbours::new(&steps);
+    let neighbour = if personalized && (w.neighbour > 0.0 || settings.all_parts) {
+        sources.scores(pool)
+    } else {
+        vec![0.0; pool.len()]
+    };
     let parts: Vec<ScoreParts> = (0..pool.len())
         .map(|i| {
             let affinity = match (personalized, &pool.items[i].category) {
                 (true, Some(c)) => affinity.get(c).copied().unwrap_or(0.0),
                 _ => 0.0,
             };
-            ScoreParts { intent: intent_scores[i], server: server[i], affinity }
+            ScoreParts { intent: intent_scores[i], server: server[i], affinity, neighbour: neighbour[i] }
         })
         .collect();
     let blended: Vec<f32> = parts.iter().map(|p| if personalized { w.score(p) } else { p.server }).collect();
@@ -306,7 +317,7 @@ fn rank_steps<'a>(
     let bought = if personalized { signals::purchased(history) } else { Default::default() };
     let layout = slots::arrange(pool, &blended, &bought, settings, personalized);
 
-    let explainer = (personalized && settings.explain).then(|| Explainer::new(&steps));
+    let explainer = (personalized && settings.explain).then_some(&sources);
     let items = layout
         .order
         .iter()
@@ -352,59 +363,5 @@ fn server_scores(pool: &CandidatePool) -> Vec<f32> {
             }
         }
         _ => (0..n).map(|i| 1.0 - i as f32 / n.max(2).saturating_sub(1) as f32).collect(),
-    }
-}
-
-/// "Because you viewed …": the history item whose (weighted) similarity to the candidate is
-/// largest. Uses the vectors already at hand; no second pass over the model.
-struct Explainer<'a> {
-    /// (item id, kind, weight, unit vector) for the most recent distinct history items.
-    sources: Vec<(&'a str, EventKind, f32, Vec<f32>)>,
-}
-
-/// How many distinct recent history items may be named as reasons.
-const EXPLAIN_SOURCES: usize = 20;
-/// Below this similarity an item is not "like" the history item, and no reason is given.
-const EXPLAIN_MIN_COSINE: f32 = 0.3;
-
-impl<'a> Explainer<'a> {
-    fn new(steps: &[HistoryStep<'a>]) -> Self {
-        let mut sources: Vec<(&'a str, EventKind, f32, Vec<f32>)> = Vec::new();
-        for step in steps.iter().rev() {
-            let (Some(id), Some(vector)) = (step.event.item.as_deref(), step.vector) else { continue };
-            if let Some(existing) = sources.iter_mut().find(|s| s.0 == id) {
-                // The same item seen again: keep its strongest kind (a purchase beats a view).
-                if step.weight > existing.2 {
-                    existing.1 = step.event.kind;
-                    existing.2 = step.weight;
-                }
-                continue;
-            }
-            if sources.len() == EXPLAIN_SOURCES {
-                continue;
-            }
-            let norm = score::norm(vector).max(score::NORM_EPSILON);
-            sources.push((id, step.event.kind, step.weight, vector.iter().map(|x| x / norm).collect()));
-        }
-        Explainer { sources }
-    }
-
-    fn explain(&self, candidate: &[f32], candidate_id: &str) -> Option<(String, EventKind)> {
-        let norm = score::norm(candidate).max(score::NORM_EPSILON);
-        let mut best: Option<(usize, f32)> = None;
-        for (k, (id, _, weight, unit)) in self.sources.iter().enumerate() {
-            if *id == candidate_id {
-                continue;
-            }
-            let cos = score::dot(unit, candidate) / norm;
-            if cos < EXPLAIN_MIN_COSINE {
-                continue;
-            }
-            let contribution = weight * cos;
-            if best.is_none_or(|(_, c)| contribution > c) {
-                best = Some((k, contribution));
-            }
-        }
-        best.map(|(k, _)| (self.sources[k].0.to_owned(), self.sources[k].1))
     }
 }

@@ -19,13 +19,20 @@ pub struct BlendWeights {
     pub server: f64,
     /// The shopper's affinity for the item's category, [0, 1].
     pub affinity: f64,
+    /// The item's similarity to the shopper's recent history items (item-kNN on the device),
+    /// [0, 1]. Absent in model.json files written before it existed: 0 there.
+    #[serde(default)]
+    pub neighbour: f64,
 }
 
 impl Default for BlendWeights {
     /// The built-in weights, used without a model (the cold path) or with a model whose config
-    /// has no tuned `blend`. Hand-set: the intent leads, popularity breaks its ties.
+    /// has no tuned `blend`. Hand-set: the intent leads, popularity breaks its ties. The
+    /// neighbour part starts at 0: without a model the intent is already the mean of the
+    /// history's vectors, and with one `localrank eval` decides on validation how much of it
+    /// the model needs.
     fn default() -> Self {
-        BlendWeights { intent: 1.0, server: 0.35, affinity: 0.5 }
+        BlendWeights { intent: 1.0, server: 0.35, affinity: 0.5, neighbour: 0.0 }
     }
 }
 
@@ -37,12 +44,15 @@ impl BlendWeights {
     /// The only place the formula is written: the engine ranks with it and the trainer's blend
     /// tuning searches with it. Summed in f64 and stored as f32, so ties break alike everywhere.
     pub fn score(&self, parts: &super::ScoreParts) -> f32 {
-        (self.intent * f64::from(parts.intent) + self.server * f64::from(parts.server) + self.affinity * f64::from(parts.affinity)) as f32
+        (self.intent * f64::from(parts.intent)
+            + self.server * f64::from(parts.server)
+            + self.affinity * f64::from(parts.affinity)
+            + self.neighbour * f64::from(parts.neighbour)) as f32
     }
 
     /// Names the first weight outside 0..=[`MAX_WEIGHT`] (or not a number), with its value.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        for (name, w) in [("intent", self.intent), ("server", self.server), ("affinity", self.affinity)] {
+        for (name, w) in [("intent", self.intent), ("server", self.server), ("affinity", self.affinity), ("neighbour", self.neighbour)] {
             if !(w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w)) {
                 return Err((name, format!("must be a number from 0 to {MAX_WEIGHT}, got {w}")));
             }
@@ -66,6 +76,9 @@ pub struct BlendWeightsInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub affinity: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub neighbour: Option<f64>,
 }
 
 impl BlendWeightsInput {
@@ -74,6 +87,7 @@ impl BlendWeightsInput {
             intent: self.intent.unwrap_or(base.intent),
             server: self.server.unwrap_or(base.server),
             affinity: self.affinity.unwrap_or(base.affinity),
+            neighbour: self.neighbour.unwrap_or(base.neighbour),
         }
     }
 }
@@ -130,11 +144,24 @@ pub struct RankSettings {
     pub explain: bool,
     pub explain_top: usize,
     pub backend: BackendChoice,
+    /// Compute every score part even when its weight is 0 (blend tuning needs them all; a
+    /// storefront's ranking skips the neighbour part's cost when it does not count).
+    pub all_parts: bool,
 }
 
 impl Default for RankSettings {
     fn default() -> Self {
-        RankSettings { weights: BlendWeights::default(), weight_overrides: BlendWeightsInput::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true, explain_top: 100, backend: BackendChoice::Auto }
+        RankSettings {
+            weights: BlendWeights::default(),
+            weight_overrides: BlendWeightsInput::default(),
+            lambda: 0.8,
+            diversify_top: 24,
+            history_length: 50,
+            explain: true,
+            explain_top: 100,
+            backend: BackendChoice::Auto,
+            all_parts: false,
+        }
     }
 }
 
@@ -165,6 +192,7 @@ impl RankOptions {
             explain: self.explain.unwrap_or(defaults.explain),
             explain_top: count("explainTop", self.explain_top, defaults.explain_top, crate::pool::MAX_POOL_ITEMS)?,
             backend: self.backend.unwrap_or(defaults.backend),
+            all_parts: defaults.all_parts,
         })
     }
 }

@@ -153,12 +153,12 @@ impl<'a> HomepageSetup<'a> {
 
     /// Each user's score parts for every pool item, as the engine computes them.
     pub fn cases(&self, part: SplitPart, users: &[usize], model: &ModelRuntime) -> Result<Vec<UserCase>> {
-        let settings = RankSettings { explain: false, lambda: 1.0, ..RankSettings::default() };
+        let settings = RankSettings { explain: false, lambda: 1.0, all_parts: true, ..RankSettings::default() };
         users
             .iter()
             .map(|&u| {
                 let (excluded, target) = self.excluded_and_target(u, part);
-                let mut parts = vec![ScoreParts { intent: 0.0, server: 0.0, affinity: 0.0 }; self.pool_items.len()];
+                let mut parts = vec![ScoreParts { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 0.0 }; self.pool_items.len()];
                 let ranking = self.rank(u, part, model, &excluded, &settings)?;
                 if ranking.personalized {
                     for item in &ranking.items {
@@ -175,7 +175,8 @@ impl<'a> HomepageSetup<'a> {
     /// NDCG@10 etc. of the full engine's order (MMR and slot rules included) with `blend`.
     pub fn engine_metrics(&self, part: SplitPart, users: &[usize], model: &ModelRuntime, blend: BlendWeights, lambda: f32) -> Result<Metrics> {
         // The weights under test are the call's own, over whatever model.json holds.
-        let weight_overrides = BlendWeightsInput { intent: Some(blend.intent), server: Some(blend.server), affinity: Some(blend.affinity) };
+        let weight_overrides =
+            BlendWeightsInput { intent: Some(blend.intent), server: Some(blend.server), affinity: Some(blend.affinity), neighbour: Some(blend.neighbour) };
         let settings = RankSettings { explain: false, lambda, weight_overrides, ..RankSettings::default() };
         let mut sum = MetricsSum::default();
         for &u in users {
@@ -217,10 +218,12 @@ pub fn blended_metrics(cases: &[UserCase], w: BlendWeights) -> Metrics {
     sum.mean()
 }
 
-/// The weights searched. The intent weight stays 1: scaling all three changes no order, so
-/// the other two are relative to it.
+/// The weights searched. The intent weight stays 1: scaling all of them changes no order, so
+/// the others are relative to it. The neighbour grid reaches 8 so that a log where item-kNN
+/// beats the model can all but switch the intent off.
 pub const SERVER_GRID: [f64; 12] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
 pub const AFFINITY_GRID: [f64; 11] = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
+pub const NEIGHBOUR_GRID: [f64; 8] = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BlendTuning {
@@ -237,19 +240,21 @@ pub struct BlendTuning {
 /// The grid point with the best validation NDCG@10. Only a strictly better point replaces the
 /// built-in defaults, so when nothing separates the weights (no validation target in the pool,
 /// a tiny data set) the defaults stay; among equally good grid points the first wins (smallest
-/// server weight, then smallest affinity).
+/// neighbour weight, then smallest server weight, then smallest affinity).
 pub fn tune(cases: &[UserCase]) -> BlendTuning {
     let defaults = BlendWeights::default();
     let validation_default = blended_metrics(cases, defaults).ndcg10;
     let (mut tuned, mut validation_tuned) = (defaults, validation_default);
     let mut points = 0;
-    for &server in &SERVER_GRID {
-        for &affinity in &AFFINITY_GRID {
-            points += 1;
-            let w = BlendWeights { intent: 1.0, server, affinity };
-            let ndcg = blended_metrics(cases, w).ndcg10;
-            if ndcg > validation_tuned {
-                (tuned, validation_tuned) = (w, ndcg);
+    for &neighbour in &NEIGHBOUR_GRID {
+        for &server in &SERVER_GRID {
+            for &affinity in &AFFINITY_GRID {
+                points += 1;
+                let w = BlendWeights { intent: 1.0, server, affinity, neighbour };
+                let ndcg = blended_metrics(cases, w).ndcg10;
+                if ndcg > validation_tuned {
+                    (tuned, validation_tuned) = (w, ndcg);
+                }
             }
         }
     }
@@ -258,7 +263,7 @@ pub fn tune(cases: &[UserCase]) -> BlendTuning {
         validation_tuned,
         validation_default,
         // Server weight alone: the pool order (popularity), history items dropped.
-        validation_server: blended_metrics(cases, BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0 }).ndcg10,
+        validation_server: blended_metrics(cases, BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0 }).ndcg10,
         grid_points: points,
     }
 }
@@ -273,17 +278,17 @@ mod tests {
     }
 
     fn sp([intent, server, affinity]: [f32; 3]) -> ScoreParts {
-        ScoreParts { intent, server, affinity }
+        ScoreParts { intent, server, affinity, neighbour: 0.0 }
     }
 
     #[test]
     fn blended_metrics_rank_by_the_weighted_sum() {
         // Item 1 wins on intent, item 0 on the server score.
         let cases = [case(vec![[0.1, 1.0, 0.0], [0.9, 0.0, 0.0]], 1)];
-        assert_eq!(blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0 }).hr10, 1.0);
-        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0 });
+        assert_eq!(blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 }).hr10, 1.0);
+        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 });
         assert!((m.ndcg10 - 1.0).abs() < 1e-12, "target first");
-        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 3.0, affinity: 0.0 });
+        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 3.0, affinity: 0.0, neighbour: 0.0 });
         assert!((m.ndcg10 - 1.0 / 3f64.log2()).abs() < 1e-12, "target second");
         let missing = [UserCase { parts: vec![sp([0.0; 3])], excluded: vec![false], target: None }];
         assert_eq!(blended_metrics(&missing, BlendWeights::default()).hr20, 0.0);
@@ -312,6 +317,6 @@ mod tests {
         assert!(t.tuned.affinity > 0.0, "{t:?}");
         assert!((t.validation_tuned - 1.0).abs() < 1e-12, "{t:?}");
         assert!(t.validation_server < t.validation_tuned);
-        assert_eq!(t.grid_points, SERVER_GRID.len() * AFFINITY_GRID.len());
+        assert_eq!(t.grid_points, SERVER_GRID.len() * AFFINITY_GRID.len() * NEIGHBOUR_GRID.len());
     }
 }
