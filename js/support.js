@@ -25,3 +25,10 @@ export function unsupportedReason({ needs } = {}) {
   if (needs && typeof globalThis[needs] !== 'function') return `localrank/worker needs ${needs}, which this browser context does not provide`;
   return undefined;
 }
+
+/**
+ * The engine methods localrank/worker forwards (all return promises). Here, not in worker.js,
+ * so that worker-entry.js never imports the module that starts it: a worker chunk that imports
+ * its own `new Worker(new URL(…))` sends Turbopack (Next.js) into an endless build.
+ */
+export const METHODS = ['record', 'rank', 'history', 'exportHistory', 'forget', 'status', 'close', 'loadModel', 'loadCachedModel', 'warmup', 'modelInfo', 'benchmarkModel'];

@@ -1,7 +1,6 @@
 // The worker side of localrank/worker: one engine per worker, calls answered in order.
-import { METHODS } from './worker.js';
 import { open } from './index.js';
-import { localRankError } from './support.js';
+import { METHODS, localRankError } from './support.js';
 
 let engine;
 

@@ -7,10 +7,9 @@
 //   await engine.record({ kind: 'view', item: 'sku-42' });
 //   const ranking = await engine.rank(pool);
 
-import { localRankError, unsupportedReason } from './support.js';
+import { METHODS, localRankError, unsupportedReason } from './support.js';
 
-/** The engine methods the worker forwards (all return promises). */
-export const METHODS = ['record', 'rank', 'history', 'exportHistory', 'forget', 'status', 'close', 'loadModel', 'loadCachedModel', 'warmup', 'modelInfo', 'benchmarkModel'];
+export { METHODS };
 
 /**
  * Starts a worker and opens the engine in it. Pass `{ worker }` to use a Worker you created
