@@ -7,11 +7,16 @@
 //   - package.json carries real metadata (licence files present, repository not a placeholder);
 //   - `npm publish --dry-run`: succeeds with no warning but the expected "not logged in" one
 //     (npm warns, for example, when it has to auto-correct package.json);
-//   - with --cargo: `cargo package` for the crates meant for crates.io (see CRATES below).
+//   - with --cargo: the crates meant for crates.io (CRATES below) carry the same metadata and
+//     `cargo package -p localrank-core -p localrank` accepts them, verified: each is built from
+//     its packaged sources, which catches a file the build needs left out of the package. Cold,
+//     that builds their dependencies once more (~4 min on 2 idle cores, 10 min while other
+//     builds ran); warm, seconds. CARGO_PACKAGE_NO_VERIFY=1 skips the build (then it is the
+//     file list and manifest checks only).
 // Usage: node scripts/check-package.mjs [--cargo]
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -90,17 +95,47 @@ function checkPublish() {
   console.log('check-package: npm publish --dry-run — clean');
 }
 
+/** The crates meant for crates.io (every other workspace member says `publish = false`). */
+const CRATES = ['localrank-core', 'localrank'];
+
 /**
- * The crates meant for crates.io: the same licence and repository as package.json, and
- * `cargo package` accepts them (see CRATES).
+ * The crates meant for crates.io: the same licence and repository as package.json, licence
+ * files inside each crate, none of the npm/demo files in them, and `cargo package` builds them
+ * from their packaged sources (together: localrank needs the unpublished localrank-core) with
+ * no warning.
  */
 function checkCargo(pkg) {
+  const cargo = (args) => spawnSync('cargo', args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
   const meta = JSON.parse(execFileSync('cargo', ['metadata', '--no-deps', '--format-version', '1', '--offline'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 }));
+  const publishable = meta.packages.filter((p) => p.publish === null);
+  assert.deepEqual(publishable.map((p) => p.name).sort(), [...CRATES].sort(), 'the crates meant for crates.io (others: publish = false)');
   const repoUrl = pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
-  for (const crate of meta.packages.filter((p) => p.publish === null)) {
+  for (const crate of publishable) {
     assert.equal(crate.repository, repoUrl, `crate ${crate.name}: repository matches package.json`);
     assert.equal(crate.license, pkg.license, `crate ${crate.name}: licence matches package.json`);
+    for (const field of ['description', 'readme', 'homepage']) assert.ok(crate[field], `crate ${crate.name} has ${field}`);
+    assert.ok(crate.keywords.length > 0 && crate.categories.length > 0, `crate ${crate.name} has keywords and categories`);
   }
+  const selection = CRATES.flatMap((name) => ['-p', name]);
+  for (const name of CRATES) {
+    const list = cargo(['package', '-p', name, '--list', '--allow-dirty', '--offline']);
+    assert.equal(list.status, 0, `cargo package --list -p ${name}: ${list.stderr}`);
+    const files = list.stdout.trim().split('\n');
+    for (const file of ['LICENSE-MIT', 'LICENSE-APACHE', 'README.md', 'Cargo.toml']) assert.ok(files.includes(file), `crate ${name} ships ${file}`);
+    const stray = files.filter((file) => /^(js|www|pkg|node_modules|scripts|tests\/(js|bundlers|e2e|types))\/|^package(-lock)?\.json$/.test(file));
+    assert.deepEqual(stray, [], `crate ${name} ships none of the npm package, demo or JS tests`);
+  }
+  // Verified unless CARGO_PACKAGE_NO_VERIFY is set (see the top of this file).
+  const started = performance.now();
+  const packaged = cargo(['package', ...selection, '--allow-dirty', '--offline', ...(process.env.CARGO_PACKAGE_NO_VERIFY ? ['--no-verify'] : [])]);
+  assert.equal(packaged.status, 0, `cargo package failed:\n${packaged.stderr}`);
+  const warnings = packaged.stderr.split('\n').filter((line) => /^warning/.test(line));
+  assert.deepEqual(warnings, [], `cargo package warns:\n${packaged.stderr}`);
+  const crates = CRATES.map((name) => {
+    const file = join(meta.target_directory, 'package', `${name}-${meta.packages.find((p) => p.name === name).version}.crate`);
+    return `${name} ${kb(statSync(file).size)}`;
+  });
+  console.log(`check-package: cargo package ${CRATES.join(' + ')} — clean (${crates.join(', ')}; ${((performance.now() - started) / 1000).toFixed(0)} s${process.env.CARGO_PACKAGE_NO_VERIFY ? ', not verified' : ', verified'})`);
 }
 
 const pkg = checkMetadata();

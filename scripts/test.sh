@@ -17,8 +17,8 @@ for config in tests/types/tsconfig*.json; do
   node_modules/.bin/tsc -p "$config"
 done
 echo "types: tests/types/*.ts compile against js/*.d.ts and pkg/localrank.d.ts (skipLibCheck off) under $(ls tests/types/tsconfig*.json | xargs -n1 basename | tr '\n' ' ')"
-echo "== publish check: npm pack contents and size, npm publish --dry-run"
-node scripts/check-package.mjs
+echo "== publish check: npm pack contents and size, npm publish --dry-run, cargo package (localrank-core + localrank, verified)"
+node scripts/check-package.mjs --cargo
 node --test --test-concurrency=1 tests/js/
 
 echo "== bundlers: the packed package installed in fresh Vite 8, Vite 7, webpack 5 and Next.js projects, no localrank config, in Chromium"
