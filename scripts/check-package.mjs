@@ -10,8 +10,8 @@
 //   - with --cargo: the crates meant for crates.io (CRATES below) carry the same metadata and
 //     `cargo package -p localrank-core -p localrank` accepts them, verified: each is built from
 //     its packaged sources, which catches a file the build needs left out of the package. Cold,
-//     that builds their dependencies once more (~4 min on 2 idle cores, 10 min while other
-//     builds ran); warm, seconds. CARGO_PACKAGE_NO_VERIFY=1 skips the build (then it is the
+//     that builds their dependencies once more (measured: 10 min on this 2-core machine while
+//     other builds ran); warm, seconds. CARGO_PACKAGE_NO_VERIFY=1 skips the build (then it is the
 //     file list and manifest checks only).
 // Usage: node scripts/check-package.mjs [--cargo]
 import assert from 'node:assert/strict';
