@@ -1,9 +1,21 @@
 // Types for the npm package. The data types (events, pools, options, results, errors) are
 // generated from the Rust definitions by wasm-bindgen + tsify into ../pkg/localrank.d.ts; this
 // file only describes the wrapper, in terms of those, so the two cannot drift apart.
-import type { BackendInfo, Engine, EventKind, LoadModelOptions, OpenOptions, PoolInput, RankOptions, Ranking } from '../pkg/localrank.js';
+import type { BackendInfo, Engine, EventKind, LoadModelOptions, LocalRankError as EngineError, OpenOptions, PoolInput, RankOptions, Ranking } from '../pkg/localrank.js';
 
 export type * from '../pkg/localrank.js';
+
+/**
+ * Every `LocalRankError` code: the engine's, and `Unsupported` from this layer — the engine
+ * cannot run here (Node.js or a server render, no WebAssembly, no Worker for localrank/worker).
+ */
+export type LocalRankErrorCode = EngineError['code'] | 'Unsupported';
+
+/** The error every localrank promise rejects with (`error.name === 'LocalRankError'`). */
+export interface LocalRankError extends Omit<EngineError, 'code'> {
+  /** Stable, machine-readable kind. */
+  code: LocalRankErrorCode;
+}
 
 /**
  * The engine as `open()` returns it: the wasm `Engine`'s methods, guarded so that an internal
@@ -15,7 +27,10 @@ export interface LocalRankEngine extends Pick<Engine, Exclude<keyof Engine, symb
   loadModel(weights: Uint8Array, config: string, options?: LoadModelOptions): ReturnType<Engine['loadModel']>;
 }
 
-/** Loads and instantiates the engine's WebAssembly (called for you by `open()`). */
+/**
+ * Loads and instantiates the engine's WebAssembly (called for you by `open()`). Every function
+ * here rejects with a `LocalRankError` of code `Unsupported` outside a browser.
+ */
 export function load(moduleOrPath?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;
 /** Opens the shopper's history on this device. */
 export function open(options?: OpenOptions): Promise<LocalRankEngine>;

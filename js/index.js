@@ -6,14 +6,18 @@
 // returns the server's order — without touching the stopped instance again. Nothing here or
 // in the engine makes a network request except fetching that .wasm file.
 import init, * as engine from '../pkg/localrank.js';
+import { localRankError, unsupportedReason } from './support.js';
 
 let loading;
 
 /**
  * Loads and instantiates the engine's WebAssembly. Called for you by `open()`; call it early
- * (or pass your own URL/bytes/module) to overlap the download with other work.
+ * (or pass your own URL/bytes/module) to overlap the download with other work. Rejects with a
+ * `LocalRankError` of code `Unsupported` outside a browser (Node.js, server-side rendering).
  */
 export function load(moduleOrPath) {
+  const unsupported = unsupportedReason();
+  if (unsupported) return Promise.reject(localRankError('Unsupported', unsupported));
   loading ??= init({ module_or_path: moduleOrPath ?? defaultWasm() }).catch((error) => {
     loading = undefined; // let a later call retry (e.g. after a network hiccup)
     throw error;
@@ -62,9 +66,6 @@ export async function eventKinds() {
 /** Set once the wasm instance has stopped; every engine then fails open. */
 let stopped;
 
-function localRankError(code, message, extra = {}) {
-  return Object.assign(new Error(message), { name: 'LocalRankError', code, ...extra });
-}
 
 /** Runs a call into the engine; turns a trap (or any non-LocalRankError) into `stopped`. */
 async function guard(call) {

@@ -1,6 +1,6 @@
 // The worker side of localrank/worker: one engine per worker, calls answered in order.
-import { METHODS } from './worker.js';
 import { open } from './index.js';
+import { METHODS, localRankError } from './support.js';
 
 let engine;
 
@@ -19,11 +19,11 @@ self.addEventListener('message', async ({ data: { id, method, args } }) => {
     if (method === 'open') {
       engine = await open(...args);
     } else if (!engine) {
-      throw Object.assign(new Error('the engine is not open'), { name: 'LocalRankError', code: 'Internal' });
+      throw localRankError('Internal', 'the engine is not open');
     } else if (METHODS.includes(method)) {
       value = await engine[method](...args);
     } else {
-      throw Object.assign(new Error(`unknown method ${method}`), { name: 'LocalRankError', code: 'Internal' });
+      throw localRankError('Internal', `unknown method ${method}`);
     }
     self.postMessage({ id, ok: true, value });
   } catch (error) {

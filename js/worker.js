@@ -7,14 +7,18 @@
 //   await engine.record({ kind: 'view', item: 'sku-42' });
 //   const ranking = await engine.rank(pool);
 
-/** The engine methods the worker forwards (all return promises). */
-export const METHODS = ['record', 'rank', 'history', 'exportHistory', 'forget', 'status', 'close', 'loadModel', 'loadCachedModel', 'warmup', 'modelInfo', 'benchmarkModel'];
+import { METHODS, localRankError, unsupportedReason } from './support.js';
+
+export { METHODS };
 
 /**
  * Starts a worker and opens the engine in it. Pass `{ worker }` to use a Worker you created
- * (for bundlers that want to see `new Worker(new URL(...))` themselves).
+ * (for bundlers that want to see `new Worker(new URL(...))` themselves). Rejects with a
+ * `LocalRankError` of code `Unsupported` outside a browser (Node.js, server-side rendering).
  */
 export async function openInWorker(options, { worker } = {}) {
+  const unsupported = unsupportedReason({ needs: worker ? undefined : 'Worker' });
+  if (unsupported) throw localRankError('Unsupported', unsupported);
   const target = worker ?? new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module', name: 'localrank' });
   const remote = new RemoteEngine(target);
   await remote.call('open', [options ?? {}]);

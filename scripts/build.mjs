@@ -6,7 +6,7 @@
 // one JS glue file — checked below — and js/index.js picks the .wasm with WebAssembly.validate.
 // Usage: node scripts/build.mjs [--dev]   (--dev: debug, scalar only (under both names), no wasm-opt)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -34,6 +34,7 @@ function build({ simd, dir }) {
   const cargoWasm = join(targetDir, 'wasm32-unknown-unknown', profile, 'localrank.wasm');
   mkdirSync(dir, { recursive: true });
   run('wasm-bindgen', [cargoWasm, '--out-dir', dir, '--out-name', 'localrank', '--target', 'web', '--typescript']);
+  portableDeclarations(join(dir, 'localrank.d.ts'));
   const wasm = join(dir, 'localrank_bg.wasm');
   if (!dev) {
     const optimized = join(dir, 'localrank_bg.opt.wasm');
@@ -43,6 +44,19 @@ function build({ simd, dir }) {
     rmSync(optimized);
   }
   return wasm;
+}
+
+/**
+ * wasm-bindgen declares `[Symbol.dispose](): void` on every exported class. That member needs
+ * TypeScript's `esnext.disposable` lib, so a project on `lib: es2022` with `skipLibCheck: false`
+ * fails on our .d.ts (TS2550). The package never hands those classes out (js/index.js wraps the
+ * engine), so the declarations leave the member out; the method itself stays in the JS.
+ */
+function portableDeclarations(file) {
+  const text = readFileSync(file, 'utf8');
+  const portable = text.replace(/^[ \t]*\[Symbol\.dispose\]\(\): void;\r?\n/gm, '');
+  if (portable.includes('Symbol.dispose')) throw new Error(`build: ${file} declares Symbol.dispose in a form portableDeclarations() does not know`);
+  writeFileSync(file, portable);
 }
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;

@@ -41,7 +41,7 @@ if [ "$mode" = test ]; then
   fi
 fi
 
-# npm dependencies (playwright-core, binaryen, typescript, vite, webpack): reinstall only when the lock file changed.
+# npm dependencies (playwright-core, binaryen, typescript, vite, webpack, next, react): reinstall only when the lock file changed.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error

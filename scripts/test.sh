@@ -13,10 +13,15 @@ wasm-pack test --headless --chrome
 
 echo "== package + JS: build pkg/, type-check the public types, then node --test in Chromium"
 node scripts/build.mjs
-node_modules/.bin/tsc -p tests/types/tsconfig.json && echo "types: tests/types/usage.ts compiles against js/*.d.ts and pkg/localrank.d.ts"
+for config in tests/types/tsconfig*.json; do
+  node_modules/.bin/tsc -p "$config"
+done
+echo "types: tests/types/*.ts compile against js/*.d.ts and pkg/localrank.d.ts (skipLibCheck off) under $(ls tests/types/tsconfig*.json | xargs -n1 basename | tr '\n' ' ')"
+echo "== publish check: npm pack contents and size, npm publish --dry-run, cargo package (localrank-core + localrank, verified)"
+node scripts/check-package.mjs --cargo
 node --test --test-concurrency=1 tests/js/
 
-echo "== bundlers: the packed package installed in fresh Vite 8, Vite 7 and webpack 5 projects, no localrank config, in Chromium"
+echo "== bundlers: the packed package installed in fresh Vite 8, Vite 7, webpack 5 and Next.js projects, no localrank config, in Chromium"
 node --test --test-concurrency=1 tests/bundlers/
 
 echo "== end to end: the candidate service (localrank-server, small fixture) + the storefront built by Vite, in Chromium"

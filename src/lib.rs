@@ -1,30 +1,23 @@
-//! localrank: private, on-device personalization for a storefront's homepage.
+//! localrank: private, on-device personalization for a storefront's homepage — the browser
+//! engine the npm package wraps.
 //!
-//! The shopper's history (views, clicks, cart adds, purchases, favourites, searches) lives on
-//! their device; this crate keeps it, and — in later modules — turns it into an intent vector
-//! and reorders the server's candidate pool with it.
+//! The engine itself is [`localrank_core`] (plain Rust: history rules, pools, the model, the
+//! ranking); this crate only adapts it to the browser, and its modules are the platform edges:
+//! - [`idb`] — the IndexedDB history store (a [`history::HistoryStore`]) and model cache;
+//! - [`gpu`] — WebGPU adapter detection and the wgpu runtime (a [`gpu::GpuDevice`]);
+//! - [`web`] — the wasm-bindgen API: `open`, `record`, `rank`, `loadModel`, the worker glue.
 //!
-//! Everything here is plain Rust exercised by `cargo test` natively. The platform edges are
-//! few and explicit:
-//! - [`history::idb`] — the IndexedDB store (wasm32 only);
-//! - [`gpu`] — WebGPU adapter detection (a real probe on wasm32, "no GPU" natively);
-//! - [`web`] — the wasm-bindgen API the npm package wraps (wasm32 only).
+//! Natively (for `cargo test --workspace`) only the re-exported core compiles here.
 
-pub mod error;
-pub mod gpu;
-pub mod history;
-pub mod model;
-pub mod pool;
-pub mod rank;
-
-#[cfg(target_arch = "wasm32")]
-pub mod web;
-
-pub use error::{LocalRankError, Warning};
-pub use history::{
-    EventInput, EventKind, History, HistoryExport, HistoryStore, MemoryStore, OpenOptions,
-    RetentionPolicy, StoredEvent,
+pub use localrank_core::{error, history, model, pool, rank};
+pub use localrank_core::{
+    EventInput, EventKind, History, HistoryExport, HistoryStore, LocalRankError, MemoryStore, OpenOptions,
+    RetentionPolicy, StoredEvent, VERSION, Warning,
 };
 
-/// The engine's version, as published on npm and crates.io.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod gpu;
+
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

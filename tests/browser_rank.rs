@@ -139,6 +139,26 @@ async fn bad_input_gives_the_server_order_back_with_the_reason() {
     let bad_type = js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0],"score":"high"}]}"#);
     let ranking = rank(&engine, bad_type, JsValue::UNDEFINED).await;
     assert!(get(&ranking, "reason").as_string().unwrap().contains("items[0].score"), "{:?}", get(&ranking, "reason"));
+    assert_eq!(get(&ranking, "field").as_string().as_deref(), Some("items[0].score"));
+
+    // A non-finite number in a plain object: JSON.stringify (the fast path) would write it as
+    // null, i.e. "no score"; it must be reported like the per-item typed-array path does.
+    for (key, value) in [("score", f64::NAN), ("score", f64::INFINITY), ("price", f64::NEG_INFINITY), ("pinned", f64::NAN)] {
+        for with_matrix in [false, true] {
+            let pool = if with_matrix {
+                let pool = js(r#"{"dim":2,"items":[{"id":"a","score":1},{"id":"b","score":2}]}"#);
+                Reflect::set(&pool, &"vectors".into(), &js_sys::Float32Array::from(&[1f32, 0.0, 0.0, 1.0][..])).unwrap();
+                pool
+            } else {
+                js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0],"score":1},{"id":"b","vector":[0,1],"score":2}]}"#)
+            };
+            Reflect::set(&Array::from(&get(&pool, "items")).get(1), &key.into(), &JsValue::from_f64(value)).unwrap();
+            let ranking = rank(&engine, pool, JsValue::UNDEFINED).await;
+            assert_eq!(get(&ranking, "error").as_string().as_deref(), Some("InvalidPool"), "{key} = {value}, matrix {with_matrix}");
+            assert_eq!(get(&ranking, "field").as_string(), Some(format!("items[1].{key}")), "{key} = {value}, matrix {with_matrix}");
+            assert_eq!(strings(&get(&ranking, "order")), ["a", "b"]);
+        }
+    }
 
     let good = js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0]},{"id":"b","vector":[0,1]}]}"#);
     let ranking = rank(&engine, good.clone(), js(r#"{"diversity":7}"#)).await;
@@ -257,25 +277,29 @@ async fn a_loaded_model_computes_the_intent_on_cpu_and_webgpu_alike() {
 
 #[wasm_bindgen_test]
 async fn a_models_tuned_blend_weights_are_the_defaults_and_a_call_overrides_them() {
-    let (engine, pool) = engine_with_tuned_model("tuned", Some(r#"{"intent":1,"server":0,"affinity":2}"#)).await;
+    let (engine, pool) = engine_with_tuned_model("tuned", Some(r#"{"intent":1,"server":0,"affinity":2,"neighbour":0.5}"#)).await;
     let weights = |ranking: &JsValue| {
         let w = get(ranking, "weights");
-        ["intent", "server", "affinity"].map(|k| get(&w, k).as_f64().unwrap_or(f64::NAN))
+        ["intent", "server", "affinity", "neighbour"].map(|k| get(&w, k).as_f64().unwrap_or(f64::NAN))
     };
     let tuned = rank(&engine, pool.clone(), JsValue::UNDEFINED).await;
     assert_eq!(get(&tuned, "intent").as_string().unwrap(), "model");
-    assert_eq!(weights(&tuned), [1.0, 0.0, 2.0]);
-    // Score = intent + 2 × affinity, as reported item by item.
-    for item in Array::from(&get(&tuned, "items")).iter() {
+    assert_eq!(weights(&tuned), [1.0, 0.0, 2.0, 0.5]);
+    // Score = intent + 2 × affinity + 0.5 × neighbour, as reported item by item; the
+    // neighbour part is computed on the device (some item is like the history).
+    let items = Array::from(&get(&tuned, "items"));
+    for item in items.iter() {
         let parts = get(&item, "parts");
-        let expected = get(&parts, "intent").as_f64().unwrap() + 2.0 * get(&parts, "affinity").as_f64().unwrap();
+        let part = |k: &str| get(&parts, k).as_f64().unwrap();
+        let expected = part("intent") + 2.0 * part("affinity") + 0.5 * part("neighbour");
         assert!((get(&item, "score").as_f64().unwrap() - expected).abs() < 1e-5);
     }
+    assert!(items.iter().any(|item| get(&get(&item, "parts"), "neighbour").as_f64().unwrap() > 0.0));
     let overridden = rank(&engine, pool.clone(), js(r#"{"weights":{"server":0.5}}"#)).await;
-    assert_eq!(weights(&overridden), [1.0, 0.5, 2.0]);
+    assert_eq!(weights(&overridden), [1.0, 0.5, 2.0, 0.5]);
     // Without a tuned blend, the built-in defaults.
     let (plain, pool) = engine_with_model("untuned").await;
-    assert_eq!(weights(&rank(&plain, pool, JsValue::UNDEFINED).await), [1.0, 0.35, 0.5]);
+    assert_eq!(weights(&rank(&plain, pool, JsValue::UNDEFINED).await), [1.0, 0.35, 0.5, 0.0]);
 }
 
 /// The same history ranked by an engine without a model (history-mean intent).

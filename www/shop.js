@@ -130,7 +130,7 @@ function card(item, ranked) {
   // Explain a card only when the shopper's own signals placed it (not mere popularity): a
   // "because you viewed cheese" on the bananas would be noise.
   const parts = ranked?.parts;
-  const personal = parts && parts.intent + parts.affinity > parts.server;
+  const personal = parts && parts.intent + parts.affinity + parts.neighbour > parts.server;
   const because = personal && ranked.because && state.byId.get(ranked.because);
   const reason = because
     ? `Because you ${KIND_WORDS[ranked.becauseKind] ?? 'viewed'} ${because.title}`
@@ -192,7 +192,7 @@ function renderRibbon() {
   field('rank-ms').textContent = r ? `Ranked ${state.pool.items.length} items in ${r.elapsedMs.toFixed(1)} ms` : '';
   // The blend in use: the model's weights tuned by `localrank eval` (model.json `blend`).
   const w = personalized ? r.weights : undefined;
-  field('model').textContent = state.modelNote + (w ? ` · blend: intent ${w.intent}, popularity ${w.server}, category ${w.affinity}` : '');
+  field('model').textContent = state.modelNote + (w ? ` · blend: intent ${w.intent}, popularity ${w.server}, category ${w.affinity}, like your history ${w.neighbour}` : '');
   field('home-hint').textContent = personalized
     ? 'Reordered from what you browsed and bought. The shop itself only knows what is popular.'
     : 'Popular this week. Browse a little and this page rearranges itself — on your device only.';

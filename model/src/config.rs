@@ -33,8 +33,8 @@ impl EncoderConfig {
     }
 
     /// The engine's view of this shape (f32, untuned): what the browser will load.
-    pub fn engine_config(&self) -> localrank::model::ModelConfig {
-        use localrank::model::{ModelConfig, Precision, FORMAT_NAME, FORMAT_VERSION, TIME_GAP_BOUNDARIES_SECONDS};
+    pub fn engine_config(&self) -> localrank_core::model::ModelConfig {
+        use localrank_core::model::{ModelConfig, Precision, FORMAT_NAME, FORMAT_VERSION, TIME_GAP_BOUNDARIES_SECONDS};
         ModelConfig {
             format: FORMAT_NAME.to_owned(),
             version: FORMAT_VERSION,
@@ -45,9 +45,9 @@ impl EncoderConfig {
             max_len: self.max_len,
             ffn_dim: self.ffn_dim,
             layer_norm_eps: self.layer_norm_eps,
-            activation: localrank::model::ACTIVATION.to_owned(),
+            activation: localrank_core::model::ACTIVATION.to_owned(),
             temperature: self.temperature,
-            event_kinds: localrank::EventKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
+            event_kinds: localrank_core::EventKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
             time_gap_boundaries_seconds: TIME_GAP_BOUNDARIES_SECONDS.to_vec(),
             num_items: self.num_items,
             blend: None,

@@ -10,17 +10,17 @@ use std::path::Path;
 use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
-use localrank::model::ModelConfig;
-use localrank::rank::BlendWeights;
+use localrank_core::model::ModelConfig;
+use localrank_core::rank::BlendWeights;
 use serde::{Deserialize, Serialize};
 
 use crate::config::EncoderConfig;
 use crate::error::{io_err, ModelError, Result};
 use crate::weights::{ModelWeights, NamedTensor, ITEM_VECTORS};
 
-pub use localrank::model::FORMAT_VERSION;
+pub use localrank_core::model::FORMAT_VERSION;
 
-pub use localrank::model::Precision;
+pub use localrank_core::model::Precision;
 
 /// model.json: the engine's config (the one definition of the format's fields) plus what the
 /// exporter adds for tools — file names, the data set, evaluation numbers.

@@ -5,13 +5,13 @@
 
 //!
 //! The boundaries and the bucket function are the engine's (part of the model format, defined
-//! once in `localrank::model`): training and the browser bucket gaps identically by construction.
+//! once in `localrank_core::model`): training and the browser bucket gaps identically by construction.
 
 /// Boundaries in seconds: 1 s, 1 min, 10 min, 1 h, 6 h, 1 day, 3 days, 1 week, 30 days, 90 days.
-pub use localrank::model::TIME_GAP_BOUNDARIES_SECONDS as BOUNDARIES;
-pub use localrank::model::NUM_GAP_BUCKETS as NUM_BUCKETS;
+pub use localrank_core::model::TIME_GAP_BOUNDARIES_SECONDS as BOUNDARIES;
+pub use localrank_core::model::NUM_GAP_BUCKETS as NUM_BUCKETS;
 /// Negative gaps (clock skew) fall into bucket 0 like simultaneous events.
-pub use localrank::model::gap_bucket as bucket;
+pub use localrank_core::model::gap_bucket as bucket;
 
 /// Buckets for a history with timestamps `ts` (ascending) ranked at time `now`.
 pub fn buckets_for(ts: &[i64], now: i64) -> Vec<usize> {

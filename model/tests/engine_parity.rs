@@ -1,7 +1,7 @@
-//! Parity (a) and (c) of issue 3: the engine crate's CPU forward (`localrank::model`), fed the
+//! Parity (a) and (c) of issue 3: the engine crate's CPU forward (`localrank_core::model`), fed the
 //! files this crate exports, equals burn's forward on the same weights and inputs within 1e-4 —
 //! in f32, and in f16/int8 against burn run on the same dequantised weights.
-use localrank::model::{EncoderStep, IntentEncoder, ModelError};
+use localrank_core::model::{EncoderStep, IntentEncoder, ModelError};
 use localrank_model::data::{Event, EventKind};
 use localrank_model::encoder::make_batch;
 use localrank_model::export::{round_trip, write_model_dir, Precision};

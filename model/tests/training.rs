@@ -177,7 +177,7 @@ fn category_loyal_dataset(users: usize, categories: usize, per_category: usize, 
 
 #[test]
 fn blend_tuning_uses_the_engines_ranking_and_finds_the_signal() {
-    use localrank::rank::BlendWeights;
+    use localrank_core::rank::BlendWeights;
     use localrank_model::eval::blend::{tune, HomepageSetup};
 
     let ds = category_loyal_dataset(60, 6, 12, 8);
@@ -185,22 +185,24 @@ fn blend_tuning_uses_the_engines_ranking_and_finds_the_signal() {
     let noise = |k: usize| ((k as f32 * 12.9898).sin() * 43_758.547).fract();
     let vectors: Vec<f32> = (0..ds.num_items() * dim).map(noise).collect();
     let users: Vec<usize> = (0..ds.num_users()).collect();
-    let intents: Vec<Vec<f32>> = users.iter().map(|u| (0..dim).map(|k| noise(1_000 + u * dim + k)).collect()).collect();
+    // A random-weight engine model: its intents are noise with respect to these shoppers.
+    let (bytes, json) = localrank_core::model::fixture::random_model(dim, 2, 1, 6, 16, localrank_core::model::Precision::F32, 5).expect("fixture model");
+    let model = localrank_core::gpu::ModelRuntime::new(localrank_core::model::IntentEncoder::load(&bytes, &json).expect("loads"), "noise");
     let setup = HomepageSetup::new(&ds, &vectors, dim, 40).expect("a valid pool");
     assert_eq!(setup.pool_size(), 40);
 
-    let tuning = tune(&setup.cases(SplitPart::Validation, &users, &intents));
+    let tuning = tune(&setup.cases(SplitPart::Validation, &users, &model).expect("the engine ranks"));
     assert!(tuning.tuned.affinity > 0.0, "{tuning:?}");
     assert!(tuning.validation_tuned > tuning.validation_server + 0.1, "{tuning:?}");
     assert!(tuning.validation_tuned >= tuning.validation_default, "{tuning:?}");
 
     // The server-order row of the engine run is the same protocol as eval::homepage_pool.
-    let server_only = BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0 };
-    let engine_server = setup.engine_metrics(SplitPart::Test, &users, &intents, server_only, 1.0);
+    let server_only = BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0 };
+    let engine_server = setup.engine_metrics(SplitPart::Test, &users, &model, server_only, 1.0).expect("the engine ranks");
     let protocol = homepage_pool(&Popularity::fit(&ds), &ds, 40, &EvalOptions::default());
     assert!((engine_server.ndcg10 - protocol.server_ndcg10).abs() < 1e-9, "{engine_server:?} vs {protocol:?}");
     // And the tuned weights carry over to the held-out test targets through the full engine.
-    let tuned = setup.engine_metrics(SplitPart::Test, &users, &intents, tuning.tuned, 0.8);
+    let tuned = setup.engine_metrics(SplitPart::Test, &users, &model, tuning.tuned, 0.8).expect("the engine ranks");
     assert!(tuned.ndcg10 > engine_server.ndcg10 + 0.1, "{tuned:?} vs {engine_server:?}");
 }
 

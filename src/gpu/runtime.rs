@@ -4,17 +4,17 @@
 //!
 //! Failure handling: every call runs inside validation + out-of-memory error scopes, and a
 //! device-lost callback flips a flag. Any error is returned as `GpuError`; the caller
-//! (`gpu::select`) completes the call on the CPU and drops this runtime if the device is gone.
+//! (the core's `ModelRuntime`) completes the call on the CPU and drops this runtime if the device is gone.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::plan::{self, Kernel, Layout, MAX_TOP_K, PARAMS_STRIDE, WORKGROUP_SIZE};
-use super::{GpuError, GpuOutput};
+use super::{GpuDevice, GpuError, GpuOutput};
 use crate::model::{PreparedInput, Weights};
 
-pub struct GpuRuntime {
+pub struct WebGpu {
     device: wgpu::Device,
     queue: wgpu::Queue,
     pipelines: Vec<(Kernel, wgpu::ComputePipeline)>,
@@ -39,9 +39,9 @@ fn slots_for(blocks: usize) -> usize {
     7 * blocks + 3
 }
 
-impl GpuRuntime {
+impl WebGpu {
     /// Acquires an adapter and device, compiles the pipelines and uploads the weights.
-    pub async fn new(weights: &Weights) -> Result<GpuRuntime, GpuError> {
+    pub async fn new(weights: &Weights) -> Result<WebGpu, GpuError> {
         if let Some(reason) = plan::unsupported(&weights.config) {
             return Err(GpuError::Unsupported(reason));
         }
@@ -63,7 +63,7 @@ impl GpuRuntime {
         device.on_uncaptured_error(Arc::new(|e: wgpu::Error| web_sys::console::warn_1(&format!("localrank: uncaptured WebGPU error: {e}").into())));
 
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("encoder.wgsl"), source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(plan::SHADER)) });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("encoder.wgsl"), source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(super::SHADER)) });
         let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -120,7 +120,7 @@ impl GpuRuntime {
         if let Some(e) = scope.pop().await {
             return Err(GpuError::Failed(format!("creating pipelines: {e}")));
         }
-        Ok(GpuRuntime { device, queue, pipelines, bind_layout, weights: weights_buf, params, params_slots, act, staging, bind_group, layout, lost, adapter: info })
+        Ok(WebGpu { device, queue, pipelines, bind_layout, weights: weights_buf, params, params_slots, act, staging, bind_group, layout, lost, adapter: info })
     }
 
     fn activation_buffers(device: &wgpu::Device, layout: &Layout) -> (wgpu::Buffer, wgpu::Buffer) {
@@ -278,5 +278,25 @@ impl GpuRuntime {
             scores: values[scores_at..scores_at + pool].to_vec(),
             top: values[top_at..top_at + k].iter().map(|v| v.to_bits()).collect(),
         })
+    }
+}
+
+// The core's backend choice drives the runtime through this seam (inherent methods win in
+// path resolution, so each line below calls the implementation above).
+impl GpuDevice for WebGpu {
+    async fn create(weights: &Weights) -> Result<WebGpu, GpuError> {
+        WebGpu::new(weights).await
+    }
+
+    fn is_lost(&self) -> bool {
+        WebGpu::is_lost(self)
+    }
+
+    fn destroy(&self) {
+        WebGpu::destroy(self)
+    }
+
+    async fn run(&mut self, weights: &Weights, input: Option<&PreparedInput>, intent: Option<&[f32]>, items: &[f32], k: usize) -> Result<GpuOutput, GpuError> {
+        WebGpu::run(self, weights, input, intent, items, k).await
     }
 }

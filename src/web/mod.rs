@@ -21,7 +21,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::{LocalRankError, Warning};
 use crate::gpu::{self, BackendInfo};
-use crate::history::idb::{BrowserStore, IdbStore};
+use crate::idb::{BrowserStore, IdbStore};
 use crate::history::{History, MemoryStore, OpenOptions, RetentionPolicy, StorageChoice};
 use convert::{from_js, js_error, to_js};
 

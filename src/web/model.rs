@@ -18,7 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::to_js;
 use super::Engine;
-use crate::gpu::{Backend, BackendChoice, Calibration, ModelRuntime};
+use crate::gpu::{Backend, BackendChoice, ModelRuntime, Calibration};
 use crate::history::EventKind;
 use crate::model::fixture::SplitMix;
 use crate::model::{EncoderStep, IntentEncoder, ModelError};

@@ -11,10 +11,7 @@ use super::convert::from_js;
 use super::{Engine, log_warning};
 use crate::error::LocalRankError;
 use crate::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
-use crate::gpu::ModelRuntime;
-use crate::history::StoredEvent;
-use crate::model::EncoderStep;
-use crate::rank::{self, ModelIntent, RankOptions, RankSettings, Ranking};
+use crate::rank::{self, RankOptions, RankSettings, Ranking, ShopperModel};
 
 #[wasm_bindgen]
 impl Engine {
@@ -32,15 +29,15 @@ impl Engine {
         future_to_promise(async move {
             let start = now_ms();
             let mut ranking = match prepare(&pool, &options) {
-                Err(error) => Ranking::unranked(raw_ids(&pool), error.to_string(), Some(error.code().to_owned())),
+                Err(error) => Ranking::unranked(raw_ids(&pool), &error),
                 Ok((pool, settings)) => {
                     let guard = history.lock().await;
                     let lookup = |id: &str| guard.lookup_vector(id);
-                    let intent = match &model {
-                        Some(runtime) => model_intent(runtime, &pool, guard.events(), &lookup, &settings).await,
-                        None => None,
-                    };
-                    let ranking = rank::rank(&pool, guard.events(), &lookup, intent, &settings);
+                    let model = model.as_deref().map(|runtime| ShopperModel { runtime, now_ms: js_sys::Date::now() });
+                    let ranking = rank::rank_for_shopper(&pool, guard.events(), &lookup, model, &settings, &mut |error| {
+                        log_warning(&LocalRankError::Internal(format!("the model could not run; ranking from history instead: {error}")))
+                    })
+                    .await;
                     drop(guard);
                     // Remember the pool after answering: later clicks on its items find their
                     // vectors. Queued behind the lock, so a following record() sees it.
@@ -62,44 +59,6 @@ impl Engine {
             })?;
             js_sys::JSON::parse(&json)
         })
-    }
-}
-
-/// The model's intent (and, from WebGPU, the pool's scores) for this history, or `None` when
-/// the model does not fit this pool or cannot run, in which case ranking uses the history's
-/// weighted mean instead. The intent never leaves the engine.
-async fn model_intent<'a>(
-    runtime: &ModelRuntime,
-    pool: &'a CandidatePool,
-    history: &'a [StoredEvent],
-    lookup: &dyn Fn(&str) -> Option<(&'a [f32], Option<&'a str>)>,
-    settings: &RankSettings,
-) -> Option<ModelIntent> {
-    if runtime.encoder().config().dim != pool.dim || pool.is_empty() {
-        return None;
-    }
-    let history_length = settings.history_length.min(runtime.encoder().config().max_len);
-    let steps = rank::signals::resolve_steps(pool, history, lookup, history_length);
-    let steps: Vec<EncoderStep> = steps
-        .iter()
-        .filter_map(|s| s.vector.map(|vector| EncoderStep { vector, kind: s.event.kind, timestamp: s.event.timestamp }))
-        .collect();
-    if steps.is_empty() {
-        return None;
-    }
-    match runtime.encode_and_score(&steps, js_sys::Date::now(), &pool.vectors, 1, settings.backend).await {
-        Ok(scored) => Some(ModelIntent {
-            vector: scored.intent,
-            scores: Some(scored.scores),
-            backend: scored.backend,
-            fallback: scored.fallback,
-            version: runtime.version().to_owned(),
-            blend: runtime.encoder().config().blend,
-        }),
-        Err(error) => {
-            log_warning(&LocalRankError::Internal(format!("the model could not run; ranking from history instead: {error}")));
-            None
-        }
     }
 }
 
@@ -199,6 +158,20 @@ fn via_json(value: &JsValue) -> Option<CandidatePool> {
     let _ = Reflect::delete_property(&shallow, &JsValue::from_str("vectors"));
     let text = js_sys::JSON::stringify(&shallow).ok()?.as_string()?;
     let mut input: PoolInput = serde_json::from_str(&text).ok()?;
+    // JSON.stringify writes NaN and ±Infinity as null, which would read as "no score": an item
+    // whose number came back absent but has a value in the object goes to the direct path,
+    // which reports it (`items[i].score`).
+    let items_js = Array::from(&items);
+    for (i, item) in input.items.iter().enumerate() {
+        for (key, absent) in [("score", item.score.is_none()), ("price", item.price.is_none()), ("pinned", item.pinned.is_none())] {
+            if absent {
+                let value = get(&items_js.get(i as u32), key);
+                if !value.is_null() && !value.is_undefined() {
+                    return None;
+                }
+            }
+        }
+    }
     input.vectors = matrix;
     CandidatePool::from_input(input).ok()
 }

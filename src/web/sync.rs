@@ -14,7 +14,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::log_warning;
 use crate::history::History;
-use crate::history::idb::BrowserStore;
+use crate::idb::BrowserStore;
 
 pub struct SharedHistory {
     history: Mutex<History<BrowserStore>>,

@@ -82,9 +82,10 @@ export function packageWasm() {
 
 /**
  * Packs the package (pkg/ must be built: node scripts/build.mjs) and installs the tarball into
- * a fresh project with the app. Returns { dir, tarball, cleanup }.
+ * a fresh project with the app: `files` (relative path → text), by default the plain
+ * index.html + main.js app above. Returns { dir, tarball, cleanup }.
  */
-export function createProject(label) {
+export function createProject(label, { files = { 'index.html': INDEX_HTML, 'main.js': MAIN_JS } } = {}) {
   for (const name of ['localrank.js', ...WASM_FILES]) {
     if (!existsSync(join(ROOT, 'pkg', name))) throw new Error(`pkg/${name} is missing: build the package first (node scripts/build.mjs)`);
   }
@@ -98,9 +99,58 @@ export function createProject(label) {
   const installed = join(dir, 'node_modules', 'localrank');
   assert.ok(lstatSync(installed).isDirectory() && !lstatSync(installed).isSymbolicLink(), 'installed as real files');
   for (const name of WASM_FILES) assert.ok(existsSync(join(installed, 'pkg', name)), `the tarball holds pkg/${name}`);
-  writeFileSync(join(dir, 'index.html'), INDEX_HTML);
-  writeFileSync(join(dir, 'main.js'), MAIN_JS);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
   return { dir, tarball: join(base, filename), cleanup: () => rmSync(base, { recursive: true, force: true }) };
+}
+
+/**
+ * Puts `names` (and everything they depend on) into the project's node_modules as real files,
+ * hard-linked from this repository's node_modules (same versions as package-lock.json; no
+ * registry, no copying of hundreds of MB). For frameworks (Next.js, React) the project needs
+ * besides localrank. Returns the installed package names.
+ */
+export function addDependencies(dir, names) {
+  const lock = JSON.parse(readFileSync(join(ROOT, 'node_modules', '.package-lock.json'), 'utf8')).packages;
+  // Node's lookup: from node_modules/a/node_modules/b, try …/b/node_modules/d, …/a/node_modules/d, node_modules/d.
+  const resolve = (from, dep) => {
+    for (let base = from; base; base = base.includes('/node_modules/') ? base.slice(0, base.lastIndexOf('/node_modules/')) : '') {
+      if (lock[`${base}/node_modules/${dep}`]) return `${base}/node_modules/${dep}`;
+    }
+    return lock[`node_modules/${dep}`] ? `node_modules/${dep}` : undefined;
+  };
+  const seen = new Set();
+  const queue = names.map((name) => {
+    if (!lock[`node_modules/${name}`]) throw new Error(`${name} is not in node_modules (npm ci first)`);
+    return `node_modules/${name}`;
+  });
+  while (queue.length) {
+    const path = queue.shift();
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const entry = lock[path];
+    const optionalPeers = entry.peerDependenciesMeta ?? {};
+    const deps = [
+      ...Object.keys(entry.dependencies ?? {}),
+      ...Object.keys(entry.peerDependencies ?? {}).filter((peer) => !optionalPeers[peer]?.optional),
+      ...Object.keys(entry.optionalDependencies ?? {}),
+    ];
+    for (const dep of deps) {
+      const found = resolve(path, dep);
+      if (found) queue.push(found);
+      else if (!(dep in (entry.optionalDependencies ?? {}))) throw new Error(`${path} needs ${dep}, which is not installed`);
+    }
+  }
+  // Top-level folders only: a nested node_modules travels with its parent.
+  const top = [...seen].filter((path) => path.lastIndexOf('node_modules/') === 0).map((path) => path.slice('node_modules/'.length)).sort();
+  for (const name of top) {
+    const target = join(dir, 'node_modules', name);
+    mkdirSync(dirname(target), { recursive: true });
+    execFileSync('cp', ['-al', join(ROOT, 'node_modules', name), target]);
+  }
+  return top;
 }
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css', '.wasm': 'application/wasm', '.svg': 'image/svg+xml' };

@@ -124,7 +124,7 @@ async function shopFlow(webgpu) {
     if (!webgpu) assert.equal(backend, 'Backend: CPU (WebAssembly)');
     assert.match(await page.textContent('[data-field="rank-ms"]'), /^Ranked 48 items in \d+\.\d ms$/);
     // The served model's tuned blend (model.json) is what the engine ranked with.
-    assert.ok((await page.textContent('[data-field="model"]')).endsWith(`blend: intent ${BLEND.intent}, popularity ${BLEND.server}, category ${BLEND.affinity}`));
+    assert.ok((await page.textContent('[data-field="model"]')).endsWith(`blend: intent ${BLEND.intent}, popularity ${BLEND.server}, category ${BLEND.affinity}, like your history ${BLEND.neighbour}`));
     await page.screenshot({ path: `${RESULTS}/storefront-after-${label}.png`, fullPage: false });
 
     // The compare toggle shows both orders side by side.

@@ -2,14 +2,16 @@
 //! split, full ranking, by the same metric code; plus the homepage-pool protocol, the effect of
 //! f16/int8 export on NDCG@10, and the engine's blend weights tuned on the validation split
 //! (written into the model's model.json, where the engine reads them).
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
 use clap::Args;
 use localrank_model::baselines::{Bpr, BprConfig, ItemKnn, Popularity};
 use localrank_model::data::SplitPart;
-use localrank::rank::BlendWeights;
+use localrank_core::gpu::ModelRuntime;
+use localrank_core::model::IntentEncoder;
+use localrank_core::rank::BlendWeights;
 use localrank_model::data::Dataset;
 use localrank_model::eval::blend::{tune, HomepageSetup};
 use localrank_model::eval::{evaluate, homepage_pool, EvalOptions};
@@ -70,7 +72,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let scorer = EncoderScorer { model: &model, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true };
 
     let item_vectors = &weights.get(ITEM_VECTORS)?.data;
-    let blend = match tune_blend(&ds, &scorer, item_vectors, weights.config.dim, a.pool, &opts, log) {
+    let blend = match tune_blend(&ds, &dir, item_vectors, weights.config.dim, a.pool, &opts, log) {
         Ok(blend) => {
             if !a.keep_blend {
                 set_blend(&dir, blend.tuned)?;
@@ -165,34 +167,43 @@ struct TunedBlend {
 /// The engine's blend weights for this model: a grid on the validation split's homepage pool,
 /// then the full engine (MMR, slot rules) on the test split with the defaults and the tuned
 /// weights, so the gain is measured on data the tuning never saw.
-fn tune_blend(ds: &Dataset, scorer: &EncoderScorer, vectors: &[f32], dim: usize, pool: usize, opts: &EvalOptions, log: &mut dyn FnMut(&str)) -> Result<TunedBlend, CliError> {
+fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize, opts: &EvalOptions, log: &mut dyn FnMut(&str)) -> Result<TunedBlend, CliError> {
     let t = Instant::now();
+    // The model as the browser loads it: the engine's own loader and CPU forward pass.
+    let model = {
+        let (st, js) = (dir.join("model.safetensors"), dir.join("model.json"));
+        let bytes = std::fs::read(&st).map_err(io_err(&st))?;
+        let json = std::fs::read_to_string(&js).map_err(io_err(&js))?;
+        let encoder = IntentEncoder::load(&bytes, &json).map_err(|e| CliError::Usage(format!("the engine cannot load {}: {e}", dir.display())))?;
+        ModelRuntime::new(encoder, "eval")
+    };
     let setup = HomepageSetup::new(ds, vectors, dim, pool)?;
     let users: Vec<usize> = (0..ds.num_users()).collect();
-    let intents = |part| -> Vec<Vec<f32>> { users.chunks(opts.batch_users.max(1)).flat_map(|chunk| scorer.intents(ds, chunk, part)).collect() };
-    let validation = intents(SplitPart::Validation);
-    let tuning = tune(&setup.cases(SplitPart::Validation, &users, &validation));
+    let tuning = tune(&setup.cases(SplitPart::Validation, &users, &model)?);
     let w = tuning.tuned;
     log(&format!(
-        "blend (homepage pool of {}, validation, {} grid points): intent {} / server {} / affinity {} → NDCG@10 {:.4} (default weights {:.4}, server order {:.4})",
-        setup.pool_size(), tuning.grid_points, w.intent, w.server, w.affinity, tuning.validation_tuned, tuning.validation_default, tuning.validation_server
+        "blend (homepage pool of {}, validation, {} grid points): intent {} / server {} / affinity {} / neighbour {} → NDCG@10 {:.4} (default weights {:.4}, server order {:.4})",
+        setup.pool_size(), tuning.grid_points, w.intent, w.server, w.affinity, w.neighbour, tuning.validation_tuned, tuning.validation_default, tuning.validation_server
     ));
-    let test = intents(SplitPart::Test);
-    let lambda = localrank::rank::RankSettings::default().lambda;
-    let engine = |w: BlendWeights, lambda: f32| setup.engine_metrics(SplitPart::Test, &users, &test, w, lambda);
-    let (default_w, tuned_w, tuned_relevance) = (engine(BlendWeights::default(), lambda), engine(w, lambda), engine(w, 1.0));
-    let server = engine(BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0 }, 1.0);
+    let lambda = localrank_core::rank::RankSettings::default().lambda;
+    let engine = |w: BlendWeights, lambda: f32| setup.engine_metrics(SplitPart::Test, &users, &model, w, lambda);
+    let (default_w, tuned_w, tuned_relevance) = (engine(BlendWeights::default(), lambda)?, engine(w, lambda)?, engine(w, 1.0)?);
+    let server = engine(BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0 }, 1.0)?;
+    // The baseline the neighbour part stands in for, on the same pool and targets: item-kNN
+    // (co-occurrence cosine, 100 neighbours) reordering the pool.
+    let knn = homepage_pool(&ItemKnn::fit(ds, 100), ds, setup.pool_size(), opts);
     log(&format!(
-        "  test, full engine (MMR λ {lambda}): server order NDCG@10 {:.4}, default weights {:.4}, tuned {:.4} ({:+.1}%); tuned without MMR (λ 1) {:.4}  [{:.1}s]",
+        "  test, full engine (MMR λ {lambda}): server order NDCG@10 {:.4}, default weights {:.4}, tuned {:.4} ({:+.1}%); tuned without MMR (λ 1) {:.4}; item-kNN on the same pool {:.4}  [{:.1}s]",
         server.ndcg10,
         default_w.ndcg10,
         tuned_w.ndcg10,
         if default_w.ndcg10 > 0.0 { (tuned_w.ndcg10 / default_w.ndcg10 - 1.0) * 100.0 } else { 0.0 },
         tuned_relevance.ndcg10,
+        knn.localrank_ndcg10,
         t.elapsed().as_secs_f64()
     ));
     let report = json!({
-        "protocol": "homepage pool (top-N training popularity), history items dropped; the engine's own rank(); tuned on validation, reported on test",
+        "protocol": "homepage pool (top-N training popularity), history items dropped; the engine's own rank_for_shopper() running the exported model; tuned on validation, reported on test",
         "validation": tuning,
         "test": {
             "mmr_lambda": lambda,
@@ -200,6 +211,8 @@ fn tune_blend(ds: &Dataset, scorer: &EncoderScorer, vectors: &[f32], dim: usize,
             "default_weights": { "weights": BlendWeights::default(), "metrics": default_w },
             "tuned_weights": { "weights": w, "metrics": tuned_w },
             "tuned_weights_without_mmr": tuned_relevance,
+            "item_knn_ndcg@10": knn.localrank_ndcg10,
+            "item_knn_hr@10": knn.localrank_hr10,
         },
     });
     Ok(TunedBlend { tuned: w, report })

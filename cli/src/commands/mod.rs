@@ -59,7 +59,7 @@ mod pipeline_tests {
         }
         assert!(r["homepage_pool"]["localrank_ndcg@10"].is_number());
         // Blend weights tuned on validation, checked on test, and written into model.json.
-        let tuned: localrank::rank::BlendWeights = serde_json::from_value(r["blend"]["validation"]["tuned"].clone()).expect("tuned weights in the report");
+        let tuned: localrank_core::rank::BlendWeights = serde_json::from_value(r["blend"]["validation"]["tuned"].clone()).expect("tuned weights in the report");
         assert!(r["blend"]["test"]["tuned_weights"]["metrics"]["ndcg@10"].is_number());
         let (_, artifacts, _) = localrank_model::export::read_model_dir(&paths.artifacts(&crate::paths::DatasetSpec::parse(&dataset))).expect("artifacts");
         assert_eq!(artifacts.config.blend, Some(tuned));
@@ -80,7 +80,7 @@ mod pipeline_tests {
             assert_eq!(mj.config.blend, Some(tuned), "export ships the tuned weights");
             // …in a model.json the engine accepts, tuned weights included.
             let json = std::fs::read_to_string(out.join(p).join("model.json")).expect("model.json");
-            assert_eq!(localrank::model::ModelConfig::from_json(&json).expect("engine reads it").blend, Some(tuned));
+            assert_eq!(localrank_core::model::ModelConfig::from_json(&json).expect("engine reads it").blend, Some(tuned));
         }
         let random = super::export::ExportArgs { random: true, out: Some(dir.join("random")), precision: "f32".into(), seed: 4, ..export };
         super::export::run(&paths, &random, &mut log).expect("random export");

@@ -1,7 +1,7 @@
 //! Event kinds in store logs. The kinds themselves are the engine's [`EventKind`] (one
 //! definition: its `ALL` order is the model's vocabulary, the kind embedding's row i belongs to
 //! `EventKind::ALL[i]`); this module adds the synonyms that real logs use for them.
-pub use localrank::EventKind;
+pub use localrank_core::EventKind;
 
 /// A log's event-kind cell: the vocabulary names and a few common synonyms, any case.
 /// Stricter than nothing, looser than the browser API (which takes the names only).

@@ -1,21 +1,24 @@
 //! Tuning the engine's blend weights for a trained model, on the homepage-pool protocol.
 //!
 //! The browser ranks a pool by `w_intent·cos(intent, item) + w_server·server + w_affinity·
-//! category affinity` (the engine's `localrank::rank`). How much to trust the model against
+//! category affinity` (the engine's `localrank_core::rank`). How much to trust the model against
 //! the server's popularity score and the shopper's category affinity depends on the model and
 //! the catalogue, so `localrank eval` picks the weights on the validation split and writes
 //! them into model.json (`blend`), where the engine reads them.
 //!
-//! Every number here comes from the engine's own ranking code (`localrank::rank::rank`), fed
-//! the burn model's intent (equal to the engine's forward pass within 4e-6, tests/engine_parity):
-//! each user's score parts once, then a grid over the weights on those parts (pure relevance
-//! order, λ = 1), then the full engine — MMR and slot rules included — with the chosen weights.
+//! Every number here comes from the engine's own entry point (`localrank_core::rank::
+//! rank_for_shopper`, the one the browser calls) running the exported model on the engine's CPU
+//! forward pass (equal to burn's within 4e-6, tests/engine_parity): each user's score parts
+//! once, then a grid over the weights on those parts with the engine's own blend formula
+//! (`BlendWeights::score`, pure relevance order, λ = 1), then the full engine — MMR and slot
+//! rules included — with the chosen weights.
 use std::collections::HashMap;
 
-use localrank::gpu::Backend;
-use localrank::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
-use localrank::rank::{self, BlendWeights, ModelIntent, RankSettings};
-use localrank::{EventKind, StoredEvent};
+use futures::executor::block_on;
+use localrank_core::gpu::ModelRuntime;
+use localrank_core::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
+use localrank_core::rank::{self, BlendWeights, BlendWeightsInput, RankSettings, ScoreParts, ShopperModel};
+use localrank_core::{EventKind, StoredEvent};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{rank_of, Metrics, MetricsSum};
@@ -58,7 +61,7 @@ impl<'a> HomepageSetup<'a> {
         }
         let pop = ds.train_popularity();
         // The engine takes at most MAX_POOL_ITEMS candidates; a homepage pool is far smaller.
-        let pool_items = popular_pool(ds, pool_size.min(localrank::pool::MAX_POOL_ITEMS));
+        let pool_items = popular_pool(ds, pool_size.min(localrank_core::pool::MAX_POOL_ITEMS));
         let input = PoolInput {
             model: None,
             dim: dim as f64,
@@ -124,12 +127,14 @@ impl<'a> HomepageSetup<'a> {
         (excluded, target)
     }
 
-    /// The engine's ranking of the pool for one user, given the model's intent for them. The
-    /// user's own history items are marked unavailable, so the engine drops them before MMR
-    /// picks the first screen: the protocol removes them from the list, and diversifying
-    /// against items nobody sees would distort the order that is measured.
-    fn rank(&self, user: usize, part: SplitPart, intent: &[f32], excluded: &[bool], blend: Option<BlendWeights>, settings: &RankSettings) -> rank::Ranking {
+    /// The engine's ranking of the pool for one user, its model computing the intent at the
+    /// target's time (where the browser would rank). The user's own history items are marked
+    /// unavailable, so the engine drops them before MMR picks the first screen: the protocol
+    /// removes them from the list, and diversifying against items nobody sees would distort
+    /// the order that is measured.
+    fn rank(&self, user: usize, part: SplitPart, model: &ModelRuntime, excluded: &[bool], settings: &RankSettings) -> Result<rank::Ranking> {
         let history = self.history(user, part);
+        let (_, target) = self.ds.history_and_target(user, part);
         let lookup = |id: &str| {
             self.index.get(id).map(|&i| (&self.vectors[i * self.dim..(i + 1) * self.dim], self.ds.item_category[i].as_deref()))
         };
@@ -137,55 +142,62 @@ impl<'a> HomepageSetup<'a> {
         for (candidate, &out) in pool.items.iter_mut().zip(excluded) {
             candidate.available = !out;
         }
-        let model = ModelIntent { vector: intent.to_vec(), scores: None, backend: Backend::Cpu, fallback: None, version: "eval".into(), blend };
-        rank::rank(&pool, &history, &lookup, Some(model), settings)
+        let model = ShopperModel { runtime: model, now_ms: target.ts as f64 * 1000.0 };
+        let mut failure = None;
+        let ranking = block_on(rank::rank_for_shopper(&pool, &history, &lookup, Some(model), settings, &mut |e| failure = Some(e)));
+        match failure {
+            Some(e) => Err(ModelError::BadWeights(format!("the engine could not run the model for user {user}: {e}"))),
+            None => Ok(ranking),
+        }
     }
 
     /// Each user's score parts for every pool item, as the engine computes them.
-    pub fn cases(&self, part: SplitPart, users: &[usize], intents: &[Vec<f32>]) -> Vec<UserCase> {
-        let settings = RankSettings { explain: false, lambda: 1.0, ..RankSettings::default() };
+    pub fn cases(&self, part: SplitPart, users: &[usize], model: &ModelRuntime) -> Result<Vec<UserCase>> {
+        let settings = RankSettings { explain: false, lambda: 1.0, all_parts: true, ..RankSettings::default() };
         users
             .iter()
-            .zip(intents)
-            .map(|(&u, intent)| {
+            .map(|&u| {
                 let (excluded, target) = self.excluded_and_target(u, part);
-                let mut parts = vec![[0f32; 3]; self.pool_items.len()];
-                let ranking = self.rank(u, part, intent, &excluded, None, &settings);
+                let mut parts = vec![ScoreParts { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 0.0 }; self.pool_items.len()];
+                let ranking = self.rank(u, part, model, &excluded, &settings)?;
                 if ranking.personalized {
                     for item in &ranking.items {
                         if let Some(p) = self.pool.position(&item.id) {
-                            parts[p] = [item.parts.intent, item.parts.server, item.parts.affinity];
+                            parts[p] = item.parts;
                         }
                     }
                 }
-                UserCase { parts, excluded, target }
+                Ok(UserCase { parts, excluded, target })
             })
             .collect()
     }
 
     /// NDCG@10 etc. of the full engine's order (MMR and slot rules included) with `blend`.
-    pub fn engine_metrics(&self, part: SplitPart, users: &[usize], intents: &[Vec<f32>], blend: BlendWeights, lambda: f32) -> Metrics {
-        let settings = RankSettings { explain: false, lambda, ..RankSettings::default() };
+    pub fn engine_metrics(&self, part: SplitPart, users: &[usize], model: &ModelRuntime, blend: BlendWeights, lambda: f32) -> Result<Metrics> {
+        // The weights under test are the call's own, over whatever model.json holds.
+        let weight_overrides =
+            BlendWeightsInput { intent: Some(blend.intent), server: Some(blend.server), affinity: Some(blend.affinity), neighbour: Some(blend.neighbour) };
+        let settings = RankSettings { explain: false, lambda, weight_overrides, ..RankSettings::default() };
         let mut sum = MetricsSum::default();
-        for (&u, intent) in users.iter().zip(intents) {
+        for &u in users {
             let (excluded, target) = self.excluded_and_target(u, part);
             let Some(target) = target else {
                 sum.add_rank(MISS);
                 continue;
             };
-            let ranking = self.rank(u, part, intent, &excluded, Some(blend), &settings);
+            let ranking = self.rank(u, part, model, &excluded, &settings)?;
             let target_id = self.ds.item_ids[self.pool_items[target]].as_str();
             // History items were dropped by the engine (unavailable), so the order is the list.
             let rank = ranking.order.iter().position(|id| id == target_id).unwrap_or(MISS);
             sum.add_rank(rank);
         }
-        sum.mean()
+        Ok(sum.mean())
     }
 }
 
-/// One user's engine score parts (intent, server, affinity) per pool position.
+/// One user's engine score parts per pool position.
 pub struct UserCase {
-    parts: Vec<[f32; 3]>,
+    parts: Vec<ScoreParts>,
     excluded: Vec<bool>,
     target: Option<usize>,
 }
@@ -200,17 +212,18 @@ pub fn blended_metrics(cases: &[UserCase], w: BlendWeights) -> Metrics {
             continue;
         };
         scores.clear();
-        // The engine blends in f64 and stores f32; the same here, so ties break alike.
-        scores.extend(case.parts.iter().map(|p| (w.intent * f64::from(p[0]) + w.server * f64::from(p[1]) + w.affinity * f64::from(p[2])) as f32));
+        scores.extend(case.parts.iter().map(|p| w.score(p)));
         sum.add_rank(rank_of(&scores, target, &case.excluded));
     }
     sum.mean()
 }
 
-/// The weights searched. The intent weight stays 1: scaling all three changes no order, so
-/// the other two are relative to it.
+/// The weights searched. The intent weight stays 1: scaling all of them changes no order, so
+/// the others are relative to it. The neighbour grid reaches 8 so that a log where item-kNN
+/// beats the model can all but switch the intent off.
 pub const SERVER_GRID: [f64; 12] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
 pub const AFFINITY_GRID: [f64; 11] = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
+pub const NEIGHBOUR_GRID: [f64; 8] = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BlendTuning {
@@ -227,19 +240,21 @@ pub struct BlendTuning {
 /// The grid point with the best validation NDCG@10. Only a strictly better point replaces the
 /// built-in defaults, so when nothing separates the weights (no validation target in the pool,
 /// a tiny data set) the defaults stay; among equally good grid points the first wins (smallest
-/// server weight, then smallest affinity).
+/// neighbour weight, then smallest server weight, then smallest affinity).
 pub fn tune(cases: &[UserCase]) -> BlendTuning {
     let defaults = BlendWeights::default();
     let validation_default = blended_metrics(cases, defaults).ndcg10;
     let (mut tuned, mut validation_tuned) = (defaults, validation_default);
     let mut points = 0;
-    for &server in &SERVER_GRID {
-        for &affinity in &AFFINITY_GRID {
-            points += 1;
-            let w = BlendWeights { intent: 1.0, server, affinity };
-            let ndcg = blended_metrics(cases, w).ndcg10;
-            if ndcg > validation_tuned {
-                (tuned, validation_tuned) = (w, ndcg);
+    for &neighbour in &NEIGHBOUR_GRID {
+        for &server in &SERVER_GRID {
+            for &affinity in &AFFINITY_GRID {
+                points += 1;
+                let w = BlendWeights { intent: 1.0, server, affinity, neighbour };
+                let ndcg = blended_metrics(cases, w).ndcg10;
+                if ndcg > validation_tuned {
+                    (tuned, validation_tuned) = (w, ndcg);
+                }
             }
         }
     }
@@ -248,7 +263,7 @@ pub fn tune(cases: &[UserCase]) -> BlendTuning {
         validation_tuned,
         validation_default,
         // Server weight alone: the pool order (popularity), history items dropped.
-        validation_server: blended_metrics(cases, BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0 }).ndcg10,
+        validation_server: blended_metrics(cases, BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0 }).ndcg10,
         grid_points: points,
     }
 }
@@ -259,25 +274,29 @@ mod tests {
 
     fn case(parts: Vec<[f32; 3]>, target: usize) -> UserCase {
         let n = parts.len();
-        UserCase { parts, excluded: vec![false; n], target: Some(target) }
+        UserCase { parts: parts.into_iter().map(sp).collect(), excluded: vec![false; n], target: Some(target) }
+    }
+
+    fn sp([intent, server, affinity]: [f32; 3]) -> ScoreParts {
+        ScoreParts { intent, server, affinity, neighbour: 0.0 }
     }
 
     #[test]
     fn blended_metrics_rank_by_the_weighted_sum() {
         // Item 1 wins on intent, item 0 on the server score.
         let cases = [case(vec![[0.1, 1.0, 0.0], [0.9, 0.0, 0.0]], 1)];
-        assert_eq!(blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0 }).hr10, 1.0);
-        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0 });
+        assert_eq!(blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 }).hr10, 1.0);
+        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 });
         assert!((m.ndcg10 - 1.0).abs() < 1e-12, "target first");
-        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 3.0, affinity: 0.0 });
+        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 3.0, affinity: 0.0, neighbour: 0.0 });
         assert!((m.ndcg10 - 1.0 / 3f64.log2()).abs() < 1e-12, "target second");
-        let missing = [UserCase { parts: vec![[0.0; 3]], excluded: vec![false], target: None }];
+        let missing = [UserCase { parts: vec![sp([0.0; 3])], excluded: vec![false], target: None }];
         assert_eq!(blended_metrics(&missing, BlendWeights::default()).hr20, 0.0);
     }
 
     #[test]
     fn when_nothing_separates_the_weights_the_defaults_stay() {
-        let missing: Vec<UserCase> = (0..5).map(|_| UserCase { parts: vec![[0.5, 1.0, 0.0]; 3], excluded: vec![false; 3], target: None }).collect();
+        let missing: Vec<UserCase> = (0..5).map(|_| UserCase { parts: vec![sp([0.5, 1.0, 0.0]); 3], excluded: vec![false; 3], target: None }).collect();
         assert_eq!(tune(&missing).tuned, BlendWeights::default());
         let all_tied = [case(vec![[0.5, 1.0, 1.0], [0.5, 1.0, 1.0]], 0)];
         assert_eq!(tune(&all_tied).tuned, BlendWeights::default());
@@ -298,6 +317,6 @@ mod tests {
         assert!(t.tuned.affinity > 0.0, "{t:?}");
         assert!((t.validation_tuned - 1.0).abs() < 1e-12, "{t:?}");
         assert!(t.validation_server < t.validation_tuned);
-        assert_eq!(t.grid_points, SERVER_GRID.len() * AFFINITY_GRID.len());
+        assert_eq!(t.grid_points, SERVER_GRID.len() * AFFINITY_GRID.len() * NEIGHBOUR_GRID.len());
     }
 }

@@ -1,11 +1,11 @@
 //! Native criterion benches of the CPU model path: the default model's forward pass over
-//! 10/50 events, and cosine scoring of 1k/10k candidates. `cargo bench -p localrank --bench encoder`.
+//! 10/50 events, and cosine scoring of 1k/10k candidates. `cargo bench -p localrank-core --bench encoder`.
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
-use localrank::history::EventKind;
-use localrank::model::fixture::{random_model, SplitMix};
-use localrank::model::{EncoderStep, IntentEncoder, Precision};
-use localrank::rank::cosine_scores;
+use localrank_core::history::EventKind;
+use localrank_core::model::fixture::{random_model, SplitMix};
+use localrank_core::model::{EncoderStep, IntentEncoder, Precision};
+use localrank_core::rank::cosine_scores;
 
 fn bench(c: &mut Criterion) {
     let (bytes, json) = random_model(64, 2, 2, 50, 256, Precision::F32, 1).expect("fixture");

@@ -1,6 +1,7 @@
 //! What a shopper did: the event kinds, the event a storefront records, and the event as stored.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
 use crate::error::LocalRankError;
@@ -11,7 +12,8 @@ pub const MAX_TEXT_BYTES: usize = 512;
 /// The kinds of event localrank understands. This enum is the one definition: the TypeScript
 /// union, the model's event-kind vocabulary (its embedding rows, in `ALL` order) and the
 /// validation messages all come from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     View,
@@ -66,34 +68,35 @@ impl EventKind {
 }
 
 /// An event as the storefront records it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EventInput {
     // Optional in Rust only so that a missing kind gets a clear error rather than a parse failure.
-    #[tsify(type = "EventKind")]
+    #[cfg_attr(feature = "tsify", tsify(type = "EventKind"))]
     pub kind: Option<EventKind>,
     /// The catalogue item's id; required for every kind but `search`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub item: Option<String>,
     /// The search text; required for `search`, not allowed otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub query: Option<String>,
     /// When it happened, in milliseconds since the Unix epoch. Defaults to now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub timestamp: Option<f64>,
     /// The item's public vector (as sent in the candidate pool), if the page has it at hand.
     /// It is cached per item, not per event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional, type = "number[] | Float32Array")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number[] | Float32Array"))]
     pub vector: Option<Vec<f32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub price: Option<f64>,
 }
 
@@ -116,23 +119,24 @@ pub struct NewEvent {
 
 /// An event as stored and as returned by `history()`. `seq` orders events recorded in the
 /// same millisecond; history is always in (`timestamp`, `seq`) order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct StoredEvent {
     pub seq: u32,
     pub kind: EventKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub item: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub query: Option<String>,
     pub timestamp: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub price: Option<f64>,
 }
 

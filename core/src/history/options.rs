@@ -1,6 +1,7 @@
 //! The options a storefront passes to `open()`.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
 use super::retention::RetentionPolicy;
@@ -11,7 +12,8 @@ pub const DEFAULT_MAX_CACHED_VECTORS: usize = 2_000;
 /// Largest item-vector dimension accepted; real models use tens to a few hundred.
 pub const MAX_DIM: usize = 4_096;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum StorageChoice {
     /// IndexedDB, falling back to memory (with a warning) when it cannot be used.
@@ -21,31 +23,32 @@ pub enum StorageChoice {
     Memory,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct OpenOptions {
     /// IndexedDB database name (default "localrank"); one per storefront origin is typical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub database: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub storage: Option<StorageChoice>,
     /// Most events kept (default 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub max_events: Option<f64>,
     /// Oldest event kept, in days (default 90).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub max_age_days: Option<f64>,
     /// Most item vectors cached (default 2000), least recently used dropped first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub max_cached_vectors: Option<f64>,
     /// The item-vector dimension (the model's). When omitted, the first vector seen fixes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub dim: Option<usize>,
 }
 

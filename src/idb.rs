@@ -27,10 +27,10 @@ use js_sys::Reflect;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::event::StoredEvent;
-use super::memory::MemoryStore;
-use super::store::{Change, HistoryStore, Snapshot};
-use super::vectors::{CachedVector, VectorCache};
+use crate::history::event::StoredEvent;
+use crate::history::store::{Change, HistoryStore, Snapshot};
+use crate::history::vectors::{CachedVector, VectorCache};
+use crate::history::MemoryStore;
 use crate::error::LocalRankError;
 
 pub const SCHEMA_VERSION: u32 = 2;

@@ -2,10 +2,10 @@
 //! to end through the JS boundary and IndexedDB.
 
 use futures::executor::block_on;
-use localrank::pool::{CandidatePool, PoolInput};
-use localrank::gpu::Backend;
-use localrank::rank::{self, BlendWeights, BlendWeightsInput, IntentSource, ModelIntent, RankOptions, RankSettings, Ranking, SlotRule};
-use localrank::{EventInput, EventKind, History, MemoryStore, OpenOptions};
+use localrank_core::pool::{CandidatePool, PoolInput};
+use localrank_core::gpu::Backend;
+use localrank_core::rank::{self, BlendWeights, BlendWeightsInput, IntentSource, ModelIntent, RankOptions, RankSettings, Ranking, SlotRule};
+use localrank_core::{EventInput, EventKind, History, MemoryStore, OpenOptions};
 use serde_json::json;
 
 const NOW: f64 = 1_780_000_000_000.0;
@@ -189,7 +189,7 @@ fn a_models_tuned_weights_apply_when_it_computed_the_intent_and_the_call_still_w
     let cache = history.vectors();
     let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
     // The model's intent points at garden; its tuned weights trust the intent alone.
-    let tuned = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0 };
+    let tuned = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 };
     let intent = |blend| ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "test".into(), blend };
     let settings = RankOptions { diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
 
@@ -270,9 +270,9 @@ fn malformed_pools_are_rejected_naming_the_problem() {
     }
     // Non-finite values cannot be written in JSON; build them directly.
     let mut input: PoolInput = serde_json::from_value(json!({ "dim": 2, "items": [{ "id": "a", "vector": [1, 0] }] })).unwrap();
-    input.items[0].vector = Some(localrank::pool::VectorInput::Values(vec![1.0, f32::NAN]));
+    input.items[0].vector = Some(localrank_core::pool::VectorInput::Values(vec![1.0, f32::NAN]));
     assert_eq!(CandidatePool::from_input(input.clone()).unwrap_err().field(), Some("items[0].vector[1]"));
-    input.items[0].vector = Some(localrank::pool::VectorInput::Values(vec![1.0, 0.0]));
+    input.items[0].vector = Some(localrank_core::pool::VectorInput::Values(vec![1.0, 0.0]));
     input.items[0].score = Some(f64::INFINITY);
     assert_eq!(CandidatePool::from_input(input).unwrap_err().field(), Some("items[0].score"));
     // The size limit.
@@ -331,4 +331,52 @@ fn a_50000_item_pool_ranks_and_keeps_every_item() {
     let unique: std::collections::HashSet<_> = ranking.order.iter().collect();
     assert_eq!(unique.len(), n);
     assert!(ranking.items.iter().filter(|i| i.because.is_some()).count() <= 100, "explanations stay bounded");
+}
+
+#[test]
+fn the_neighbour_part_finds_items_like_one_history_item_that_the_intent_averages_away() {
+    // Two history items along x and y; a model intent along z (it summarises them badly). The
+    // candidate "near-x" is like one history item, "diagonal" like both, "far" like neither.
+    let pool = pool(json!({ "dim": 3, "items": [
+        { "id": "far", "vector": [0.0, -1.0, 1.0], "score": 4 },
+        { "id": "z", "vector": [0.0, 0.0, 1.0], "score": 3 },
+        { "id": "near-x", "vector": [1.0, 0.05, 0.1], "score": 2 },
+        { "id": "diagonal", "vector": [1.0, 1.0, 0.0], "score": 1 },
+        { "id": "seen-x", "vector": [1.0, 0.0, 0.0], "score": 0 },
+    ]}));
+    let history = history_of(&[("seen-x", EventKind::View, None, None), ("seen-y", EventKind::View, Some(vec![0.0, 1.0, 0.0]), None)]);
+    let cache = history.vectors();
+    let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
+    let intent = || ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: None };
+    let with = |neighbour: f64, all_parts: bool| {
+        let weights = BlendWeightsInput { server: Some(0.0), affinity: Some(0.0), neighbour: Some(neighbour), ..Default::default() };
+        let settings = RankOptions { weights: Some(weights), diversity: Some(1.0), ..Default::default() }.resolve(RankSettings { all_parts, ..RankSettings::default() }).unwrap();
+        rank::rank(&pool, history.events(), &lookup, Some(intent()), &settings)
+    };
+
+    // Weight 0: not computed (0 in every item's parts), the intent alone orders the pool.
+    let plain = with(0.0, false);
+    assert!(plain.items.iter().all(|i| i.parts.neighbour == 0.0));
+    assert_eq!(order(&plain)[0], "z");
+    // Computed on request for every item, each in [0, 1]; an item is no neighbour of itself.
+    let parts = with(0.0, true);
+    let part = |id: &str| parts.items.iter().find(|i| i.id == id).map(|i| i.parts.neighbour).unwrap();
+    assert!(parts.items.iter().all(|i| (0.0..=1.0).contains(&i.parts.neighbour)), "{:?}", parts.items);
+    assert!(part("diagonal") > part("near-x") && part("near-x") > part("z"), "{:?}", parts.items);
+    assert_eq!(part("far"), 0.0, "dissimilar history counts as nothing, never negative");
+    // seen-x only compares with seen-y (orthogonal): itself does not count.
+    assert_eq!(part("seen-x"), 0.0);
+    assert_eq!(order(&parts), order(&plain), "computing a part with weight 0 changes no order");
+    // With weight, the neighbours rise above the intent's favourite; the weights are reported.
+    let boosted = with(4.0, false);
+    assert_eq!(&order(&boosted)[..2], ["diagonal", "near-x"], "{:?}", boosted.items);
+    assert_eq!(boosted.weights.map(|w| w.neighbour), Some(4.0));
+}
+
+#[test]
+fn model_json_blends_written_before_the_neighbour_part_still_load() {
+    let old: BlendWeights = serde_json::from_value(json!({ "intent": 1, "server": 0.1, "affinity": 0.1 })).unwrap();
+    assert_eq!(old.neighbour, 0.0);
+    let bad = BlendWeights { neighbour: -1.0, ..BlendWeights::default() };
+    assert_eq!(bad.check().unwrap_err().0, "neighbour");
 }

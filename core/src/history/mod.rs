@@ -10,8 +10,6 @@ pub mod retention;
 pub mod store;
 pub mod vectors;
 
-#[cfg(target_arch = "wasm32")]
-pub mod idb;
 
 pub use event::{EventInput, EventKind, StoredEvent};
 pub use export::HistoryExport;

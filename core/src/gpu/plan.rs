@@ -1,7 +1,8 @@
 //! What the WebGPU forward pass dispatches, as plain data: the activation-buffer layout and the
 //! ordered list of kernel launches with their `Params`. Kept free of wgpu so it is built and
 //! tested natively (tests/runtime_plan.rs runs a plan through a CPU emulation of the kernels
-//! and checks it equals `IntentEncoder::forward`); `runtime.rs` only turns it into GPU calls.
+//! and checks it equals `IntentEncoder::forward`); the web crate's wgpu runtime only turns it into GPU calls. The
+//! WGSL source itself ships with that runtime (`localrank::gpu::SHADER`).
 
 use crate::model::{ModelConfig, Weights};
 
@@ -16,8 +17,6 @@ pub const MAX_TOP_K: usize = 64;
 /// Params slots sit at this stride in the uniform buffer (WebGPU's default
 /// minUniformBufferOffsetAlignment).
 pub const PARAMS_STRIDE: u64 = 256;
-
-pub const SHADER: &str = include_str!("../../shaders/encoder.wgsl");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {

@@ -4,7 +4,7 @@
 //! The pipeline, for a valid pool:
 //! 1. resolve the recent history steps and their item vectors ([`signals`]);
 //! 2. the intent vector: the model's (when one is loaded) or the history's weighted mean;
-//! 3. score = w·intent + w·server + w·affinity ([`options::BlendWeights`]);
+//! 3. score = w·intent + w·server + w·affinity + w·neighbour ([`options::BlendWeights`]);
 //! 4. already-bought items (unless `repeat`) sink below the rest; unavailable ones drop;
 //! 5. MMR diversifies the leading slots ([`mmr`]);
 //! 6. pinned and sponsored items take their fixed slots ([`slots`]);
@@ -13,31 +13,41 @@
 //! Whenever personalization is impossible the result is the server's order with the reason.
 
 pub mod mmr;
+pub mod neighbours;
 pub mod options;
 pub mod score;
 pub mod signals;
 mod slots;
 
 use serde::Serialize;
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
-use crate::gpu::Backend;
+use crate::error::LocalRankError;
+use crate::gpu::{Backend, GpuDevice, ModelRuntime};
 use crate::history::{EventKind, StoredEvent};
+use crate::model::{EncoderStep, ModelError};
 use crate::pool::CandidatePool;
 pub use options::{BlendWeights, BlendWeightsInput, RankOptions, RankSettings};
 pub use score::{cosine, cosine_scores};
+use neighbours::HistoryNeighbours;
 use signals::HistoryStep;
 
 /// The parts of an item's score, before weighting.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 pub struct ScoreParts {
     pub intent: f32,
     pub server: f32,
     pub affinity: f32,
+    /// Similarity to the shopper's recent history items ([`neighbours`]); 0 when its weight
+    /// is 0 (not computed then).
+    pub neighbour: f32,
 }
 
 /// Why an item sits where it does, when a rule rather than its score put it there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum SlotRule {
     Pinned,
@@ -46,7 +56,8 @@ pub enum SlotRule {
     Purchased,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RankedItem {
     pub id: String,
@@ -55,19 +66,20 @@ pub struct RankedItem {
     pub parts: ScoreParts,
     /// The history item that contributed most to this item's place.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub because: Option<String>,
     /// What the shopper did with `because` (viewed, bought, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub because_kind: Option<EventKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub rule: Option<SlotRule>,
 }
 
 /// Where the intent vector came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum IntentSource {
     /// The sequential model.
@@ -78,7 +90,8 @@ pub enum IntentSource {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Ranking {
     /// Item ids in the order to show.
@@ -87,28 +100,33 @@ pub struct Ranking {
     pub personalized: bool,
     /// Why the order is not personalized, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub reason: Option<String>,
     /// The error code behind `reason`, when an error (rather than, say, an empty history) caused it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub error: Option<String>,
+    /// The input field the error is about (`items[3].score`, `diversity`), when it is about one:
+    /// the same as a thrown `LocalRankError`'s `field`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub field: Option<String>,
     /// The backend that computed the scores.
     pub backend: Backend,
     /// Why the CPU computed them when WebGPU was requested or tried (WebGPU failures always
     /// complete on the CPU).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub backend_reason: Option<String>,
     pub intent: IntentSource,
     /// The model version that computed the intent, when a model did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub model: Option<String>,
     /// The blend weights used (when personalized): the call's `weights`, over the model's
     /// tuned ones when a model computed the intent, over the built-in defaults otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub weights: Option<BlendWeights>,
     /// One entry per id in `order`, same order. Empty when the pool itself was unusable.
     pub items: Vec<RankedItem>,
@@ -119,13 +137,15 @@ pub struct Ranking {
 }
 
 impl Ranking {
-    /// The fail-open answer when the pool could not even be read: the ids as sent.
-    pub fn unranked(order: Vec<String>, reason: String, error: Option<String>) -> Ranking {
+    /// The fail-open answer when the pool or the options could not be used: the ids as sent,
+    /// with the error's message, code and field.
+    pub fn unranked(order: Vec<String>, error: &LocalRankError) -> Ranking {
         Ranking {
             order,
             personalized: false,
-            reason: Some(reason),
-            error,
+            reason: Some(error.to_string()),
+            error: Some(error.code().to_owned()),
+            field: error.field().map(str::to_owned),
             backend: Backend::Cpu,
             backend_reason: None,
             intent: IntentSource::None,
@@ -151,8 +171,40 @@ pub struct ModelIntent {
     pub blend: Option<BlendWeights>,
 }
 
-/// Ranks `pool` for the shopper whose history is `history` (oldest first). `cached` looks up
-/// item vectors the engine remembered; `model` is the model's intent when one is loaded.
+/// The loaded model, for [`rank_for_shopper`]: it turns the history into the intent.
+pub struct ShopperModel<'m, G: GpuDevice> {
+    pub runtime: &'m ModelRuntime<G>,
+    /// The ranking time (ms since the epoch): the last event's time gap is measured to it.
+    pub now_ms: f64,
+}
+
+/// Ranks `pool` for the shopper whose history is `history` (oldest first) — the one entry point
+/// the browser engine and the trainer's blend tuning share. `cached` looks up item vectors the
+/// engine remembered. With a `model`, its intent (and, from the GPU, the pool's scores) comes
+/// from the same resolved history steps the rest of the ranking uses; when the model does not
+/// fit the pool the history's weighted mean stands in, and when it fails `on_model_error` hears
+/// why and the history's mean stands in too. The intent never leaves this function.
+pub async fn rank_for_shopper<'a, G: GpuDevice>(
+    pool: &'a CandidatePool,
+    history: &'a [StoredEvent],
+    cached: &dyn Fn(&str) -> Option<(&'a [f32], Option<&'a str>)>,
+    model: Option<ShopperModel<'_, G>>,
+    settings: &RankSettings,
+    on_model_error: &mut dyn FnMut(ModelError),
+) -> Ranking {
+    let steps = signals::resolve_steps(pool, history, cached, settings.history_length);
+    let intent = match model {
+        Some(m) => model_intent(m.runtime, pool, &steps, m.now_ms, settings).await.unwrap_or_else(|error| {
+            on_model_error(error);
+            None
+        }),
+        None => None,
+    };
+    rank_steps(pool, history, steps, intent, settings)
+}
+
+/// Ranks with an intent computed elsewhere (or none: the history's weighted mean then). The
+/// same ranking as [`rank_for_shopper`] without a model runtime.
 pub fn rank<'a>(
     pool: &'a CandidatePool,
     history: &'a [StoredEvent],
@@ -161,6 +213,48 @@ pub fn rank<'a>(
     settings: &RankSettings,
 ) -> Ranking {
     let steps = signals::resolve_steps(pool, history, cached, settings.history_length);
+    rank_steps(pool, history, steps, model, settings)
+}
+
+/// The model's intent for the resolved steps (their last `max_len` with a vector), or `None`
+/// when the model does not fit this pool or no step has a vector.
+async fn model_intent<G: GpuDevice>(
+    runtime: &ModelRuntime<G>,
+    pool: &CandidatePool,
+    steps: &[HistoryStep<'_>],
+    now_ms: f64,
+    settings: &RankSettings,
+) -> Result<Option<ModelIntent>, ModelError> {
+    let config = runtime.encoder().config();
+    if config.dim != pool.dim || pool.is_empty() {
+        return Ok(None);
+    }
+    let recent = &steps[steps.len().saturating_sub(settings.history_length.min(config.max_len))..];
+    let steps: Vec<EncoderStep> = recent
+        .iter()
+        .filter_map(|s| s.vector.map(|vector| EncoderStep { vector, kind: s.event.kind, timestamp: s.event.timestamp }))
+        .collect();
+    if steps.is_empty() {
+        return Ok(None);
+    }
+    let scored = runtime.encode_and_score(&steps, now_ms, &pool.vectors, 1, settings.backend).await?;
+    Ok(Some(ModelIntent {
+        vector: scored.intent,
+        scores: Some(scored.scores),
+        backend: scored.backend,
+        fallback: scored.fallback,
+        version: runtime.version().to_owned(),
+        blend: config.blend,
+    }))
+}
+
+fn rank_steps<'a>(
+    pool: &'a CandidatePool,
+    history: &'a [StoredEvent],
+    steps: Vec<HistoryStep<'a>>,
+    model: Option<ModelIntent>,
+    settings: &RankSettings,
+) -> Ranking {
     let affinity = signals::category_affinity(&steps);
     let mut precomputed = None;
     let mut model_version = None;
@@ -203,30 +297,27 @@ pub fn rank<'a>(
         _ => vec![0.0; pool.len()],
     };
     let w = settings.weights_for(model_blend);
+    let sources = HistoryNeighbours::new(&steps);
+    let neighbour = if personalized && (w.neighbour > 0.0 || settings.all_parts) {
+        sources.scores(pool)
+    } else {
+        vec![0.0; pool.len()]
+    };
     let parts: Vec<ScoreParts> = (0..pool.len())
         .map(|i| {
             let affinity = match (personalized, &pool.items[i].category) {
                 (true, Some(c)) => affinity.get(c).copied().unwrap_or(0.0),
                 _ => 0.0,
             };
-            ScoreParts { intent: intent_scores[i], server: server[i], affinity }
+            ScoreParts { intent: intent_scores[i], server: server[i], affinity, neighbour: neighbour[i] }
         })
         .collect();
-    let blended: Vec<f32> = parts
-        .iter()
-        .map(|p| {
-            if personalized {
-                (w.intent * p.intent as f64 + w.server * p.server as f64 + w.affinity * p.affinity as f64) as f32
-            } else {
-                p.server
-            }
-        })
-        .collect();
+    let blended: Vec<f32> = parts.iter().map(|p| if personalized { w.score(p) } else { p.server }).collect();
 
     let bought = if personalized { signals::purchased(history) } else { Default::default() };
     let layout = slots::arrange(pool, &blended, &bought, settings, personalized);
 
-    let explainer = (personalized && settings.explain).then(|| Explainer::new(&steps));
+    let explainer = (personalized && settings.explain).then_some(&sources);
     let items = layout
         .order
         .iter()
@@ -246,6 +337,7 @@ pub fn rank<'a>(
         personalized,
         reason,
         error: None,
+        field: None,
         backend: if personalized { backend } else { Backend::Cpu },
         backend_reason: if personalized { backend_reason } else { None },
         intent: if personalized { source } else { IntentSource::None },
@@ -271,59 +363,5 @@ fn server_scores(pool: &CandidatePool) -> Vec<f32> {
             }
         }
         _ => (0..n).map(|i| 1.0 - i as f32 / n.max(2).saturating_sub(1) as f32).collect(),
-    }
-}
-
-/// "Because you viewed …": the history item whose (weighted) similarity to the candidate is
-/// largest. Uses the vectors already at hand; no second pass over the model.
-struct Explainer<'a> {
-    /// (item id, kind, weight, unit vector) for the most recent distinct history items.
-    sources: Vec<(&'a str, EventKind, f32, Vec<f32>)>,
-}
-
-/// How many distinct recent history items may be named as reasons.
-const EXPLAIN_SOURCES: usize = 20;
-/// Below this similarity an item is not "like" the history item, and no reason is given.
-const EXPLAIN_MIN_COSINE: f32 = 0.3;
-
-impl<'a> Explainer<'a> {
-    fn new(steps: &[HistoryStep<'a>]) -> Self {
-        let mut sources: Vec<(&'a str, EventKind, f32, Vec<f32>)> = Vec::new();
-        for step in steps.iter().rev() {
-            let (Some(id), Some(vector)) = (step.event.item.as_deref(), step.vector) else { continue };
-            if let Some(existing) = sources.iter_mut().find(|s| s.0 == id) {
-                // The same item seen again: keep its strongest kind (a purchase beats a view).
-                if step.weight > existing.2 {
-                    existing.1 = step.event.kind;
-                    existing.2 = step.weight;
-                }
-                continue;
-            }
-            if sources.len() == EXPLAIN_SOURCES {
-                continue;
-            }
-            let norm = score::norm(vector).max(score::NORM_EPSILON);
-            sources.push((id, step.event.kind, step.weight, vector.iter().map(|x| x / norm).collect()));
-        }
-        Explainer { sources }
-    }
-
-    fn explain(&self, candidate: &[f32], candidate_id: &str) -> Option<(String, EventKind)> {
-        let norm = score::norm(candidate).max(score::NORM_EPSILON);
-        let mut best: Option<(usize, f32)> = None;
-        for (k, (id, _, weight, unit)) in self.sources.iter().enumerate() {
-            if *id == candidate_id {
-                continue;
-            }
-            let cos = score::dot(unit, candidate) / norm;
-            if cos < EXPLAIN_MIN_COSINE {
-                continue;
-            }
-            let contribution = weight * cos;
-            if best.is_none_or(|(_, c)| contribution > c) {
-                best = Some((k, contribution));
-            }
-        }
-        best.map(|(k, _)| (self.sources[k].0.to_owned(), self.sources[k].1))
     }
 }

@@ -4,11 +4,14 @@
 //! test (tests/browser_runtime.rs) then runs the same plan on real WebGPU.
 #![cfg(not(target_arch = "wasm32"))]
 
-use localrank::gpu::plan::{plan, Dispatch, Kernel, Layout, Params, FLAG_GELU, FLAG_RESIDUAL, MAX_TOP_K, SHADER, WORKGROUP_SIZE};
-use localrank::history::EventKind;
-use localrank::model::fixture::{random_model, SplitMix};
-use localrank::model::{EncoderStep, IntentEncoder, Precision};
-use localrank::rank::cosine_scores;
+use localrank_core::gpu::plan::{plan, Dispatch, Kernel, Layout, Params, FLAG_GELU, FLAG_RESIDUAL, MAX_TOP_K, WORKGROUP_SIZE};
+use localrank_core::history::EventKind;
+use localrank_core::model::fixture::{random_model, SplitMix};
+use localrank_core::model::{EncoderStep, IntentEncoder, Precision};
+use localrank_core::rank::cosine_scores;
+
+/// The kernels the web crate compiles (`localrank::gpu::SHADER`), read from the same file.
+const SHADER: &str = include_str!("../../shaders/encoder.wgsl");
 
 #[test]
 fn shader_validates() {

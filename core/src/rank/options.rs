@@ -2,13 +2,15 @@
 //! a trained model's config may replace with weights tuned on its validation split).
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
 use crate::error::LocalRankError;
 use crate::gpu::BackendChoice;
 
 /// How the final score mixes its three parts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct BlendWeights {
     /// cos(intent, item) ∈ [-1, 1].
@@ -17,13 +19,20 @@ pub struct BlendWeights {
     pub server: f64,
     /// The shopper's affinity for the item's category, [0, 1].
     pub affinity: f64,
+    /// The item's similarity to the shopper's recent history items (item-kNN on the device),
+    /// [0, 1]. Absent in model.json files written before it existed: 0 there.
+    #[serde(default)]
+    pub neighbour: f64,
 }
 
 impl Default for BlendWeights {
     /// The built-in weights, used without a model (the cold path) or with a model whose config
-    /// has no tuned `blend`. Hand-set: the intent leads, popularity breaks its ties.
+    /// has no tuned `blend`. Hand-set: the intent leads, popularity breaks its ties. The
+    /// neighbour part starts at 0: without a model the intent is already the mean of the
+    /// history's vectors, and with one `localrank eval` decides on validation how much of it
+    /// the model needs.
     fn default() -> Self {
-        BlendWeights { intent: 1.0, server: 0.35, affinity: 0.5 }
+        BlendWeights { intent: 1.0, server: 0.35, affinity: 0.5, neighbour: 0.0 }
     }
 }
 
@@ -31,9 +40,19 @@ impl Default for BlendWeights {
 pub const MAX_WEIGHT: f64 = 100.0;
 
 impl BlendWeights {
+    /// The blended score of one item: `intent·cos + server·server score + affinity·affinity`.
+    /// The only place the formula is written: the engine ranks with it and the trainer's blend
+    /// tuning searches with it. Summed in f64 and stored as f32, so ties break alike everywhere.
+    pub fn score(&self, parts: &super::ScoreParts) -> f32 {
+        (self.intent * f64::from(parts.intent)
+            + self.server * f64::from(parts.server)
+            + self.affinity * f64::from(parts.affinity)
+            + self.neighbour * f64::from(parts.neighbour)) as f32
+    }
+
     /// Names the first weight outside 0..=[`MAX_WEIGHT`] (or not a number), with its value.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        for (name, w) in [("intent", self.intent), ("server", self.server), ("affinity", self.affinity)] {
+        for (name, w) in [("intent", self.intent), ("server", self.server), ("affinity", self.affinity), ("neighbour", self.neighbour)] {
             if !(w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w)) {
                 return Err((name, format!("must be a number from 0 to {MAX_WEIGHT}, got {w}")));
             }
@@ -44,18 +63,22 @@ impl BlendWeights {
 
 /// Some or all of the blend weights, as a `rank()` call sets them; each one given wins over the
 /// model's tuned weights and the defaults.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct BlendWeightsInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub intent: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub server: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub affinity: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub neighbour: Option<f64>,
 }
 
 impl BlendWeightsInput {
@@ -64,44 +87,46 @@ impl BlendWeightsInput {
             intent: self.intent.unwrap_or(base.intent),
             server: self.server.unwrap_or(base.server),
             affinity: self.affinity.unwrap_or(base.affinity),
+            neighbour: self.neighbour.unwrap_or(base.neighbour),
         }
     }
 }
 
 /// Per-call options of `rank()`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RankOptions {
     /// Override some or all blend weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub weights: Option<BlendWeightsInput>,
     /// MMR λ in [0, 1]: 1 = pure relevance, lower = more variety (default 0.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub diversity: Option<f64>,
     /// How many leading slots MMR diversifies (default 24: a first screen or two).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub diversify_top: Option<f64>,
     /// How many recent events shape the intent (default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub history_length: Option<f64>,
     /// Compute "because you viewed …" explanations (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub explain: Option<bool>,
     /// Explain the first this-many items of the result (default 100: more than a homepage
     /// shows). Each explanation compares the item with up to 20 history items, so explaining
     /// all of a 10,000-item pool would cost 20× the ranking itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub explain_top: Option<f64>,
     /// Where a loaded model computes: "auto" (default), "webgpu" or "cpu". WebGPU failures
     /// complete on the CPU; the result's `backend` says which ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub backend: Option<BackendChoice>,
 }
 
@@ -119,11 +144,24 @@ pub struct RankSettings {
     pub explain: bool,
     pub explain_top: usize,
     pub backend: BackendChoice,
+    /// Compute every score part even when its weight is 0 (blend tuning needs them all; a
+    /// storefront's ranking skips the neighbour part's cost when it does not count).
+    pub all_parts: bool,
 }
 
 impl Default for RankSettings {
     fn default() -> Self {
-        RankSettings { weights: BlendWeights::default(), weight_overrides: BlendWeightsInput::default(), lambda: 0.8, diversify_top: 24, history_length: 50, explain: true, explain_top: 100, backend: BackendChoice::Auto }
+        RankSettings {
+            weights: BlendWeights::default(),
+            weight_overrides: BlendWeightsInput::default(),
+            lambda: 0.8,
+            diversify_top: 24,
+            history_length: 50,
+            explain: true,
+            explain_top: 100,
+            backend: BackendChoice::Auto,
+            all_parts: false,
+        }
     }
 }
 
@@ -154,6 +192,7 @@ impl RankOptions {
             explain: self.explain.unwrap_or(defaults.explain),
             explain_top: count("explainTop", self.explain_top, defaults.explain_top, crate::pool::MAX_POOL_ITEMS)?,
             backend: self.backend.unwrap_or(defaults.backend),
+            all_parts: defaults.all_parts,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! them. Self-describing and versioned so it can be read back or inspected by hand.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
 use super::event::StoredEvent;
@@ -10,7 +11,8 @@ use super::retention::RetentionPolicy;
 pub const EXPORT_FORMAT: &str = "localrank-history";
 pub const EXPORT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryExport {
     pub format: String,

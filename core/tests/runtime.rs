@@ -1,10 +1,10 @@
-//! Native tests of the model loader and the CPU forward (`localrank::model`). Parity with burn
+//! Native tests of the model loader and the CPU forward (`localrank_core::model`). Parity with burn
 //! lives in model/tests/engine_parity.rs; these check the loader's contract: every precision
 //! loads, every kind of bad file fails with a typed error naming the first bad tensor, and no
 //! byte sequence makes it panic.
-use localrank::history::EventKind;
-use localrank::model::fixture::{config_json, encode_safetensors, random_model, random_tensors, write_raw, SplitMix};
-use localrank::model::{EncoderStep, IntentEncoder, ModelConfig, ModelError, Precision};
+use localrank_core::history::EventKind;
+use localrank_core::model::fixture::{config_json, encode_safetensors, random_model, random_tensors, write_raw, SplitMix};
+use localrank_core::model::{EncoderStep, IntentEncoder, ModelConfig, ModelError, Precision};
 
 fn steps_for(vectors: &[Vec<f32>], start_ms: f64) -> Vec<EncoderStep<'_>> {
     vectors
@@ -198,11 +198,11 @@ fn fast_tanh_is_within_4e7_of_the_exact_value() {
     let mut worst = 0f64;
     let mut x = -20f32;
     while x < 20.0 {
-        worst = worst.max((localrank::model::tanh(x) as f64 - (x as f64).tanh()).abs());
+        worst = worst.max((localrank_core::model::tanh(x) as f64 - (x as f64).tanh()).abs());
         x += 1e-4;
     }
     assert!(worst < 4e-7, "max abs error {worst:e}");
-    assert_eq!(localrank::model::tanh(0.0), 0.0);
-    assert_eq!(localrank::model::tanh(100.0), 1.0);
-    assert_eq!(localrank::model::tanh(-100.0), -1.0);
+    assert_eq!(localrank_core::model::tanh(0.0), 0.0);
+    assert_eq!(localrank_core::model::tanh(100.0), 1.0);
+    assert_eq!(localrank_core::model::tanh(-100.0), -1.0);
 }

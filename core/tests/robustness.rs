@@ -6,10 +6,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use futures::executor::block_on;
-use localrank::model::{EncoderStep, IntentEncoder, Precision, fixture};
-use localrank::pool::{CandidatePool, PoolInput};
-use localrank::rank::{self, RankSettings};
-use localrank::{EventInput, EventKind, History, MemoryStore, OpenOptions};
+use localrank_core::model::{EncoderStep, IntentEncoder, Precision, fixture};
+use localrank_core::pool::{CandidatePool, PoolInput};
+use localrank_core::rank::{self, RankSettings};
+use localrank_core::{EventInput, EventKind, History, MemoryStore, OpenOptions};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 

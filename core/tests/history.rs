@@ -2,8 +2,8 @@
 //! runs the same scenarios through IndexedDB.
 
 use futures::executor::block_on;
-use localrank::history::retention::DAY_MS;
-use localrank::{EventInput, EventKind, History, LocalRankError, MemoryStore, OpenOptions};
+use localrank_core::history::retention::DAY_MS;
+use localrank_core::{EventInput, EventKind, History, LocalRankError, MemoryStore, OpenOptions};
 
 const NOW: f64 = 1_780_000_000_000.0;
 

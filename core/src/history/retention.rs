@@ -2,6 +2,7 @@
 //! engine enforces it on open and on every append, always dropping the oldest events first.
 
 use serde::Serialize;
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
 use super::event::StoredEvent;
@@ -9,7 +10,8 @@ use crate::error::LocalRankError;
 
 pub const DAY_MS: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RetentionPolicy {
     /// Most events kept (default 500).

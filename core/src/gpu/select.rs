@@ -31,9 +31,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
-use super::{Backend, GpuError, GpuOutput, GpuRuntime};
+use super::{Backend, GpuDevice, GpuError, GpuOutput, NoGpu};
 use crate::model::{EncoderStep, IntentEncoder, ModelError};
 // The CPU path scores with the multi-accumulator kernel; rank::cosine_scores stays the
 // reference both it and the WGSL kernel are tested against.
@@ -45,7 +46,8 @@ use crate::model::cosine_scores;
 pub const CALIBRATION_POOL: usize = 10_000;
 
 /// What the warm-up measured: the median of 3 synthetic calls per backend.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Calibration {
     pub pool_size: usize,
@@ -54,7 +56,8 @@ pub struct Calibration {
     pub webgpu_ms: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
     #[default]
@@ -76,19 +79,20 @@ pub struct Scored {
     pub fallback: Option<String>,
 }
 
-enum GpuSlot {
+enum GpuSlot<G> {
     Untried,
     /// A call is using (or creating) the runtime; concurrent calls compute on the CPU.
     Busy,
-    Ready(Box<GpuRuntime>),
+    Ready(Box<G>),
     Failed(String),
 }
 
-/// The loaded model plus its (lazily created) WebGPU runtime.
-pub struct ModelRuntime {
+/// The loaded model plus its (lazily created) GPU runtime. `G` is the platform's GPU (the web
+/// crate's WebGPU runtime); [`NoGpu`] everywhere else.
+pub struct ModelRuntime<G: GpuDevice = NoGpu> {
     encoder: Rc<IntentEncoder>,
     version: String,
-    gpu: RefCell<GpuSlot>,
+    gpu: RefCell<GpuSlot<G>>,
     calibration: RefCell<Option<Calibration>>,
 }
 
@@ -100,8 +104,8 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
     idx
 }
 
-impl ModelRuntime {
-    pub fn new(encoder: IntentEncoder, version: impl Into<String>) -> ModelRuntime {
+impl<G: GpuDevice> ModelRuntime<G> {
+    pub fn new(encoder: IntentEncoder, version: impl Into<String>) -> ModelRuntime<G> {
         ModelRuntime { encoder: Rc::new(encoder), version: version.into(), gpu: RefCell::new(GpuSlot::Untried), calibration: RefCell::new(None) }
     }
 
@@ -193,7 +197,7 @@ impl ModelRuntime {
 
     /// Takes the runtime out of its slot (creating it on first use); None with the reason when
     /// it cannot be used for this call.
-    async fn take_gpu(&self) -> Result<Box<GpuRuntime>, String> {
+    async fn take_gpu(&self) -> Result<Box<G>, String> {
         let slot = std::mem::replace(&mut *self.gpu.borrow_mut(), GpuSlot::Busy);
         match slot {
             GpuSlot::Ready(rt) if !rt.is_lost() => Ok(rt),
@@ -208,8 +212,8 @@ impl ModelRuntime {
         }
     }
 
-    async fn create_gpu(&self) -> Result<Box<GpuRuntime>, String> {
-        match GpuRuntime::new(self.encoder.weights()).await {
+    async fn create_gpu(&self) -> Result<Box<G>, String> {
+        match G::create(self.encoder.weights()).await {
             Ok(rt) => Ok(Box::new(rt)),
             Err(e) => {
                 let msg = e.to_string();
@@ -227,7 +231,7 @@ impl ModelRuntime {
         }
     }
 
-    fn put_gpu(&self, rt: Box<GpuRuntime>, result: &Result<GpuOutput, GpuError>) {
+    fn put_gpu(&self, rt: Box<G>, result: &Result<GpuOutput, GpuError>) {
         // A lost device is dropped so the next WebGPU call starts afresh; other errors keep it.
         let keep = !matches!(result, Err(GpuError::Lost)) && !rt.is_lost();
         *self.gpu.borrow_mut() = if keep { GpuSlot::Ready(rt) } else { GpuSlot::Untried };

@@ -2,6 +2,7 @@
 //! degrade (for example to an in-memory history) instead of failing the page.
 
 use serde::Serialize;
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
 /// Every error the engine reports. `code()` is stable and meant for programs; the message is
@@ -93,7 +94,8 @@ impl LocalRankError {
 }
 
 /// Something the engine had to work around. The page keeps working; the storefront may log it.
-#[derive(Debug, Clone, PartialEq, Serialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 pub struct Warning {
     /// The `code()` of the underlying [`LocalRankError`].
     pub code: String,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
 use tsify::Tsify;
 
 use crate::error::LocalRankError;
@@ -16,7 +17,8 @@ use crate::history::options::MAX_DIM;
 pub const MAX_POOL_ITEMS: usize = 50_000;
 
 /// How an item vector may be encoded in a pool.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(untagged)]
 pub enum VectorInput {
     /// Plain numbers (a `Float32Array` is accepted too).
@@ -28,12 +30,13 @@ pub enum VectorInput {
         base64: String,
         dtype: VectorDtype,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[tsify(optional)]
+        #[cfg_attr(feature = "tsify", tsify(optional))]
         scale: Option<f32>,
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum VectorDtype {
     F32,
@@ -101,56 +104,58 @@ pub fn f16_to_f32(bits: u16) -> f32 {
 }
 
 /// One candidate as the server sends it (the vector travels separately in [`CandidatePool`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct PoolItemInput {
     pub id: String,
     /// The item's public vector. May be omitted when the pool carries a `vectors` matrix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional, type = "number[] | Float32Array | string | { base64: string; dtype: \"f32\" | \"f16\" | \"int8\"; scale?: number }")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number[] | Float32Array | string | { base64: string; dtype: \"f32\" | \"f16\" | \"int8\"; scale?: number }"))]
     pub vector: Option<VectorInput>,
     /// The server's non-personal score (higher is better). Defaults to the pool order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub score: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub price: Option<f64>,
     /// A fixed slot (0 = first) this item must occupy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub pinned: Option<f64>,
     /// Sponsored items keep the slot the server gave them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub sponsored: Option<bool>,
     /// `false` drops the item (out of stock). Default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub available: Option<bool>,
     /// A repeat-purchase item (milk, printer ink) is not demoted when already bought.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub repeat: Option<bool>,
 }
 
 /// The pool as the server sends it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct PoolInput {
     /// The model version the vectors belong to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub model: Option<String>,
     pub dim: f64,
     pub items: Vec<PoolItemInput>,
     /// Optional: every item's vector as one row-major `items.length × dim` matrix, instead of
     /// per-item `vector`s (the fastest way to hand a large pool to the engine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[tsify(optional, type = "Float32Array | number[]")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "Float32Array | number[]"))]
     pub vectors: Option<Vec<f32>>,
 }
 

@@ -1,0 +1,34 @@
+// Shared by the package's entry points (not exported by the package): the error shape every
+// localrank promise rejects with, and where the engine can run.
+
+/** An `Error` named `LocalRankError` with a stable `code` (and `field`, … in `extra`). */
+export function localRankError(code, message, extra = {}) {
+  return Object.assign(new Error(message), { name: 'LocalRankError', code, ...extra });
+}
+
+/**
+ * Why the engine cannot run here, or undefined where it can. It needs WebAssembly and a
+ * browser's global scope — a page or a Web Worker — and `needs` (e.g. 'Worker'): not Node.js,
+ * not a server render, where loading the .wasm would only fail with `fetch failed`.
+ */
+export function unsupportedReason({ needs } = {}) {
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
+    return 'localrank needs WebAssembly, which this JavaScript environment does not provide';
+  }
+  const page = typeof window === 'object' && typeof document === 'object';
+  const worker = typeof WorkerGlobalScope === 'function' && typeof self === 'object' && self instanceof WorkerGlobalScope;
+  if (!page && !worker) {
+    const here = typeof process === 'object' && process.versions?.node ? `Node.js ${process.version}` : 'this JavaScript runtime (no page, no Web Worker)';
+    return `localrank runs in the shopper's browser (a page or a Web Worker), not in ${here}: `
+      + 'open the engine from client-side code (in React, inside useEffect) and render the server order until it is ready';
+  }
+  if (needs && typeof globalThis[needs] !== 'function') return `localrank/worker needs ${needs}, which this browser context does not provide`;
+  return undefined;
+}
+
+/**
+ * The engine methods localrank/worker forwards (all return promises). Here, not in worker.js,
+ * so that worker-entry.js never imports the module that starts it: a worker chunk that imports
+ * its own `new Worker(new URL(…))` sends Turbopack (Next.js) into an endless build.
+ */
+export const METHODS = ['record', 'rank', 'history', 'exportHistory', 'forget', 'status', 'close', 'loadModel', 'loadCachedModel', 'warmup', 'modelInfo', 'benchmarkModel'];
