@@ -82,7 +82,10 @@ else cli('data', 'fetch');
 
 step(`Model: train (${epochs} epoch${epochs === '1' ? '' : 's'})`);
 if (has(join(artifacts, 'model.safetensors'), join(artifacts, 'model.json'), join(artifacts, 'items.safetensors'))) console.log('  cached');
-else cli('train', '--dataset', dataset, '--epochs', epochs);
+// The trainer derives its settings from the data and tunes them within a time budget (minutes
+// to hours on Complete Journey); the demo fixes the quick ones instead: the 50-event context and
+// 4 windows per user that were measured at the numbers above, and no tuning trials.
+else cli('train', '--dataset', dataset, '--epochs', epochs, '--tune-budget', '0', '--max-len', '50', '--windows', '4');
 
 // The engine's blend weights (intent vs the server's score vs category affinity) for this
 // model, tuned on the validation split and written into its model.json (seconds).
