@@ -14,7 +14,7 @@ pub mod model_cache;
 
 pub use history::{BrowserStore, IdbStore, SCHEMA_VERSION};
 
-use idb::{Database, DatabaseEvent, Factory, Request, TransactionResult};
+use idb::{Database, DatabaseEvent, Factory, TransactionResult};
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 
