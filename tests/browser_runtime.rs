@@ -241,4 +241,18 @@ mod js_api {
         assert_eq!(get(&err, "code").as_string().as_deref(), Some("ModelContainer"));
         assert_eq!(e.model_runtime().map(|rt| rt.encoder().config().ffn_dim), Some(32));
     }
+
+    /// Without a `version`, the cache key is the one localrank-server announces for the same
+    /// files, so a page that loaded without one can `loadCachedModel(pool.model)` later.
+    #[wasm_bindgen_test]
+    async fn the_default_version_is_the_servers_model_version() {
+        let (bytes, json) = random_model(16, 2, 1, 8, 32, Precision::F16, 7).expect("fixture");
+        let e = engine().await;
+        let info = JsFuture::from(e.load_model(Uint8Array::from(&bytes[..]), json.clone(), JsValue::UNDEFINED)).await.expect("loads");
+        let expected = localrank::format::model_version(json.as_bytes(), &bytes);
+        assert!(expected.starts_with('m') && expected.len() == 17, "{expected}");
+        assert_eq!(get(&info, "version").as_string(), Some(expected.clone()));
+        let cached = JsFuture::from(engine().await.load_cached_model(expected.clone())).await.expect("cache read");
+        assert_eq!(get(&cached, "version").as_string(), Some(expected));
+    }
 }

@@ -41,8 +41,8 @@ pub enum LocalRankError {
     #[error("storage is full while trying to {operation}: {reason}")]
     StorageFull { operation: String, reason: String },
 
-    /// A read or write on the history database failed.
-    #[error("history storage failed while trying to {operation}: {reason}")]
+    /// A read or write on IndexedDB (the history, or the model cache) failed.
+    #[error("IndexedDB failed while trying to {operation}: {reason}")]
     Storage { operation: String, reason: String },
 
     /// A bug in localrank surfaced as a panic; the engine keeps running in fail-open mode.
@@ -51,6 +51,11 @@ pub enum LocalRankError {
 }
 
 impl LocalRankError {
+    /// Every value `code()` returns, in declaration order. The web crate's TypeScript type
+    /// `LocalRankErrorCode` must list them all (a test there checks it).
+    pub const CODES: [&'static str; 9] =
+        ["InvalidEvent", "InvalidOptions", "InvalidPool", "SchemaTooNew", "CorruptRecords", "StorageUnavailable", "StorageFull", "Storage", "Internal"];
+
     /// A stable, machine-readable name for the error kind.
     pub fn code(&self) -> &'static str {
         match self {
@@ -105,5 +110,28 @@ pub struct Warning {
 impl From<&LocalRankError> for Warning {
     fn from(error: &LocalRankError) -> Self {
         Warning { code: error.code().to_owned(), message: error.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LocalRankError;
+
+    #[test]
+    fn codes_lists_every_variant_once() {
+        let s = String::new;
+        let every = [
+            LocalRankError::InvalidEvent { field: s(), reason: s() },
+            LocalRankError::InvalidOptions { field: s(), reason: s() },
+            LocalRankError::InvalidPool { field: s(), reason: s() },
+            LocalRankError::SchemaTooNew { database: s(), found: 3, supported: 2 },
+            LocalRankError::CorruptRecords { database: s(), count: 1, first: s() },
+            LocalRankError::StorageUnavailable { reason: s() },
+            LocalRankError::StorageFull { operation: s(), reason: s() },
+            LocalRankError::Storage { operation: s(), reason: s() },
+            LocalRankError::Internal(s()),
+        ];
+        let codes: Vec<&str> = every.iter().map(LocalRankError::code).collect();
+        assert_eq!(codes, LocalRankError::CODES);
     }
 }

@@ -16,6 +16,7 @@
 //! TypeScript declarations; without it this crate depends on no browser binding at all.
 
 pub mod error;
+pub mod format;
 pub mod gpu;
 pub mod history;
 pub mod model;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tsify::Tsify;
 
 use crate::error::LocalRankError;
+use crate::format::{self, DecodeError};
 use crate::history::options::MAX_DIM;
 
 /// Largest pool accepted. A homepage pool is hundreds of items; the limit keeps a runaway
@@ -57,50 +58,20 @@ impl VectorInput {
 
 fn decode_bytes(text: &str, dtype: VectorDtype, scale: Option<f32>) -> Result<Vec<f32>, String> {
     let bytes = BASE64.decode(text.trim()).map_err(|e| format!("is not valid base64: {e}"))?;
-    match dtype {
-        VectorDtype::F32 => {
-            if bytes.len() % 4 != 0 {
-                return Err(format!("has {} bytes, not a whole number of f32 values", bytes.len()));
-            }
-            Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-        }
-        VectorDtype::F16 => {
-            if bytes.len() % 2 != 0 {
-                return Err(format!("has {} bytes, not a whole number of f16 values", bytes.len()));
-            }
-            Ok(bytes.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect())
-        }
-        VectorDtype::Int8 => {
-            let scale = scale.ok_or("is int8 and needs its `scale`")?;
-            if !scale.is_finite() {
-                return Err(format!("has a non-finite scale {scale}"));
-            }
-            Ok(bytes.iter().map(|&b| b as i8 as f32 * scale).collect())
-        }
-    }
+    let values = match dtype {
+        VectorDtype::F32 => format::f32_values(&bytes),
+        VectorDtype::F16 => format::f16_values(&bytes),
+        // One vector is one int8 row with one scale.
+        VectorDtype::Int8 => match scale {
+            Some(scale) => format::dequantize_rows(&bytes, &[scale]),
+            None => Err(DecodeError::MissingScale),
+        },
+    };
+    values.map_err(|e| e.to_string())
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> LocalRankError {
     LocalRankError::invalid_pool(field, reason)
-}
-
-/// IEEE 754 half → single precision (subnormals, infinities and NaN included).
-pub fn f16_to_f32(bits: u16) -> f32 {
-    let sign = ((bits >> 15) as u32) << 31;
-    let exponent = ((bits >> 10) & 0x1f) as u32;
-    let mantissa = (bits & 0x3ff) as u32;
-    let value = match (exponent, mantissa) {
-        (0, 0) => sign,
-        (0, m) => {
-            // Subnormal: renormalise.
-            let shift = m.leading_zeros() - 21;
-            let m = (m << shift) & 0x3ff;
-            sign | ((127 - 15 + 1 - shift) << 23) | (m << 13)
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
-    };
-    f32::from_bits(value)
 }
 
 /// One candidate as the server sends it (the vector travels separately in [`CandidatePool`]).
@@ -123,7 +94,9 @@ pub struct PoolItemInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub price: Option<f64>,
-    /// A fixed slot (0 = first) this item must occupy.
+    /// The slot this item must occupy, counted from 0: `0` is the first item shown. Slots count
+    /// the items shown, so unavailable (dropped) items take none; a slot past the end places
+    /// the item last. Two items may not pin the same slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub pinned: Option<f64>,
@@ -296,17 +269,6 @@ impl CandidatePool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn f16_conversion_matches_known_values() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
-        assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8); // smallest subnormal
-        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
-        assert!(f16_to_f32(0x7e00).is_nan());
-        assert_eq!(f16_to_f32(0x0000), 0.0);
-    }
 
     #[test]
     fn base64_vectors_decode_in_every_dtype() {

@@ -19,6 +19,8 @@ pub enum ModelError {
     Json { path: PathBuf, message: String },
     #[error("safetensors error in {path}: {message}")]
     SafeTensors { path: PathBuf, message: String },
+    #[error("{dir}: {source}")]
+    Items { dir: PathBuf, source: localrank_core::format::ItemTableError },
     #[error("model weights are inconsistent: {0}")]
     BadWeights(String),
     #[error("invalid configuration: {0}")]

@@ -10,6 +10,7 @@ use std::path::Path;
 use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
+use localrank_core::format::{self, ItemTable, TensorDtype};
 use localrank_core::model::ModelConfig;
 use localrank_core::rank::BlendWeights;
 use serde::{Deserialize, Serialize};
@@ -58,13 +59,8 @@ impl ModelJson {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ItemsJson {
-    pub dim: usize,
-    pub dtype: Precision,
-    /// Original item ids; id k is row k of `item_vectors`.
-    pub ids: Vec<String>,
-}
+/// items.json: the item ids in row order (one definition with the service's reader).
+pub use localrank_core::format::ItemsJson;
 
 /// An encoded tensor ready for safetensors.
 struct Encoded {
@@ -132,24 +128,28 @@ fn write_safetensors(path: &Path, tensors: &BTreeMap<String, Encoded>) -> Result
     safetensors::serialize_to_file(views, Some(meta), path).map_err(st_err(path))
 }
 
-/// Reads one tensor back to f32, undoing f16 or int8 (+ `.scale`) encoding.
+/// The engine's name for a safetensors dtype; None for dtypes an export never writes.
+fn tensor_dtype(dtype: Dtype) -> Option<TensorDtype> {
+    match dtype {
+        Dtype::F32 => Some(TensorDtype::F32),
+        Dtype::F16 => Some(TensorDtype::F16),
+        Dtype::I8 => Some(TensorDtype::I8),
+        _ => None,
+    }
+}
+
+/// Reads one tensor back to f32 with the engine's decoder (`localrank_core::format`), undoing
+/// f16 or int8 (+ `.scale`) encoding.
 fn decode(st: &SafeTensors, name: &str, path: &Path) -> Result<NamedTensor> {
     let v = st.tensor(name).map_err(st_err(path))?;
     let shape = v.shape().to_vec();
-    let b = v.data();
-    let data: Vec<f32> = match v.dtype() {
-        Dtype::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-        Dtype::F16 => b.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-        Dtype::I8 => {
-            let scale = decode(st, &format!("{name}.scale"), path)?;
-            let cols = shape.get(1).copied().unwrap_or(1).max(1);
-            if scale.data.len() * cols != b.len() {
-                return Err(ModelError::BadWeights(format!("{name}.scale has {} rows for a {shape:?} tensor", scale.data.len())));
-            }
-            b.iter().enumerate().map(|(i, &q)| f32::from(q as i8) * scale.data[i / cols]).collect()
-        }
-        other => return Err(ModelError::BadWeights(format!("{name} has unsupported dtype {other:?}"))),
+    let dtype = tensor_dtype(v.dtype()).ok_or_else(|| ModelError::BadWeights(format!("{}: {name} has unsupported dtype {:?}", path.display(), v.dtype())))?;
+    let scale = match dtype {
+        TensorDtype::I8 => Some(st.tensor(&format!("{name}.scale")).map_err(st_err(path))?),
+        _ => None,
     };
+    let data = format::decode_tensor(dtype, v.data(), &shape, scale.as_ref().map(|s| s.data()))
+        .map_err(|e| ModelError::BadWeights(format!("{}: tensor `{name}` {e}", path.display())))?;
     Ok(NamedTensor { shape, data })
 }
 
@@ -168,7 +168,7 @@ pub fn write_model_dir(dir: &Path, w: &ModelWeights, item_ids: &[String], p: Pre
     write_safetensors(&dir.join("items.safetensors"), &item_t)?;
     let json = |path: &Path, v: &dyn erased::Json| -> Result<()> { std::fs::write(path, v.to_json()).map_err(io_err(path)) };
     json(&dir.join("model.json"), &ModelJson::new(&w.config, p, dataset, metrics))?;
-    json(&dir.join("items.json"), &ItemsJson { dim: w.config.dim, dtype: p, ids: item_ids.to_vec() })?;
+    json(&dir.join("items.json"), &ItemsJson { dim: w.config.dim, dtype: Some(p), ids: item_ids.to_vec() })?;
     Ok(())
 }
 
@@ -194,28 +194,31 @@ mod erased {
 }
 
 /// Reads a model directory back as f32 weights (dequantised), with its config and item ids.
+/// The item table is read by the same function as the candidate service's
+/// ([`ItemTable::parse`]), so an export this accepts is one the service serves.
 pub fn read_model_dir(dir: &Path) -> Result<(ModelWeights, ModelJson, Vec<String>)> {
-    let read_json = |name: &str| -> Result<Vec<u8>> { std::fs::read(dir.join(name)).map_err(io_err(dir.join(name))) };
-    let mj: ModelJson = serde_json::from_slice(&read_json("model.json")?).map_err(|e| ModelError::Json { path: dir.join("model.json"), message: e.to_string() })?;
-    let ij: ItemsJson = serde_json::from_slice(&read_json(&mj.item_ids_file)?).map_err(|e| ModelError::Json { path: dir.join(&mj.item_ids_file), message: e.to_string() })?;
+    let read = |name: &str| -> Result<Vec<u8>> { std::fs::read(dir.join(name)).map_err(io_err(dir.join(name))) };
+    let mj: ModelJson = serde_json::from_slice(&read("model.json")?).map_err(|e| ModelError::Json { path: dir.join("model.json"), message: e.to_string() })?;
     let config = mj.encoder_config(0.0)?;
     let mut tensors = BTreeMap::new();
-    for file in [&mj.weights_file, &mj.items_file] {
-        let path = dir.join(file);
-        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-        let st = SafeTensors::deserialize(&bytes).map_err(st_err(&path))?;
-        for name in st.names() {
-            if !name.ends_with(".scale") {
-                tensors.insert(name.to_string(), decode(&st, name, &path)?);
-            }
+    let path = dir.join(&mj.weights_file);
+    let bytes = read(&mj.weights_file)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(st_err(&path))?;
+    // Item vectors in the weights file are ignored, as the engine ignores them: the item
+    // table is the one in items_file.
+    for name in st.names() {
+        if !name.ends_with(".scale") && name != ITEM_VECTORS {
+            tensors.insert(name.to_string(), decode(&st, name, &path)?);
         }
     }
+    let items = ItemTable::parse(&read(&mj.item_ids_file)?, &read(&mj.items_file)?).map_err(|source| ModelError::Items { dir: dir.to_path_buf(), source })?;
+    tensors.insert(ITEM_VECTORS.to_string(), NamedTensor { shape: vec![items.len(), items.dim], data: items.vectors });
     let w = ModelWeights { config, tensors };
     w.check()?;
-    if ij.ids.len() != w.config.num_items {
-        return Err(ModelError::BadWeights(format!("items.json lists {} ids for {} item vectors", ij.ids.len(), w.config.num_items)));
+    if items.ids.len() != w.config.num_items {
+        return Err(ModelError::BadWeights(format!("items.json lists {} ids for {} item vectors", items.ids.len(), w.config.num_items)));
     }
-    Ok((w, mj, ij.ids))
+    Ok((w, mj, items.ids))
 }
 
 /// The weights as the browser would see them after a round trip through `p`.
@@ -225,16 +228,9 @@ pub fn round_trip(w: &ModelWeights, p: Precision) -> Result<ModelWeights> {
         let mut enc = BTreeMap::new();
         encode(name, t, p, &mut enc);
         let e = &enc[name];
-        let data: Vec<f32> = match e.dtype {
-            Dtype::F32 => e.bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            Dtype::F16 => e.bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            _ => {
-                let s = &enc[&format!("{name}.scale")].bytes;
-                let scales: Vec<f32> = s.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-                let cols = t.shape[1];
-                e.bytes.iter().enumerate().map(|(i, &q)| f32::from(q as i8) * scales[i / cols]).collect()
-            }
-        };
+        let dtype = tensor_dtype(e.dtype).ok_or_else(|| ModelError::BadWeights(format!("{name}: encoded as {:?}", e.dtype)))?;
+        let scale = enc.get(&format!("{name}.scale")).map(|s| s.bytes.as_slice());
+        let data = format::decode_tensor(dtype, &e.bytes, &t.shape, scale).map_err(|e| ModelError::BadWeights(format!("tensor `{name}` {e}")))?;
         out.tensors.insert(name.clone(), NamedTensor { shape: t.shape.clone(), data });
     }
     Ok(out)

@@ -25,10 +25,13 @@ pub enum ServerError {
     Parquet { path: PathBuf, message: String },
     #[error("{path}: the column {column:?} is missing")]
     MissingColumn { path: PathBuf, column: String },
-    #[error("{path}: unreadable safetensors: {message}")]
-    Safetensors { path: PathBuf, message: String },
-    #[error("{path}: {message}")]
-    BadItems { path: PathBuf, message: String },
+    /// The model directory's item table is unreadable or inconsistent (the message names
+    /// the file: items.json or items.safetensors).
+    #[error("{dir}: {source}")]
+    Items {
+        dir: PathBuf,
+        source: localrank_core::format::ItemTableError,
+    },
     #[error("no item of the vector table is in the catalogue (ids do not match?)")]
     EmptyPool,
     #[error("cannot listen on {addr}: {source}")]

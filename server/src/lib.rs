@@ -62,20 +62,19 @@ pub struct ServerConfig {
     pub catalogue: CatalogueSource,
 }
 
-/// A short, stable version for the exported model: FNV-1a 64 of its two browser files. The
-/// page caches the weights in IndexedDB under this key, so a new export is a new download and
-/// an unchanged one is none.
+/// The exported model's version ([`localrank_core::format::model_version`]: FNV-1a of
+/// model.json then model.safetensors). The page caches the weights in IndexedDB under this
+/// key, and the engine derives the same key from the same bytes, so a new export is a new
+/// download and an unchanged one is none.
 pub fn model_version(model_dir: &std::path::Path) -> Result<String> {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for name in ["model.json", "model.safetensors"] {
+    let read = |name: &str| {
         let path = model_dir.join(name);
-        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-        for b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x100000001b3);
-        }
-    }
-    Ok(format!("m{h:016x}"))
+        std::fs::read(&path).map_err(io_err(&path))
+    };
+    Ok(localrank_core::format::model_version(
+        &read("model.json")?,
+        &read("model.safetensors")?,
+    ))
 }
 
 /// Reads the model directory and the catalogue and builds the pool.
@@ -88,7 +87,7 @@ pub fn load_state(config: &ServerConfig) -> Result<AppState> {
             cache,
         } => Catalogue::load_or_build(cache, products, transactions)?,
     };
-    let table = ItemTable::read(&config.model_dir)?;
+    let table = items::read(&config.model_dir)?;
     let pool = Pool::build(&table, &catalogue, model_version(&config.model_dir)?)?;
     Ok(AppState {
         pool,

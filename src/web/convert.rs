@@ -4,7 +4,7 @@
 use js_sys::Reflect;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::LocalRankError;
 
@@ -55,4 +55,17 @@ pub fn js_error(error: &LocalRankError) -> JsValue {
         let _ = Reflect::set(&js, &"field".into(), &field.into());
     }
     js.into()
+}
+
+/// High-resolution time in ms: `performance.now()` in windows and workers alike (looked up on
+/// the global object, because the engine usually runs in a worker, where there is no
+/// `window`), or `Date.now()` if it is missing.
+pub fn now_ms() -> f64 {
+    let performance = Reflect::get(&js_sys::global(), &JsValue::from_str("performance")).unwrap_or(JsValue::UNDEFINED);
+    Reflect::get(&performance, &JsValue::from_str("now"))
+        .ok()
+        .and_then(|now| now.dyn_into::<js_sys::Function>().ok())
+        .and_then(|now| now.call0(&performance).ok())
+        .and_then(|t| t.as_f64())
+        .unwrap_or_else(js_sys::Date::now)
 }

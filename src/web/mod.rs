@@ -27,12 +27,17 @@ use convert::{from_js, js_error, to_js};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_ERRORS: &str = r#"
+/** Every code a localrank promise can reject with: the engine's (history, pool, storage,
+ * options) and model loading's (`ModelErrorCode`, which includes `NoModel`). */
+export type LocalRankErrorCode = "InvalidEvent" | "InvalidOptions" | "InvalidPool" | "SchemaTooNew" | "CorruptRecords" | "StorageUnavailable" | "StorageFull" | "Storage" | "Internal" | ModelErrorCode;
+
 /** The error every localrank promise rejects with. */
 export interface LocalRankError extends Error {
     name: "LocalRankError";
-    /** Stable, machine-readable kind. */
-    code: "InvalidEvent" | "InvalidOptions" | "InvalidPool" | "SchemaTooNew" | "CorruptRecords" | "StorageUnavailable" | "StorageFull" | "Storage" | "Internal";
-    /** The offending input field, for InvalidEvent and InvalidOptions. */
+    /** Stable, machine-readable kind: any `LocalRankErrorCode`. */
+    code: LocalRankErrorCode;
+    /** The offending input field: for InvalidEvent, InvalidOptions and InvalidPool, and for model
+     * errors the config field or tensor at fault. */
     field?: string;
 }
 "#;

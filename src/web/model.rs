@@ -1,7 +1,7 @@
 //! The model's JavaScript API: `engine.loadModel(bytes, configJson, options?)`,
 //! `engine.loadCachedModel(version)`, `engine.warmup()`, `engine.modelInfo()` and a synthetic
 //! `engine.benchmarkModel(options)`. The storefront fetches the files itself: the engine makes
-//! no network request. The bytes are cached in IndexedDB (database `localrank-models`, one
+//! no network request. The bytes are cached in IndexedDB ([`crate::idb::model_cache`]: one
 //! entry per version; saving a version drops every other) so a returning shopper's page can
 //! `loadCachedModel(version)` instead of downloading again. The model is public data, not the
 //! shopper's: nothing derived from history is stored or returned here — the intent vector is
@@ -9,27 +9,25 @@
 
 use std::rc::Rc;
 
-use idb::{DatabaseEvent, Factory, ObjectStoreParams, Request, TransactionMode, TransactionResult};
 use js_sys::{Promise, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::to_js;
+use super::convert::{js_error, now_ms, to_js};
 use super::Engine;
+use crate::idb::model_cache;
 use crate::gpu::{Backend, BackendChoice, ModelRuntime, Calibration};
+use crate::format::model_version;
 use crate::history::EventKind;
 use crate::model::fixture::SplitMix;
 use crate::model::{EncoderStep, IntentEncoder, ModelError};
 
-const CACHE_DB: &str = "localrank-models";
-const CACHE_STORE: &str = "models";
-
 #[wasm_bindgen(typescript_custom_section)]
 const TS_MODEL: &str = r#"
-/** Error codes of model loading (in addition to LocalRankError's): the message names the
- * config field or the first bad tensor, `field` carries that name. */
+/** Error codes of model loading, part of `LocalRankErrorCode`: the message names the config
+ * field or the first bad tensor, `field` carries that name. `NoModel`: no model is loaded. */
 export type ModelErrorCode = "ModelConfig" | "ModelContainer" | "MissingTensor" | "UnexpectedTensor" | "WrongDtype" | "WrongShape" | "NonFiniteWeights" | "EncoderInput" | "NoModel";
 "#;
 
@@ -37,7 +35,8 @@ export type ModelErrorCode = "ModelConfig" | "ModelContainer" | "MissingTensor" 
 #[derive(Debug, Default, Deserialize, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadModelOptions {
-    /// Cache key; defaults to a hash of the weights and config.
+    /// Cache key; defaults to the model version the candidate service announces for the same
+    /// files (`m` + FNV-1a 64 of model.json then model.safetensors, docs/model-format.md).
     #[tsify(optional)]
     pub version: Option<String>,
     /// Keep the bytes in IndexedDB for `loadCachedModel` (default true).
@@ -127,85 +126,9 @@ fn error_with(code: &str, message: &str, field: Option<&str>) -> JsValue {
     js.into()
 }
 
-fn now_ms() -> f64 {
-    // performance.now() in windows and workers alike; Date.now() if it is missing.
-    Reflect::get(&js_sys::global(), &"performance".into())
-        .ok()
-        .and_then(|p| Reflect::get(&p, &"now".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()).and_then(|f| f.call0(&p).ok()))
-        .and_then(|v| v.as_f64())
-        .unwrap_or_else(js_sys::Date::now)
-}
-
-/// FNV-1a over config and weights: a stable default cache key.
-fn content_version(bytes: &[u8], config: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in config.as_bytes().iter().chain(bytes) {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    format!("fnv-{h:016x}")
-}
-
 fn info(rt: &ModelRuntime, cached: bool, cache_error: Option<String>) -> ModelInfo {
     let c = rt.encoder().config();
     ModelInfo { version: rt.version().to_owned(), dtype: c.dtype.as_str().to_owned(), dim: c.dim, heads: c.heads, blocks: c.blocks, max_len: c.max_len, ffn_dim: c.ffn_dim, cached, cache_error }
-}
-
-async fn open_cache() -> Result<idb::Database, String> {
-    let factory = Factory::new().map_err(|e| format!("no IndexedDB: {e}"))?;
-    let mut request = factory.open(CACHE_DB, Some(1)).map_err(|e| format!("opening {CACHE_DB}: {e}"))?;
-    request.on_upgrade_needed(|event| {
-        if let Ok(db) = event.database() {
-            if !db.store_names().iter().any(|n| n == CACHE_STORE) {
-                let _ = db.create_object_store(CACHE_STORE, ObjectStoreParams::new());
-            }
-        }
-    });
-    request.await.map_err(|e| format!("opening {CACHE_DB}: {e}"))
-}
-
-async fn finish(tx: idb::Transaction) -> Result<(), String> {
-    match tx.await {
-        Ok(TransactionResult::Committed) => Ok(()),
-        Ok(TransactionResult::Aborted) => Err("the model-cache transaction was aborted (storage full?)".into()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Stores `version` and deletes every other cached version, in one transaction.
-async fn cache_put(version: &str, bytes: &Uint8Array, config: &str) -> Result<(), String> {
-    let db = open_cache().await?;
-    let tx = db.transaction(&[CACHE_STORE], TransactionMode::ReadWrite).map_err(|e| e.to_string())?;
-    let store = tx.object_store(CACHE_STORE).map_err(|e| e.to_string())?;
-    let record = js_sys::Object::new();
-    let _ = Reflect::set(&record, &"config".into(), &config.into());
-    let _ = Reflect::set(&record, &"weights".into(), bytes);
-    store.clear().map_err(|e| e.to_string())?;
-    store.put(&record, Some(&JsValue::from_str(version))).map_err(|e| e.to_string())?;
-    let result = finish(tx).await;
-    db.close();
-    result
-}
-
-async fn cache_get(version: &str) -> Result<Option<(Vec<u8>, String)>, String> {
-    let db = open_cache().await?;
-    let tx = db.transaction(&[CACHE_STORE], TransactionMode::ReadOnly).map_err(|e| e.to_string())?;
-    let store = tx.object_store(CACHE_STORE).map_err(|e| e.to_string())?;
-    let request = store.get(JsValue::from_str(version)).map_err(|e| e.to_string())?;
-    finish(tx).await?;
-    db.close();
-    // Read after the commit, like the history store: no await while the transaction is live.
-    let record = request.result().map_err(|e| e.to_string())?;
-    if !record.is_object() {
-        return Ok(None);
-    }
-    let config = Reflect::get(&record, &"config".into()).ok().and_then(|v| v.as_string());
-    let weights = Reflect::get(&record, &"weights".into()).ok().and_then(|v| v.dyn_into::<Uint8Array>().ok());
-    match (weights, config) {
-        (Some(w), Some(c)) => Ok(Some((w.to_vec(), c))),
-        // A damaged entry is a cache miss.
-        _ => Ok(None),
-    }
 }
 
 impl Engine {
@@ -232,11 +155,11 @@ impl Engine {
             };
             let bytes = weights.to_vec();
             let encoder = IntentEncoder::load(&bytes, &config).map_err(|e| model_error(&e))?;
-            let version = options.version.unwrap_or_else(|| content_version(&bytes, &config));
+            let version = options.version.unwrap_or_else(|| model_version(config.as_bytes(), &bytes));
             let (cached, cache_error) = if options.cache.unwrap_or(true) {
-                match cache_put(&version, &weights, &config).await {
+                match model_cache::put(&version, &weights, &config).await {
                     Ok(()) => (true, None),
-                    Err(e) => (false, Some(e)),
+                    Err(e) => (false, Some(e.to_string())),
                 }
             } else {
                 (false, None)
@@ -253,10 +176,10 @@ impl Engine {
     pub fn load_cached_model(&self, version: String) -> Promise {
         let slot = self.model.clone();
         future_to_promise(async move {
-            let Some((bytes, config)) = cache_get(&version).await.map_err(|e| error_with("Storage", &format!("reading the model cache: {e}"), None))? else {
+            let Some(cached) = model_cache::get(&version).await.map_err(|e| js_error(&e))? else {
                 return Ok(JsValue::NULL);
             };
-            let encoder = IntentEncoder::load(&bytes, &config).map_err(|e| model_error(&e))?;
+            let encoder = IntentEncoder::load(&cached.weights, &cached.config).map_err(|e| model_error(&e))?;
             let rt = Rc::new(ModelRuntime::new(encoder, version));
             let result = to_js(&info(&rt, true, None));
             *slot.borrow_mut() = Some(rt);

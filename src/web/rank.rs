@@ -7,7 +7,7 @@ use js_sys::{Array, Float32Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
-use super::convert::from_js;
+use super::convert::{from_js, now_ms};
 use super::{Engine, log_warning};
 use crate::error::LocalRankError;
 use crate::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
@@ -220,15 +220,4 @@ fn get(target: &JsValue, key: &str) -> JsValue {
         return JsValue::UNDEFINED;
     }
     Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// High-resolution time in ms, in a window or a worker.
-fn now_ms() -> f64 {
-    let performance = get(&js_sys::global(), "performance");
-    Reflect::get(&performance, &JsValue::from_str("now"))
-        .ok()
-        .and_then(|now| now.dyn_into::<js_sys::Function>().ok())
-        .and_then(|now| now.call0(&performance).ok())
-        .and_then(|t| t.as_f64())
-        .unwrap_or_else(js_sys::Date::now)
 }

@@ -4,13 +4,13 @@
 //! it re-reads the store before its next operation. Only "something changed" crosses the
 //! channel — never an event — and only between same-origin pages of this shopper.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures::lock::{Mutex, MutexGuard};
+use gloo_events::EventListener;
 use wasm_bindgen::JsValue;
-use wasm_bindgen::prelude::Closure;
-use web_sys::{BroadcastChannel, MessageEvent};
+use web_sys::BroadcastChannel;
 
 use super::log_warning;
 use crate::history::History;
@@ -20,8 +20,8 @@ pub struct SharedHistory {
     history: Mutex<History<BrowserStore>>,
     channel: Option<BroadcastChannel>,
     stale: Rc<Cell<bool>>,
-    // Kept alive as long as the channel listens.
-    _on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+    /// The channel's `message` listener; dropping it removes the listener.
+    on_message: RefCell<Option<EventListener>>,
 }
 
 impl SharedHistory {
@@ -33,11 +33,9 @@ impl SharedHistory {
         let channel = database.and_then(|name| BroadcastChannel::new(&format!("localrank:{name}")).ok());
         let on_message = channel.as_ref().map(|channel| {
             let stale = stale.clone();
-            let closure = Closure::<dyn FnMut(MessageEvent)>::new(move |_| stale.set(true));
-            channel.set_onmessage(Some(wasm_bindgen::JsCast::unchecked_ref(closure.as_ref())));
-            closure
+            EventListener::new(channel, "message", move |_| stale.set(true))
         });
-        SharedHistory { history: Mutex::new(history), channel, stale, _on_message: on_message }
+        SharedHistory { history: Mutex::new(history), channel, stale, on_message: RefCell::new(on_message) }
     }
 
     /// The history, re-read first if another tab changed the database since the last call.
@@ -61,8 +59,9 @@ impl SharedHistory {
     }
 
     pub fn close(&self) {
+        // Dropping the listener removes it; a closed channel delivers nothing anyway.
+        self.on_message.borrow_mut().take();
         if let Some(channel) = &self.channel {
-            channel.set_onmessage(None);
             channel.close();
         }
     }

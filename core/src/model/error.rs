@@ -36,6 +36,11 @@ impl ModelError {
         ModelError::Config { field: field.to_owned(), reason: reason.into() }
     }
 
+    /// Every value `code()` returns, in declaration order. The web crate's TypeScript type
+    /// `ModelErrorCode` must list them all (a test there checks it).
+    pub const CODES: [&'static str; 8] =
+        ["ModelConfig", "ModelContainer", "MissingTensor", "UnexpectedTensor", "WrongDtype", "WrongShape", "NonFiniteWeights", "EncoderInput"];
+
     /// A stable, machine-readable name for the error kind.
     pub fn code(&self) -> &'static str {
         match self {
@@ -48,5 +53,27 @@ impl ModelError {
             ModelError::NonFinite { .. } => "NonFiniteWeights",
             ModelError::Input(_) => "EncoderInput",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ModelError;
+
+    #[test]
+    fn codes_lists_every_variant_once() {
+        let s = String::new;
+        let every = [
+            ModelError::Config { field: s(), reason: s() },
+            ModelError::Container(s()),
+            ModelError::MissingTensor { name: s() },
+            ModelError::UnexpectedTensor { name: s() },
+            ModelError::WrongDtype { name: s(), found: s(), expected: s() },
+            ModelError::WrongShape { name: s(), found: vec![], expected: vec![] },
+            ModelError::NonFinite { name: s() },
+            ModelError::Input(s()),
+        ];
+        let codes: Vec<&str> = every.iter().map(ModelError::code).collect();
+        assert_eq!(codes, ModelError::CODES);
     }
 }

@@ -16,7 +16,7 @@ mod error;
 pub mod fixture;
 mod kernels;
 pub use kernels::cosine_scores;
-mod safetensors;
+pub(crate) mod safetensors;
 mod weights;
 
 pub use config::{gap_bucket, ModelConfig, Precision, ACTIVATION, FORMAT_NAME, FORMAT_VERSION, NUM_GAP_BUCKETS, TIME_GAP_BOUNDARIES_SECONDS};

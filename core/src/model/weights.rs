@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use super::safetensors::SafeTensors;
+use crate::format::{self, DecodeError, TensorDtype};
 use super::{ModelConfig, ModelError, Precision};
 
 /// Where one tensor sits in [`Weights::data`] (offsets in f32 elements).
@@ -53,23 +54,6 @@ pub struct Weights {
     pub ln_final_beta: Span,
 }
 
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h >> 15) << 31;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let mant = u32::from(h & 0x3ff);
-    let bits = match (exp, mant) {
-        (0, 0) => sign,
-        (0, m) => {
-            // Subnormal: value = m * 2^-24.
-            let v = m as f32 * (1.0 / 16_777_216.0);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
-    };
-    f32::from_bits(bits)
-}
-
 /// Decoder for one validated tensor.
 struct Loader<'a> {
     st: SafeTensors<'a>,
@@ -86,43 +70,37 @@ impl Loader<'_> {
     /// Checks tensor `name` against `shape` and the config's precision, and decodes it to f32.
     fn decode(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
         let view = self.st.get(name).ok_or_else(|| ModelError::MissingTensor { name: name.to_owned() })?;
-        let expected_dtype = match (self.precision, shape.len()) {
-            (Precision::F32, _) | (Precision::Int8, 1) => "F32",
-            (Precision::F16, _) => "F16",
-            (Precision::Int8, _) => "I8",
+        let dtype = match (self.precision, shape.len()) {
+            (Precision::F32, _) | (Precision::Int8, 1) => TensorDtype::F32,
+            (Precision::F16, _) => TensorDtype::F16,
+            (Precision::Int8, _) => TensorDtype::I8,
         };
-        if view.dtype != expected_dtype {
-            return Err(Self::dtype_err(name, view.dtype, expected_dtype));
+        if view.dtype != dtype.name() {
+            return Err(Self::dtype_err(name, view.dtype, dtype.name()));
         }
         if view.shape != shape {
             return Err(ModelError::WrongShape { name: name.to_owned(), found: view.shape.to_vec(), expected: shape.to_vec() });
         }
         self.seen.insert(name.to_owned());
-        let values: Vec<f32> = match expected_dtype {
-            "F32" => view.data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            "F16" => view.data.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
-            _ => {
-                let scale_name = format!("{name}.scale");
-                let (rows, cols) = (shape[0], shape[1]);
-                let scale = self.st.get(&scale_name).ok_or_else(|| ModelError::MissingTensor { name: scale_name.clone() })?;
-                if scale.dtype != "F32" {
-                    return Err(Self::dtype_err(&scale_name, scale.dtype, "F32"));
-                }
-                if scale.shape != [rows] {
-                    return Err(ModelError::WrongShape { name: scale_name, found: scale.shape.to_vec(), expected: vec![rows] });
-                }
-                self.seen.insert(scale_name.clone());
-                let scales: Vec<f32> = scale.data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-                if scales.iter().any(|s| !s.is_finite()) {
-                    return Err(ModelError::NonFinite { name: scale_name });
-                }
-                view.data.chunks_exact(cols.max(1)).zip(&scales).flat_map(|(row, s)| row.iter().map(move |&q| f32::from(q as i8) * s)).collect()
+        let scale = if dtype == TensorDtype::I8 {
+            let scale_name = format!("{name}.scale");
+            let scale = self.st.get(&scale_name).ok_or_else(|| ModelError::MissingTensor { name: scale_name.clone() })?;
+            if scale.dtype != "F32" {
+                return Err(Self::dtype_err(&scale_name, scale.dtype, "F32"));
             }
+            if scale.shape != [shape[0]] {
+                return Err(ModelError::WrongShape { name: scale_name, found: scale.shape.to_vec(), expected: vec![shape[0]] });
+            }
+            self.seen.insert(scale_name);
+            Some(scale.data)
+        } else {
+            None
         };
-        // parse() already matched byte counts to shapes; this guards the arithmetic above.
-        if values.len() != shape.iter().product::<usize>() {
-            return Err(ModelError::Container(format!("tensor `{name}` decoded to {} values", values.len())));
-        }
+        // parse() already matched byte counts to shapes, so only a bad scale can fail here.
+        let values = format::decode_tensor(dtype, view.data, shape, scale).map_err(|e| match e {
+            DecodeError::NonFiniteScale { .. } => ModelError::NonFinite { name: format!("{name}.scale") },
+            other => ModelError::Container(format!("tensor `{name}` {other}")),
+        })?;
         if values.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::NonFinite { name: name.to_owned() });
         }
@@ -207,21 +185,5 @@ impl Weights {
 
     pub fn get(&self, span: Span) -> &[f32] {
         &self.data[span.range()]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::f16_to_f32;
-
-    #[test]
-    fn f16_decoding() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
-        assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8);
-        assert_eq!(f16_to_f32(0x7bff), 65504.0);
-        assert!(f16_to_f32(0x7c00).is_infinite());
-        assert_eq!(f16_to_f32(0x8000).to_bits(), 0x8000_0000);
     }
 }

@@ -1,5 +1,5 @@
-//! The IndexedDB store (wasm32 only), and [`BrowserStore`]: IndexedDB when it works, memory
-//! when it cannot be used, behind one type.
+//! The IndexedDB history store, and [`BrowserStore`]: IndexedDB when it works, memory when it
+//! cannot be used, behind one type.
 //!
 //! Layout, schema version 2 (`SCHEMA_VERSION`):
 //! - `events`: keyPath `seq`, autoIncrement — one record per event ([`StoredEvent`]);
@@ -11,21 +11,19 @@
 //! the vectors out of the events (in the first load, idempotently, so an interrupted migration
 //! simply resumes).
 //!
-//! Every operation is one transaction whose requests are all issued up front; results are read
-//! after it commits. No await happens while a transaction must stay active.
-//!
 //! When another tab upgrades the schema (or deletes the database), this connection gets
 //! `versionchange`: it closes at once so the other tab is not blocked, and reopens on its next
 //! operation. If the database is now newer than this engine understands, the reopen fails with
 //! `SchemaTooNew` and [`BrowserStore`] carries on in memory with everything it had.
 
-use idb::{Database, DatabaseEvent, Factory, KeyPath, ObjectStoreParams, Request, TransactionMode, TransactionResult};
+use idb::{Database, Factory, KeyPath, ObjectStoreParams, Request, TransactionMode};
 use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Reflect;
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
+
+use super::{commit, dom_name, factory, js_array, open_database, read_error, store, to_js, write_error, OpenError};
 
 use crate::history::event::StoredEvent;
 use crate::history::store::{Change, HistoryStore, Snapshot};
@@ -50,17 +48,8 @@ pub struct IdbStore {
 impl IdbStore {
     /// Opens (creating or migrating) the named database.
     pub async fn open(name: &str) -> Result<IdbStore, LocalRankError> {
-        let factory = Factory::new().map_err(|e| unavailable(format!("no IndexedDB in this context: {e}")))?;
-        let mut request = factory
-            .open(name, Some(SCHEMA_VERSION))
-            .map_err(|e| unavailable(format!("IndexedDB refused to open `{name}`: {e}")))?;
-        request.on_upgrade_needed(|event| {
-            // Errors here abort the upgrade, which surfaces below as a failed open.
-            if let Ok(db) = event.database() {
-                let _ = create_missing_stores(&db);
-            }
-        });
-        match request.await {
+        let factory = factory().map_err(|e| unavailable(e.reason(name)))?;
+        match open_database(&factory, name, SCHEMA_VERSION, create_missing_stores).await {
             Ok(mut db) => {
                 let closed = Rc::new(Cell::new(false));
                 let flag = closed.clone();
@@ -72,11 +61,11 @@ impl IdbStore {
                 });
                 Ok(IdbStore { db, name: name.to_owned(), closed })
             }
-            Err(error) if dom_name(&error).as_deref() == Some("VersionError") => {
+            Err(OpenError::Failed(error)) if dom_name(&error).as_deref() == Some("VersionError") => {
                 let found = existing_version(&factory, name).await.unwrap_or(SCHEMA_VERSION + 1);
                 Err(LocalRankError::SchemaTooNew { database: name.to_owned(), found, supported: SCHEMA_VERSION })
             }
-            Err(error) => Err(unavailable(format!("opening `{name}` failed: {error}"))),
+            Err(error) => Err(unavailable(error.reason(name))),
         }
     }
 
@@ -299,57 +288,6 @@ async fn existing_version(factory: &Factory, name: &str) -> Option<u32> {
     version
 }
 
-fn store(tx: &idb::Transaction, name: &str) -> Result<idb::ObjectStore, LocalRankError> {
-    tx.object_store(name)
-        .map_err(|e| LocalRankError::storage("open an object store", format!("`{name}` is missing: {e}")))
-}
-
-async fn commit(tx: idb::Transaction, operation: &str) -> Result<(), LocalRankError> {
-    let error = tx.error();
-    match tx.await {
-        Ok(TransactionResult::Committed) => Ok(()),
-        Ok(TransactionResult::Aborted) => match error {
-            Some(e) if e.name() == "QuotaExceededError" => {
-                Err(LocalRankError::StorageFull { operation: operation.to_owned(), reason: e.message() })
-            }
-            Some(e) => Err(LocalRankError::storage(operation, format!("{}: {}", e.name(), e.message()))),
-            None => Err(LocalRankError::storage(operation, "the transaction was aborted")),
-        },
-        Err(e) => Err(LocalRankError::storage(operation, e.to_string())),
-    }
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, LocalRankError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| LocalRankError::Internal(format!("could not convert a record for IndexedDB: {e}")))
-}
-
-fn js_array(value: JsValue) -> impl Iterator<Item = JsValue> {
-    js_sys::Array::from(&value).into_iter()
-}
-
-fn dom_name(error: &idb::Error) -> Option<String> {
-    match error {
-        idb::Error::DomException(e) => Some(e.name()),
-        _ => None,
-    }
-}
-
 fn unavailable(reason: String) -> LocalRankError {
     LocalRankError::StorageUnavailable { reason }
-}
-
-fn read_error(operation: &str, error: idb::Error) -> LocalRankError {
-    LocalRankError::storage(operation, error.to_string())
-}
-
-fn write_error(operation: &str, error: idb::Error) -> LocalRankError {
-    match &error {
-        idb::Error::DomException(e) if e.name() == "QuotaExceededError" => {
-            LocalRankError::StorageFull { operation: operation.to_owned(), reason: e.message() }
-        }
-        idb::Error::DomException(e) => LocalRankError::storage(operation, format!("{}: {}", e.name(), e.message())),
-        other => LocalRankError::storage(operation, other.to_string()),
-    }
 }
