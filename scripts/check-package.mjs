@@ -16,7 +16,8 @@
 // Usage: node scripts/check-package.mjs [--cargo]
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -124,6 +125,30 @@ function checkCargo(pkg) {
     for (const file of ['LICENSE-MIT', 'LICENSE-APACHE', 'README.md', 'Cargo.toml']) assert.ok(files.includes(file), `crate ${name} ships ${file}`);
     const stray = files.filter((file) => /^(js|www|pkg|node_modules|scripts|tests\/(js|bundlers|e2e|types))\/|^package(-lock)?\.json$/.test(file));
     assert.deepEqual(stray, [], `crate ${name} ships none of the npm package, demo or JS tests`);
+  }
+  // Cargo keeps the sibling crates it packaged before in target/package/tmp-registry, keyed by
+  // version only: after a change to localrank-core without a version bump, `localrank` would be
+  // verified against the stale copy. Start from an empty package folder every time.
+  rmSync(join(meta.target_directory, 'package'), { recursive: true, force: true });
+  // Likewise the copies cargo extracted from that local registry into CARGO_HOME (folders named
+  // `-<hash>`, never a real registry's): they are not re-extracted when the .crate changes.
+  const cargoHome = process.env.CARGO_HOME ?? join(homedir(), '.cargo');
+  for (const kind of ['src', 'cache']) {
+    const root = join(cargoHome, 'registry', kind);
+    if (!existsSync(root)) continue;
+    for (const registry of readdirSync(root).filter((name) => name.startsWith('-'))) {
+      for (const name of CRATES) {
+        const version = meta.packages.find((p) => p.name === name).version;
+        rmSync(join(root, registry, kind === 'src' ? `${name}-${version}` : `${name}-${version}.crate`), { recursive: true, force: true });
+      }
+    }
+  }
+  // And the verification build's compiled copy of that registry crate: cargo treats registry
+  // crates as immutable and would link the stale one. The local path crate just rebuilds (~10 s).
+  for (const dir of ['.fingerprint', 'deps']) {
+    const root = join(meta.target_directory, 'debug', dir);
+    if (!existsSync(root)) continue;
+    for (const name of readdirSync(root).filter((n) => /^(lib)?localrank[-_]core-/.test(n))) rmSync(join(root, name), { recursive: true, force: true });
   }
   // Verified unless CARGO_PACKAGE_NO_VERIFY is set (see the top of this file).
   const started = performance.now();
