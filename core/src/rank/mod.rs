@@ -297,11 +297,13 @@ fn rank_steps<'a>(
         _ => vec![0.0; pool.len()],
     };
     let w = settings.weights_for(model_blend);
-    let sources = HistoryNeighbours::new(&steps);
-    let neighbour = if personalized && (w.neighbour > 0.0 || settings.all_parts) {
-        sources.scores(pool)
-    } else {
-        vec![0.0; pool.len()]
+    // The recent-item list serves the neighbour part and the explanations; built only when one
+    // of them runs (it normalises up to SOURCES vectors).
+    let wants_neighbour = personalized && (w.neighbour > 0.0 || settings.all_parts);
+    let sources = (wants_neighbour || (personalized && settings.explain)).then(|| HistoryNeighbours::new(&steps));
+    let neighbour = match &sources {
+        Some(sources) if wants_neighbour => sources.scores(pool),
+        _ => vec![0.0; pool.len()],
     };
     let parts: Vec<ScoreParts> = (0..pool.len())
         .map(|i| {
@@ -317,7 +319,7 @@ fn rank_steps<'a>(
     let bought = if personalized { signals::purchased(history) } else { Default::default() };
     let layout = slots::arrange(pool, &blended, &bought, settings, personalized);
 
-    let explainer = (personalized && settings.explain).then_some(&sources);
+    let explainer = sources.as_ref().filter(|_| personalized && settings.explain);
     let items = layout
         .order
         .iter()
