@@ -155,6 +155,11 @@ pub fn decode_tensor(dtype: TensorDtype, data: &[u8], shape: &[usize], scale: Op
 pub const ITEM_IDS_FILE: &str = "items.json";
 pub const ITEM_VECTORS_FILE: &str = "items.safetensors";
 pub const ITEM_VECTORS: &str = "item_vectors";
+/// Optional: each item's co-occurrence neighbours as row indices, I32 `[ids.len(), k]`, -1 pads.
+pub const ITEM_NEIGHBOURS: &str = "item_neighbours";
+/// Their similarities, `[ids.len(), k]`, encoded like `item_vectors` (F32, F16, or I8 +
+/// `item_neighbour_weights.scale`).
+pub const ITEM_NEIGHBOUR_WEIGHTS: &str = "item_neighbour_weights";
 
 /// `items.json`: `ids[k]` is the item of row `k` of `item_vectors`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,6 +195,64 @@ pub enum ItemTableError {
 
     #[error("items.safetensors: the vector of row {row} ({id:?}) holds NaN or infinity")]
     NonFinite { row: usize, id: String },
+
+    #[error("items.safetensors: item_neighbours / item_neighbour_weights {0}")]
+    Neighbours(String),
+}
+
+/// Each item's co-occurrence neighbours (the item table's optional `item_neighbours`): row `r`
+/// lists up to `k` other rows, most similar first, with their similarity in 0..=1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemNeighbours {
+    pub k: usize,
+    /// Row-major `[rows, k]`; -1 pads a shorter list.
+    pub rows: Vec<i32>,
+    /// Row-major `[rows, k]`; 0 where `rows` pads.
+    pub weights: Vec<f32>,
+}
+
+impl ItemNeighbours {
+    /// Row `row`'s neighbours: (row index, similarity), padding skipped.
+    pub fn of(&self, row: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let span = row * self.k..(row + 1) * self.k;
+        self.rows[span.clone()].iter().zip(&self.weights[span]).filter(|(r, _)| **r >= 0).map(|(&r, &w)| (r as usize, w))
+    }
+
+    /// Reads the two tensors for a table of `n` rows; `Ok(None)` when the file has neither.
+    fn parse(st: &SafeTensors, n: usize) -> Result<Option<ItemNeighbours>, ItemTableError> {
+        let bad = |reason: String| ItemTableError::Neighbours(reason);
+        let (rows, weights) = match (st.get(ITEM_NEIGHBOURS), st.get(ITEM_NEIGHBOUR_WEIGHTS)) {
+            (None, None) => return Ok(None),
+            (Some(r), Some(w)) => (r, w),
+            _ => return Err(bad("must come together: the file has only one of them".into())),
+        };
+        if rows.dtype != "I32" {
+            return Err(bad(format!("item_neighbours has dtype {}, expected I32", rows.dtype)));
+        }
+        if rows.shape.len() != 2 || rows.shape[0] != n || weights.shape != rows.shape {
+            return Err(bad(format!("have shapes {:?} and {:?}; [{n}, k] each expected", rows.shape, weights.shape)));
+        }
+        let k = rows.shape[1];
+        if rows.data.len() != n * k * 4 {
+            return Err(bad(format!("item_neighbours has {} bytes for [{n}, {k}] I32", rows.data.len())));
+        }
+        let rows_v: Vec<i32> = rows.data.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        if let Some(&r) = rows_v.iter().find(|&&r| r < -1 || r >= n as i32) {
+            return Err(bad(format!("item_neighbours holds row {r}, outside -1..{n}")));
+        }
+        let dtype = TensorDtype::from_name(weights.dtype).ok_or_else(|| bad(format!("item_neighbour_weights {}", DecodeError::UnsupportedDtype(weights.dtype.into()))))?;
+        let scale = match dtype {
+            TensorDtype::I8 => Some(st.get(&format!("{ITEM_NEIGHBOUR_WEIGHTS}.scale")).ok_or_else(|| bad(format!("item_neighbour_weights {}", DecodeError::MissingScale)))?.data),
+            _ => None,
+        };
+        let mut values = decode_tensor(dtype, weights.data, weights.shape, scale).map_err(|e| bad(format!("item_neighbour_weights {e}")))?;
+        if let Some(v) = values.iter().find(|v| !v.is_finite() || **v < -1e-3 || **v > 1.0 + 1e-3) {
+            return Err(bad(format!("item_neighbour_weights holds {v}; similarities are 0 to 1")));
+        }
+        // f16 and int8 rounding may leave a hair outside 0..=1, where the pool's check is strict.
+        values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+        Ok(Some(ItemNeighbours { k, rows: rows_v, weights: values }))
+    }
 }
 
 /// The exported item vectors, widened to f32: row `k` (`dim` floats) belongs to `ids[k]`.
@@ -199,6 +262,8 @@ pub struct ItemTable {
     pub ids: Vec<String>,
     /// Row-major `[ids.len(), dim]`.
     pub vectors: Vec<f32>,
+    /// Co-occurrence neighbours, when the export has them.
+    pub neighbours: Option<ItemNeighbours>,
 }
 
 impl ItemTable {
@@ -228,7 +293,8 @@ impl ItemTable {
         if let Some(row) = vectors.iter().position(|v| !v.is_finite()).map(|i| i / meta.dim.max(1)) {
             return Err(ItemTableError::NonFinite { row, id: meta.ids[row].clone() });
         }
-        Ok(ItemTable { dim: meta.dim, ids: meta.ids, vectors })
+        let neighbours = ItemNeighbours::parse(&st, meta.ids.len())?;
+        Ok(ItemTable { dim: meta.dim, ids: meta.ids, vectors, neighbours })
     }
 
     pub fn len(&self) -> usize {

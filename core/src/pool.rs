@@ -13,6 +13,9 @@ use crate::error::LocalRankError;
 use crate::format::{self, DecodeError};
 use crate::history::options::MAX_DIM;
 
+/// Most co-occurrence neighbours one pool item may carry (an export keeps far fewer).
+pub const MAX_ITEM_NEIGHBOURS: usize = 1_000;
+
 /// Largest pool accepted. A homepage pool is hundreds of items; the limit keeps a runaway
 /// server response from stalling the page.
 pub const MAX_POOL_ITEMS: usize = 50_000;
@@ -74,6 +77,17 @@ fn invalid(field: &str, reason: impl Into<String>) -> LocalRankError {
     LocalRankError::invalid_pool(field, reason)
 }
 
+/// An item's co-occurrence neighbours as the candidate service sends them (the item table's
+/// `item_neighbours`, docs/model-format.md): the catalogue items most often used by the same
+/// shoppers, and how alike (0..=1; the cosine of the two items' shopper sets in the training
+/// log). `ids[k]` goes with `weights[k]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
+pub struct NeighboursInput {
+    pub ids: Vec<String>,
+    pub weights: Vec<f32>,
+}
+
 /// One candidate as the server sends it (the vector travels separately in [`CandidatePool`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(Tsify))]
@@ -112,6 +126,12 @@ pub struct PoolItemInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub repeat: Option<bool>,
+    /// The item's co-occurrence neighbours. When any item of a pool carries them, the engine's
+    /// neighbour part is co-occurrence (an item without them has no known neighbour); otherwise
+    /// it is the cosine of item vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub neighbours: Option<NeighboursInput>,
 }
 
 /// The pool as the server sends it.
@@ -143,6 +163,8 @@ pub struct Candidate {
     pub sponsored: bool,
     pub available: bool,
     pub repeat: bool,
+    /// Co-occurrence neighbours: (item id, similarity in 0..=1).
+    pub neighbours: Option<Vec<(String, f32)>>,
 }
 
 /// A validated pool: candidates in server order and their vectors as one matrix.
@@ -230,6 +252,10 @@ impl CandidatePool {
                 }
                 Some(slot) => return Err(invalid(&field("pinned"), format!("must be a slot index (0, 1, …), got {slot}"))),
             };
+            let neighbours = match item.neighbours {
+                None => None,
+                Some(n) => Some(validate_neighbours(n).map_err(|(name, reason)| invalid(&format!("{}{name}", field("neighbours")), reason))?),
+            };
             items.push(Candidate {
                 id: item.id,
                 score: item.score,
@@ -239,6 +265,7 @@ impl CandidatePool {
                 sponsored: item.sponsored.unwrap_or(false),
                 available: item.available.unwrap_or(true),
                 repeat: item.repeat.unwrap_or(false),
+                neighbours,
             });
         }
         Ok(CandidatePool { model: input.model, dim, items, vectors: vectors.unwrap_or_default(), index })
@@ -260,10 +287,32 @@ impl CandidatePool {
         self.index.get(id).copied()
     }
 
+    /// Whether any item carries co-occurrence neighbours (the neighbour part then uses them).
+    pub fn has_neighbours(&self) -> bool {
+        self.items.iter().any(|c| c.neighbours.is_some())
+    }
+
     /// Item ids in server order.
     pub fn server_order(&self) -> Vec<String> {
         self.items.iter().map(|c| c.id.clone()).collect()
     }
+}
+
+/// Checks one neighbour list; on error, the sub-field (`.ids[2]`, `.weights`) and the reason.
+fn validate_neighbours(n: NeighboursInput) -> Result<Vec<(String, f32)>, (String, String)> {
+    if n.ids.len() != n.weights.len() {
+        return Err((".weights".into(), format!("has {} values for {} ids; one weight per id", n.weights.len(), n.ids.len())));
+    }
+    if n.ids.len() > MAX_ITEM_NEIGHBOURS {
+        return Err((".ids".into(), format!("has {} ids; the limit is {MAX_ITEM_NEIGHBOURS}", n.ids.len())));
+    }
+    if let Some(k) = n.ids.iter().position(|id| id.trim().is_empty()) {
+        return Err((format!(".ids[{k}]"), "must be a non-empty item id".into()));
+    }
+    if let Some(k) = n.weights.iter().position(|w| !(w.is_finite() && (0.0..=1.0).contains(w))) {
+        return Err((format!(".weights[{k}]"), format!("must be a similarity from 0 to 1, got {}", n.weights[k])));
+    }
+    Ok(n.ids.into_iter().zip(n.weights).collect())
 }
 
 #[cfg(test)]
@@ -282,5 +331,37 @@ mod tests {
         assert!(no_scale.decode().unwrap_err().contains("scale"));
         assert!(VectorInput::Base64("***".into()).decode().unwrap_err().contains("base64"));
         assert!(VectorInput::Base64(BASE64.encode([1u8, 2, 3])).decode().unwrap_err().contains("whole number"));
+    }
+
+    fn pool_with(neighbours: serde_json::Value) -> Result<CandidatePool, LocalRankError> {
+        let input: PoolInput = serde_json::from_value(serde_json::json!({
+            "dim": 2,
+            "items": [
+                { "id": "a", "vector": [1.0, 0.0] },
+                { "id": "b", "vector": [0.0, 1.0], "neighbours": neighbours },
+            ],
+        }))
+        .unwrap();
+        CandidatePool::from_input(input)
+    }
+
+    #[test]
+    fn neighbour_lists_are_read_and_validated() {
+        let pool = pool_with(serde_json::json!({ "ids": ["x", "a"], "weights": [0.5, 0.25] })).unwrap();
+        assert!(pool.has_neighbours());
+        assert_eq!(pool.items[0].neighbours, None);
+        assert_eq!(pool.items[1].neighbours, Some(vec![("x".to_owned(), 0.5), ("a".to_owned(), 0.25)]));
+
+        let field_of = |n: serde_json::Value| pool_with(n).unwrap_err().field().map(str::to_owned);
+        assert_eq!(field_of(serde_json::json!({ "ids": ["x", "a"], "weights": [0.5] })).as_deref(), Some("items[1].neighbours.weights"));
+        assert_eq!(field_of(serde_json::json!({ "ids": ["x", " "], "weights": [0.5, 0.5] })).as_deref(), Some("items[1].neighbours.ids[1]"));
+        assert_eq!(field_of(serde_json::json!({ "ids": ["x", "y"], "weights": [0.5, 1.5] })).as_deref(), Some("items[1].neighbours.weights[1]"));
+        assert_eq!(field_of(serde_json::json!({ "ids": ["x"], "weights": [-0.1] })).as_deref(), Some("items[1].neighbours.weights[0]"));
+        let too_many = serde_json::json!({ "ids": vec!["x"; MAX_ITEM_NEIGHBOURS + 1], "weights": vec![0.5; MAX_ITEM_NEIGHBOURS + 1] });
+        assert_eq!(field_of(too_many).as_deref(), Some("items[1].neighbours.ids"));
+        let err = pool_with(serde_json::json!({ "ids": ["x"], "weights": [2.0] })).unwrap_err();
+        assert_eq!(err.code(), LocalRankError::invalid_pool("x", "y").code());
+        assert!(err.to_string().contains("from 0 to 1"), "{err}");
+        assert!(!pool_with(serde_json::json!(null)).unwrap().has_neighbours());
     }
 }

@@ -4,13 +4,16 @@
 //! `items.safetensors` (`item_vectors`, [num_items, dim]) and `items.json` (item ids, row order).
 //! Precisions: f32; f16 (every tensor F16); int8 (every 2-D tensor as I8 plus a per-row F32
 //! scale tensor `<name>.scale`, value = q * scale[row]; 1-D tensors stay F32).
+//! `items.safetensors` may also hold each item's co-occurrence neighbours: `item_neighbours`
+//! (I32 row indices `[num_items, k]`, -1 pads) and `item_neighbour_weights` (the similarities,
+//! `[num_items, k]`, in the export's precision like `item_vectors`).
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
-use localrank_core::format::{self, ItemTable, TensorDtype};
+use localrank_core::format::{self, ItemNeighbours, ItemTable, TensorDtype, ITEM_NEIGHBOURS, ITEM_NEIGHBOUR_WEIGHTS};
 use localrank_core::model::ModelConfig;
 use localrank_core::rank::BlendWeights;
 use serde::{Deserialize, Serialize};
@@ -153,8 +156,32 @@ fn decode(st: &SafeTensors, name: &str, path: &Path) -> Result<NamedTensor> {
     Ok(NamedTensor { shape, data })
 }
 
-/// Writes a complete model directory in the given precision.
-pub fn write_model_dir(dir: &Path, w: &ModelWeights, item_ids: &[String], p: Precision, dataset: &str, metrics: serde_json::Value) -> Result<()> {
+/// The two neighbour tensors for the item table: lists padded to the longest one (`k`).
+fn encode_neighbours(lists: &[Vec<(u32, f32)>], p: Precision, out: &mut BTreeMap<String, Encoded>) {
+    let k = lists.iter().map(Vec::len).max().unwrap_or(0);
+    let (mut rows, mut weights) = (Vec::with_capacity(lists.len() * k * 4), Vec::with_capacity(lists.len() * k));
+    for list in lists {
+        for slot in 0..k {
+            let (row, weight) = list.get(slot).map_or((-1i32, 0.0), |&(j, w)| (j as i32, w));
+            rows.extend_from_slice(&row.to_le_bytes());
+            weights.push(weight);
+        }
+    }
+    out.insert(ITEM_NEIGHBOURS.into(), Encoded { dtype: Dtype::I32, shape: vec![lists.len(), k], bytes: rows });
+    encode(ITEM_NEIGHBOUR_WEIGHTS, &NamedTensor { shape: vec![lists.len(), k], data: weights }, p, out);
+}
+
+/// Writes a complete model directory in the given precision. `neighbours`: each item's
+/// co-occurrence neighbours (row index, similarity), written into the item table.
+pub fn write_model_dir(
+    dir: &Path,
+    w: &ModelWeights,
+    item_ids: &[String],
+    p: Precision,
+    dataset: &str,
+    metrics: serde_json::Value,
+    neighbours: Option<&[Vec<(u32, f32)>]>,
+) -> Result<()> {
     w.check()?;
     if item_ids.len() != w.config.num_items {
         return Err(ModelError::BadWeights(format!("{} item ids for {} item vectors", item_ids.len(), w.config.num_items)));
@@ -163,6 +190,12 @@ pub fn write_model_dir(dir: &Path, w: &ModelWeights, item_ids: &[String], p: Pre
     let (mut enc_t, mut item_t) = (BTreeMap::new(), BTreeMap::new());
     for (name, t) in &w.tensors {
         encode(name, t, p, if name == ITEM_VECTORS { &mut item_t } else { &mut enc_t });
+    }
+    if let Some(lists) = neighbours {
+        if lists.len() != item_ids.len() || lists.iter().flatten().any(|&(j, s)| j as usize >= item_ids.len() || !(0.0..=1.0).contains(&s)) {
+            return Err(ModelError::BadWeights(format!("{} neighbour lists for {} items, or a neighbour outside the table or 0..=1", lists.len(), item_ids.len())));
+        }
+        encode_neighbours(lists, p, &mut item_t);
     }
     write_safetensors(&dir.join("model.safetensors"), &enc_t)?;
     write_safetensors(&dir.join("items.safetensors"), &item_t)?;
@@ -219,6 +252,13 @@ pub fn read_model_dir(dir: &Path) -> Result<(ModelWeights, ModelJson, Vec<String
         return Err(ModelError::BadWeights(format!("items.json lists {} ids for {} item vectors", items.ids.len(), w.config.num_items)));
     }
     Ok((w, mj, items.ids))
+}
+
+/// The item table's co-occurrence neighbours in a model directory, if its export has them.
+pub fn read_neighbours(dir: &Path) -> Result<Option<ItemNeighbours>> {
+    let read = |name: &str| -> Result<Vec<u8>> { std::fs::read(dir.join(name)).map_err(io_err(dir.join(name))) };
+    let items = ItemTable::parse(&read(format::ITEM_IDS_FILE)?, &read(format::ITEM_VECTORS_FILE)?).map_err(|source| ModelError::Items { dir: dir.to_path_buf(), source })?;
+    Ok(items.neighbours)
 }
 
 /// The weights as the browser would see them after a round trip through `p`.

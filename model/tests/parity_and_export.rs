@@ -3,7 +3,7 @@
 use burn::module::Module;
 use localrank_model::data::{Event, EventKind};
 use localrank_model::encoder::make_batch;
-use localrank_model::export::{read_model_dir, round_trip, write_model_dir, Precision};
+use localrank_model::export::{read_model_dir, read_neighbours, round_trip, write_model_dir, Precision};
 use localrank_model::reference::{self, HistoryEvent};
 use localrank_model::train::history_row;
 use localrank_model::{cpu_device, EncoderConfig, ModelWeights};
@@ -60,7 +60,7 @@ fn export_files_round_trip_in_every_precision() {
     let ids: Vec<String> = (0..9).map(|i| format!("sku-{i}")).collect();
     for p in [Precision::F32, Precision::F16, Precision::Int8] {
         let dir = temp_dir(&format!("export-{p:?}"));
-        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::json!({"ndcg@10": 0.5})).expect("writes");
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::json!({"ndcg@10": 0.5}), None).expect("writes");
         let (back, mj, back_ids) = read_model_dir(&dir).expect("reads");
         assert_eq!(back_ids, ids);
         assert_eq!(mj.config.dtype, p);
@@ -98,14 +98,54 @@ fn export_files_round_trip_in_every_precision() {
 }
 
 #[test]
+fn neighbour_lists_round_trip_through_the_item_table() {
+    let cfg = EncoderConfig::tiny(4);
+    let w = ModelWeights::random(&cfg, 5).expect("random");
+    let ids: Vec<String> = (0..4).map(|i| format!("sku-{i}")).collect();
+    // Lists of different lengths (padded to k = 3), one empty; similarities in 0..=1.
+    let lists: Vec<Vec<(u32, f32)>> = vec![vec![(1, 1.0), (3, 0.5), (2, 0.125)], vec![(0, 1.0)], vec![], vec![(0, 0.5), (2, 0.0033)]];
+    for p in [Precision::F32, Precision::F16, Precision::Int8] {
+        let dir = temp_dir(&format!("neighbours-{p:?}"));
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, Some(&lists)).expect("writes");
+        let back = read_neighbours(&dir).expect("reads").expect("has neighbours");
+        assert_eq!(back.k, 3);
+        for (row, list) in lists.iter().enumerate() {
+            let got: Vec<(usize, f32)> = back.of(row).collect();
+            assert_eq!(got.len(), list.len(), "{p:?} row {row}: {got:?}");
+            // f16 keeps ~3 significant digits; int8's grid per row is max/127, and the searched
+            // scale may clip the largest value by up to 20%.
+            let max = list.iter().fold(0f32, |m, x| m.max(x.1));
+            let tol = match p {
+                Precision::F32 => 0.0,
+                Precision::F16 => 1e-3,
+                Precision::Int8 => max * 0.2 + max / 127.0,
+            };
+            for (&(j, s), &(gj, gs)) in list.iter().zip(&got) {
+                assert_eq!(gj, j as usize);
+                assert!((gs - s).abs() <= tol && (0.0..=1.0).contains(&gs), "{p:?} row {row}: {gs} vs {s}");
+            }
+        }
+        // The model files read back as before; without lists the table has none.
+        read_model_dir(&dir).expect("reads");
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, None).expect("writes");
+        assert_eq!(read_neighbours(&dir).expect("reads"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    // A list naming a row outside the table is refused.
+    let dir = temp_dir("neighbours-bad");
+    assert!(write_model_dir(&dir, &w, &ids, Precision::F32, "unit", serde_json::Value::Null, Some(&[vec![(4, 0.5)], vec![], vec![], vec![]])).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn corrupt_or_mismatched_files_are_rejected() {
     let cfg = EncoderConfig::tiny(4);
     let w = ModelWeights::random(&cfg, 1).expect("random");
     let dir = temp_dir("corrupt");
     let short_ids = vec!["a".to_string()];
-    assert!(write_model_dir(&dir, &w, &short_ids, Precision::F32, "x", serde_json::Value::Null).is_err());
+    assert!(write_model_dir(&dir, &w, &short_ids, Precision::F32, "x", serde_json::Value::Null, None).is_err());
     let ids: Vec<String> = (0..4).map(|i| i.to_string()).collect();
-    write_model_dir(&dir, &w, &ids, Precision::F32, "x", serde_json::Value::Null).expect("writes");
+    write_model_dir(&dir, &w, &ids, Precision::F32, "x", serde_json::Value::Null, None).expect("writes");
     std::fs::write(dir.join("model.safetensors"), b"not a safetensors file").expect("overwrite");
     let err = read_model_dir(&dir).unwrap_err();
     assert!(err.to_string().contains("model.safetensors"), "{err}");

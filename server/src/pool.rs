@@ -24,10 +24,21 @@ struct PoolItem<'a> {
     repeat: bool,
     title: &'a str,
     department: &'a str,
+    /// The item's co-occurrence neighbours from the item table, when the export has them: the
+    /// engine's neighbour part (item-kNN on the device) reads them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    neighbours: Option<Neighbours<'a>>,
     /// Key into the pool's `images`: the placeholder is per category, sent inline with the
     /// pool, so showing a product never costs a request (which would tell the server what
     /// the personalized page shows).
     image_key: &'a str,
+}
+
+/// `{ ids, weights }`: the engine's `NeighboursInput`.
+#[derive(Serialize)]
+struct Neighbours<'a> {
+    ids: Vec<&'a str>,
+    weights: Vec<f32>,
 }
 
 /// The pool, pre-rendered: each item's JSON text once at start-up, so a request only joins
@@ -71,6 +82,10 @@ impl Pool {
                 title: &product.title,
                 department: &product.department,
                 image_key: &product.category,
+                neighbours: table.neighbours.as_ref().map(|n| {
+                    let (ids, weights) = n.of(row).map(|(j, w)| (table.ids[j].as_str(), w)).unzip();
+                    Neighbours { ids, weights }
+                }),
             };
             // Serializing plain strings and finite floats (checked when the table was read)
             // cannot fail.

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::{future_to_promise, spawn_local};
 use super::convert::{from_js, now_ms};
 use super::{Engine, log_warning};
 use crate::error::LocalRankError;
-use crate::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
+use crate::pool::{CandidatePool, NeighboursInput, PoolInput, PoolItemInput, VectorInput};
 use crate::rank::{self, RankOptions, RankSettings, Ranking, ShopperModel};
 
 #[wasm_bindgen]
@@ -133,6 +133,12 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
             sponsored: optional(&item, i, "sponsored", JsValue::as_bool, "true or false")?,
             available: optional(&item, i, "available", JsValue::as_bool, "true or false")?,
             repeat: optional(&item, i, "repeat", JsValue::as_bool, "true or false")?,
+            neighbours: match get(&item, "neighbours") {
+                n if n.is_undefined() || n.is_null() => None,
+                n => Some(serde_wasm_bindgen::from_value::<NeighboursInput>(n).map_err(|_| {
+                    invalid(&path("neighbours"), "must be { ids: string[], weights: number[] }")
+                })?),
+            },
         });
     }
     CandidatePool::from_input(PoolInput { model, dim, items, vectors })

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use clap::Args;
-use localrank_model::baselines::{Bpr, BprConfig, ItemKnn, Popularity};
+use localrank_model::baselines::{cooccurrence_neighbours, Bpr, BprConfig, ItemKnn, Popularity, EXPORT_NEIGHBOURS};
 use localrank_model::data::SplitPart;
 use localrank_core::gpu::ModelRuntime;
 use localrank_core::model::IntentEncoder;
@@ -44,6 +44,13 @@ pub struct EvalArgs {
     /// Do not write the tuned blend weights into the model's model.json
     #[arg(long)]
     pub keep_blend: bool,
+    /// Co-occurrence neighbours per pool item in the blend tuning (what `localrank export`
+    /// ships with the item table); 0 tunes the cosine-of-item-vectors neighbour part instead
+    #[arg(long, default_value_t = EXPORT_NEIGHBOURS)]
+    pub neighbours: usize,
+    /// Also measure BPR-MF on the homepage pool during the blend tuning (fits BPR: slower)
+    #[arg(long)]
+    pub pool_bpr: bool,
 }
 
 pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
@@ -72,7 +79,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let scorer = EncoderScorer { model: &model, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true };
 
     let item_vectors = &weights.get(ITEM_VECTORS)?.data;
-    let blend = match tune_blend(&ds, &dir, item_vectors, weights.config.dim, a.pool, &opts, log) {
+    let blend = match tune_blend(&ds, &dir, item_vectors, weights.config.dim, a, &opts, log) {
         Ok(blend) => {
             if !a.keep_blend {
                 set_blend(&dir, blend.tuned)?;
@@ -167,7 +174,7 @@ struct TunedBlend {
 /// The engine's blend weights for this model: a grid on the validation split's homepage pool,
 /// then the full engine (MMR, slot rules) on the test split with the defaults and the tuned
 /// weights, so the gain is measured on data the tuning never saw.
-fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize, opts: &EvalOptions, log: &mut dyn FnMut(&str)) -> Result<TunedBlend, CliError> {
+fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, a: &EvalArgs, opts: &EvalOptions, log: &mut dyn FnMut(&str)) -> Result<TunedBlend, CliError> {
     let t = Instant::now();
     // The model as the browser loads it: the engine's own loader and CPU forward pass.
     let model = {
@@ -177,12 +184,19 @@ fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize
         let encoder = IntentEncoder::load(&bytes, &json).map_err(|e| CliError::Usage(format!("the engine cannot load {}: {e}", dir.display())))?;
         ModelRuntime::new(encoder, "eval")
     };
-    let setup = HomepageSetup::new(ds, vectors, dim, pool)?;
+    // The pool as the candidate service sends it: with each item's co-occurrence neighbours
+    // (the lists export writes), or without (the engine then uses the vectors' cosine).
+    let lists = (a.neighbours > 0).then(|| cooccurrence_neighbours(ds, a.neighbours));
+    let variant = match a.neighbours {
+        0 => "cosine of item vectors".to_owned(),
+        k => format!("co-occurrence, {k} per pool item"),
+    };
+    let setup = HomepageSetup::new(ds, vectors, dim, a.pool, lists.as_deref())?;
     let users: Vec<usize> = (0..ds.num_users()).collect();
     let tuning = tune(&setup.cases(SplitPart::Validation, &users, &model)?);
     let w = tuning.tuned;
     log(&format!(
-        "blend (homepage pool of {}, validation, {} grid points): intent {} / server {} / affinity {} / neighbour {} → NDCG@10 {:.4} (default weights {:.4}, server order {:.4})",
+        "blend (homepage pool of {}, neighbour part: {variant}; validation, {} grid points): intent {} / server {} / affinity {} / neighbour {} → NDCG@10 {:.4} (default weights {:.4}, server order {:.4})",
         setup.pool_size(), tuning.grid_points, w.intent, w.server, w.affinity, w.neighbour, tuning.validation_tuned, tuning.validation_default, tuning.validation_server
     ));
     let lambda = localrank_core::rank::RankSettings::default().lambda;
@@ -192,6 +206,10 @@ fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize
     // The baseline the neighbour part stands in for, on the same pool and targets: item-kNN
     // (co-occurrence cosine, 100 neighbours) reordering the pool.
     let knn = homepage_pool(&ItemKnn::fit(ds, 100), ds, setup.pool_size(), opts);
+    let bpr = a.pool_bpr.then(|| homepage_pool(&Bpr::fit(ds, &BprConfig::default()).0, ds, setup.pool_size(), opts));
+    if let Some(bpr) = &bpr {
+        log(&format!("  BPR-MF on the same pool (test): NDCG@10 {:.4}", bpr.localrank_ndcg10));
+    }
     log(&format!(
         "  test, full engine (MMR λ {lambda}): server order NDCG@10 {:.4}, default weights {:.4}, tuned {:.4} ({:+.1}%); tuned without MMR (λ 1) {:.4}; item-kNN on the same pool {:.4}  [{:.1}s]",
         server.ndcg10,
@@ -204,6 +222,7 @@ fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize
     ));
     let report = json!({
         "protocol": "homepage pool (top-N training popularity), history items dropped; the engine's own rank_for_shopper() running the exported model; tuned on validation, reported on test",
+        "neighbour_part": variant,
         "validation": tuning,
         "test": {
             "mmr_lambda": lambda,
@@ -213,6 +232,7 @@ fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, pool: usize
             "tuned_weights_without_mmr": tuned_relevance,
             "item_knn_ndcg@10": knn.localrank_ndcg10,
             "item_knn_hr@10": knn.localrank_hr10,
+            "bpr_ndcg@10": bpr.map(|b| b.localrank_ndcg10),
         },
     });
     Ok(TunedBlend { tuned: w, report })

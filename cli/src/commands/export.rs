@@ -3,10 +3,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use localrank_model::baselines::{cooccurrence_neighbours, EXPORT_NEIGHBOURS};
 use localrank_model::export::{read_model_dir, set_blend, write_model_dir, Precision};
 use localrank_model::{EncoderConfig, ModelWeights};
 use serde_json::json;
 
+use crate::commands::prepare::load_or_prepare;
 use crate::error::CliError;
 use crate::paths::{DatasetSpec, Paths};
 
@@ -36,6 +38,11 @@ pub struct ExportArgs {
     pub blocks: usize,
     #[arg(long, default_value_t = 6)]
     pub max_len: usize,
+    /// Co-occurrence neighbours per item written into the item table (from the training
+    /// split, as item-kNN computes them; the candidate service attaches them to pool items);
+    /// 0 writes none
+    #[arg(long, default_value_t = EXPORT_NEIGHBOURS)]
+    pub neighbours: usize,
 }
 
 pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
@@ -43,11 +50,11 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         "all" => vec![Precision::F32, Precision::F16, Precision::Int8],
         p => vec![Precision::parse(p).ok_or_else(|| CliError::Usage(format!("unknown precision {p:?}; use f32, f16, int8 or all")))?],
     };
-    let (weights, ids, name, metrics, blend) = if a.random {
+    let (weights, ids, name, metrics, blend, lists) = if a.random {
         let cfg = EncoderConfig { dim: a.dim, heads: a.heads, blocks: a.blocks, max_len: a.max_len, ffn_dim: a.dim * 2, ..EncoderConfig::tiny(a.items) };
         let w = ModelWeights::random(&cfg, a.seed)?;
         let ids = (0..a.items).map(|i| format!("item{i}")).collect();
-        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None)
+        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, None)
     } else {
         let spec = DatasetSpec::parse(&a.dataset);
         let dir = paths.artifacts(&spec);
@@ -61,12 +68,23 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         if mj.config.blend.is_none() {
             log("note: the model has no tuned blend weights yet, so the engine will use its defaults with it; `localrank eval` tunes them");
         }
-        (w, ids, spec.name(), metrics, mj.config.blend)
+        // The neighbour lists come from the prepared data's training split, the data the model
+        // was trained on (the item set is checked equal).
+        let lists = if a.neighbours > 0 {
+            let ds = load_or_prepare(paths, &a.dataset, log)?;
+            if ds.item_ids != ids {
+                return Err(CliError::Usage(format!("the model in {} was trained on a different item set; retrain it", dir.display())));
+            }
+            Some(cooccurrence_neighbours(&ds, a.neighbours))
+        } else {
+            None
+        };
+        (w, ids, spec.name(), metrics, mj.config.blend, lists)
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {
         let dir = if a.precision == "all" { out.join(format!("{p:?}").to_lowercase()) } else { out.clone() };
-        write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone())?;
+        write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone(), lists.as_deref())?;
         if let Some(blend) = blend {
             set_blend(&dir, blend)?;
         }

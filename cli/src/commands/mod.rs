@@ -47,7 +47,7 @@ mod pipeline_tests {
         super::train::run(&paths, &train, &mut log).expect("trains");
 
         let report = dir.join("report.json");
-        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false }, &mut log).expect("evaluates");
+        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false }, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["dataset"], "shop");
         assert_eq!(r["protocol"], "leave-one-out/full");
@@ -72,7 +72,7 @@ mod pipeline_tests {
         assert!(std::fs::read_to_string(report.with_extension("svg")).expect("svg").contains("<svg"));
 
         let out = dir.join("export");
-        let export = super::export::ExportArgs { dataset: dataset.clone(), out: Some(out.clone()), precision: "all".into(), random: false, seed: 1, items: 4, dim: 8, heads: 2, blocks: 1, max_len: 4 };
+        let export = super::export::ExportArgs { dataset: dataset.clone(), out: Some(out.clone()), precision: "all".into(), random: false, seed: 1, items: 4, dim: 8, heads: 2, blocks: 1, max_len: 4, neighbours: 3 };
         super::export::run(&paths, &export, &mut log).expect("exports");
         for p in ["f32", "f16", "int8"] {
             let (w, mj, ids) = localrank_model::export::read_model_dir(&out.join(p)).expect("readable export");
@@ -81,6 +81,10 @@ mod pipeline_tests {
             // …in a model.json the engine accepts, tuned weights included.
             let json = std::fs::read_to_string(out.join(p).join("model.json")).expect("model.json");
             assert_eq!(localrank_core::model::ModelConfig::from_json(&json).expect("engine reads it").blend, Some(tuned));
+            // The item table carries each item's co-occurrence neighbours (at most 3 here).
+            let n = localrank_model::export::read_neighbours(&out.join(p)).expect("readable").expect("neighbours exported");
+            assert_eq!(n.k, 3);
+            assert!((0..12).any(|row| n.of(row).count() > 0));
         }
         let random = super::export::ExportArgs { random: true, out: Some(dir.join("random")), precision: "f32".into(), seed: 4, ..export };
         super::export::run(&paths, &random, &mut log).expect("random export");

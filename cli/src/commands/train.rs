@@ -101,7 +101,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     let dir = paths.artifacts(&spec);
     // Checkpoint every new best so an interrupted run still leaves a usable model.
     let mut checkpoint = |w: &localrank_model::ModelWeights, epoch: usize, m: &localrank_model::eval::Metrics| {
-        write_model_dir(&dir, w, &ds.item_ids, Precision::F32, &ds.name, json!({ "validation": m, "best_epoch": epoch, "complete": false }))
+        write_model_dir(&dir, w, &ds.item_ids, Precision::F32, &ds.name, json!({ "validation": m, "best_epoch": epoch, "complete": false }), None)
     };
     let auto = train_auto(&ds, &overrides, a.seed, &opts, &device, !a.quiet, log, &mut checkpoint)?;
     let out = &auto.outcome;
@@ -111,7 +111,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     ));
     let settings = json!({ "encoder": auto.encoder, "training": auto.training, "tuning": auto.report });
     let metrics = json!({ "validation": out.best_validation, "best_epoch": out.best_epoch, "complete": true, "settings": settings });
-    write_model_dir(&dir, &out.weights, &ds.item_ids, Precision::F32, &ds.name, metrics)?;
+    write_model_dir(&dir, &out.weights, &ds.item_ids, Precision::F32, &ds.name, metrics, None)?;
     let report = json!({
         "dataset": ds.name, "encoder": auto.encoder, "training": auto.training, "tuning": auto.report,
         "best_epoch": out.best_epoch, "best_validation": out.best_validation,

@@ -300,8 +300,11 @@ fn rank_steps<'a>(
     // The recent-item list serves the neighbour part and the explanations; built only when one
     // of them runs (it normalises up to SOURCES vectors).
     let wants_neighbour = personalized && (w.neighbour > 0.0 || settings.all_parts);
-    let sources = (wants_neighbour || (personalized && settings.explain)).then(|| HistoryNeighbours::new(&steps));
+    // A pool whose items carry co-occurrence lists gets that variant; others the vector cosine.
+    let cooccurrence = pool.has_neighbours();
+    let sources = (wants_neighbour || (personalized && settings.explain)).then(|| HistoryNeighbours::new(&steps, !cooccurrence));
     let neighbour = match &sources {
+        Some(sources) if wants_neighbour && cooccurrence => sources.cooccurrence_scores(pool),
         Some(sources) if wants_neighbour => sources.scores(pool),
         _ => vec![0.0; pool.len()],
     };

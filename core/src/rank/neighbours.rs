@@ -5,8 +5,19 @@
 //! Why a neighbour part beside the intent: the intent is one vector, a summary of the whole
 //! recent history; a candidate very like one item the shopper looked at (but unlike the rest)
 //! scores middling against it. item-kNN — sum of similarities to each history item — catches
-//! exactly those, and on small logs it is the baseline to beat. Here it runs on the public item
-//! vectors the engine already has (the model's own item space), so it needs no extra download.
+//! exactly those, and on small logs it is the baseline to beat.
+//!
+//! Two similarities, chosen per pool:
+//! - **co-occurrence** (when any pool item carries `neighbours`): the similarity item-kNN
+//!   itself uses — the cosine of the two items' shopper sets in the training log, computed by
+//!   the trainer (`localrank_model::baselines::item_knn`) and sent by the candidate service as
+//!   each candidate's top-K list. A history item that is not on the candidate's list counts 0.
+//! - **cosine of item vectors** (pools without lists): the public vectors the engine already
+//!   has, so it needs no extra download.
+//!
+//! One pool uses one of them for every item: the two live on different scales (vector cosines
+//! of related items are typically 0.3–0.9, co-occurrence similarities 0.01–0.3), so mixing
+//! them would rank a list-less item against the others by the scale, not the similarity.
 
 use super::score;
 use super::signals::HistoryStep;
@@ -23,19 +34,25 @@ struct Source<'a> {
     kind: EventKind,
     /// Kind weight × recency (the step's weight); the strongest occurrence of the item.
     weight: f32,
-    unit: Vec<f32>,
+    /// The unit-length item vector; `None` for an item without one (co-occurrence only).
+    unit: Option<Vec<f32>>,
 }
 
-/// The most recent distinct history items that have a vector, newest first.
+/// The most recent distinct history items (that have a vector, when `need_vector`), newest first.
 pub struct HistoryNeighbours<'a> {
     sources: Vec<Source<'a>>,
 }
 
 impl<'a> HistoryNeighbours<'a> {
-    pub fn new(steps: &[HistoryStep<'a>]) -> Self {
+    /// `need_vector`: only items with a vector count (the cosine variant); the co-occurrence
+    /// variant needs only the item's id.
+    pub fn new(steps: &[HistoryStep<'a>], need_vector: bool) -> Self {
         let mut sources: Vec<Source<'a>> = Vec::new();
         for step in steps.iter().rev() {
-            let (Some(id), Some(vector)) = (step.event.item.as_deref(), step.vector) else { continue };
+            let Some(id) = step.event.item.as_deref() else { continue };
+            if need_vector && step.vector.is_none() {
+                continue;
+            }
             if let Some(existing) = sources.iter_mut().find(|s| s.id == id) {
                 // The same item seen again: keep its strongest kind (a purchase beats a view).
                 if step.weight > existing.weight {
@@ -47,8 +64,11 @@ impl<'a> HistoryNeighbours<'a> {
             if sources.len() == SOURCES || step.weight <= 0.0 {
                 continue;
             }
-            let norm = score::norm(vector).max(score::NORM_EPSILON);
-            sources.push(Source { id, kind: step.event.kind, weight: step.weight, unit: vector.iter().map(|x| x / norm).collect() });
+            let unit = step.vector.map(|vector| {
+                let norm = score::norm(vector).max(score::NORM_EPSILON);
+                vector.iter().map(|x| x / norm).collect()
+            });
+            sources.push(Source { id, kind: step.event.kind, weight: step.weight, unit });
         }
         HistoryNeighbours { sources }
     }
@@ -68,13 +88,40 @@ impl<'a> HistoryNeighbours<'a> {
                 let id = pool.items[i].id.as_str();
                 let (mut sum, mut weights) = (0.0f32, 0.0f32);
                 for s in &self.sources {
-                    if s.id == id {
-                        continue;
-                    }
+                    let Some(unit) = s.unit.as_deref().filter(|_| s.id != id) else { continue };
                     weights += s.weight;
-                    sum += s.weight * (score::dot(&s.unit, candidate) / norm).max(0.0);
+                    sum += s.weight * (score::dot(unit, candidate) / norm).max(0.0);
                 }
                 if weights > 0.0 { sum / weights } else { 0.0 }
+            })
+            .collect()
+    }
+
+    /// The co-occurrence variant: per candidate, Σ weight·sim / Σ weight over the history items
+    /// other than the candidate itself, sim read from the candidate's `neighbours` list (0 for
+    /// a history item not on it, and for every item of a candidate without a list). In [0, 1]
+    /// as the similarities are; the same weights and normalisation as [`Self::scores`].
+    pub fn cooccurrence_scores(&self, pool: &CandidatePool) -> Vec<f32> {
+        let total: f32 = self.sources.iter().map(|s| s.weight).sum();
+        if total <= 0.0 {
+            return vec![0.0; pool.len()];
+        }
+        // Sources are distinct and at most SOURCES: a scan beats hashing for each list entry.
+        pool.items
+            .iter()
+            .map(|c| {
+                let Some(list) = &c.neighbours else { return 0.0 };
+                let own = self.sources.iter().find(|s| s.id == c.id).map_or(0.0, |s| s.weight);
+                let weights = total - own;
+                if weights <= 0.0 {
+                    return 0.0;
+                }
+                let sum: f32 = list
+                    .iter()
+                    .filter(|(id, _)| *id != c.id)
+                    .filter_map(|(id, sim)| self.sources.iter().find(|s| s.id == id).map(|s| s.weight * sim))
+                    .sum();
+                sum / weights
             })
             .collect()
     }
@@ -85,10 +132,8 @@ impl<'a> HistoryNeighbours<'a> {
         let norm = score::norm(candidate).max(score::NORM_EPSILON);
         let mut best: Option<(usize, f32)> = None;
         for (k, s) in self.sources.iter().enumerate() {
-            if s.id == candidate_id {
-                continue;
-            }
-            let cos = score::dot(&s.unit, candidate) / norm;
+            let Some(unit) = s.unit.as_deref().filter(|_| s.id != candidate_id) else { continue };
+            let cos = score::dot(unit, candidate) / norm;
             if cos < EXPLAIN_MIN_COSINE {
                 continue;
             }
@@ -98,5 +143,51 @@ impl<'a> HistoryNeighbours<'a> {
             }
         }
         best.map(|(k, _)| (self.sources[k].id.to_owned(), self.sources[k].kind))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::PoolInput;
+
+    fn event(item: &str, kind: EventKind) -> StoredEvent {
+        StoredEvent { seq: 0, kind, item: Some(item.to_owned()), query: None, timestamp: 0.0, category: None, price: None }
+    }
+
+    #[test]
+    fn cooccurrence_part_is_the_weighted_mean_of_listed_similarities() {
+        // History (oldest first): a viewed, b purchased, a viewed again, z (no vector).
+        let events = [event("a", EventKind::View), event("b", EventKind::Purchase), event("a", EventKind::View), event("z", EventKind::View)];
+        let v = [1.0f32, 0.0];
+        let steps: Vec<HistoryStep> = events
+            .iter()
+            .zip([0.5f32, 4.0, 1.0, 2.0])
+            .map(|(event, weight)| HistoryStep { event, vector: (event.item.as_deref() != Some("z")).then_some(&v[..]), category: None, weight })
+            .collect();
+        let pool: PoolInput = serde_json::from_value(serde_json::json!({
+            "dim": 2,
+            "items": [
+                { "id": "c", "vector": [0.0, 1.0], "neighbours": { "ids": ["a", "q", "b"], "weights": [0.5, 0.9, 0.25] } },
+                { "id": "b", "vector": [0.0, 1.0], "neighbours": { "ids": ["b", "z"], "weights": [1.0, 0.4] } },
+                { "id": "d", "vector": [0.0, 1.0] },
+            ],
+        }))
+        .unwrap();
+        let pool = CandidatePool::from_input(pool).unwrap();
+        // Sources: z 2 (no vector, counts for co-occurrence), a 1 (its strongest occurrence),
+        // b 4; total 7.
+        let n = HistoryNeighbours::new(&steps, false);
+        let s = n.cooccurrence_scores(&pool);
+        // c: (1·0.5 + 4·0.25) / 7; q is not in the history.
+        assert!((s[0] - 1.5 / 7.0).abs() < 1e-6, "{s:?}");
+        // b: itself left out of both sums: 2·0.4 / (7 − 4).
+        assert!((s[1] - 0.8 / 3.0).abs() < 1e-6, "{s:?}");
+        // d: no list, no known neighbour.
+        assert_eq!(s[2], 0.0);
+        // The cosine variant never counts z (no vector): sources a, b only.
+        let cos = HistoryNeighbours::new(&steps, true).scores(&pool);
+        assert_eq!(cos, vec![0.0, 0.0, 0.0], "c, b, d are orthogonal to a and b's vector");
+        assert_eq!(HistoryNeighbours::new(&steps, true).sources.len(), 2);
     }
 }

@@ -12,44 +12,57 @@ pub struct ItemKnn {
 
 impl ItemKnn {
     pub fn fit(ds: &Dataset, k: usize) -> ItemKnn {
-        let n = ds.num_items();
-        let mut users_of: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let mut items_of: Vec<Vec<u32>> = Vec::with_capacity(ds.num_users());
-        for u in 0..ds.num_users() {
-            let mut items: Vec<u32> = ds.train_sequence(u).iter().map(|e| e.item).collect();
-            items.sort_unstable();
-            items.dedup();
-            for &i in &items {
-                users_of[i as usize].push(u as u32);
-            }
-            items_of.push(items);
+        ItemKnn { neighbours: cooccurrence_neighbours(ds, k) }
+    }
+}
+
+/// Co-occurrence neighbours per item that `localrank export` writes into the item table (and
+/// `localrank eval` tunes the blend with). Measured in docs/training.md ("The neighbour part").
+pub const EXPORT_NEIGHBOURS: usize = 50;
+
+/// The item-kNN similarity, one definition for the baseline and the engine's neighbour part
+/// (`localrank export` writes these lists into the item table): per item, its `k` most similar
+/// other items over the training part of every user's sequence, sim(i, j) = |U_i ∩ U_j| /
+/// sqrt(|U_i| |U_j|) ∈ (0, 1], most similar first (ties by item index). Items that share no
+/// user with item i are not listed.
+pub fn cooccurrence_neighbours(ds: &Dataset, k: usize) -> Vec<Vec<(u32, f32)>> {
+    let n = ds.num_items();
+    let mut users_of: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut items_of: Vec<Vec<u32>> = Vec::with_capacity(ds.num_users());
+    for u in 0..ds.num_users() {
+        let mut items: Vec<u32> = ds.train_sequence(u).iter().map(|e| e.item).collect();
+        items.sort_unstable();
+        items.dedup();
+        for &i in &items {
+            users_of[i as usize].push(u as u32);
         }
-        let mut neighbours = Vec::with_capacity(n);
-        let mut co = vec![0u32; n];
-        let mut touched = Vec::new();
-        for i in 0..n {
-            for &u in &users_of[i] {
-                for &j in &items_of[u as usize] {
-                    if j as usize != i {
-                        if co[j as usize] == 0 {
-                            touched.push(j);
-                        }
-                        co[j as usize] += 1;
+        items_of.push(items);
+    }
+    let mut neighbours = Vec::with_capacity(n);
+    let mut co = vec![0u32; n];
+    let mut touched = Vec::new();
+    for i in 0..n {
+        for &u in &users_of[i] {
+            for &j in &items_of[u as usize] {
+                if j as usize != i {
+                    if co[j as usize] == 0 {
+                        touched.push(j);
                     }
+                    co[j as usize] += 1;
                 }
             }
-            let ni = users_of[i].len() as f32;
-            let mut sims: Vec<(u32, f32)> = touched.iter().map(|&j| (j, co[j as usize] as f32 / (ni * users_of[j as usize].len() as f32).sqrt())).collect();
-            for &j in &touched {
-                co[j as usize] = 0;
-            }
-            touched.clear();
-            sims.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            sims.truncate(k);
-            neighbours.push(sims);
         }
-        ItemKnn { neighbours }
+        let ni = users_of[i].len() as f32;
+        let mut sims: Vec<(u32, f32)> = touched.iter().map(|&j| (j, co[j as usize] as f32 / (ni * users_of[j as usize].len() as f32).sqrt())).collect();
+        for &j in &touched {
+            co[j as usize] = 0;
+        }
+        touched.clear();
+        sims.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        sims.truncate(k);
+        neighbours.push(sims);
     }
+    neighbours
 }
 
 impl Scorer for ItemKnn {

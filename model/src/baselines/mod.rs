@@ -6,5 +6,5 @@ pub mod item_knn;
 pub mod popularity;
 
 pub use bpr::{Bpr, BprConfig};
-pub use item_knn::ItemKnn;
+pub use item_knn::{cooccurrence_neighbours, ItemKnn, EXPORT_NEIGHBOURS};
 pub use popularity::Popularity;

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use futures::executor::block_on;
 use localrank_core::gpu::ModelRuntime;
-use localrank_core::pool::{CandidatePool, PoolInput, PoolItemInput, VectorInput};
+use localrank_core::pool::{CandidatePool, NeighboursInput, PoolInput, PoolItemInput, VectorInput};
 use localrank_core::rank::{self, BlendWeights, BlendWeightsInput, RankSettings, ScoreParts, ShopperModel};
 use localrank_core::{EventKind, StoredEvent};
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,11 @@ pub struct HomepageSetup<'a> {
 
 impl<'a> HomepageSetup<'a> {
     /// `vectors`: the item-vector table, row-major `[num_items, dim]` (what export ships).
-    pub fn new(ds: &'a Dataset, vectors: &'a [f32], dim: usize, pool_size: usize) -> Result<HomepageSetup<'a>> {
+    /// `neighbours`: each item's co-occurrence neighbours (what export ships with it, see
+    /// `baselines::cooccurrence_neighbours`); with them every pool item carries its list, as
+    /// the candidate service sends it, and the engine's neighbour part is co-occurrence; without
+    /// them it is the cosine of item vectors.
+    pub fn new(ds: &'a Dataset, vectors: &'a [f32], dim: usize, pool_size: usize, neighbours: Option<&[Vec<(u32, f32)>]>) -> Result<HomepageSetup<'a>> {
         if dim == 0 || vectors.len() != ds.num_items() * dim {
             return Err(ModelError::BadConfig(format!("item vectors hold {} values; {} items × dim {dim} expected", vectors.len(), ds.num_items())));
         }
@@ -77,6 +81,10 @@ impl<'a> HomepageSetup<'a> {
                     sponsored: None,
                     available: None,
                     repeat: None,
+                    neighbours: neighbours.map(|lists| NeighboursInput {
+                        ids: lists[i].iter().map(|&(j, _)| ds.item_ids[j as usize].clone()).collect(),
+                        weights: lists[i].iter().map(|&(_, w)| w).collect(),
+                    }),
                 })
                 .collect(),
             vectors: None,
@@ -219,11 +227,12 @@ pub fn blended_metrics(cases: &[UserCase], w: BlendWeights) -> Metrics {
 }
 
 /// The weights searched. The intent weight stays 1: scaling all of them changes no order, so
-/// the others are relative to it. The neighbour grid reaches 8 so that a log where item-kNN
-/// beats the model can all but switch the intent off.
+/// the others are relative to it. The neighbour grid reaches 64 so that a log where item-kNN
+/// beats the model can all but switch the intent off, whichever similarity the part uses:
+/// co-occurrence similarities averaged over the recent items are often a few hundredths.
 pub const SERVER_GRID: [f64; 12] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
 pub const AFFINITY_GRID: [f64; 11] = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
-pub const NEIGHBOUR_GRID: [f64; 8] = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
+pub const NEIGHBOUR_GRID: [f64; 11] = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BlendTuning {
