@@ -18,7 +18,7 @@ impl ItemKnn {
 
 /// Co-occurrence neighbours per item that `localrank export` writes into the item table (and
 /// `localrank eval` tunes the blend with). Measured in docs/training.md ("The neighbour part").
-pub const EXPORT_NEIGHBOURS: usize = 50;
+pub const EXPORT_NEIGHBOURS: usize = 20;
 
 /// The item-kNN similarity, one definition for the baseline and the engine's neighbour part
 /// (`localrank export` writes these lists into the item table): per item, its `k` most similar
