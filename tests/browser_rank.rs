@@ -195,7 +195,7 @@ fn the_object_and_json_text_paths_read_every_field_alike() {
     // Every field of PoolItemInput, set; the JSON text goes through serde, the object through
     // the direct reader. If a field is added to one and not the other, this fails.
     let text = r#"{"model":"m1","dim":2,"items":[
-        {"id":"a","vector":[1,0],"score":2.5,"category":"shoes","price":9.99,"pinned":1,"sponsored":false,"available":true,"repeat":true},
+        {"id":"a","vector":[1,0],"score":2.5,"category":"shoes","price":9.99,"pinned":1,"sponsored":false,"available":true,"repeat":true,"neighbours":{"ids":["b","x"],"weights":[0.5,0.25]}},
         {"id":"b","vector":"AACAPwAAAAA=","sponsored":true,"available":false},
         {"id":"c","vector":{"base64":"AgA=","dtype":"int8","scale":0.5}}]}"#;
     let from_text = localrank::web::pool_from_js(&JsValue::from_str(text)).expect("text");
@@ -210,6 +210,7 @@ fn the_object_and_json_text_paths_read_every_field_alike() {
     assert_eq!(from_object.items[0].pinned, Some(1));
     assert!(from_object.items[0].repeat && from_object.items[1].sponsored && !from_object.items[1].available);
     assert_eq!(from_object.model.as_deref(), Some("m1"));
+    assert_eq!(from_direct.items[0].neighbours, Some(vec![("b".to_owned(), 0.5), ("x".to_owned(), 0.25)]));
     let error = localrank::web::pool_from_js(&js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0],"sponsored":"yes"}]}"#)).unwrap_err();
     assert_eq!(error.field(), Some("items[0].sponsored"));
     let error = localrank::web::pool_from_js(&JsValue::from_str("{not json")).unwrap_err();

@@ -402,6 +402,36 @@ mod tests {
     }
 
     #[test]
+    fn item_table_reads_and_checks_the_neighbour_lists() {
+        let json = br#"{"dim": 2, "ids": ["a", "b"]}"#;
+        let vectors: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let rows = |r: [i32; 4]| r.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let weights = |w: [f32; 4]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let file = |r: Vec<u8>, w: Option<Vec<u8>>| {
+            let mut t = vec![(ITEM_VECTORS, "F32", vec![2, 2], vectors.clone()), (ITEM_NEIGHBOURS, "I32", vec![2, 2], r)];
+            t.extend(w.map(|w| (ITEM_NEIGHBOUR_WEIGHTS, "F32", vec![2, 2], w)));
+            write(&t)
+        };
+        // a's list: b (0.5), then padding (-1); b's list: a (1.0), then padding.
+        let t = ItemTable::parse(json, &file(rows([1, -1, 0, -1]), Some(weights([0.5, 0.0, 1.0, 0.0])))).unwrap();
+        let n = t.neighbours.expect("lists read");
+        assert_eq!(n.k, 2);
+        assert_eq!(n.of(0).collect::<Vec<_>>(), vec![(1, 0.5)]);
+        assert_eq!(n.of(1).collect::<Vec<_>>(), vec![(0, 1.0)]);
+        // int8 rounding a hair above 1 is clamped; clearly outside 0..=1 is refused.
+        let t = ItemTable::parse(json, &file(rows([1, -1, 0, -1]), Some(weights([1.0004, 0.0, 1.0, 0.0])))).unwrap();
+        assert_eq!(t.neighbours.unwrap().of(0).next(), Some((1, 1.0)));
+        let err = ItemTable::parse(json, &file(rows([1, -1, 0, -1]), Some(weights([1.5, 0.0, 1.0, 0.0])))).unwrap_err();
+        assert!(matches!(&err, ItemTableError::Neighbours(m) if m.contains("1.5")), "{err}");
+        // A row outside the table, or only one of the two tensors.
+        let err = ItemTable::parse(json, &file(rows([2, -1, 0, -1]), Some(weights([0.5, 0.0, 1.0, 0.0])))).unwrap_err();
+        assert!(matches!(&err, ItemTableError::Neighbours(m) if m.contains("row 2")), "{err}");
+        let err = ItemTable::parse(json, &file(rows([1, -1, 0, -1]), None)).unwrap_err();
+        assert!(matches!(&err, ItemTableError::Neighbours(m) if m.contains("together")), "{err}");
+        assert!(err.to_string().contains("items.safetensors"), "{err}");
+    }
+
+    #[test]
     fn item_table_errors_name_the_file_and_the_mismatch() {
         let f32_bytes: Vec<u8> = [1.0f32, 2.0, 3.0, f32::NAN].iter().flat_map(|x| x.to_le_bytes()).collect();
         let file = table_files("F32", f32_bytes, None);

@@ -374,6 +374,39 @@ fn the_neighbour_part_finds_items_like_one_history_item_that_the_intent_averages
 }
 
 #[test]
+fn a_pool_with_neighbour_lists_ranks_by_co_occurrence_instead_of_the_vectors_cosine() {
+    // By vector, "near-x" is like the viewed "seen-x"; by co-occurrence (the lists), "far" is
+    // bought with both history items and "near-x" with neither.
+    let items = json!([
+        { "id": "far", "vector": [0.0, -1.0, 1.0], "score": 3, "neighbours": { "ids": ["seen-x", "seen-y"], "weights": [0.5, 0.25] } },
+        { "id": "near-x", "vector": [1.0, 0.05, 0.1], "score": 2, "neighbours": { "ids": ["other"], "weights": [0.9] } },
+        { "id": "plain", "vector": [1.0, 0.0, 0.0], "score": 1 },
+    ]);
+    let with_lists = pool(json!({ "dim": 3, "items": items }));
+    let mut without = items.clone();
+    without.as_array_mut().unwrap().iter_mut().for_each(|i| {
+        i.as_object_mut().unwrap().remove("neighbours");
+    });
+    let without_lists = pool(json!({ "dim": 3, "items": without }));
+    // seen-x purchased (kind weight 4), then seen-y viewed (1): recency 0.917 for seen-x.
+    let history = history_of(&[("seen-x", EventKind::Purchase, Some(vec![1.0, 0.0, 0.0]), None), ("seen-y", EventKind::View, Some(vec![0.0, 1.0, 0.0]), None)]);
+    let weights = BlendWeightsInput { intent: Some(0.0), server: Some(0.0), affinity: Some(0.0), neighbour: Some(1.0) };
+    let settings = RankOptions { weights: Some(weights), diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
+    let ranked = rank_with(&with_lists, &history, settings);
+    let part = |r: &Ranking, id: &str| r.items.iter().find(|i| i.id == id).map(|i| i.parts.neighbour).unwrap();
+    let (wx, wy) = (4.0 * 0.917_004_1f32, 1.0f32);
+    assert!((part(&ranked, "far") - (wx * 0.5 + wy * 0.25) / (wx + wy)).abs() < 1e-6, "{:?}", ranked.items);
+    assert_eq!(part(&ranked, "near-x"), 0.0, "no history item on its list");
+    assert_eq!(part(&ranked, "plain"), 0.0, "no list: no known neighbour, not the cosine");
+    assert_eq!(order(&ranked)[0], "far");
+    // The same pool without lists: the cosine of vectors, where "near-x" and "plain" lead.
+    let cosine = rank_with(&without_lists, &history, settings);
+    assert_eq!(part(&cosine, "far"), 0.0);
+    assert!(part(&cosine, "plain") > 0.5 && part(&cosine, "near-x") > 0.5, "{:?}", cosine.items);
+    assert_eq!(order(&cosine)[2], "far");
+}
+
+#[test]
 fn model_json_blends_written_before_the_neighbour_part_still_load() {
     let old: BlendWeights = serde_json::from_value(json!({ "intent": 1, "server": 0.1, "affinity": 0.1 })).unwrap();
     assert_eq!(old.neighbour, 0.0);

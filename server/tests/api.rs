@@ -58,8 +58,25 @@ fn fixture(name: &str) -> (PathBuf, ServerConfig) {
     let bytes: Vec<u8> = vectors.iter().flat_map(|v| v.to_le_bytes()).collect();
     let view =
         safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4, 3], &bytes).unwrap();
+    // Co-occurrence neighbours, 2 per row (-1 pads): c3 (row 2) lists a1 and d4.
+    let rows: Vec<u8> = [3i32, -1, -1, -1, 0, 3, 2, -1]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let sims: Vec<u8> = [0.75f32, 0.0, 0.0, 0.0, 0.5, 0.25, 0.125, 0.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let rows_view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::I32, vec![4, 2], &rows).unwrap();
+    let sims_view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4, 2], &sims).unwrap();
     safetensors::serialize_to_file(
-        [("item_vectors", view)],
+        [
+            ("item_vectors", view),
+            ("item_neighbours", rows_view),
+            ("item_neighbour_weights", sims_view),
+        ],
         None,
         &model.join("items.safetensors"),
     )
@@ -203,6 +220,16 @@ async fn pool_is_the_catalogue_by_popularity_with_vectors() {
     assert_eq!(items[0]["title"], "Yogurt item c3, 12 oz");
     assert_eq!(items[0]["imageKey"], "Yogurt");
     assert_eq!(items[0]["repeat"], true, "groceries are bought again");
+    // The item table's neighbour lists travel with the items, by id, padding dropped.
+    assert_eq!(
+        items[0]["neighbours"],
+        serde_json::json!({ "ids": ["a1", "d4"], "weights": [0.5, 0.25] })
+    );
+    assert_eq!(
+        items[3]["neighbours"],
+        serde_json::json!({ "ids": [], "weights": [] }),
+        "b2 has none"
+    );
     // One inline placeholder per category on the page: showing a product costs no request.
     let images = pool["images"].as_object().unwrap();
     assert_eq!(
