@@ -188,7 +188,7 @@ fn blend_tuning_uses_the_engines_ranking_and_finds_the_signal() {
     // A random-weight engine model: its intents are noise with respect to these shoppers.
     let (bytes, json) = localrank_core::model::fixture::random_model(dim, 2, 1, 6, 16, localrank_core::model::Precision::F32, 5).expect("fixture model");
     let model = localrank_core::gpu::ModelRuntime::new(localrank_core::model::IntentEncoder::load(&bytes, &json).expect("loads"), "noise");
-    let setup = HomepageSetup::new(&ds, &vectors, dim, 40).expect("a valid pool");
+    let setup = HomepageSetup::new(&ds, &vectors, dim, 40, None).expect("a valid pool");
     assert_eq!(setup.pool_size(), 40);
 
     let tuning = tune(&setup.cases(SplitPart::Validation, &users, &model).expect("the engine ranks"));

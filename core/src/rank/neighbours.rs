@@ -149,6 +149,7 @@ impl<'a> HistoryNeighbours<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::StoredEvent;
     use crate::pool::PoolInput;
 
     fn event(item: &str, kind: EventKind) -> StoredEvent {
