@@ -36,9 +36,9 @@ use tsify::Tsify;
 
 use super::{Backend, GpuDevice, GpuError, GpuOutput, NoGpu};
 use crate::model::{EncoderStep, IntentEncoder, ModelError};
-// The CPU path scores with the multi-accumulator kernel; rank::cosine_scores stays the
-// reference both it and the WGSL kernel are tested against.
-use crate::model::cosine_scores;
+// One cosine for every CPU path (SIMD128 in the wasm build); the WGSL kernel is tested
+// against it.
+use crate::rank::cosine_scores;
 
 /// Pool size of the warm-up calibration, and the smallest pool `auto` sends to WebGPU (when
 /// the calibration found WebGPU faster at this size). Below it the CPU's ~2 ms is hard to beat

@@ -15,7 +15,6 @@ mod encoder;
 mod error;
 pub mod fixture;
 mod kernels;
-pub use kernels::cosine_scores;
 pub(crate) mod safetensors;
 mod weights;
 

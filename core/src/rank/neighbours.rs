@@ -64,7 +64,7 @@ impl<'a> HistoryNeighbours<'a> {
         (0..pool.len())
             .map(|i| {
                 let candidate = pool.vector(i);
-                let norm = score::norm(candidate).max(score::NORM_EPSILON);
+                let norm = pool.norm(i).max(score::NORM_EPSILON);
                 let id = pool.items[i].id.as_str();
                 let (mut sum, mut weights) = (0.0f32, 0.0f32);
                 for s in &self.sources {
@@ -81,8 +81,9 @@ impl<'a> HistoryNeighbours<'a> {
 
     /// The history item whose weighted similarity to the candidate is largest, if any is at
     /// least [`EXPLAIN_MIN_COSINE`] alike.
-    pub fn explain(&self, candidate: &[f32], candidate_id: &str) -> Option<(String, EventKind)> {
-        let norm = score::norm(candidate).max(score::NORM_EPSILON);
+    /// `norm` is the candidate vector's Euclidean norm.
+    pub fn explain(&self, candidate: &[f32], norm: f32, candidate_id: &str) -> Option<(String, EventKind)> {
+        let norm = norm.max(score::NORM_EPSILON);
         let mut best: Option<(usize, f32)> = None;
         for (k, s) in self.sources.iter().enumerate() {
             if s.id == candidate_id {
