@@ -6,7 +6,7 @@
 // returns the server's order — without touching the stopped instance again. Nothing here or
 // in the engine makes a network request except fetching that .wasm file.
 import init, * as engine from '../pkg/localrank.js';
-import { localRankError, unsupportedReason } from './support.js';
+import { localRankError, poolSnapshot, sameSnapshot, unsupportedReason } from './support.js';
 
 let loading;
 
@@ -125,40 +125,6 @@ function serverOrder(pool, error) {
   }
   const order = Array.isArray(items) ? items.map((item) => item?.id).filter((id) => typeof id === 'string') : [];
   return { order, personalized: false, reason: error.message, error: error.code, backend: 'cpu', intent: 'none', items: [], dropped: [], elapsedMs: 0 };
-}
-
-/** Fields of a pool item that rank() reads; a prepared pool is reused only while they are unchanged. */
-const ITEM_FIELDS = ['id', 'score', 'category', 'price', 'pinned', 'sponsored', 'available', 'repeat', 'vector'];
-
-/**
- * What a pool object looked like when it was prepared: its own fields and every item's, by
- * value (vectors and the `vectors` matrix by reference). Reading it costs microseconds; the
- * conversion it saves costs about a millisecond for 500 items.
- */
-function poolSnapshot(pool) {
-  const { items } = pool;
-  const values = [pool.dim, pool.model, pool.vectors, items, Array.isArray(items) ? items.length : -1];
-  if (Array.isArray(items)) {
-    for (const item of items) {
-      values.push(item);
-      if (item !== null && typeof item === 'object') for (const field of ITEM_FIELDS) values.push(item[field]);
-    }
-  }
-  return values;
-}
-
-function sameSnapshot(pool, values) {
-  const { items } = pool;
-  if (!Object.is(values[0], pool.dim) || !Object.is(values[1], pool.model) || values[2] !== pool.vectors || values[3] !== items) return false;
-  if (!Array.isArray(items) || values[4] !== items.length) return false;
-  let k = 5;
-  for (const item of items) {
-    if (values[k++] !== item) return false;
-    if (item !== null && typeof item === 'object') {
-      for (const field of ITEM_FIELDS) if (!Object.is(values[k++], item[field])) return false;
-    }
-  }
-  return k === values.length;
 }
 
 const RULES = [undefined, 'pinned', 'sponsored', 'purchased'];
