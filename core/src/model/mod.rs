@@ -15,6 +15,7 @@ mod encoder;
 mod error;
 pub mod fixture;
 mod kernels;
+pub(crate) use kernels::linear_rows;
 pub(crate) mod safetensors;
 mod weights;
 
