@@ -141,6 +141,12 @@ impl<G: GpuDevice> ModelRuntime<G> {
         self.encoder.encode(steps, now_ms)
     }
 
+    /// Drops the remembered last input and intent, so the next call runs the model in full
+    /// (benchmarks use it to measure the forward pass itself).
+    pub fn forget_last_intent(&self) {
+        self.last_intent.borrow_mut().take();
+    }
+
     /// Whether the WebGPU runtime is created and usable.
     pub fn gpu_ready(&self) -> bool {
         matches!(&*self.gpu.borrow(), GpuSlot::Ready(rt) if !rt.is_lost())
