@@ -334,9 +334,10 @@ fn float32_values(value: &JsValue) -> Option<Vec<f32>> {
 /// (of a pool object or of its JSON text).
 fn raw_ids(pool: &JsValue) -> Vec<String> {
     if let Some(text) = pool.as_string() {
-        let items = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|mut v| v.get_mut("items").map(serde_json::Value::take));
-        return match items {
-            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|item| item.get("id")?.as_str().map(str::to_owned)).collect(),
+        // Through JS's JSON.parse: the pool's JSON text is known to be unusable, and any
+        // items with string ids in it are still the server's order.
+        return match js_sys::JSON::parse(&text) {
+            Ok(value) if value.is_object() => raw_ids(&value),
             _ => Vec::new(),
         };
     }
