@@ -102,19 +102,11 @@ pub struct ModelRuntime<G: GpuDevice = NoGpu> {
 }
 
 /// Top `k` indices of `scores`, best first, ties by lower index — the GPU kernel's order.
-/// Selects before sorting: ranking asks for a handful out of hundreds or thousands.
+/// One stable sort of the positions (the engine's one sort, `crate::sort`).
 pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
-    let order = |a: &u32, b: &u32| scores[*b as usize].total_cmp(&scores[*a as usize]).then(a.cmp(b));
-    let mut idx: Vec<u32> = (0..scores.len() as u32).collect();
-    if k == 0 {
-        return Vec::new();
-    }
-    if k < idx.len() {
-        idx.select_nth_unstable_by(k - 1, order);
-        idx.truncate(k);
-    }
-    idx.sort_unstable_by(order);
-    idx
+    let mut order = crate::sort::sorted_positions(scores.len(), &mut |a, b| scores[b].total_cmp(&scores[a]));
+    order.truncate(k);
+    order.into_iter().map(|i| i as u32).collect()
 }
 
 impl<G: GpuDevice> ModelRuntime<G> {
@@ -198,7 +190,7 @@ impl<G: GpuDevice> ModelRuntime<G> {
             }
         }
         let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
+            crate::sort::sort_by(v, f64::total_cmp);
             v[v.len() / 2]
         };
         let cal = Calibration { pool_size: CALIBRATION_POOL, history_length: n, cpu_ms: median(&mut times[0]), webgpu_ms: median(&mut times[1]) };

@@ -33,7 +33,7 @@ impl MemoryStore {
             store.events.push(event.clone());
             store.next_seq = store.next_seq.max(event.seq + 1);
         }
-        store.events.sort_by_key(|e| e.seq);
+        crate::sort::sort_by_key(&mut store.events, |e| e.seq);
         store.events.dedup_by_key(|e| e.seq);
         for id in vectors.ids() {
             if let Some(entry) = vectors.get(&id) {

@@ -41,7 +41,7 @@ impl VectorCache {
     pub fn restore(&mut self, stored: Vec<CachedVector>) -> Vec<String> {
         let mut stale = Vec::new();
         let mut stored = stored;
-        stored.sort_by_key(|e| e.used);
+        crate::sort::sort_by_key(&mut stored, |e| e.used);
         for entry in stored {
             if self.dim.is_some_and(|dim| entry.vector.len() != dim) || entry.vector.is_empty() {
                 stale.push(entry.id);
@@ -113,10 +113,9 @@ impl VectorCache {
         if overflow == 0 {
             return Vec::new();
         }
-        let mut by_use: Vec<(u64, &String)> = self.entries.values().map(|e| (e.used, &e.id)).collect();
-        by_use.select_nth_unstable(overflow - 1);
-        let mut oldest: Vec<(u64, String)> = by_use[..overflow].iter().map(|&(used, id)| (used, id.clone())).collect();
-        oldest.sort_unstable();
+        let mut oldest: Vec<(u64, &String)> = self.entries.values().map(|e| (e.used, &e.id)).collect();
+        crate::sort::sort_by_key(&mut oldest, |&(used, _)| used);
+        let oldest: Vec<(u64, String)> = oldest[..overflow].iter().map(|&(used, id)| (used, id.clone())).collect();
         for (_, id) in &oldest {
             self.entries.remove(id);
         }

@@ -95,7 +95,7 @@ impl<'a> SafeTensors<'a> {
             .ok_or_else(|| bad(format!("file is truncated: header needs {header_end} bytes, file has {}", bytes.len())))?;
         let header = std::str::from_utf8(header).map_err(|_| bad("header is not UTF-8"))?;
         let Header(mut raw) = serde_json::from_str(header).map_err(|e| bad(format!("header is not a valid tensor list: {e}")))?;
-        raw.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::sort::sort_by(&mut raw, |a, b| a.0.cmp(&b.0));
         if let Some(pair) = raw.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(bad(format!("tensor `{}` is listed twice", pair[0].0)));
         }
