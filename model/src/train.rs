@@ -215,8 +215,9 @@ pub struct Session<'a> {
     /// When training must stop (`--time-budget`): no batch starts once the time left would not
     /// cover a validation pass, and no epoch starts after it.
     pub deadline: Option<Instant>,
-    /// Seconds the last validation pass took (what a deadline must leave room for).
-    validation_seconds: f64,
+    /// Seconds the last validation pass took (what a deadline must leave room for); None
+    /// before the first.
+    validation_seconds: Option<f64>,
     /// Set once the deadline ended training.
     pub out_of_time: bool,
 }
@@ -268,7 +269,7 @@ impl<'a> Session<'a> {
             seconds: 0.0,
             seconds_to_best: 0.0,
             deadline: None,
-            validation_seconds: 0.0,
+            validation_seconds: None,
             out_of_time: false,
         })
     }
@@ -288,9 +289,16 @@ impl<'a> Session<'a> {
         if self.epoch == 0 { 0.0 } else { self.seconds / self.epoch as f64 }
     }
 
-    /// Whether the deadline leaves no room for more training (a validation pass's worth).
-    fn past_deadline(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() + std::time::Duration::from_secs_f64(self.validation_seconds) >= d)
+    /// Whether the deadline leaves no room for more training: `reserve` seconds (a validation
+    /// pass and a batch, with a margin) must remain.
+    fn past_deadline(&self, reserve: f64) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() + std::time::Duration::from_secs_f64(reserve) >= d)
+    }
+
+    /// What must stay free before the deadline: the last validation pass with a 25% margin and
+    /// one batch; before any validation was timed, 15% of the time left at the epoch's start.
+    fn reserve(&self, time_left_at_start: f64, batch_seconds: f64) -> f64 {
+        self.validation_seconds.map_or(0.15 * time_left_at_start, |v| 1.25 * v) + batch_seconds
     }
 
     /// Trains until `until_epoch` epochs are done in total, early stopping triggers, or the
@@ -298,7 +306,7 @@ impl<'a> Session<'a> {
     /// validated, and kept if it is the best).
     pub fn run(&mut self, until_epoch: usize, progress: bool, log: &mut dyn FnMut(&str), on_best: &mut dyn FnMut(&ModelWeights, usize, &Metrics) -> Result<()>) -> Result<()> {
         while self.epoch < until_epoch && !self.stopped() && !self.out_of_time {
-            if self.epoch > 0 && self.past_deadline() {
+            if self.epoch > 0 && self.past_deadline(self.reserve(0.0, 0.0)) {
                 self.out_of_time = true;
                 break;
             }
@@ -331,12 +339,15 @@ impl<'a> Session<'a> {
         let mut loss_sum = 0.0;
         let mut batches = 0;
         let mut model = self.model.clone();
+        let time_left = self.deadline.map_or(0.0, |d| d.saturating_duration_since(t0).as_secs_f64());
+        let mut batch_seconds = 0.0;
         for (bi, chunk) in self.order.chunks(cfg.batch_size).enumerate() {
             // At least one batch per epoch, so even a budget of 0 leaves a (barely) trained model.
-            if bi > 0 && self.deadline.is_some_and(|d| Instant::now() + std::time::Duration::from_secs_f64(self.validation_seconds) >= d) {
+            if bi > 0 && self.past_deadline(self.reserve(time_left, batch_seconds)) {
                 self.out_of_time = true;
                 break;
             }
+            let tb = Instant::now();
             let batch_rows: Vec<Row> = chunk.iter().map(|&i| self.rows[i].clone()).collect();
             let len = batch_rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
             let batch = make_batch(&batch_rows, len);
@@ -352,6 +363,7 @@ impl<'a> Session<'a> {
             batches += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = self.optim.step(cfg.learning_rate, model, grads);
+            batch_seconds = tb.elapsed().as_secs_f64();
             bar.inc(1);
             bar.set_message(format!("loss {:.4}", loss_sum / (bi + 1) as f64));
         }
@@ -361,7 +373,7 @@ impl<'a> Session<'a> {
         let scorer = EncoderScorer { model: &valid, max_len: self.enc.max_len, device: self.device.clone(), gap_to_target: true };
         let tv = Instant::now();
         let m = evaluate(&scorer, self.ds, SplitPart::Validation, Some(&self.val_users), &EvalOptions::default());
-        self.validation_seconds = tv.elapsed().as_secs_f64();
+        self.validation_seconds = Some(tv.elapsed().as_secs_f64());
         let secs = t0.elapsed().as_secs_f64();
         self.seconds += secs;
         let entry = EpochLog { epoch, loss: loss_sum / batches.max(1) as f64, val_ndcg10: m.ndcg10, val_hr10: m.hr10, seconds: secs };
