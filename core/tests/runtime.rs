@@ -191,6 +191,15 @@ fn truncated_or_corrupt_bytes_never_panic() {
     let mut huge = bytes.clone();
     huge[..8].copy_from_slice(&(u64::MAX).to_le_bytes());
     assert!(matches!(IntentEncoder::load(&huge, &json), Err(ModelError::Container(_))));
+    // A header naming one tensor twice (JSON allows it; safetensors does not).
+    let header = br#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+    let mut twice = (header.len() as u64).to_le_bytes().to_vec();
+    twice.extend_from_slice(header);
+    twice.extend_from_slice(&1f32.to_le_bytes());
+    match IntentEncoder::load(&twice, &json) {
+        Err(ModelError::Container(message)) => assert!(message.contains("`a` is listed twice"), "{message}"),
+        other => panic!("a duplicated tensor must be a container error: {other:?}"),
+    }
 }
 
 #[test]
