@@ -22,7 +22,7 @@ export interface LocalRankError extends Omit<EngineError, 'code'> {
  * error stops the engine cleanly (rank() then returns the server order). `options` arguments
  * are optional; `rank()` also takes the pool's JSON text.
  */
-export interface LocalRankEngine extends Pick<Engine, Exclude<keyof Engine, symbol | 'free' | 'rank' | 'loadModel'>> {
+export interface LocalRankEngine extends Pick<Engine, Exclude<keyof Engine, symbol | 'free' | 'rank' | 'rankPrepared' | 'loadModel'>> {
   rank(pool: PoolInput | string, options?: RankOptions): Promise<Ranking>;
   loadModel(weights: Uint8Array, config: string, options?: LoadModelOptions): ReturnType<Engine['loadModel']>;
 }

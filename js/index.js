@@ -6,7 +6,7 @@
 // returns the server's order — without touching the stopped instance again. Nothing here or
 // in the engine makes a network request except fetching that .wasm file.
 import init, * as engine from '../pkg/localrank.js';
-import { localRankError, unsupportedReason } from './support.js';
+import { localRankError, poolSnapshot, sameSnapshot, unsupportedReason } from './support.js';
 
 let loading;
 
@@ -127,9 +127,43 @@ function serverOrder(pool, error) {
   return { order, personalized: false, reason: error.message, error: error.code, backend: 'cpu', intent: 'none', items: [], dropped: [], elapsedMs: 0 };
 }
 
+const RULES = [undefined, 'pinned', 'sponsored', 'purchased'];
+
+/** A `PackedRanking` (the engine's rankPrepared) as the `Ranking` that rank() documents. */
+function unpack(packed, ids) {
+  const ranking = JSON.parse(packed.meta);
+  const { order: positions, values, rules } = packed;
+  if (!positions) return ranking;
+  const because = packed.because ? JSON.parse(packed.because) : [];
+  const n = positions.length;
+  const order = new Array(n);
+  const items = new Array(n);
+  let b = 0;
+  for (let k = 0; k < n; k += 1) {
+    const id = ids[positions[k]];
+    const v = k * 5;
+    const item = { id, score: values[v], parts: { intent: values[v + 1], server: values[v + 2], affinity: values[v + 3], neighbour: values[v + 4] } };
+    if (b < because.length && because[b][0] === k) {
+      item.because = because[b][1];
+      item.becauseKind = because[b][2];
+      b += 1;
+    }
+    if (rules[k] !== 0) item.rule = RULES[rules[k]];
+    order[k] = id;
+    items[k] = item;
+  }
+  ranking.order = order;
+  ranking.items = items;
+  return ranking;
+}
+
 /** The engine as the storefront sees it: the wasm `Engine`'s methods, guarded. */
 class GuardedEngine {
   #inner;
+  /** Pool object → its prepared copy in the engine (with the snapshot it was made from). */
+  #pools = new WeakMap();
+  /** The last pool given as JSON text, prepared. */
+  #text;
 
   constructor(inner) {
     this.#inner = inner;
@@ -151,9 +185,38 @@ class GuardedEngine {
   /** Never rejects: a stopped engine (or any failure) gives the server order with the reason. */
   async rank(pool, options) {
     try {
-      return await guard(() => this.#inner.rank(packVectors(pool), options));
+      return await guard(async () => {
+        const prepared = this.#prepared(pool);
+        if (!prepared) return this.#inner.rank(packVectors(pool), options);
+        return unpack(await this.#inner.rankPrepared(prepared.handle, options), prepared.ids);
+      });
     } catch (error) {
       return serverOrder(pool, error);
     }
+  }
+
+  /**
+   * The engine's validated copy of `pool`: made once per pool object (or JSON text) and reused
+   * while the object is unchanged, so re-ranking the homepage after an event converts nothing.
+   * Undefined when the pool is invalid: rank() then reports why, as for any pool.
+   */
+  #prepared(pool) {
+    const isText = typeof pool === 'string';
+    if (!isText && (pool === null || typeof pool !== 'object')) return undefined;
+    const cached = isText ? (this.#text?.text === pool ? this.#text : undefined) : this.#pools.get(pool);
+    if (cached && (isText || sameSnapshot(pool, cached.snapshot))) return cached;
+    let handle;
+    try {
+      handle = engine.preparePool(isText ? pool : packVectors(pool));
+    } catch (error) {
+      if (error?.name === 'LocalRankError') return undefined;
+      throw error;
+    }
+    const prepared = { handle, ids: handle.ids(), snapshot: isText ? undefined : poolSnapshot(pool), text: isText ? pool : undefined };
+    const replaced = isText ? this.#text : cached;
+    if (isText) this.#text = prepared;
+    else this.#pools.set(pool, prepared);
+    replaced?.handle.free();
+    return prepared;
   }
 }

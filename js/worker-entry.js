@@ -3,6 +3,9 @@ import { open } from './index.js';
 import { METHODS, localRankError } from './support.js';
 
 let engine;
+/** Pools the page sent with a key (RemoteEngine's rankAndHold), newest last: ranked again by key. */
+const held = new Map();
+const HELD_POOLS = 8;
 
 function serializeError(error) {
   return {
@@ -20,6 +23,15 @@ self.addEventListener('message', async ({ data: { id, method, args } }) => {
       engine = await open(...args);
     } else if (!engine) {
       throw localRankError('Internal', 'the engine is not open');
+    } else if (method === 'rankAndHold') {
+      const [key, pool, options] = args;
+      held.set(key, pool);
+      while (held.size > HELD_POOLS) held.delete(held.keys().next().value);
+      value = await engine.rank(pool, options);
+    } else if (method === 'rankHeld') {
+      const [key, options] = args;
+      const pool = held.get(key);
+      value = pool === undefined ? undefined : await engine.rank(pool, options);
     } else if (METHODS.includes(method)) {
       value = await engine[method](...args);
     } else {

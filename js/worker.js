@@ -7,7 +7,7 @@
 //   await engine.record({ kind: 'view', item: 'sku-42' });
 //   const ranking = await engine.rank(pool);
 
-import { METHODS, localRankError, unsupportedReason } from './support.js';
+import { METHODS, localRankError, poolSnapshot, sameSnapshot, unsupportedReason } from './support.js';
 
 export { METHODS };
 
@@ -29,12 +29,33 @@ class RemoteEngine {
   #worker;
   #pending = new Map();
   #next = 1;
+  /** Pool object → the key the worker holds its copy under (and the snapshot it was sent as). */
+  #pools = new WeakMap();
+  #nextPool = 1;
 
   constructor(worker) {
     this.#worker = worker;
     worker.addEventListener('message', (event) => this.#settle(event.data));
     worker.addEventListener('error', (event) => this.#failAll(new Error(`localrank worker failed: ${event.message ?? 'unknown error'}`)));
     for (const method of METHODS) this[method] = (...args) => this.call(method, args);
+    this.rank = (pool, options) => this.#rank(pool, options);
+  }
+
+  /**
+   * A pool object is copied to the worker once and ranked there by key while it is unchanged:
+   * copying a 500-item pool into the worker costs more than ranking it. If the worker no
+   * longer holds it (it keeps the last few), the pool is sent again.
+   */
+  async #rank(pool, options) {
+    if (pool === null || typeof pool !== 'object') return this.call('rank', [pool, options]);
+    const sent = this.#pools.get(pool);
+    if (sent && sameSnapshot(pool, sent.snapshot)) {
+      const ranking = await this.call('rankHeld', [sent.key, options]);
+      if (ranking !== undefined) return ranking;
+    }
+    const key = this.#nextPool++;
+    this.#pools.set(pool, { key, snapshot: poolSnapshot(pool) });
+    return this.call('rankAndHold', [key, pool, options]);
   }
 
   call(method, args) {

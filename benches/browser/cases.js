@@ -161,6 +161,10 @@ async function realModelPool(n) {
 async function modelRankCase(n, backend, iterations) {
   const { weights, config, pool } = await realModelPool(n);
   const engine = await engineWithHistory(pool, 200);
+  return timeModelRank(engine, weights, config, pool, backend, iterations);
+}
+
+async function timeModelRank(engine, weights, config, pool, backend, iterations) {
   await engine.loadModel(weights, config, { cache: false });
   if (backend !== 'cpu') await engine.warmup();
   const samples = [];
@@ -246,6 +250,31 @@ export const cases = {
   async 'rank-model/10000/cpu'({ iterations = 20 } = {}) { return modelRankCase(10000, 'cpu', iterations); },
   async 'rank-model/10000/webgpu'({ iterations = 20 } = {}) { return modelRankCase(10000, 'webgpu', iterations); },
   async 'rank-model/10000/auto'({ iterations = 20 } = {}) { return modelRankCase(10000, 'auto', iterations); },
+
+  /**
+   * The shopper acts, the homepage re-ranks: one record() (in-memory store, so this is the
+   * engine's own time) then rank() with the trained model, per iteration. Every ranking sees a
+   * history one event longer than the last, so the model runs on new input each time.
+   */
+  async 'rank-model/500/cpu/incremental'({ iterations = 100 } = {}) {
+    const { weights, config, pool } = await realModelPool(500);
+    const engine = await engineWithHistory(pool, 200, { storage: 'memory' });
+    await engine.loadModel(weights, config, { cache: false });
+    await engine.rank(pool, { backend: 'cpu' });
+    const random = rng(29);
+    const samples = [];
+    const start = now();
+    for (let i = 0; i < iterations; i += 1) {
+      const item = pool.items[Math.floor(random() * pool.items.length)].id;
+      const t0 = now();
+      await engine.record({ kind: 'view', item });
+      const result = await engine.rank(pool, { backend: 'cpu' });
+      samples.push(now() - t0);
+      if (result.intent !== 'model') throw new Error(`the model did not run: ${result.reason ?? result.intent}`);
+    }
+    const total = now() - start;
+    return { samples, total, params: { pool: 500, dim: pool.dim, events: '200 + 1 per iteration', model: 'complete-journey (trained)', storage: 'memory', measured: 'record() + rank()' } };
+  },
 
   /** open() on a database holding a full 500-event history: the page-load cost. */
   async 'open/500-events'({ iterations = 20 } = {}) {

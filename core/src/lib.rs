@@ -22,6 +22,7 @@ pub mod history;
 pub mod model;
 pub mod pool;
 pub mod rank;
+pub mod sort;
 
 pub use error::{LocalRankError, Warning};
 pub use history::{

@@ -12,6 +12,7 @@ use tsify::Tsify;
 use crate::error::LocalRankError;
 use crate::format::{self, DecodeError};
 use crate::history::options::MAX_DIM;
+use crate::rank::score;
 
 /// Most co-occurrence neighbours one pool item may carry (an export keeps far fewer).
 pub const MAX_ITEM_NEIGHBOURS: usize = 1_000;
@@ -175,6 +176,9 @@ pub struct CandidatePool {
     pub items: Vec<Candidate>,
     /// Row-major `[items.len(), dim]`.
     pub vectors: Vec<f32>,
+    /// Each row's Euclidean norm, computed once: a pool is often ranked many times (the JS
+    /// layer keeps a validated pool while it is unchanged), and every score part divides by it.
+    norms: Vec<f32>,
     index: HashMap<String, usize>,
 }
 
@@ -268,7 +272,9 @@ impl CandidatePool {
                 neighbours,
             });
         }
-        Ok(CandidatePool { model: input.model, dim, items, vectors: vectors.unwrap_or_default(), index })
+        let vectors = vectors.unwrap_or_default();
+        let norms = if dim == 0 { Vec::new() } else { vectors.chunks_exact(dim).map(score::norm).collect() };
+        Ok(CandidatePool { model: input.model, dim, items, vectors, norms, index })
     }
 
     pub fn len(&self) -> usize {
@@ -281,6 +287,22 @@ impl CandidatePool {
 
     pub fn vector(&self, i: usize) -> &[f32] {
         &self.vectors[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The Euclidean norm of item `i`'s vector.
+    pub fn norm(&self, i: usize) -> f32 {
+        self.norms[i]
+    }
+
+    /// cos(query, item) for every item: the same values as [`score::cosine_scores`] over
+    /// `vectors`, with the items' norms read rather than recomputed.
+    pub fn cosine_scores(&self, query: &[f32]) -> Vec<f32> {
+        let query_norm = score::norm(query);
+        self.vectors
+            .chunks_exact(self.dim)
+            .zip(&self.norms)
+            .map(|(row, &norm)| score::dot(query, row) / (query_norm * norm).max(score::NORM_EPSILON))
+            .collect()
     }
 
     pub fn position(&self, id: &str) -> Option<usize> {

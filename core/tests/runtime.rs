@@ -191,6 +191,15 @@ fn truncated_or_corrupt_bytes_never_panic() {
     let mut huge = bytes.clone();
     huge[..8].copy_from_slice(&(u64::MAX).to_le_bytes());
     assert!(matches!(IntentEncoder::load(&huge, &json), Err(ModelError::Container(_))));
+    // A header naming one tensor twice (JSON allows it; safetensors does not).
+    let header = br#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+    let mut twice = (header.len() as u64).to_le_bytes().to_vec();
+    twice.extend_from_slice(header);
+    twice.extend_from_slice(&1f32.to_le_bytes());
+    match IntentEncoder::load(&twice, &json) {
+        Err(ModelError::Container(message)) => assert!(message.contains("`a` is listed twice"), "{message}"),
+        other => panic!("a duplicated tensor must be a container error: {other:?}"),
+    }
 }
 
 #[test]
@@ -205,4 +214,48 @@ fn fast_tanh_is_within_4e7_of_the_exact_value() {
     assert_eq!(localrank_core::model::tanh(0.0), 0.0);
     assert_eq!(localrank_core::model::tanh(100.0), 1.0);
     assert_eq!(localrank_core::model::tanh(-100.0), -1.0);
+}
+
+#[test]
+fn an_unchanged_history_reuses_the_intent_exactly_and_a_changed_one_does_not() {
+    use futures::executor::block_on;
+    use localrank_core::gpu::{BackendChoice, ModelRuntime};
+    let (bytes, json) = random_model(16, 2, 2, 8, 32, Precision::F32, 4).expect("fixture");
+    let runtime: ModelRuntime = ModelRuntime::new(IntentEncoder::load(&bytes, &json).expect("loads"), "m-test");
+    let hist = vectors(10, 16, 6);
+    let items: Vec<f32> = vectors(30, 16, 7).concat();
+    let steps = steps_for(&hist, 1.0e12);
+    let last = steps.last().expect("steps").timestamp;
+    let run = |steps: &[EncoderStep], now: f64| block_on(runtime.encode_and_score(steps, now, &items, 5, BackendChoice::Cpu)).expect("scores");
+    let fresh = |steps: &[EncoderStep], now: f64| IntentEncoder::load(&bytes, &json).expect("loads").encode(steps, now).expect("encodes");
+
+    let first = run(&steps, last + 1_000.0);
+    // A second later the last event's time gap is in the same bucket: the cached intent.
+    let again = run(&steps, last + 2_000.0);
+    assert_eq!(again, first);
+    assert_eq!(again.intent, fresh(&steps, last + 2_000.0), "the reused intent is the one a full pass gives");
+    // Days later the gap bucket differs, and so does the intent; a new event changes it too.
+    let later = run(&steps, last + 5.0 * 86_400_000.0);
+    assert_eq!(later.intent, fresh(&steps, last + 5.0 * 86_400_000.0));
+    assert_ne!(later.intent, first.intent);
+    let fewer = run(&steps[..9], last + 1_000.0);
+    assert_eq!(fewer.intent, fresh(&steps[..9], last + 1_000.0));
+    assert_ne!(fewer.intent, first.intent);
+    // Back to the first input: recomputed, and the same as the first time.
+    assert_eq!(run(&steps, last + 1_000.0), first);
+}
+
+#[test]
+fn top_k_selects_what_a_full_sort_would() {
+    use localrank_core::gpu::top_k;
+    let mut rng = SplitMix(11);
+    for n in [0usize, 1, 2, 7, 100, 1000] {
+        // Few distinct values, so ties (broken by the lower index) are common.
+        let scores: Vec<f32> = (0..n).map(|_| (rng.uniform() * 8.0).round() / 8.0).collect();
+        let mut reference: Vec<u32> = (0..n as u32).collect();
+        reference.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+        for k in [0usize, 1, 3, 10, n, n + 5] {
+            assert_eq!(top_k(&scores, k), reference[..k.min(n)].to_vec(), "n {n} k {k}");
+        }
+    }
 }

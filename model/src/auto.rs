@@ -145,11 +145,18 @@ pub struct TuneOptions {
     pub trial_epochs: usize,
     /// A change is kept only if it raises validation NDCG@10 by at least this fraction.
     pub min_gain: f64,
+    /// Seconds the whole run (tuning and training) may take, if bounded: training stops with
+    /// the best model so far, and tuning gets at most [`TUNING_SHARE`] of it.
+    #[serde(default)]
+    pub time_budget_seconds: Option<f64>,
 }
+
+/// The most of a time budget the tuning trials may use; the rest trains the chosen settings.
+pub const TUNING_SHARE: f64 = 0.4;
 
 impl Default for TuneOptions {
     fn default() -> Self {
-        TuneOptions { budget_seconds: 300.0, trial_epochs: 12, min_gain: 0.02 }
+        TuneOptions { budget_seconds: 300.0, trial_epochs: 12, min_gain: 0.02, time_budget_seconds: None }
     }
 }
 
@@ -251,9 +258,19 @@ pub fn train_auto(
         shape.users, shape.items, shape.events, shape.median_history, shape.p90_history, shape.max_history, shape.events_per_item()
     ));
     let trial_epochs = opts.trial_epochs.min(tr.epochs).max(1);
-    let tuning = opts.budget_seconds > 0.0;
+    let started = Instant::now();
+    let deadline = opts.time_budget_seconds.map(|s| started + std::time::Duration::from_secs_f64(s.max(0.0)));
+    let tune_budget = match opts.time_budget_seconds {
+        Some(total) => opts.budget_seconds.min(total * TUNING_SHARE),
+        None => opts.budget_seconds,
+    };
+    let tuning = tune_budget > 0.0;
     log(&format!("starting point: {}", describe(&enc, &tr)));
     let mut best = Session::new(ds, &enc, &tr, device)?;
+    // The starting point and every trial stop at the tuning share of the budget; the chosen
+    // session then trains on to the full deadline.
+    let tune_deadline = (tuning && deadline.is_some()).then(|| started + std::time::Duration::from_secs_f64(tune_budget));
+    best.deadline = tune_deadline.or(deadline);
     let mut quiet = |_: &str| {};
     let mut none = |_: &ModelWeights, _: usize, _: &Metrics| Ok(());
     if tuning {
@@ -266,13 +283,17 @@ pub fn train_auto(
         for name in TUNED {
             let Some((label, e, t, cost)) = change(name, &shape, &best.enc, &best.cfg, overrides) else { continue };
             let estimate = best.epoch_seconds() * trial_epochs as f64 * cost;
-            let left = opts.budget_seconds - t0.elapsed().as_secs_f64();
+            let mut left = tune_budget - t0.elapsed().as_secs_f64();
+            if let Some(d) = tune_deadline {
+                left = left.min(d.saturating_duration_since(Instant::now()).as_secs_f64());
+            }
             if estimate > left {
                 log(&format!("tuning: skip {label} (needs ~{estimate:.0}s, {left:.0}s of the budget left)"));
                 skipped.push(format!("{name}: {label}"));
                 continue;
             }
             let mut s = Session::new(ds, &e, &t, device)?;
+            s.deadline = tune_deadline;
             s.run(trial_epochs, false, &mut quiet, &mut none)?;
             // Compare at the same number of epochs as the incumbent was given.
             let incumbent = best.epochs.iter().take(trial_epochs).map(|x| x.val_ndcg10).fold(f64::MIN, f64::max);
@@ -298,6 +319,8 @@ pub fn train_auto(
     if let Some(w) = &best.best {
         on_best(w, best.best_epoch, &best.best_validation)?;
     }
+    best.deadline = deadline;
+    best.out_of_time = false;
     best.run(tr.epochs, progress, log, on_best)?;
     let report = TuneReport { shape, full_softmax_max_items: FULL_SOFTMAX_MAX_ITEMS, options: opts.clone(), overrides: overrides.clone(), derived, trials, skipped, tuning_seconds };
     Ok(AutoOutcome { outcome: best.outcome()?, encoder: enc, training: tr, report })

@@ -159,6 +159,8 @@ pub struct TrainOutcome {
     /// Wall time until the end of the best epoch.
     pub seconds_to_best: f64,
     pub total_seconds: f64,
+    /// What ended training: "early stopping", "epochs" (the maximum) or "time budget".
+    pub stopped_by: &'static str,
 }
 
 /// Trains on `device` (a plain device; autodiff is added here). `log` receives one line per
@@ -210,6 +212,14 @@ pub struct Session<'a> {
     /// Training + validation seconds spent in this session (excludes time it sat paused).
     pub seconds: f64,
     pub seconds_to_best: f64,
+    /// When training must stop (`--time-budget`): no batch starts once the time left would not
+    /// cover a validation pass, and no epoch starts after it.
+    pub deadline: Option<Instant>,
+    /// Seconds the last validation pass took (what a deadline must leave room for); None
+    /// before the first.
+    validation_seconds: Option<f64>,
+    /// Set once the deadline ended training.
+    pub out_of_time: bool,
 }
 
 impl<'a> Session<'a> {
@@ -258,6 +268,9 @@ impl<'a> Session<'a> {
             epochs: Vec::new(),
             seconds: 0.0,
             seconds_to_best: 0.0,
+            deadline: None,
+            validation_seconds: None,
+            out_of_time: false,
         })
     }
 
@@ -276,13 +289,34 @@ impl<'a> Session<'a> {
         if self.epoch == 0 { 0.0 } else { self.seconds / self.epoch as f64 }
     }
 
-    /// Trains until `until_epoch` epochs are done in total or early stopping triggers.
+    /// Whether the deadline leaves no room for more training: `reserve` seconds (a validation
+    /// pass and a batch, with a margin) must remain.
+    fn past_deadline(&self, reserve: f64) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() + std::time::Duration::from_secs_f64(reserve) >= d)
+    }
+
+    /// What must stay free before the deadline: the last validation pass with a 25% margin and
+    /// one batch; before any validation was timed, 15% of the time left at the epoch's start.
+    fn reserve(&self, time_left_at_start: f64, batch_seconds: f64) -> f64 {
+        self.validation_seconds.map_or(0.15 * time_left_at_start, |v| 1.25 * v) + batch_seconds
+    }
+
+    /// Trains until `until_epoch` epochs are done in total, early stopping triggers, or the
+    /// deadline (if any) passes; with a deadline the last epoch may end early (it is still
+    /// validated, and kept if it is the best).
     pub fn run(&mut self, until_epoch: usize, progress: bool, log: &mut dyn FnMut(&str), on_best: &mut dyn FnMut(&ModelWeights, usize, &Metrics) -> Result<()>) -> Result<()> {
-        while self.epoch < until_epoch && !self.stopped() {
+        while self.epoch < until_epoch && !self.stopped() && !self.out_of_time {
+            if self.epoch > 0 && self.past_deadline(self.reserve(0.0, 0.0)) {
+                self.out_of_time = true;
+                break;
+            }
             self.run_epoch(progress, log, on_best)?;
             if self.stopped() {
                 log(&format!("early stop: no validation gain for {} epochs; best epoch {}", self.cfg.patience, self.best_epoch));
             }
+        }
+        if self.out_of_time {
+            log(&format!("time budget reached after {} epochs; best epoch {}", self.epoch, self.best_epoch));
         }
         Ok(())
     }
@@ -303,8 +337,17 @@ impl<'a> Session<'a> {
         );
         bar.set_prefix(epoch.to_string());
         let mut loss_sum = 0.0;
+        let mut batches = 0;
         let mut model = self.model.clone();
+        let time_left = self.deadline.map_or(0.0, |d| d.saturating_duration_since(t0).as_secs_f64());
+        let mut batch_seconds = 0.0;
         for (bi, chunk) in self.order.chunks(cfg.batch_size).enumerate() {
+            // At least one batch per epoch, so even a budget of 0 leaves a (barely) trained model.
+            if bi > 0 && self.past_deadline(self.reserve(time_left, batch_seconds)) {
+                self.out_of_time = true;
+                break;
+            }
+            let tb = Instant::now();
             let batch_rows: Vec<Row> = chunk.iter().map(|&i| self.rows[i].clone()).collect();
             let len = batch_rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
             let batch = make_batch(&batch_rows, len);
@@ -317,8 +360,10 @@ impl<'a> Session<'a> {
                 return Err(ModelError::Backend(format!("loss became {value} in epoch {epoch}; lower the learning rate")));
             }
             loss_sum += f64::from(value);
+            batches += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = self.optim.step(cfg.learning_rate, model, grads);
+            batch_seconds = tb.elapsed().as_secs_f64();
             bar.inc(1);
             bar.set_message(format!("loss {:.4}", loss_sum / (bi + 1) as f64));
         }
@@ -326,13 +371,16 @@ impl<'a> Session<'a> {
         bar.finish_and_clear();
         let valid = self.model.valid();
         let scorer = EncoderScorer { model: &valid, max_len: self.enc.max_len, device: self.device.clone(), gap_to_target: true };
+        let tv = Instant::now();
         let m = evaluate(&scorer, self.ds, SplitPart::Validation, Some(&self.val_users), &EvalOptions::default());
+        self.validation_seconds = Some(tv.elapsed().as_secs_f64());
         let secs = t0.elapsed().as_secs_f64();
         self.seconds += secs;
-        let entry = EpochLog { epoch, loss: loss_sum / n_batches as f64, val_ndcg10: m.ndcg10, val_hr10: m.hr10, seconds: secs };
+        let entry = EpochLog { epoch, loss: loss_sum / batches.max(1) as f64, val_ndcg10: m.ndcg10, val_hr10: m.hr10, seconds: secs };
         let improved = m.ndcg10 > self.best_validation.ndcg10;
+        let partial = if batches < n_batches { format!("  ({batches}/{n_batches} batches: time budget)") } else { String::new() };
         log(&format!(
-            "epoch {:>3}  loss {:.4}  val NDCG@10 {:.4}  HR@10 {:.4}  {:.1}s{}",
+            "epoch {:>3}  loss {:.4}  val NDCG@10 {:.4}  HR@10 {:.4}  {:.1}s{}{partial}",
             epoch, entry.loss, m.ndcg10, m.hr10, secs, if improved { "  *best" } else { "" }
         ));
         self.epochs.push(entry);
@@ -348,6 +396,13 @@ impl<'a> Session<'a> {
     }
 
     pub fn outcome(self) -> Result<TrainOutcome> {
+        let stopped_by = if self.out_of_time {
+            "time budget"
+        } else if self.stopped() {
+            "early stopping"
+        } else {
+            "epochs"
+        };
         let weights = self.best.ok_or_else(|| ModelError::BadConfig("no epoch was trained (epochs = 0?)".into()))?;
         Ok(TrainOutcome {
             weights,
@@ -356,6 +411,7 @@ impl<'a> Session<'a> {
             epochs: self.epochs,
             seconds_to_best: self.seconds_to_best,
             total_seconds: self.seconds,
+            stopped_by,
         })
     }
 }

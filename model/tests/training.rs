@@ -239,7 +239,7 @@ fn settings_follow_the_data_and_explicit_ones_are_never_tuned() {
     assert_eq!((enc.max_len, tr.windows_per_user), (200, 5), "every position of the longest history is trained");
 
     let fixed = Overrides { dim: Some(8), heads: Some(2), blocks: Some(1), learning_rate: Some(0.02), epochs: Some(2), ..Overrides::default() };
-    let opts = TuneOptions { budget_seconds: 1e6, trial_epochs: 1, min_gain: 0.0 };
+    let opts = TuneOptions { budget_seconds: 1e6, trial_epochs: 1, min_gain: 0.0, time_budget_seconds: None };
     let out = train_auto(&small, &fixed, 3, &opts, &cpu_device(), false, &mut |_| {}, &mut |_, _, _| Ok(())).expect("trains");
     assert_eq!((out.encoder.dim, out.training.learning_rate, out.training.epochs), (8, 0.02, 2));
     let tried: Vec<&str> = out.report.trials.iter().map(|t| t.change.as_str()).collect();
@@ -247,4 +247,25 @@ fn settings_follow_the_data_and_explicit_ones_are_never_tuned() {
     assert!(tried.iter().any(|t| t.starts_with("dropout")), "{tried:?}");
     assert!(!tried.iter().any(|t| t.starts_with("learning rate") || t.starts_with("dim")), "fixed settings were tuned: {tried:?}");
     assert!(out.outcome.best_validation.ndcg10 >= 0.0);
+}
+
+#[test]
+fn a_time_budget_ends_training_with_the_best_model_so_far() {
+    use localrank_model::auto::{train_auto, Overrides, TuneOptions};
+    let ds = cyclic_dataset(40, 20, 30);
+    let fixed = Overrides { dim: Some(8), heads: Some(2), blocks: Some(1), epochs: Some(50), patience: Some(50), batch_size: Some(4), ..Overrides::default() };
+    // A budget of 0 s: one epoch of one batch, validated, is all that fits — and it is a model.
+    let opts = TuneOptions { budget_seconds: 300.0, trial_epochs: 1, min_gain: 0.0, time_budget_seconds: Some(0.0) };
+    let mut lines = Vec::new();
+    let out = train_auto(&ds, &fixed, 5, &opts, &cpu_device(), false, &mut |l| lines.push(l.to_owned()), &mut |_, _, _| Ok(())).expect("trains");
+    assert_eq!(out.outcome.stopped_by, "time budget");
+    assert_eq!(out.outcome.epochs.len(), 1, "{lines:?}");
+    assert_eq!(out.outcome.best_epoch, 1);
+    assert!(out.report.trials.len() == 1, "no tuning trial fits a budget of 0: {:?}", out.report.trials);
+    assert!(lines.iter().any(|l| l.contains("batches: time budget")), "the cut epoch says so: {lines:?}");
+    // Without a budget the same run goes on (here to its 50 epochs or early stopping).
+    let opts = TuneOptions { time_budget_seconds: None, budget_seconds: 0.0, ..opts };
+    let fixed = Overrides { epochs: Some(3), ..fixed };
+    let out = train_auto(&ds, &fixed, 5, &opts, &cpu_device(), false, &mut |_| {}, &mut |_, _, _| Ok(())).expect("trains");
+    assert_eq!((out.outcome.stopped_by, out.outcome.epochs.len()), ("epochs", 3));
 }

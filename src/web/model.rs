@@ -230,6 +230,8 @@ impl Engine {
             let mut first_ms = 0.0;
             let mut last = (Backend::Cpu, None);
             for i in 0..=iterations {
+                // Measure the whole pass every time, not the reuse of an unchanged input's intent.
+                rt.forget_last_intent();
                 let t0 = now_ms();
                 let r = if o.score_only.unwrap_or(false) { rt.score(&intent, &items, 10, choice).await } else { rt.encode_and_score(&steps, now, &items, 10, choice).await };
                 let dt = now_ms() - t0;

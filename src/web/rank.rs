@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array, Promise, Reflect};
+use js_sys::{Array, Float32Array, Promise, Reflect, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
@@ -11,7 +11,8 @@ use super::convert::{from_js, now_ms};
 use super::{Engine, log_warning};
 use crate::error::LocalRankError;
 use crate::pool::{CandidatePool, NeighboursInput, PoolInput, PoolItemInput, VectorInput};
-use crate::rank::{self, RankOptions, RankSettings, Ranking, ShopperModel};
+use crate::history::EventKind;
+use crate::rank::{self, RankOptions, RankSettings, Ranking, ShopperModel, SlotRule};
 
 #[wasm_bindgen]
 impl Engine {
@@ -30,45 +31,168 @@ impl Engine {
             let start = now_ms();
             let mut ranking = match prepare(&pool, &options) {
                 Err(error) => Ranking::unranked(raw_ids(&pool), &error),
-                Ok((pool, settings)) => {
-                    let guard = history.lock().await;
-                    let lookup = |id: &str| guard.lookup_vector(id);
-                    let model = model.as_deref().map(|runtime| ShopperModel { runtime, now_ms: js_sys::Date::now() });
-                    let ranking = rank::rank_for_shopper(&pool, guard.events(), &lookup, model, &settings, &mut |error| {
-                        log_warning(&LocalRankError::Internal(format!("the model could not run; ranking from history instead: {error}")))
-                    })
-                    .await;
-                    drop(guard);
-                    // Remember the pool after answering: later clicks on its items find their
-                    // vectors. Queued behind the lock, so a following record() sees it.
-                    let history = history.clone();
-                    spawn_local(async move {
-                        match history.lock().await.remember_pool(pool).await {
-                            Ok(true) => history.changed(),
-                            Ok(false) => {}
-                            Err(error) => log_warning(&error),
-                        }
-                    });
-                    ranking
-                }
+                Ok((pool, settings)) => rank_pool(history, model, pool, &settings).await,
             };
             ranking.elapsed_ms = now_ms() - start;
-            // One JSON.parse beats serde-wasm-bindgen's one-call-per-property for large pools.
-            let json = serde_json::to_string(&ranking).map_err(|e| {
-                super::convert::js_error(&LocalRankError::Internal(format!("could not serialize the ranking: {e}")))
-            })?;
-            js_sys::JSON::parse(&json)
+            full_json(&ranking).and_then(|json| js_sys::JSON::parse(&json))
+        })
+    }
+
+    /// `rank()` for a pool validated earlier by `preparePool`: no conversion of the pool, and
+    /// the result packed for the JS layer (`PackedRanking`: js/index.js turns it into the same
+    /// `Ranking` that `rank()` resolves to). Always resolves, like `rank()`.
+    #[wasm_bindgen(js_name = rankPrepared, unchecked_return_type = "Promise<PackedRanking>")]
+    pub fn rank_prepared(
+        &self,
+        pool: &PreparedPool,
+        #[wasm_bindgen(unchecked_param_type = "RankOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let history = self.history.clone();
+        let model = self.model_runtime();
+        let pool = pool.pool.clone();
+        future_to_promise(async move {
+            let start = now_ms();
+            let mut ranking = match settings(&options) {
+                Err(error) => Ranking::unranked(pool.server_order(), &error),
+                Ok(settings) => rank_pool(history, model, pool, &settings).await,
+            };
+            ranking.elapsed_ms = now_ms() - start;
+            packed(ranking)
         })
     }
 }
 
-fn prepare(pool: &JsValue, options: &JsValue) -> Result<(Rc<CandidatePool>, RankSettings), LocalRankError> {
+/// A pool validated once and held in the engine's memory (`preparePool`), so that ranking it
+/// again reads nothing from JS. The JS layer keeps one per pool object and re-prepares when
+/// the object changed.
+#[wasm_bindgen]
+pub struct PreparedPool {
+    pool: Rc<CandidatePool>,
+}
+
+#[wasm_bindgen]
+impl PreparedPool {
+    /// The item ids in server order: a packed ranking names items by their position here.
+    pub fn ids(&self) -> Vec<String> {
+        self.pool.server_order()
+    }
+}
+
+/// Validates a pool (object or JSON text) for `rankPrepared`. Throws the `InvalidPool` error
+/// that `rank()` would report as its reason.
+#[wasm_bindgen(js_name = preparePool)]
+pub fn prepare_pool(#[wasm_bindgen(unchecked_param_type = "PoolInput")] pool: JsValue) -> Result<PreparedPool, JsValue> {
+    let pool = pool_from_js(&pool).map_err(|error| super::convert::js_error(&error))?;
+    Ok(PreparedPool { pool: Rc::new(pool) })
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_PACKED: &str = r#"
+/** `rankPrepared`'s result: a `Ranking` without its per-item arrays (`meta`, JSON text) plus
+ * those arrays as typed arrays, item k of the display order being pool item `order[k]`.
+ * `values` holds 5 numbers per shown item (score, then parts: intent, server, affinity,
+ * neighbour), `rules` one code (0 none, 1 pinned, 2 sponsored, 3 purchased), `because` JSON
+ * text of `[k, id, kind]` for the explained items. When the ranking has no items (the pool
+ * could not be ranked) only `meta` is set, and it is the whole `Ranking`. */
+export interface PackedRanking {
+    meta: string;
+    order?: Uint32Array;
+    values?: Float32Array;
+    rules?: Uint8Array;
+    because?: string;
+}
+"#;
+
+/// Ranks a validated pool for the shopper and remembers the pool afterwards.
+async fn rank_pool(
+    history: Rc<super::sync::SharedHistory>,
+    model: Option<Rc<crate::gpu::ModelRuntime>>,
+    pool: Rc<CandidatePool>,
+    settings: &RankSettings,
+) -> Ranking {
+    let guard = history.lock().await;
+    let lookup = |id: &str| guard.lookup_vector(id);
+    let model = model.as_deref().map(|runtime| ShopperModel { runtime, now_ms: js_sys::Date::now() });
+    let ranking = rank::rank_for_shopper(&pool, guard.events(), &lookup, model, settings, &mut |error| {
+        log_warning(&LocalRankError::Internal(format!("the model could not run; ranking from history instead: {error}")))
+    })
+    .await;
+    drop(guard);
+    // Remember the pool after answering: later clicks on its items find their vectors.
+    // Queued behind the lock, so a following record() sees it.
+    spawn_local(async move {
+        match history.lock().await.remember_pool(pool).await {
+            Ok(true) => history.changed(),
+            Ok(false) => {}
+            Err(error) => log_warning(&error),
+        }
+    });
+    ranking
+}
+
+fn internal(what: &str, error: impl std::fmt::Display) -> JsValue {
+    super::convert::js_error(&LocalRankError::Internal(format!("could not serialize the {what}: {error}")))
+}
+
+/// The whole ranking as JSON text: one `JSON.parse` beats serde-wasm-bindgen's
+/// one-call-per-property for large pools.
+fn full_json(ranking: &Ranking) -> Result<String, JsValue> {
+    serde_json::to_string(ranking).map_err(|e| internal("ranking", e))
+}
+
+/// The ranking as a `PackedRanking`: the few fields as JSON, the per-item numbers as typed
+/// arrays (ids stay on the JS side, which has them already). Building and parsing JSON for
+/// hundreds of items was most of a ranking's time.
+fn packed(mut ranking: Ranking) -> Result<JsValue, JsValue> {
+    let result = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| Reflect::set(&result, &JsValue::from_str(key), value).map(drop);
+    if ranking.items.len() != ranking.order.len() || ranking.items.is_empty() {
+        set("meta", &JsValue::from_str(&full_json(&ranking)?))?;
+        return Ok(result.into());
+    }
+    let items = std::mem::take(&mut ranking.items);
+    ranking.order = Vec::new();
+    let order: Vec<u32> = items.iter().map(|item| item.index as u32).collect();
+    let mut values = Vec::with_capacity(items.len() * 5);
+    for item in &items {
+        let p = item.parts;
+        values.extend_from_slice(&[item.score, p.intent, p.server, p.affinity, p.neighbour]);
+    }
+    let rules: Vec<u8> = items
+        .iter()
+        .map(|item| match item.rule {
+            None => 0,
+            Some(SlotRule::Pinned) => 1,
+            Some(SlotRule::Sponsored) => 2,
+            Some(SlotRule::Purchased) => 3,
+        })
+        .collect();
+    let because: Vec<(usize, &str, EventKind)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(k, item)| Some((k, item.because.as_deref()?, item.because_kind?)))
+        .collect();
+    set("meta", &JsValue::from_str(&full_json(&ranking)?))?;
+    set("order", &Uint32Array::from(&order[..]))?;
+    set("values", &Float32Array::from(&values[..]))?;
+    set("rules", &Uint8Array::from(&rules[..]))?;
+    if !because.is_empty() {
+        set("because", &JsValue::from_str(&serde_json::to_string(&because).map_err(|e| internal("explanations", e))?))?;
+    }
+    Ok(result.into())
+}
+
+fn settings(options: &JsValue) -> Result<RankSettings, LocalRankError> {
     let options: RankOptions = if options.is_undefined() || options.is_null() {
         RankOptions::default()
     } else {
         from_js(options.clone(), LocalRankError::invalid_option)?
     };
-    let settings = options.resolve(RankSettings::default())?;
+    options.resolve(RankSettings::default())
+}
+
+fn prepare(pool: &JsValue, options: &JsValue) -> Result<(Rc<CandidatePool>, RankSettings), LocalRankError> {
+    let settings = settings(options)?;
     Ok((Rc::new(pool_from_js(pool)?), settings))
 }
 
@@ -212,8 +336,17 @@ fn float32_values(value: &JsValue) -> Option<Vec<f32>> {
     Array::is_array(value).then(|| Float32Array::new(value).to_vec())
 }
 
-/// The server order as sent, for when the pool cannot be validated: every item's string id.
+/// The server order as sent, for when the pool cannot be validated: every item's string id
+/// (of a pool object or of its JSON text).
 fn raw_ids(pool: &JsValue) -> Vec<String> {
+    if let Some(text) = pool.as_string() {
+        // Through JS's JSON.parse: the pool's JSON text is known to be unusable, and any
+        // items with string ids in it are still the server's order.
+        return match js_sys::JSON::parse(&text) {
+            Ok(value) if value.is_object() => raw_ids(&value),
+            _ => Vec::new(),
+        };
+    }
     let items = get(pool, "items");
     if !Array::is_array(&items) {
         return Vec::new();

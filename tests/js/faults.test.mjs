@@ -64,7 +64,10 @@ test('after an internal error (a wasm trap) the engine fails open and says so on
     const pool = { dim: 2, items: [{ id: 'a', vector: [1, 0] }, { id: 'b', vector: [0, 1] }, { id: 'c', vector: [0.2, 0.9] }] };
     const before = await engine.rank(pool);
     // What a Rust panic looks like from JS: the instance traps.
-    pkg.Engine.prototype.rank = function () { throw new WebAssembly.RuntimeError('unreachable executed'); };
+    // (rank() calls rankPrepared for pool objects it has validated, rank for the rest.)
+    const trap = function () { throw new WebAssembly.RuntimeError('unreachable executed'); };
+    pkg.Engine.prototype.rank = trap;
+    pkg.Engine.prototype.rankPrepared = trap;
     const during = await engine.rank(pool);
     const after = await engine.rank(JSON.stringify(pool));
     let recordError;

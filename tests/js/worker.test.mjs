@@ -35,3 +35,40 @@ test('the engine runs in a worker with the same API and typed errors', async () 
   assert.ok(result.inWorker);
   assert.deepEqual(logs.filter((l) => l.startsWith('pageerror')), []);
 });
+
+test('a pool object is sent to the worker once, and again when it changed or was let go', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const result = await page.evaluate(async () => {
+    const { openInWorker } = await import('/js/worker.js');
+    const worker = new Worker(new URL('/js/worker-entry.js', location.href), { type: 'module' });
+    // Count what crosses to the worker: the pool itself, or only its key.
+    const sent = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (message) => {
+      if (message.method?.startsWith('rank')) sent.push(message.method);
+      post(message);
+    };
+    const engine = await openInWorker({ storage: 'memory' }, { worker });
+    await engine.record({ kind: 'view', item: 'stove', vector: [0, 1] });
+    const pool = { dim: 2, items: [{ id: 'kettle', vector: [1, 0], score: 2 }, { id: 'stove', vector: [0.1, 0.9], score: 1 }, { id: 'pan', vector: [0, 1], score: 0 }] };
+    const first = await engine.rank(pool);
+    const again = await engine.rank(pool);
+    pool.items[2].available = false;
+    const changed = await engine.rank(pool);
+    // Nine other pools push the first out of the worker's few held pools: it is sent again.
+    for (let i = 0; i < 9; i += 1) await engine.rank({ dim: 2, items: [{ id: `x${i}`, vector: [1, 1] }] });
+    const evicted = await engine.rank(pool);
+    await engine.terminate();
+    return { sent, first: first.order, again: again.order, changed: changed.order, dropped: changed.dropped, evicted: evicted.order };
+  });
+  assert.equal(result.first.length, 3);
+  assert.deepEqual(result.again, result.first);
+  assert.deepEqual(result.changed, result.first.filter((id) => id !== 'pan'));
+  assert.deepEqual(result.dropped, ['pan']);
+  assert.deepEqual(result.evicted, ['stove', 'kettle']);
+  assert.deepEqual(result.sent, [
+    'rankAndHold', 'rankHeld', 'rankAndHold',
+    ...Array(9).fill('rankAndHold'),
+    'rankHeld', 'rankAndHold',
+  ]);
+});

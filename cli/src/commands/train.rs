@@ -16,6 +16,9 @@ pub struct TrainArgs {
     /// Seconds the validation-driven tuning may spend on trials (0 = train the derived settings as they are)
     #[arg(long, default_value_t = 300.0)]
     pub tune_budget: f64,
+    /// Seconds the whole run may take (tuning at most 40% of it); training stops with the best model so far
+    #[arg(long)]
+    pub time_budget: Option<f64>,
     /// Epochs each tuning trial (and the starting point) trains before they are compared
     #[arg(long, default_value_t = 12)]
     pub trial_epochs: usize,
@@ -95,7 +98,10 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     if !a.tune_budget.is_finite() || a.tune_budget < 0.0 {
         return Err(CliError::Usage("--tune-budget must be a number of seconds >= 0".into()));
     }
-    let opts = TuneOptions { budget_seconds: a.tune_budget, trial_epochs: a.trial_epochs.max(1), ..TuneOptions::default() };
+    if a.time_budget.is_some_and(|s| !s.is_finite() || s < 0.0) {
+        return Err(CliError::Usage("--time-budget must be a number of seconds >= 0".into()));
+    }
+    let opts = TuneOptions { budget_seconds: a.tune_budget, trial_epochs: a.trial_epochs.max(1), time_budget_seconds: a.time_budget, ..TuneOptions::default() };
     log(&format!("{}: {} users, {} items, {} events", ds.name, ds.num_users(), ds.num_items(), ds.num_events()));
     let device = localrank_model::cpu_device();
     let dir = paths.artifacts(&spec);
@@ -106,8 +112,8 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     let auto = train_auto(&ds, &overrides, a.seed, &opts, &device, !a.quiet, log, &mut checkpoint)?;
     let out = &auto.outcome;
     log(&format!(
-        "best epoch {} (val NDCG@10 {:.4}, HR@10 {:.4}); {:.0}s tuning, {:.0}s training the chosen settings ({:.0}s to best)",
-        out.best_epoch, out.best_validation.ndcg10, out.best_validation.hr10, auto.report.tuning_seconds, out.total_seconds, out.seconds_to_best
+        "best epoch {} (val NDCG@10 {:.4}, HR@10 {:.4}); {:.0}s tuning, {:.0}s training the chosen settings ({:.0}s to best); stopped by {}",
+        out.best_epoch, out.best_validation.ndcg10, out.best_validation.hr10, auto.report.tuning_seconds, out.total_seconds, out.seconds_to_best, out.stopped_by
     ));
     let settings = json!({ "encoder": auto.encoder, "training": auto.training, "tuning": auto.report });
     let metrics = json!({ "validation": out.best_validation, "best_epoch": out.best_epoch, "complete": true, "settings": settings });
@@ -117,6 +123,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
         "best_epoch": out.best_epoch, "best_validation": out.best_validation,
         "tuning_seconds": auto.report.tuning_seconds, "seconds_to_best": out.seconds_to_best,
         "total_seconds": out.total_seconds + auto.report.tuning_seconds, "epochs": out.epochs,
+        "time_budget_seconds": a.time_budget, "stopped_by": out.stopped_by,
     });
     let p = dir.join("train.json");
     std::fs::write(&p, serde_json::to_string_pretty(&report).unwrap_or_default()).map_err(io_err(&p))?;

@@ -1,7 +1,7 @@
 //! The in-memory store: the native implementation, and the browser's fallback when IndexedDB
 //! cannot be used. Nothing survives the process (or the page).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::event::StoredEvent;
 use super::store::{Change, HistoryStore, Snapshot};
@@ -10,8 +10,9 @@ use crate::error::LocalRankError;
 
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    events: BTreeMap<u32, StoredEvent>,
-    vectors: BTreeMap<String, CachedVector>,
+    /// In `seq` order (appends take the next seq).
+    events: Vec<StoredEvent>,
+    vectors: HashMap<String, CachedVector>,
     dim: Option<usize>,
     next_seq: u32,
     /// Records that a test planted as unreadable, to exercise the corrupt-record path.
@@ -29,9 +30,11 @@ impl MemoryStore {
     pub fn seeded(events: &[StoredEvent], vectors: &VectorCache) -> Self {
         let mut store = MemoryStore::new();
         for event in events {
-            store.events.insert(event.seq, event.clone());
+            store.events.push(event.clone());
             store.next_seq = store.next_seq.max(event.seq + 1);
         }
+        crate::sort::sort_by_key(&mut store.events, |e| e.seq);
+        store.events.dedup_by_key(|e| e.seq);
         for id in vectors.ids() {
             if let Some(entry) = vectors.get(&id) {
                 store.vectors.insert(id, entry.clone());
@@ -44,6 +47,10 @@ impl MemoryStore {
     /// A store that fails like a full disk once it would hold more than `events` events.
     pub fn with_quota(events: usize) -> Self {
         MemoryStore { quota: Some(events), ..MemoryStore::new() }
+    }
+
+    fn position(&self, seq: u32) -> Option<usize> {
+        self.events.binary_search_by_key(&seq, |e| e.seq).ok()
     }
 
     /// Plants an unreadable record, as a damaged database would contain.
@@ -59,7 +66,7 @@ impl HistoryStore for MemoryStore {
 
     async fn load(&mut self) -> Result<Snapshot, LocalRankError> {
         Ok(Snapshot {
-            events: self.events.values().cloned().collect(),
+            events: self.events.clone(),
             vectors: self.vectors.values().cloned().collect(),
             dim: self.dim,
             corrupt: self.corrupt.clone(),
@@ -69,7 +76,7 @@ impl HistoryStore for MemoryStore {
     async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
         // All or nothing, like an IndexedDB transaction.
         if let Some(quota) = self.quota {
-            let removed = change.remove_events.iter().filter(|s| self.events.contains_key(s)).count();
+            let removed = change.remove_events.iter().filter(|s| self.position(**s).is_some()).count();
             let after = self.events.len() - removed + usize::from(change.append.is_some());
             if after > quota {
                 return Err(LocalRankError::StorageFull {
@@ -79,7 +86,9 @@ impl HistoryStore for MemoryStore {
             }
         }
         for seq in change.remove_events {
-            self.events.remove(seq);
+            if let Some(i) = self.position(*seq) {
+                self.events.remove(i);
+            }
         }
         for id in change.remove_vectors {
             self.vectors.remove(id);
@@ -93,7 +102,8 @@ impl HistoryStore for MemoryStore {
         let seq = change.append.map(|event| {
             let seq = self.next_seq.max(1);
             self.next_seq = seq + 1;
-            self.events.insert(seq, StoredEvent::from_new(seq, event.clone()));
+            // seq is above every stored one, so the Vec stays in seq order.
+            self.events.push(StoredEvent::from_new(seq, event.clone()));
             seq
         });
         Ok(seq)

@@ -57,7 +57,7 @@ impl<S: HistoryStore> History<S> {
         }
 
         let mut events = snapshot.events;
-        events.sort_by(|a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
+        crate::sort::sort_by(&mut events, |a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
 
         // A dimension set at open wins: a different stored one means the model changed and the
         // cached vectors belong to the old item space.
@@ -254,7 +254,7 @@ impl<S: HistoryStore> History<S> {
     pub async fn reload(&mut self, now: f64) -> Result<(), LocalRankError> {
         let snapshot = self.store.load().await?;
         let mut events = snapshot.events;
-        events.sort_by(|a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
+        crate::sort::sort_by(&mut events, |a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
         self.events = events;
         let missing: Vec<_> = snapshot
             .vectors

@@ -2,7 +2,7 @@
 //! candidate pools so that history items can be encoded later, even when the page that showed
 //! them is long gone. Bounded; the least recently used entry goes first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,8 +21,6 @@ pub struct VectorCache {
     capacity: usize,
     dim: Option<usize>,
     entries: HashMap<String, CachedVector>,
-    /// `used` tick → id, to find the least recently used entry without a scan.
-    by_use: BTreeMap<u64, String>,
     clock: u64,
 }
 
@@ -35,7 +33,7 @@ pub struct CacheUpdate {
 
 impl VectorCache {
     pub fn new(capacity: usize, dim: Option<usize>) -> Self {
-        VectorCache { capacity: capacity.max(1), dim, entries: HashMap::new(), by_use: BTreeMap::new(), clock: 0 }
+        VectorCache { capacity: capacity.max(1), dim, entries: HashMap::new(), clock: 0 }
     }
 
     /// Rebuilds the cache from persisted entries. Entries of another dimension than `dim` (a
@@ -43,7 +41,7 @@ impl VectorCache {
     pub fn restore(&mut self, stored: Vec<CachedVector>) -> Vec<String> {
         let mut stale = Vec::new();
         let mut stored = stored;
-        stored.sort_by_key(|e| e.used);
+        crate::sort::sort_by_key(&mut stored, |e| e.used);
         for entry in stored {
             if self.dim.is_some_and(|dim| entry.vector.len() != dim) || entry.vector.is_empty() {
                 stale.push(entry.id);
@@ -101,24 +99,27 @@ impl VectorCache {
 
     pub fn clear(&mut self) {
         self.entries.clear();
-        self.by_use.clear();
     }
 
     fn place(&mut self, entry: CachedVector) {
-        if let Some(old) = self.entries.insert(entry.id.clone(), entry.clone()) {
-            self.by_use.remove(&old.used);
-        }
-        self.by_use.insert(entry.used, entry.id);
+        self.entries.insert(entry.id.clone(), entry);
     }
 
+    /// Drops the least recently used entries beyond capacity. One sort per overflowing batch
+    /// (not an ordered index kept on every insert): eviction is rare, and an ordered map's
+    /// code is a noticeable share of the shipped wasm.
     fn evict_overflow(&mut self) -> Vec<String> {
-        let mut evicted = Vec::new();
-        while self.entries.len() > self.capacity {
-            let Some((_, id)) = self.by_use.pop_first() else { break };
-            self.entries.remove(&id);
-            evicted.push(id);
+        let overflow = self.entries.len().saturating_sub(self.capacity);
+        if overflow == 0 {
+            return Vec::new();
         }
-        evicted
+        let mut oldest: Vec<(u64, &String)> = self.entries.values().map(|e| (e.used, &e.id)).collect();
+        crate::sort::sort_by_key(&mut oldest, |&(used, _)| used);
+        let oldest: Vec<(u64, String)> = oldest[..overflow].iter().map(|&(used, id)| (used, id.clone())).collect();
+        for (_, id) in &oldest {
+            self.entries.remove(id);
+        }
+        oldest.into_iter().map(|(_, id)| id).collect()
     }
 }
 

@@ -101,72 +101,6 @@ mod imp {
     }
 }
 
-/// cos(query, row) for every row of `matrix` (`[rows, dim]`), as `rank::cosine_scores` but with
-/// four independent partial sums per reduction (vectorised with SIMD128), which breaks the
-/// add-latency chain of a single running sum. Summation order differs from the reference, so
-/// results agree to float rounding (~1e-7), not bit for bit.
-pub fn cosine_scores(query: &[f32], matrix: &[f32], dim: usize) -> Vec<f32> {
-    let eps = crate::rank::score::NORM_EPSILON;
-    let qn = crate::rank::score::norm(query);
-    matrix
-        .chunks_exact(dim.max(1))
-        .map(|row| {
-            let (dot, vv) = imp_cos::dot_and_norm2(query, row);
-            dot / (qn * vv.sqrt()).max(eps)
-        })
-        .collect()
-}
-
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod imp_cos {
-    use core::arch::wasm32::*;
-
-    pub(super) fn dot_and_norm2(q: &[f32], v: &[f32]) -> (f32, f32) {
-        let n = q.len().min(v.len());
-        let full = n / 4 * 4;
-        let (mut dot, mut vv) = (f32x4_splat(0.0), f32x4_splat(0.0));
-        let mut i = 0;
-        while i < full {
-            // SAFETY: i + 4 <= full <= len of both slices.
-            unsafe {
-                let a = v128_load(q.as_ptr().add(i) as *const v128);
-                let b = v128_load(v.as_ptr().add(i) as *const v128);
-                dot = f32x4_add(dot, f32x4_mul(a, b));
-                vv = f32x4_add(vv, f32x4_mul(b, b));
-            }
-            i += 4;
-        }
-        let sum = |x: v128| f32x4_extract_lane::<0>(x) + f32x4_extract_lane::<1>(x) + f32x4_extract_lane::<2>(x) + f32x4_extract_lane::<3>(x);
-        let (mut d, mut s) = (sum(dot), sum(vv));
-        for j in full..n {
-            d += q[j] * v[j];
-            s += v[j] * v[j];
-        }
-        (d, s)
-    }
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-mod imp_cos {
-    pub(super) fn dot_and_norm2(q: &[f32], v: &[f32]) -> (f32, f32) {
-        let (mut dot, mut vv) = ([0f32; 4], [0f32; 4]);
-        let mut qc = q.chunks_exact(4);
-        let mut vc = v.chunks_exact(4);
-        for (a, b) in (&mut qc).zip(&mut vc) {
-            for k in 0..4 {
-                dot[k] += a[k] * b[k];
-                vv[k] += b[k] * b[k];
-            }
-        }
-        let (mut d, mut s) = (dot[0] + dot[1] + dot[2] + dot[3], vv[0] + vv[1] + vv[2] + vv[3]);
-        for (a, b) in qc.remainder().iter().zip(vc.remainder()) {
-            d += a * b;
-            s += b * b;
-        }
-        (d, s)
-    }
-}
-
 /// Rows `r0..r1`, columns `c0..d_out`, one row at a time.
 fn scalar_block(x: &[f32], d_in: usize, w: &[f32], y: &mut [f32], d_out: usize, r0: usize, r1: usize, c0: usize) {
     for r in r0..r1 {
@@ -183,22 +117,6 @@ fn scalar_block(x: &[f32], d_in: usize, w: &[f32], y: &mut [f32], d_out: usize, 
 #[cfg(test)]
 mod tests {
     use super::linear_rows;
-
-    #[test]
-    fn cosine_matches_the_ranking_reference() {
-        for dim in [1usize, 3, 8, 64, 67] {
-            let q: Vec<f32> = (0..dim).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.3).collect();
-            let mut m: Vec<f32> = (0..dim * 40).map(|i| ((i * 31 % 17) as f32 - 8.0) * 0.2).collect();
-            m[..dim].fill(0.0); // a zero row scores 0, not NaN
-            let fast = super::cosine_scores(&q, &m, dim);
-            let reference = crate::rank::cosine_scores(&q, &m, dim);
-            assert_eq!(fast.len(), reference.len());
-            assert_eq!(fast[0], 0.0);
-            for (a, b) in fast.iter().zip(&reference) {
-                assert!((a - b).abs() < 1e-6, "dim {dim}: {a} vs {b}");
-            }
-        }
-    }
 
     #[test]
     fn matches_the_naive_product_for_awkward_shapes() {

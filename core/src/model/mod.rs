@@ -15,7 +15,7 @@ mod encoder;
 mod error;
 pub mod fixture;
 mod kernels;
-pub use kernels::cosine_scores;
+pub(crate) use kernels::linear_rows;
 pub(crate) mod safetensors;
 mod weights;
 

@@ -4,8 +4,9 @@
 //! shipped wasm stays small; every length and offset is checked so corrupt bytes give an
 //! error, never a panic or an out-of-bounds read.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::ModelError;
@@ -29,8 +30,39 @@ pub(crate) struct TensorView<'a> {
 }
 
 pub(crate) struct SafeTensors<'a> {
-    entries: BTreeMap<String, RawEntry>,
+    /// Sorted by name (a sorted Vec rather than a BTreeMap: the map's code costs ~8 KB of
+    /// shipped wasm per key/value type, and a model has a few dozen tensors).
+    entries: Vec<(String, RawEntry)>,
     data: &'a [u8],
+}
+
+/// The header's tensor entries, in file order; `__metadata__` is skipped. Read with a visitor
+/// rather than through `serde_json::Value`, whose objects are BTreeMaps.
+struct Header(Vec<(String, RawEntry)>);
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Header;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of tensor entries")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if name == "__metadata__" {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    let entry = map.next_value::<RawEntry>().map_err(|e| de::Error::custom(format!("header entry `{name}`: {e}")))?;
+                    entries.push((name, entry));
+                }
+                Ok(Header(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
 }
 
 fn bad(msg: impl Into<String>) -> ModelError {
@@ -62,12 +94,14 @@ impl<'a> SafeTensors<'a> {
             .get(8..header_end)
             .ok_or_else(|| bad(format!("file is truncated: header needs {header_end} bytes, file has {}", bytes.len())))?;
         let header = std::str::from_utf8(header).map_err(|_| bad("header is not UTF-8"))?;
-        let mut raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(header).map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
-        raw.remove("__metadata__");
+        let Header(mut raw) = serde_json::from_str(header).map_err(|e| bad(format!("header is not a valid tensor list: {e}")))?;
+        crate::sort::sort_by(&mut raw, |a, b| a.0.cmp(&b.0));
+        if let Some(pair) = raw.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(bad(format!("tensor `{}` is listed twice", pair[0].0)));
+        }
         let data = &bytes[header_end..];
-        let mut entries = BTreeMap::new();
-        for (name, value) in raw {
-            let entry: RawEntry = serde_json::from_value(value).map_err(|e| bad(format!("header entry `{name}`: {e}")))?;
+        let mut entries = Vec::with_capacity(raw.len());
+        for (name, entry) in raw {
             let [begin, end] = entry.data_offsets;
             if begin > end || end > data.len() {
                 return Err(bad(format!("tensor `{name}` has data offsets {begin}..{end} outside the {} data bytes (truncated file?)", data.len())));
@@ -78,17 +112,17 @@ impl<'a> SafeTensors<'a> {
                     return Err(bad(format!("tensor `{name}`: shape {:?} of {} does not match its {} data bytes", entry.shape, entry.dtype, end - begin)));
                 }
             }
-            entries.insert(name, entry);
+            entries.push((name, entry));
         }
         Ok(SafeTensors { entries, data })
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
+        self.entries.iter().map(|(name, _)| name.as_str())
     }
 
     pub fn get(&self, name: &str) -> Option<TensorView<'_>> {
-        let e = self.entries.get(name)?;
+        let e = &self.entries[self.entries.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()?].1;
         // Offsets were bounds-checked in parse().
         let data = self.data.get(e.data_offsets[0]..e.data_offsets[1])?;
         Some(TensorView { dtype: &e.dtype, shape: &e.shape, data })

@@ -2,7 +2,6 @@
 //! buffer. One buffer serves both backends: the CPU forward slices it, and the WebGPU runtime
 //! uploads it as a single storage buffer and addresses tensors by the same offsets.
 
-use std::collections::BTreeSet;
 use std::ops::Range;
 
 use super::safetensors::SafeTensors;
@@ -59,7 +58,8 @@ struct Loader<'a> {
     st: SafeTensors<'a>,
     precision: Precision,
     out: Vec<f32>,
-    seen: BTreeSet<String>,
+    /// Names read so far (a few dozen: a Vec is smaller code than a set).
+    seen: Vec<String>,
 }
 
 impl Loader<'_> {
@@ -81,7 +81,7 @@ impl Loader<'_> {
         if view.shape != shape {
             return Err(ModelError::WrongShape { name: name.to_owned(), found: view.shape.to_vec(), expected: shape.to_vec() });
         }
-        self.seen.insert(name.to_owned());
+        self.seen.push(name.to_owned());
         let scale = if dtype == TensorDtype::I8 {
             let scale_name = format!("{name}.scale");
             let scale = self.st.get(&scale_name).ok_or_else(|| ModelError::MissingTensor { name: scale_name.clone() })?;
@@ -91,7 +91,7 @@ impl Loader<'_> {
             if scale.shape != [shape[0]] {
                 return Err(ModelError::WrongShape { name: scale_name, found: scale.shape.to_vec(), expected: vec![shape[0]] });
             }
-            self.seen.insert(scale_name);
+            self.seen.push(scale_name);
             Some(scale.data)
         } else {
             None
@@ -149,7 +149,7 @@ impl Weights {
         config.validate()?;
         let st = SafeTensors::parse(safetensors)?;
         let (d, f) = (config.dim, config.ffn_dim);
-        let mut l = Loader { st, precision: config.dtype, out: Vec::new(), seen: BTreeSet::new() };
+        let mut l = Loader { st, precision: config.dtype, out: Vec::new(), seen: Vec::new() };
 
         // Tensors are checked in the exporter's order, so the error names the first bad one.
         let kinds = crate::history::EventKind::ALL.len();
@@ -177,7 +177,7 @@ impl Weights {
 
         // Anything else in the file means it was exported for a different model. Item vectors
         // belong in items.safetensors, but a combined file is harmless: they are ignored.
-        if let Some(extra) = l.st.names().find(|n| !l.seen.contains(*n) && *n != "item_vectors" && *n != "item_vectors.scale") {
+        if let Some(extra) = l.st.names().find(|n| !l.seen.iter().any(|seen| seen == n) && *n != "item_vectors" && *n != "item_vectors.scale") {
             return Err(ModelError::UnexpectedTensor { name: extra.to_owned() });
         }
         Ok(Weights { config, data: l.out, kind_embedding, gap_embedding, position_embedding, blocks, ln_final_gamma, ln_final_beta })

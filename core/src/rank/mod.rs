@@ -61,6 +61,10 @@ pub enum SlotRule {
 #[serde(rename_all = "camelCase")]
 pub struct RankedItem {
     pub id: String,
+    /// The item's position in the pool as sent (server order), for callers that hold the pool
+    /// and need not copy ids back (the web layer's packed result). Not serialized.
+    #[serde(skip)]
+    pub index: usize,
     /// The blended score (comparable within one ranking only).
     pub score: f32,
     pub parts: ScoreParts,
@@ -293,7 +297,7 @@ fn rank_steps<'a>(
     let server = server_scores(pool);
     let intent_scores = match (&intent, personalized, precomputed) {
         (Some(_), true, Some(scores)) => scores,
-        (Some(u), true, None) => cosine_scores(u, &pool.vectors, pool.dim),
+        (Some(u), true, None) => pool.cosine_scores(u),
         _ => vec![0.0; pool.len()],
     };
     let w = settings.weights_for(model_blend);
@@ -331,9 +335,9 @@ fn rank_steps<'a>(
             let (because, because_kind) = explainer
                 .as_ref()
                 .filter(|_| position < settings.explain_top)
-                .and_then(|e| e.explain(pool.vector(i), &pool.items[i].id))
+                .and_then(|e| e.explain(pool.vector(i), pool.norm(i), &pool.items[i].id))
                 .map_or((None, None), |(id, kind)| (Some(id), Some(kind)));
-            RankedItem { id: pool.items[i].id.clone(), score: blended[i], parts: parts[i], because, because_kind, rule }
+            RankedItem { id: pool.items[i].id.clone(), index: i, score: blended[i], parts: parts[i], because, because_kind, rule }
         })
         .collect::<Vec<_>>();
 

@@ -20,6 +20,7 @@
 //! them would rank a list-less item against the others by the scale, not the similarity.
 
 use super::score;
+use crate::model::linear_rows;
 use super::signals::HistoryStep;
 use crate::history::EventKind;
 use crate::pool::CandidatePool;
@@ -78,19 +79,33 @@ impl<'a> HistoryNeighbours<'a> {
     /// similarity counts as none, as item-kNN's co-occurrence similarity cannot be negative.
     pub fn scores(&self, pool: &CandidatePool) -> Vec<f32> {
         let total: f32 = self.sources.iter().map(|s| s.weight).sum();
-        if total <= 0.0 {
+        if total <= 0.0 || pool.is_empty() {
             return vec![0.0; pool.len()];
         }
+        // All candidate × source dot products as one matrix product through the forward pass's
+        // register-tiled kernel: [pool, dim] · [dim, sources]. Sources are padded to a multiple
+        // of 8 columns (the kernel's tile width) with zero vectors.
+        let (d, k) = (pool.dim, self.sources.len().div_ceil(8) * 8);
+        let mut units = vec![0.0f32; d * k];
+        for (j, s) in self.sources.iter().enumerate() {
+            // Sources without a vector (co-occurrence only) stay a zero column and are skipped.
+            for (i, x) in s.unit.as_deref().unwrap_or(&[]).iter().enumerate().take(d) {
+                units[i * k + j] = *x;
+            }
+        }
+        let mut dots = vec![0.0f32; pool.len() * k];
+        linear_rows(&pool.vectors, d, &units, &vec![0.0; k], &mut dots, k, false);
         (0..pool.len())
             .map(|i| {
-                let candidate = pool.vector(i);
-                let norm = score::norm(candidate).max(score::NORM_EPSILON);
+                let norm = pool.norm(i).max(score::NORM_EPSILON);
                 let id = pool.items[i].id.as_str();
                 let (mut sum, mut weights) = (0.0f32, 0.0f32);
-                for s in &self.sources {
-                    let Some(unit) = s.unit.as_deref().filter(|_| s.id != id) else { continue };
+                for (s, dot) in self.sources.iter().zip(&dots[i * k..]) {
+                    if s.id == id || s.unit.is_none() {
+                        continue;
+                    }
                     weights += s.weight;
-                    sum += s.weight * (score::dot(unit, candidate) / norm).max(0.0);
+                    sum += s.weight * (dot / norm).max(0.0);
                 }
                 if weights > 0.0 { sum / weights } else { 0.0 }
             })
@@ -128,8 +143,9 @@ impl<'a> HistoryNeighbours<'a> {
 
     /// The history item whose weighted similarity to the candidate is largest, if any is at
     /// least [`EXPLAIN_MIN_COSINE`] alike.
-    pub fn explain(&self, candidate: &[f32], candidate_id: &str) -> Option<(String, EventKind)> {
-        let norm = score::norm(candidate).max(score::NORM_EPSILON);
+    /// `norm` is the candidate vector's Euclidean norm.
+    pub fn explain(&self, candidate: &[f32], norm: f32, candidate_id: &str) -> Option<(String, EventKind)> {
+        let norm = norm.max(score::NORM_EPSILON);
         let mut best: Option<(usize, f32)> = None;
         for (k, s) in self.sources.iter().enumerate() {
             let Some(unit) = s.unit.as_deref().filter(|_| s.id != candidate_id) else { continue };
@@ -190,5 +206,38 @@ mod tests {
         let cos = HistoryNeighbours::new(&steps, true).scores(&pool);
         assert_eq!(cos, vec![0.0, 0.0, 0.0], "c, b, d are orthogonal to a and b's vector");
         assert_eq!(HistoryNeighbours::new(&steps, true).sources.len(), 2);
+    }
+
+    /// The matrix-kernel scores against the formula written out with one cosine per pair, for
+    /// dims and source counts that are not multiples of the kernel's tiles, with the candidate
+    /// itself among the sources.
+    #[test]
+    fn scores_match_the_formula_pair_by_pair() {
+        let value = |i: usize, d: usize| ((i * 31 + d * 17) % 23) as f32 / 11.0 - 1.0;
+        for (dim, n_sources) in [(3usize, 2usize), (16, 9), (67, 20)] {
+            let items: Vec<serde_json::Value> = (0..37)
+                .map(|i| serde_json::json!({ "id": format!("i{i}"), "vector": (0..dim).map(|d| value(i, d)).collect::<Vec<_>>() }))
+                .collect();
+            let pool = CandidatePool::from_input(serde_json::from_value::<PoolInput>(serde_json::json!({ "dim": dim, "items": items })).unwrap()).unwrap();
+            let events: Vec<StoredEvent> = (0..n_sources)
+                .map(|k| serde_json::from_value(serde_json::json!({ "seq": k, "kind": "view", "item": format!("i{}", k * 3 % 37), "timestamp": k as f64 })).unwrap())
+                .collect();
+            let steps: Vec<HistoryStep> = events
+                .iter()
+                .enumerate()
+                .map(|(k, e)| HistoryStep { event: e, vector: Some(pool.vector(k * 3 % 37)), category: None, weight: 0.5 + k as f32 * 0.1 })
+                .collect();
+            let scores = HistoryNeighbours::new(&steps, true).scores(&pool);
+            for (i, got) in scores.iter().enumerate() {
+                let (mut sum, mut weights) = (0.0f32, 0.0f32);
+                for step in steps.iter().filter(|s| s.event.item.as_deref() != Some(pool.items[i].id.as_str())) {
+                    weights += step.weight;
+                    sum += step.weight * score::cosine(pool.vector(i), step.vector.unwrap()).max(0.0);
+                }
+                let want = if weights > 0.0 { sum / weights } else { 0.0 };
+                assert!((got - want).abs() < 1e-5, "dim {dim}, {n_sources} sources, item {i}: {got} vs {want}");
+            }
+            assert!(scores.iter().any(|&s| s > 0.1), "some candidate is like the history");
+        }
     }
 }

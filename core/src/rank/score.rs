@@ -13,19 +13,63 @@ const LANES: usize = 8;
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
     let chunks = n / LANES;
-    for c in 0..chunks {
-        let (x, y) = (&a[c * LANES..(c + 1) * LANES], &b[c * LANES..(c + 1) * LANES]);
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let mut total: f32 = acc.iter().sum();
+    let mut total = lanes::sum(a, b, chunks);
     for i in chunks * LANES..n {
         total += a[i] * b[i];
     }
     total
+}
+
+/// The eight partial sums of `dot`, added in lane order. The release wasm is built for size,
+/// which turns LLVM's loop vectoriser off, so the SIMD128 build writes the lanes out as two
+/// f32x4 accumulators; per lane it is the same multiply then add as the scalar loop, so both
+/// builds give bit-identical scores.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod lanes {
+    use super::LANES;
+
+    pub(super) fn sum(a: &[f32], b: &[f32], chunks: usize) -> f32 {
+        let mut acc = [0.0f32; LANES];
+        for c in 0..chunks {
+            let (x, y) = (&a[c * LANES..(c + 1) * LANES], &b[c * LANES..(c + 1) * LANES]);
+            for l in 0..LANES {
+                acc[l] += x[l] * y[l];
+            }
+        }
+        acc.iter().sum()
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod lanes {
+    use super::LANES;
+    use core::arch::wasm32::*;
+
+    pub(super) fn sum(a: &[f32], b: &[f32], chunks: usize) -> f32 {
+        debug_assert!(a.len() >= chunks * LANES && b.len() >= chunks * LANES);
+        let (mut lo, mut hi) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        for c in 0..chunks {
+            // SAFETY: c * LANES + 8 <= chunks * LANES <= len of both slices (`dot` passes n / LANES);
+            // v128_load has no alignment requirement.
+            unsafe {
+                let (x, y) = (a.as_ptr().add(c * LANES), b.as_ptr().add(c * LANES));
+                lo = f32x4_add(lo, f32x4_mul(v128_load(x as *const v128), v128_load(y as *const v128)));
+                hi = f32x4_add(hi, f32x4_mul(v128_load(x.add(4) as *const v128), v128_load(y.add(4) as *const v128)));
+            }
+        }
+        let acc = [
+            f32x4_extract_lane::<0>(lo),
+            f32x4_extract_lane::<1>(lo),
+            f32x4_extract_lane::<2>(lo),
+            f32x4_extract_lane::<3>(lo),
+            f32x4_extract_lane::<0>(hi),
+            f32x4_extract_lane::<1>(hi),
+            f32x4_extract_lane::<2>(hi),
+            f32x4_extract_lane::<3>(hi),
+        ];
+        acc.iter().sum()
+    }
 }
 
 pub fn norm(v: &[f32]) -> f32 {

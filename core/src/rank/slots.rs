@@ -37,12 +37,12 @@ pub fn arrange(
         }
     }
     // Pinned before sponsored on the same slot; a displaced sponsored item takes the next slot.
-    fixed.sort_by_key(|&(slot, i, rule)| (slot, rule != SlotRule::Pinned, i));
+    crate::sort::sort_by_key(&mut fixed, |&(slot, i, rule)| (slot, rule != SlotRule::Pinned, i));
 
     let is_fixed: HashSet<usize> = fixed.iter().map(|&(_, i, _)| i).collect();
     let mut free: Vec<usize> = available.iter().copied().filter(|i| !is_fixed.contains(i)).collect();
     // Best first; ties keep the server order (free is in server order, and the sort is stable).
-    free.sort_by(|&a, &b| blended[b].partial_cmp(&blended[a]).unwrap_or(std::cmp::Ordering::Equal));
+    crate::sort::sort_by(&mut free, |&a, &b| blended[b].partial_cmp(&blended[a]).unwrap_or(std::cmp::Ordering::Equal));
     let (sunk, fresh): (Vec<usize>, Vec<usize>) =
         free.into_iter().partition(|&i| personalized && !pool.items[i].repeat && bought.contains(pool.items[i].id.as_str()));
 
