@@ -190,7 +190,7 @@ fn a_models_tuned_weights_apply_when_it_computed_the_intent_and_the_call_still_w
     let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
     // The model's intent points at garden; its tuned weights trust the intent alone.
     let tuned = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 };
-    let intent = |blend| ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "test".into(), blend };
+    let intent = |blend| ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "test".into(), blend, blend_neighbours: None };
     let settings = RankOptions { diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
 
     let ranking = rank::rank(&pool, history.events(), &lookup, Some(intent(Some(tuned))), &settings);
@@ -347,7 +347,7 @@ fn the_neighbour_part_finds_items_like_one_history_item_that_the_intent_averages
     let history = history_of(&[("seen-x", EventKind::View, None, None), ("seen-y", EventKind::View, Some(vec![0.0, 1.0, 0.0]), None)]);
     let cache = history.vectors();
     let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
-    let intent = || ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: None };
+    let intent = || ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: None, blend_neighbours: None };
     let with = |neighbour: f64, all_parts: bool| {
         let weights = BlendWeightsInput { server: Some(0.0), affinity: Some(0.0), neighbour: Some(neighbour), ..Default::default() };
         let settings = RankOptions { weights: Some(weights), diversity: Some(1.0), ..Default::default() }.resolve(RankSettings { all_parts, ..RankSettings::default() }).unwrap();
@@ -412,4 +412,42 @@ fn model_json_blends_written_before_the_neighbour_part_still_load() {
     assert_eq!(old.neighbour, 0.0);
     let bad = BlendWeights { neighbour: -1.0, ..BlendWeights::default() };
     assert_eq!(bad.check().unwrap_err().0, "neighbour");
+}
+
+#[test]
+fn a_models_neighbour_weight_applies_only_to_the_similarity_it_was_tuned_with() {
+    use localrank_core::rank::NeighbourSource;
+    let items = json!([
+        { "id": "far", "vector": [0.0, -1.0, 1.0], "score": 2, "neighbours": { "ids": ["seen-x"], "weights": [0.5] } },
+        { "id": "near-x", "vector": [1.0, 0.05, 0.1], "score": 1 },
+    ]);
+    let with_lists = pool(json!({ "dim": 3, "items": items }));
+    let mut without = items.clone();
+    without.as_array_mut().unwrap().iter_mut().for_each(|i| {
+        i.as_object_mut().unwrap().remove("neighbours");
+    });
+    let without_lists = pool(json!({ "dim": 3, "items": without }));
+    let history = history_of(&[("seen-x", EventKind::Purchase, Some(vec![1.0, 0.0, 0.0]), None)]);
+    let settings = RankOptions { diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
+    /// The neighbour weight a ranking used, with a model tuned at neighbour 2 with `source`.
+    fn weights(pool: &CandidatePool, history: &History<MemoryStore>, source: Option<NeighbourSource>, settings: &RankSettings) -> Option<f64> {
+        let cache = history.vectors();
+        let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
+        let tuned = BlendWeights { intent: 1.0, server: 0.1, affinity: 0.0, neighbour: 2.0 };
+        let intent = ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(tuned), blend_neighbours: source };
+        rank::rank(pool, history.events(), &lookup, Some(intent), settings).weights.map(|w| w.neighbour)
+    }
+    let weights = |pool: &CandidatePool, source, settings: &RankSettings| weights(pool, &history, source, settings);
+    // Tuned with co-occurrence lists: used with lists, 0 for a pool without them (the cosine).
+    assert_eq!(weights(&with_lists, Some(NeighbourSource::Cooccurrence), &settings), Some(2.0));
+    assert_eq!(weights(&without_lists, Some(NeighbourSource::Cooccurrence), &settings), Some(0.0));
+    // Tuned with the cosine: the other way round; untagged (older) models apply it to either.
+    assert_eq!(weights(&with_lists, Some(NeighbourSource::Cosine), &settings), Some(0.0));
+    assert_eq!(weights(&without_lists, Some(NeighbourSource::Cosine), &settings), Some(2.0));
+    assert_eq!(weights(&without_lists, None, &settings), Some(2.0));
+    // A call's own neighbour weight wins whatever the model was tuned with.
+    let call = RankOptions { weights: Some(BlendWeightsInput { neighbour: Some(0.7), ..Default::default() }), diversity: Some(1.0), ..Default::default() }
+        .resolve(RankSettings::default())
+        .unwrap();
+    assert_eq!(weights(&without_lists, Some(NeighbourSource::Cooccurrence), &call), Some(0.7));
 }

@@ -51,6 +51,7 @@ impl EncoderConfig {
             time_gap_boundaries_seconds: TIME_GAP_BOUNDARIES_SECONDS.to_vec(),
             num_items: self.num_items,
             blend: None,
+            blend_neighbours: None,
         }
     }
 

@@ -15,7 +15,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use localrank_core::format::{self, ItemNeighbours, ItemTable, TensorDtype, ITEM_NEIGHBOURS, ITEM_NEIGHBOUR_WEIGHTS};
 use localrank_core::model::ModelConfig;
-use localrank_core::rank::BlendWeights;
+use localrank_core::rank::{BlendWeights, NeighbourSource};
 use serde::{Deserialize, Serialize};
 
 use crate::config::EncoderConfig;
@@ -206,11 +206,14 @@ pub fn write_model_dir(
 }
 
 /// Records tuned blend weights in a model directory's model.json (the weights files are untouched).
-pub fn set_blend(dir: &Path, blend: BlendWeights) -> Result<()> {
+/// `source`: the neighbour similarity the weights were tuned with (model.json
+/// `blend_neighbours`).
+pub fn set_blend(dir: &Path, blend: BlendWeights, source: Option<NeighbourSource>) -> Result<()> {
     let path = dir.join("model.json");
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
     let mut mj: ModelJson = serde_json::from_slice(&bytes).map_err(|e| ModelError::Json { path: path.clone(), message: e.to_string() })?;
     mj.config.blend = Some(blend);
+    mj.config.blend_neighbours = source;
     std::fs::write(&path, erased::Json::to_json(&mj)).map_err(io_err(&path))
 }
 

@@ -11,7 +11,7 @@ use localrank_model::baselines::{cooccurrence_neighbours, Bpr, BprConfig, ItemKn
 use localrank_model::data::SplitPart;
 use localrank_core::gpu::ModelRuntime;
 use localrank_core::model::IntentEncoder;
-use localrank_core::rank::BlendWeights;
+use localrank_core::rank::{BlendWeights, NeighbourSource};
 use localrank_model::data::Dataset;
 use localrank_model::eval::blend::{tune, HomepageSetup};
 use localrank_model::eval::{evaluate, homepage_pool, EvalOptions};
@@ -82,7 +82,8 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let blend = match tune_blend(&ds, &dir, item_vectors, weights.config.dim, a, &opts, log) {
         Ok(blend) => {
             if !a.keep_blend {
-                set_blend(&dir, blend.tuned)?;
+                let source = if a.neighbours > 0 { NeighbourSource::Cooccurrence } else { NeighbourSource::Cosine };
+                set_blend(&dir, blend.tuned, Some(source))?;
                 log(&format!("blend weights written to {} (re-run `localrank export` to ship them)", dir.join("model.json").display()));
             }
             blend.report

@@ -79,14 +79,14 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         } else {
             None
         };
-        (w, ids, spec.name(), metrics, mj.config.blend, lists)
+        (w, ids, spec.name(), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), lists)
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {
         let dir = if a.precision == "all" { out.join(format!("{p:?}").to_lowercase()) } else { out.clone() };
         write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone(), lists.as_deref())?;
-        if let Some(blend) = blend {
-            set_blend(&dir, blend)?;
+        if let Some((blend, source)) = blend {
+            set_blend(&dir, blend, source)?;
         }
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
         log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes)", dir.display(), size("model.safetensors"), size("items.safetensors")));

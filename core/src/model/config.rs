@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 use crate::history::EventKind;
-use crate::rank::BlendWeights;
+use crate::rank::{BlendWeights, NeighbourSource};
 
 pub const FORMAT_NAME: &str = "localrank-intent-encoder";
 pub const FORMAT_VERSION: u32 = 1;
@@ -75,6 +75,11 @@ pub struct ModelConfig {
     /// own `weights` still win. Absent in untuned models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blend: Option<BlendWeights>,
+    /// The neighbour similarity `blend.neighbour` was tuned with. A pool using the other one
+    /// gets neighbour weight 0 from this model (a call's own weight still applies). Absent:
+    /// the weight applies to either (models tuned before there were two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blend_neighbours: Option<NeighbourSource>,
 }
 
 /// Upper bounds that keep a hostile or mistaken config from asking for gigabytes; far above any

@@ -28,7 +28,7 @@ use crate::gpu::{Backend, GpuDevice, ModelRuntime};
 use crate::history::{EventKind, StoredEvent};
 use crate::model::{EncoderStep, ModelError};
 use crate::pool::CandidatePool;
-pub use options::{BlendWeights, BlendWeightsInput, RankOptions, RankSettings};
+pub use options::{BlendWeights, BlendWeightsInput, NeighbourSource, RankOptions, RankSettings};
 pub use score::{cosine, cosine_scores};
 use neighbours::HistoryNeighbours;
 use signals::HistoryStep;
@@ -173,6 +173,8 @@ pub struct ModelIntent {
     pub version: String,
     /// The model's tuned blend weights (model.json `blend`), if it has them.
     pub blend: Option<BlendWeights>,
+    /// The neighbour similarity those weights were tuned with (model.json `blend_neighbours`).
+    pub blend_neighbours: Option<NeighbourSource>,
 }
 
 /// The loaded model, for [`rank_for_shopper`]: it turns the history into the intent.
@@ -249,6 +251,7 @@ async fn model_intent<G: GpuDevice>(
         fallback: scored.fallback,
         version: runtime.version().to_owned(),
         blend: config.blend,
+        blend_neighbours: config.blend_neighbours,
     }))
 }
 
@@ -269,7 +272,15 @@ fn rank_steps<'a>(
             precomputed = m.scores.filter(|s| s.len() == pool.len());
             model_version = Some(m.version);
             backend_reason = m.fallback;
-            model_blend = m.blend;
+            // A neighbour weight tuned with the other similarity than this pool's does not fit
+            // its scale: the model contributes none (a call's own weight still applies below).
+            let pool_source = if pool.has_neighbours() { NeighbourSource::Cooccurrence } else { NeighbourSource::Cosine };
+            model_blend = m.blend.map(|mut b| {
+                if m.blend_neighbours.is_some_and(|tuned| tuned != pool_source) {
+                    b.neighbour = 0.0;
+                }
+                b
+            });
             (Some(m.vector), IntentSource::Model, m.backend)
         }
         _ => match signals::history_intent(&steps, pool.dim) {

@@ -36,6 +36,18 @@ impl Default for BlendWeights {
     }
 }
 
+/// Which similarity the neighbour part used: a model's tuned `neighbour` weight fits only the
+/// one it was tuned with (the two live on different scales, see [`super::neighbours`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
+#[serde(rename_all = "lowercase")]
+pub enum NeighbourSource {
+    /// Co-occurrence lists carried by the pool's items (`neighbours`).
+    Cooccurrence,
+    /// The cosine of item vectors (pools without lists).
+    Cosine,
+}
+
 /// The range every weight must fall in, wherever it comes from (per-call option or model.json).
 pub const MAX_WEIGHT: f64 = 100.0;
 
