@@ -451,3 +451,21 @@ fn a_models_neighbour_weight_applies_only_to_the_similarity_it_was_tuned_with() 
         .unwrap();
     assert_eq!(weights(&without_lists, Some(NeighbourSource::Cooccurrence), &call), Some(0.7));
 }
+
+#[test]
+fn with_co_occurrence_lists_the_reason_is_the_listed_history_item() {
+    // By vector "far" is unlike both history items; its list says shoppers of seen-y use it.
+    let pool = pool(json!({ "dim": 3, "items": [
+        { "id": "far", "vector": [0.0, -1.0, 1.0], "score": 2, "neighbours": { "ids": ["seen-x", "seen-y"], "weights": [0.01, 0.4] } },
+        { "id": "near-x", "vector": [1.0, 0.05, 0.1], "score": 1 },
+        { "id": "stranger", "vector": [0.0, 0.0, 1.0], "score": 0, "neighbours": { "ids": ["other"], "weights": [0.9] } },
+    ] }));
+    let history = history_of(&[("seen-x", EventKind::Purchase, Some(vec![1.0, 0.0, 0.0]), None), ("seen-y", EventKind::View, Some(vec![0.0, 1.0, 0.0]), None)]);
+    let ranked = rank_with(&pool, &history, RankSettings::default());
+    let because = |id: &str| ranked.items.iter().find(|i| i.id == id).and_then(|i| i.because.clone());
+    // seen-x weighs 4×0.917 (a purchase), seen-y 1 (a view): 3.67×0.01 < 1×0.4.
+    assert_eq!(because("far").as_deref(), Some("seen-y"));
+    assert_eq!(because("stranger"), None, "no history item on its list");
+    // An item without a list is explained by the vectors' cosine, as before.
+    assert_eq!(because("near-x").as_deref(), Some("seen-x"));
+}

@@ -346,7 +346,14 @@ fn rank_steps<'a>(
             let (because, because_kind) = explainer
                 .as_ref()
                 .filter(|_| position < settings.explain_top)
-                .and_then(|e| e.explain(pool.vector(i), pool.norm(i), &pool.items[i].id))
+                .and_then(|e| {
+                    // A candidate's co-occurrence list is the stronger evidence where it has one.
+                    let item = &pool.items[i];
+                    match &item.neighbours {
+                        Some(list) => e.explain_listed(&item.id, list),
+                        None => e.explain(pool.vector(i), pool.norm(i), &item.id),
+                    }
+                })
                 .map_or((None, None), |(id, kind)| (Some(id), Some(kind)));
             RankedItem { id: pool.items[i].id.clone(), index: i, score: blended[i], parts: parts[i], because, because_kind, rule }
         })

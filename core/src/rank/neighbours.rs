@@ -141,6 +141,24 @@ impl<'a> HistoryNeighbours<'a> {
             .collect()
     }
 
+    /// The history item on the candidate's co-occurrence list (`list`: id, similarity) whose
+    /// weighted similarity is largest: "because you bought X", X being bought by the same
+    /// shoppers. None when no recent history item is on the list.
+    pub fn explain_listed(&self, candidate_id: &str, list: &[(String, f32)]) -> Option<(String, EventKind)> {
+        let mut best: Option<(usize, f32)> = None;
+        for (k, s) in self.sources.iter().enumerate() {
+            if s.id == candidate_id {
+                continue;
+            }
+            let Some(sim) = list.iter().find(|(id, _)| id == s.id).map(|&(_, sim)| sim).filter(|&sim| sim > 0.0) else { continue };
+            let contribution = s.weight * sim;
+            if best.is_none_or(|(_, c)| contribution > c) {
+                best = Some((k, contribution));
+            }
+        }
+        best.map(|(k, _)| (self.sources[k].id.to_owned(), self.sources[k].kind))
+    }
+
     /// The history item whose weighted similarity to the candidate is largest, if any is at
     /// least [`EXPLAIN_MIN_COSINE`] alike.
     /// `norm` is the candidate vector's Euclidean norm.
