@@ -39,6 +39,39 @@ pub fn sorted_positions(n: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering)
     order
 }
 
+/// Sorts pool positions by `score`, highest first, stably (equal scores, and NaN, keep their
+/// order): the ranking's hot sort, with the comparison inlined rather than behind `dyn`.
+pub fn sort_positions_by_score_desc(positions: &mut Vec<usize>, score: &[f32]) {
+    let n = positions.len();
+    let mut buffer = vec![0usize; n];
+    let mut width = 1;
+    while width < n {
+        let mut start = 0;
+        while start < n {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut i, mut j, mut k) = (start, mid, start);
+            while i < mid && j < end {
+                // The right run's element goes first only when strictly better: stability.
+                if score[positions[j]] > score[positions[i]] {
+                    buffer[k] = positions[j];
+                    j += 1;
+                } else {
+                    buffer[k] = positions[i];
+                    i += 1;
+                }
+                k += 1;
+            }
+            buffer[k..k + (mid - i)].copy_from_slice(&positions[i..mid]);
+            k += mid - i;
+            buffer[k..k + (end - j)].copy_from_slice(&positions[j..end]);
+            start = end;
+        }
+        std::mem::swap(positions, &mut buffer);
+        width *= 2;
+    }
+}
+
 /// Sorts `v` stably by `cmp` (like `slice::sort_by`).
 pub fn sort_by<T>(v: &mut Vec<T>, mut cmp: impl FnMut(&T, &T) -> Ordering) {
     let order = sorted_positions(v.len(), &mut |a, b| cmp(&v[a], &v[b]));
@@ -75,6 +108,13 @@ mod tests {
             sort_by(&mut descending, |a, b| b.0.cmp(&a.0));
             reference.sort_by(|a, b| b.0.cmp(&a.0));
             assert_eq!(descending, reference, "n = {n}, descending");
+            // The score sort of positions: the same order as a stable sort by descending score.
+            let scores: Vec<f32> = input.iter().map(|e| f32::from(e.0) * 0.5).collect();
+            let mut positions: Vec<usize> = (0..n).rev().collect();
+            let mut expected = positions.clone();
+            expected.sort_by(|&a, &b| scores[b].partial_cmp(&scores[a]).unwrap_or(Ordering::Equal));
+            sort_positions_by_score_desc(&mut positions, &scores);
+            assert_eq!(positions, expected, "n = {n}, positions by score");
         }
     }
 }

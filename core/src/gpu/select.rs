@@ -104,6 +104,20 @@ pub struct ModelRuntime<G: GpuDevice = NoGpu> {
 /// Top `k` indices of `scores`, best first, ties by lower index — the GPU kernel's order.
 /// One stable sort of the positions (the engine's one sort, `crate::sort`).
 pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
+    let better = |a: usize, b: usize| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)) == std::cmp::Ordering::Greater;
+    if k <= 16 {
+        // A handful (ranking asks for 1): one pass keeping the best k in order.
+        let mut best: Vec<usize> = Vec::with_capacity(k + 1);
+        for i in 0..scores.len() {
+            if best.len() == k && best.last().is_none_or(|&worst| !better(i, worst)) {
+                continue;
+            }
+            let at = best.iter().position(|&b| better(i, b)).unwrap_or(best.len());
+            best.insert(at, i);
+            best.truncate(k);
+        }
+        return best.into_iter().map(|i| i as u32).collect();
+    }
     let mut order = crate::sort::sorted_positions(scores.len(), &mut |a, b| scores[b].total_cmp(&scores[a]));
     order.truncate(k);
     order.into_iter().map(|i| i as u32).collect()

@@ -42,7 +42,7 @@ pub fn arrange(
     let is_fixed: HashSet<usize> = fixed.iter().map(|&(_, i, _)| i).collect();
     let mut free: Vec<usize> = available.iter().copied().filter(|i| !is_fixed.contains(i)).collect();
     // Best first; ties keep the server order (free is in server order, and the sort is stable).
-    crate::sort::sort_by(&mut free, |&a, &b| blended[b].partial_cmp(&blended[a]).unwrap_or(std::cmp::Ordering::Equal));
+    crate::sort::sort_positions_by_score_desc(&mut free, blended);
     let (sunk, fresh): (Vec<usize>, Vec<usize>) =
         free.into_iter().partition(|&i| personalized && !pool.items[i].repeat && bought.contains(pool.items[i].id.as_str()));
 
