@@ -6,42 +6,10 @@
 
 use std::cmp::Ordering;
 
-/// The positions `0..n` in stable sorted order under `cmp` (equal elements keep their order).
-pub fn sorted_positions(n: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut buffer = vec![0usize; n];
-    let mut width = 1;
-    while width < n {
-        let mut start = 0;
-        while start < n {
-            let mid = (start + width).min(n);
-            let end = (start + 2 * width).min(n);
-            let (mut i, mut j, mut k) = (start, mid, start);
-            while i < mid && j < end {
-                // Take from the right run only when strictly smaller: stability.
-                if cmp(order[j], order[i]) == Ordering::Less {
-                    buffer[k] = order[j];
-                    j += 1;
-                } else {
-                    buffer[k] = order[i];
-                    i += 1;
-                }
-                k += 1;
-            }
-            buffer[k..k + (mid - i)].copy_from_slice(&order[i..mid]);
-            k += mid - i;
-            buffer[k..k + (end - j)].copy_from_slice(&order[j..end]);
-            start = end;
-        }
-        std::mem::swap(&mut order, &mut buffer);
-        width *= 2;
-    }
-    order
-}
-
-/// Sorts pool positions by `score`, highest first, stably (equal scores, and NaN, keep their
-/// order): the ranking's hot sort, with the comparison inlined rather than behind `dyn`.
-pub fn sort_positions_by_score_desc(positions: &mut Vec<usize>, score: &[f32]) {
+/// The bottom-up merge sort both entry points share: `before(a, b)` says whether position `a`
+/// must come before `b` (strictly: equal elements keep their order). Generic, so the score
+/// sort gets its comparison inlined; `sorted_positions` passes a `dyn` closure through it.
+fn merge_sort(positions: &mut Vec<usize>, mut before: impl FnMut(usize, usize) -> bool) {
     let n = positions.len();
     let mut buffer = vec![0usize; n];
     let mut width = 1;
@@ -52,8 +20,8 @@ pub fn sort_positions_by_score_desc(positions: &mut Vec<usize>, score: &[f32]) {
             let end = (start + 2 * width).min(n);
             let (mut i, mut j, mut k) = (start, mid, start);
             while i < mid && j < end {
-                // The right run's element goes first only when strictly better: stability.
-                if score[positions[j]] > score[positions[i]] {
+                // Take from the right run only when it strictly comes first: stability.
+                if before(positions[j], positions[i]) {
                     buffer[k] = positions[j];
                     j += 1;
                 } else {
@@ -70,6 +38,19 @@ pub fn sort_positions_by_score_desc(positions: &mut Vec<usize>, score: &[f32]) {
         std::mem::swap(positions, &mut buffer);
         width *= 2;
     }
+}
+
+/// The positions `0..n` in stable sorted order under `cmp` (equal elements keep their order).
+pub fn sorted_positions(n: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    merge_sort(&mut order, |a, b| cmp(a, b) == Ordering::Less);
+    order
+}
+
+/// Sorts pool positions by `score`, highest first, stably (equal scores, and NaN, keep their
+/// order): the ranking's hot sort, with the comparison inlined rather than behind `dyn`.
+pub fn sort_positions_by_score_desc(positions: &mut Vec<usize>, score: &[f32]) {
+    merge_sort(positions, |a, b| score[a] > score[b]);
 }
 
 /// Sorts `v` stably by `cmp` (like `slice::sort_by`).

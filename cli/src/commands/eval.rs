@@ -115,25 +115,26 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     ));
 
     let mut quant = serde_json::Map::new();
-    for p in [Precision::F16, Precision::Int8] {
-        let q = round_trip(&weights, p)?.to_encoder(&device)?.valid();
+    // Test NDCG@10 of the model with other weights, and its change relative to f32.
+    let score_with = |w: &localrank_model::ModelWeights| -> Result<(localrank_model::eval::Metrics, f64), CliError> {
+        let q = w.to_encoder(&device)?.valid();
         let qs = EncoderScorer { model: &q, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true };
         let m = evaluate(&qs, &ds, SplitPart::Test, None, &opts);
-        let rel = if local.ndcg10 > 0.0 { m.ndcg10 / local.ndcg10 - 1.0 } else { 0.0 };
+        Ok((m, if local.ndcg10 > 0.0 { m.ndcg10 / local.ndcg10 - 1.0 } else { 0.0 }))
+    };
+    for p in [Precision::F16, Precision::Int8] {
+        let quantised = round_trip(&weights, p)?;
+        let (m, rel) = score_with(&quantised)?;
         log(&format!("  {p:?} export: NDCG@10 {:.4} ({:+.2}% relative to f32)", m.ndcg10, rel * 100.0));
         let mut entry = json!({ "ndcg@10": m.ndcg10, "hr@10": m.hr10, "relative_ndcg@10_change": rel });
         if p == Precision::Int8 {
             // Where an int8 loss comes from: the encoder's weights or the item-vector table.
             for (part, keep_items_f32) in [("encoder_only", true), ("item_vectors_only", false)] {
-                let mut mixed = if keep_items_f32 { round_trip(&weights, p)? } else { weights.clone() };
-                let source = if keep_items_f32 { &weights } else { &round_trip(&weights, p)? };
+                let (mut mixed, source) = if keep_items_f32 { (quantised.clone(), &weights) } else { (weights.clone(), &quantised) };
                 if let Some(items) = source.tensors.get(ITEM_VECTORS) {
                     mixed.tensors.insert(ITEM_VECTORS.to_owned(), items.clone());
                 }
-                let q = mixed.to_encoder(&device)?.valid();
-                let qs = EncoderScorer { model: &q, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true };
-                let m = evaluate(&qs, &ds, SplitPart::Test, None, &opts);
-                let rel = if local.ndcg10 > 0.0 { m.ndcg10 / local.ndcg10 - 1.0 } else { 0.0 };
+                let (m, rel) = score_with(&mixed)?;
                 log(&format!("    int8 {}: NDCG@10 {:.4} ({:+.2}%)", part.replace('_', " "), m.ndcg10, rel * 100.0));
                 entry[part] = json!({ "ndcg@10": m.ndcg10, "relative_ndcg@10_change": rel });
             }
