@@ -156,6 +156,12 @@ pub struct RankOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub backend: Option<BackendChoice>,
+    /// The ranking's time, ms since 1970 (default: the device's clock). The repeat part measures
+    /// how long ago the shopper bought each staple to it: pass it to preview another day or to
+    /// replay a ranking exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub now: Option<f64>,
 }
 
 /// Options with every default filled in and every range checked.
@@ -226,7 +232,11 @@ impl RankOptions {
             explain_top: count("explainTop", self.explain_top, defaults.explain_top, crate::pool::MAX_POOL_ITEMS)?,
             backend: self.backend.unwrap_or(defaults.backend),
             all_parts: defaults.all_parts,
-            now_ms: defaults.now_ms,
+            now_ms: match self.now {
+                None => defaults.now_ms,
+                Some(t) if t.is_finite() && t >= 0.0 => Some(t),
+                Some(t) => return Err(bad("now", format!("must be a time in ms since 1970, got {t}"))),
+            },
         })
     }
 }

@@ -19,8 +19,6 @@
 //! next-basket` on the validation baskets and shipped in model.json (`repeat`); without a model
 //! the defaults below apply. The trainer scores with this same code.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "tsify")]
 use tsify::Tsify;
@@ -94,7 +92,7 @@ impl Occasions {
             return None;
         }
         let mut gaps: Vec<f64> = self.0.windows(2).map(|w| w[1] - w[0]).collect();
-        gaps.sort_by(f64::total_cmp);
+        crate::sort::sort_by(&mut gaps, f64::total_cmp);
         let mid = gaps.len() / 2;
         Some(if gaps.len() % 2 == 1 { gaps[mid] } else { 0.5 * (gaps[mid - 1] + gaps[mid]) })
     }
@@ -108,7 +106,9 @@ impl Occasions {
 /// history (a habit spans months, not the last 50 events).
 #[derive(Debug, Clone, Default)]
 pub struct RepeatProfile<'h> {
-    items: HashMap<&'h str, Occasions>,
+    /// Sorted by item id, for binary search: a sorted list costs the wasm far less code than
+    /// another `HashMap` instantiation, and a shopper's distinct purchases are few.
+    items: Vec<(&'h str, Occasions)>,
     /// The newest event's time: "now" when the caller has no clock.
     newest_ms: f64,
 }
@@ -117,7 +117,7 @@ impl<'h> RepeatProfile<'h> {
     /// Purchase events only; events without an item or with a non-finite time are skipped.
     /// The history need not be sorted.
     pub fn from_history(history: &'h [StoredEvent]) -> RepeatProfile<'h> {
-        let mut times: HashMap<&'h str, Vec<f64>> = HashMap::new();
+        let mut purchases: Vec<(&'h str, f64)> = Vec::new();
         let mut newest_ms = f64::NEG_INFINITY;
         for event in history {
             if !event.timestamp.is_finite() {
@@ -128,24 +128,26 @@ impl<'h> RepeatProfile<'h> {
                 continue;
             }
             if let Some(item) = event.item.as_deref() {
-                times.entry(item).or_default().push(event.timestamp);
+                purchases.push((item, event.timestamp));
             }
         }
-        let items = times
-            .into_iter()
-            .map(|(item, mut t)| {
-                t.sort_by(f64::total_cmp);
-                let mut occasions: Vec<f64> = Vec::with_capacity(t.len());
-                for time in t {
-                    match occasions.last() {
-                        Some(&last) if time - last < OCCASION_GAP_MS => {}
-                        _ => occasions.push(time),
+        crate::sort::sort_by(&mut purchases, |a, b| a.0.cmp(b.0).then(a.1.total_cmp(&b.1)));
+        let mut items: Vec<(&'h str, Occasions)> = Vec::new();
+        for (item, time) in purchases {
+            match items.last_mut() {
+                Some((last_item, occasions)) if *last_item == item => {
+                    if time - occasions.last() >= OCCASION_GAP_MS {
+                        occasions.0.push(time);
                     }
                 }
-                (item, Occasions(occasions))
-            })
-            .collect();
+                _ => items.push((item, Occasions(vec![time]))),
+            }
+        }
         RepeatProfile { items, newest_ms: if newest_ms.is_finite() { newest_ms } else { 0.0 } }
+    }
+
+    fn occasions(&self, id: &str) -> Option<&Occasions> {
+        self.items.binary_search_by(|(item, _)| (*item).cmp(id)).ok().map(|k| &self.items[k].1)
     }
 
     /// No purchases at all: the repeat part is 0 for every item.
@@ -172,13 +174,13 @@ impl<'h> RepeatProfile<'h> {
     /// A scorer for many lookups at one time (the normaliser computed once).
     pub fn scorer(&self, now_ms: Option<f64>, params: &RepeatParams) -> RepeatScorer<'_, 'h> {
         let now = self.clock(now_ms);
-        let max = self.items.values().map(|o| decayed_count(o, now, params.half_life_days)).fold(0.0f64, f64::max);
+        let max = self.items.iter().map(|(_, o)| decayed_count(o, now, params.half_life_days)).fold(0.0f32, f32::max);
         RepeatScorer { profile: self, now, params: *params, max }
     }
 
     /// What the history says about `id`, if the shopper bought it.
     pub fn info(&self, id: &str, now_ms: Option<f64>) -> Option<RepeatInfo> {
-        let occasions = self.items.get(id)?;
+        let occasions = self.occasions(id)?;
         let now = self.clock(now_ms);
         Some(RepeatInfo {
             purchases: occasions.0.len() as u32,
@@ -193,12 +195,12 @@ pub struct RepeatScorer<'p, 'h> {
     profile: &'p RepeatProfile<'h>,
     now: f64,
     params: RepeatParams,
-    max: f64,
+    max: f32,
 }
 
 impl RepeatScorer<'_, '_> {
     pub fn score(&self, id: &str) -> f32 {
-        let Some(occasions) = self.profile.items.get(id) else { return 0.0 };
+        let Some(occasions) = self.profile.occasions(id) else { return 0.0 };
         if self.max <= 0.0 {
             return 0.0;
         }
@@ -206,19 +208,21 @@ impl RepeatScorer<'_, '_> {
         let due = match occasions.usual_interval_ms() {
             Some(usual) => {
                 // Both terms are at least an hour (occasions are), so the ratio is finite and > 0.
-                let ratio = ((self.now - occasions.last()).max(OCCASION_GAP_MS) / usual).ln();
+                let ratio = (((self.now - occasions.last()).max(OCCASION_GAP_MS) / usual) as f32).ln();
                 (-0.5 * ratio * ratio).exp()
             }
             None => 0.5,
         };
-        let mix = self.params.due_mix;
-        (frequency * ((1.0 - mix) + mix * due)) as f32
+        let mix = self.params.due_mix as f32;
+        frequency * ((1.0 - mix) + mix * due)
     }
 }
 
-fn decayed_count(occasions: &Occasions, now: f64, half_life_days: f64) -> f64 {
-    let half_life_ms = half_life_days * MS_PER_DAY;
-    occasions.0.iter().map(|&t| 0.5f64.powf((now - t).max(0.0) / half_life_ms)).sum()
+/// Σ 0.5^(age / half-life) over the occasions. In f32, whose `exp` the engine already carries
+/// (f64's `powf` would add its own ~6 KB to the wasm); a ranking part needs no more digits.
+fn decayed_count(occasions: &Occasions, now: f64, half_life_days: f64) -> f32 {
+    let rate = -std::f32::consts::LN_2 / (half_life_days * MS_PER_DAY) as f32;
+    occasions.0.iter().map(|&t| (rate * (now - t).max(0.0) as f32).exp()).sum()
 }
 
 #[cfg(test)]
