@@ -35,6 +35,9 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Export the browser model and the item-vector table (f32, f16, int8), or a random-init model
     Export(commands::export::ExportArgs),
+    /// Estimate an experiment's lift (per arm click-through and conversion, the relative lift
+    /// with its 95% interval, a power line) from the aggregated private reports
+    Lift(commands::lift::LiftArgs),
     /// Run the reference candidate service and the demo storefront (see server/README.md):
     /// [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR]
     Serve {
@@ -63,6 +66,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(a) => commands::train::run(&paths, &a, &mut log),
         Command::Eval(a) => commands::eval::run(&paths, &a, &mut log),
         Command::Export(a) => commands::export::run(&paths, &a, &mut log),
+        Command::Lift(a) => commands::lift::run(&a, &mut log).map(|_| ()),
         Command::Serve { args } => {
             // Normally taken in main(); kept total so `run` handles every command.
             let _ = localrank_server::main_from_args(args);

@@ -19,6 +19,7 @@ pub mod error;
 pub mod format;
 pub mod gpu;
 pub mod history;
+pub mod measure;
 pub mod model;
 pub mod pool;
 pub mod rank;

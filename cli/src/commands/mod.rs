@@ -1,5 +1,6 @@
 pub mod eval;
 pub mod export;
+pub mod lift;
 pub mod prepare;
 pub mod shapes;
 pub mod train;
