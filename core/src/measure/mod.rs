@@ -13,6 +13,7 @@
 //! `localrank lift` all index buckets through [`DayOutcome::bucket`] / [`DayOutcome::from_bucket`].
 
 pub mod estimate;
+pub mod tally;
 
 use serde::{Deserialize, Serialize};
 
