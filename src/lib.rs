@@ -9,7 +9,7 @@
 //!
 //! Natively (for `cargo test --workspace`) only the re-exported core compiles here.
 
-pub use localrank_core::{error, format, history, model, pool, rank};
+pub use localrank_core::{error, format, history, measure, model, pool, rank};
 pub use localrank_core::{
     EventInput, EventKind, History, HistoryExport, HistoryStore, LocalRankError, MemoryStore, OpenOptions,
     RetentionPolicy, StoredEvent, VERSION, Warning,

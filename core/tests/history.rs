@@ -250,3 +250,40 @@ fn a_full_disk_trims_the_oldest_and_keeps_the_newest_event() {
     let reopened = open(history.into_store(), OpenOptions::default());
     assert_eq!(reopened.events().last().unwrap().item.as_deref(), Some("i49"));
 }
+
+#[test]
+fn an_experiment_keeps_its_arm_across_visits_tallies_the_day_and_reports_it_once() {
+    use localrank_core::measure::tally::ExperimentConfig;
+    use localrank_core::measure::{Arm, DayOutcome, FirstClick};
+    let config = ExperimentConfig { id: "home-test".into(), split: 0.5 };
+    let event = |kind, item: &str| EventInput { kind: Some(kind), item: Some(item.into()), ..Default::default() };
+    let mut history = open(MemoryStore::new(), OpenOptions::default());
+    assert_eq!(block_on(history.join_experiment(config.clone(), u32::MAX / 4)).unwrap(), Arm::Personalized);
+    let order: Vec<String> = (0..20).map(|i| format!("sku-{i}")).collect();
+    block_on(history.homepage_shown(&order, NOW)).unwrap();
+    block_on(history.record(event(EventKind::View, "sku-4"), NOW + 1.0)).unwrap();
+    block_on(history.record(event(EventKind::Click, "sku-4"), NOW + 2.0)).unwrap();
+    block_on(history.record(event(EventKind::Click, "sku-1"), NOW + 3.0)).unwrap();
+
+    // The next visit: the same experiment keeps the stored coin (a new draw near 2³² would be control).
+    let mut history = open(history.into_store(), OpenOptions::default());
+    assert_eq!(block_on(history.join_experiment(config.clone(), u32::MAX - 9)).unwrap(), Arm::Personalized);
+    assert_eq!(history.experiment_arm(), Some(("home-test", Arm::Personalized)));
+    block_on(history.record(event(EventKind::Purchase, "sku-9"), NOW + 4.0)).unwrap();
+    assert_eq!(block_on(history.take_experiment_report(NOW + 5.0)).unwrap(), None, "the day is not over");
+    let tomorrow = NOW + DAY_MS;
+    let (_, outcome) = block_on(history.take_experiment_report(tomorrow)).unwrap().expect("yesterday's report");
+    assert_eq!(outcome, DayOutcome { arm: Arm::Personalized, first_click: FirstClick::Slot(5), converted: true });
+    // Reopened after the report: never the same day twice.
+    let mut history = open(history.into_store(), OpenOptions::default());
+    block_on(history.join_experiment(config.clone(), u32::MAX / 2)).unwrap();
+    assert_eq!(block_on(history.take_experiment_report(tomorrow + 1.0)).unwrap(), None);
+
+    // A new experiment id draws a new coin; erasing the history forgets the experiment too.
+    let other = ExperimentConfig { id: "home-test-2".into(), split: 0.5 };
+    assert_eq!(block_on(history.join_experiment(other, u32::MAX - 9)).unwrap(), Arm::Control);
+    block_on(history.forget()).unwrap();
+    assert_eq!(history.experiment_arm(), None);
+    let history = open(history.into_store(), OpenOptions::default());
+    assert_eq!(history.experiment_arm(), None);
+}

@@ -37,6 +37,8 @@ const VECTORS: &str = "vectors";
 const META: &str = "meta";
 const ALL_STORES: [&str; 3] = [EVENTS, VECTORS, META];
 const DIM_KEY: &str = "dim";
+/// The lift experiment's state (its record text), in the meta store.
+const EXPERIMENT_KEY: &str = "experiment";
 
 pub struct IdbStore {
     db: Database,
@@ -115,6 +117,7 @@ impl HistoryStore for IdbStore {
         let events = store(&tx, EVENTS)?.get_all(None, None).map_err(|e| read_error(OP, e))?;
         let vectors = store(&tx, VECTORS)?.get_all(None, None).map_err(|e| read_error(OP, e))?;
         let dim = store(&tx, META)?.get(JsValue::from_str(DIM_KEY)).map_err(|e| read_error(OP, e))?;
+        let experiment = store(&tx, META)?.get(JsValue::from_str(EXPERIMENT_KEY)).map_err(|e| read_error(OP, e))?;
         commit(tx, OP).await?;
 
         let mut snapshot = Snapshot::default();
@@ -140,6 +143,7 @@ impl HistoryStore for IdbStore {
             }
         }
         snapshot.dim = dim.result().ok().and_then(|v| v.as_f64()).map(|d| d as usize).filter(|d| *d > 0);
+        snapshot.experiment = experiment.result().ok().and_then(|v| v.as_string());
         if !legacy.is_empty() {
             self.migrate_embedded_vectors(&legacy).await?;
         }
@@ -164,6 +168,11 @@ impl HistoryStore for IdbStore {
         if let Some(dim) = change.set_dim {
             store(&tx, META)?
                 .put(&JsValue::from(dim as u32), Some(&JsValue::from_str(DIM_KEY)))
+                .map_err(|e| write_error(OP, e))?;
+        }
+        if let Some(state) = change.set_experiment {
+            store(&tx, META)?
+                .put(&JsValue::from_str(state), Some(&JsValue::from_str(EXPERIMENT_KEY)))
                 .map_err(|e| write_error(OP, e))?;
         }
         let added = match change.append {

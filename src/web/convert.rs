@@ -69,3 +69,16 @@ pub fn now_ms() -> f64 {
         .and_then(|t| t.as_f64())
         .unwrap_or_else(js_sys::Date::now)
 }
+
+/// A uniform 32-bit draw from `crypto.getRandomValues` (windows and workers alike), or from
+/// `Math.random()` where the Web Crypto API is missing: an experiment's coin, drawn once.
+pub fn random_u32() -> u32 {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).unwrap_or(JsValue::UNDEFINED);
+    let words = js_sys::Uint32Array::new_with_length(1);
+    let drawn = Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call1(&crypto, &words).ok())
+        .is_some();
+    if drawn { words.get_index(0) } else { (js_sys::Math::random() * 4_294_967_296.0) as u32 }
+}

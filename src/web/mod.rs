@@ -98,6 +98,17 @@ pub struct EngineStatus {
     pub backend: BackendInfo,
     /// Problems the engine worked around (for example an unreadable database).
     pub warnings: Vec<Warning>,
+    /// The lift experiment this browser takes part in (`open({ experiment })`) and its arm.
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<ExperimentStatus>,
+}
+
+/// `status().experiment`.
+#[derive(Serialize, Tsify)]
+pub struct ExperimentStatus {
+    pub id: String,
+    pub arm: crate::measure::Arm,
 }
 
 /// An open engine: one shopper's history on this device.
@@ -149,6 +160,12 @@ pub async fn open_engine(options: JsValue) -> Result<Engine, LocalRankError> {
             History::open(BrowserStore::Memory(MemoryStore::new()), &options, now).await?
         }
     };
+    if let Some(config) = options.experiment.clone()
+        && let Err(error) = history.join_experiment(config, convert::random_u32()).await
+    {
+        // Storage failed mid-join: this page runs outside the experiment (no arm, no tally).
+        warnings.push(error);
+    }
     for warning in warnings {
         log_warning(&warning);
         history.add_warning(warning);
@@ -228,6 +245,7 @@ impl Engine {
                 retention: history.policy(),
                 backend: backend_info,
                 warnings: history.warnings().iter().map(Warning::from).collect(),
+                experiment: history.experiment_arm().map(|(id, arm)| ExperimentStatus { id: id.to_owned(), arm }),
             })
         })
     }

@@ -12,6 +12,7 @@ use super::{Engine, log_warning};
 use crate::error::LocalRankError;
 use crate::pool::{CandidatePool, NeighboursInput, PoolInput, PoolItemInput, VectorInput};
 use crate::history::EventKind;
+use crate::measure::Arm;
 use crate::rank::{self, RankOptions, RankSettings, Ranking, RepeatInfo, ShopperModel, SlotRule};
 
 #[wasm_bindgen]
@@ -112,16 +113,35 @@ async fn rank_pool(
 ) -> Ranking {
     let guard = history.lock().await;
     let lookup = |id: &str| guard.lookup_vector(id);
-    let model = model.as_deref().map(|runtime| ShopperModel { runtime, now_ms: js_sys::Date::now() });
-    let ranking = rank::rank_for_shopper(&pool, guard.events(), &lookup, model, settings, &mut |error| {
-        log_warning(&LocalRankError::Internal(format!("the model could not run; ranking from history instead: {error}")))
-    })
-    .await;
+    let ranking = match guard.experiment_arm() {
+        // The control arm of a lift experiment sees the server's order (slot rules applied),
+        // whatever the history holds.
+        Some((id, Arm::Control)) => {
+            let mut ranking = rank::rank(&pool, &[], &lookup, None, settings);
+            ranking.reason = Some(format!("experiment {id:?}: this browser is in the control arm, which shows the server's order"));
+            ranking
+        }
+        _ => {
+            let model = model.as_deref().map(|runtime| ShopperModel { runtime, now_ms: js_sys::Date::now() });
+            rank::rank_for_shopper(&pool, guard.events(), &lookup, model, settings, &mut |error| {
+                log_warning(&LocalRankError::Internal(format!("the model could not run; ranking from history instead: {error}")))
+            })
+            .await
+        }
+    };
+    let in_experiment = guard.experiment_arm().is_some();
     drop(guard);
+    let shown = in_experiment.then(|| ranking.order.clone());
     // Remember the pool after answering: later clicks on its items find their vectors.
     // Queued behind the lock, so a following record() sees it.
     spawn_local(async move {
-        match history.lock().await.remember_pool(pool).await {
+        let mut guard = history.lock().await;
+        if let Some(order) = shown
+            && let Err(error) = guard.homepage_shown(&order, js_sys::Date::now()).await
+        {
+            log_warning(&error);
+        }
+        match guard.remember_pool(pool).await {
             Ok(true) => history.changed(),
             Ok(false) => {}
             Err(error) => log_warning(&error),

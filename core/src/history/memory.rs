@@ -14,6 +14,7 @@ pub struct MemoryStore {
     events: Vec<StoredEvent>,
     vectors: HashMap<String, CachedVector>,
     dim: Option<usize>,
+    experiment: Option<String>,
     next_seq: u32,
     /// Records that a test planted as unreadable, to exercise the corrupt-record path.
     corrupt: Vec<String>,
@@ -70,6 +71,7 @@ impl HistoryStore for MemoryStore {
             vectors: self.vectors.values().cloned().collect(),
             dim: self.dim,
             corrupt: self.corrupt.clone(),
+            experiment: self.experiment.clone(),
         })
     }
 
@@ -95,6 +97,9 @@ impl HistoryStore for MemoryStore {
         }
         for entry in change.put_vectors {
             self.vectors.insert(entry.id.clone(), entry.clone());
+        }
+        if let Some(state) = change.set_experiment {
+            self.experiment = Some(state.to_owned());
         }
         if let Some(dim) = change.set_dim {
             self.dim = Some(dim);

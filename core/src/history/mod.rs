@@ -23,6 +23,8 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::error::LocalRankError;
+use crate::measure::tally::{ExperimentConfig, ExperimentState};
+use crate::measure::{Arm, DayOutcome};
 use crate::pool::CandidatePool;
 use event::{NewEvent, ValidationContext};
 
@@ -40,6 +42,10 @@ pub struct History<S: HistoryStore> {
     warnings: Vec<LocalRankError>,
     /// The last few pools ranked, newest first: memory only, shared, never copied.
     recent_pools: VecDeque<Rc<CandidatePool>>,
+    /// The experiment state as stored when opened (JSON), until `join_experiment` reads it.
+    stored_experiment: Option<String>,
+    /// The lift experiment this browser takes part in, with its state.
+    experiment: Option<(ExperimentConfig, ExperimentState)>,
 }
 
 impl<S: HistoryStore> History<S> {
@@ -65,7 +71,9 @@ impl<S: HistoryStore> History<S> {
         let mut vectors = VectorCache::new(options.max_cached_vectors(), dim);
         let stale_vectors = vectors.restore(snapshot.vectors);
 
-        let mut history = History { store, events, vectors, policy, warnings, recent_pools: VecDeque::new() };
+        let stored_experiment = snapshot.experiment;
+        let mut history =
+            History { store, events, vectors, policy, warnings, recent_pools: VecDeque::new(), stored_experiment, experiment: None };
         let expired = history.policy.to_drop(&history.events, 0, now);
         let set_dim = history.vectors.dim().filter(|d| Some(*d) != snapshot.dim);
         if !expired.is_empty() || !stale_vectors.is_empty() || set_dim.is_some() {
@@ -124,6 +132,7 @@ impl<S: HistoryStore> History<S> {
                     put_vectors: &put_vectors,
                     remove_vectors: &remove_vectors,
                     set_dim,
+                    set_experiment: None,
                 })
                 .await;
             match result {
@@ -161,6 +170,7 @@ impl<S: HistoryStore> History<S> {
         let stored = StoredEvent::from_new(seq, event);
         let at = self.events.partition_point(|e| e.order_key() <= stored.order_key());
         self.events.insert(at, stored.clone());
+        self.tally_event(&stored, now).await;
         Ok(stored)
     }
 
@@ -253,6 +263,13 @@ impl<S: HistoryStore> History<S> {
     /// tab added are merged in; unreadable records were reported at open and stay skipped.
     pub async fn reload(&mut self, now: f64) -> Result<(), LocalRankError> {
         let snapshot = self.store.load().await?;
+        // Another tab of the same experiment tallies into the same day: take its state.
+        if let (Some((config, state)), Some(record)) = (&mut self.experiment, &snapshot.experiment)
+            && let Ok(stored) = ExperimentState::from_record(record)
+            && stored.id == config.id
+        {
+            *state = stored;
+        }
         let mut events = snapshot.events;
         crate::sort::sort_by(&mut events, |a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
         self.events = events;
@@ -271,11 +288,89 @@ impl<S: HistoryStore> History<S> {
         Ok(())
     }
 
+    /// Joins the storefront's experiment: the stored state when it is the same experiment,
+    /// else a new one with `coin` (a uniform 32-bit draw from a good random source) — so the
+    /// arm is drawn once per browser per experiment. Returns the arm.
+    pub async fn join_experiment(&mut self, config: ExperimentConfig, coin: u32) -> Result<Arm, LocalRankError> {
+        config.validate()?;
+        let stored = self.stored_experiment.take().and_then(|record| match ExperimentState::from_record(&record) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                // A damaged record loses only the tally: the browser joins afresh.
+                self.warnings.push(LocalRankError::CorruptRecords { database: "experiment".into(), count: 1, first: e });
+                None
+            }
+        });
+        let state = match stored {
+            Some(state) if state.id == config.id => state,
+            _ => {
+                let state = ExperimentState::new(&config, coin);
+                self.save_experiment(&state).await?;
+                state
+            }
+        };
+        let arm = state.arm(&config);
+        self.experiment = Some((config, state));
+        Ok(arm)
+    }
+
+    /// The experiment this browser takes part in and its arm.
+    pub fn experiment_arm(&self) -> Option<(&str, Arm)> {
+        self.experiment.as_ref().map(|(config, state)| (config.id.as_str(), state.arm(config)))
+    }
+
+    /// The homepage was shown in `order`: tallied for the experiment, if there is one.
+    pub async fn homepage_shown(&mut self, order: &[String], now: f64) -> Result<(), LocalRankError> {
+        self.update_experiment(|state, arm| state.homepage_shown(order, now, arm)).await
+    }
+
+    /// The finished day's outcome, at most once per day (saved as reported before it is
+    /// returned, so a crash after this call loses a report rather than doubling one).
+    pub async fn take_experiment_report(&mut self, now: f64) -> Result<Option<(i64, DayOutcome)>, LocalRankError> {
+        let mut report = None;
+        self.update_experiment(|state, arm| report = state.take_report(now, arm)).await?;
+        Ok(report)
+    }
+
+    async fn tally_event(&mut self, event: &StoredEvent, now: f64) {
+        let result = match (event.kind, event.item.as_deref()) {
+            (EventKind::Click, Some(item)) => self.update_experiment(|state, arm| state.clicked(item, now, arm)).await,
+            (EventKind::Purchase, _) => self.update_experiment(|state, arm| state.purchased(now, arm)).await,
+            _ => Ok(()),
+        };
+        if let Err(error) = result {
+            // The event itself is stored; only the experiment's tally missed it.
+            self.warnings.retain(|w| w.code() != error.code());
+            self.warnings.push(error);
+        }
+    }
+
+    /// Applies `change` to the experiment state and saves it when it changed.
+    async fn update_experiment(&mut self, change: impl FnOnce(&mut ExperimentState, Arm)) -> Result<(), LocalRankError> {
+        let Some((config, state)) = &mut self.experiment else { return Ok(()) };
+        let before = state.clone();
+        let arm = state.arm(config);
+        change(state, arm);
+        if *state == before {
+            return Ok(());
+        }
+        let state = state.clone();
+        self.save_experiment(&state).await
+    }
+
+    async fn save_experiment(&mut self, state: &ExperimentState) -> Result<(), LocalRankError> {
+        let record = state.to_record();
+        self.store.apply(Change { set_experiment: Some(&record), ..Change::default() }).await.map(drop)
+    }
+
     /// Erases the shopper's history and the vector cache, on disk and in memory.
     pub async fn forget(&mut self) -> Result<(), LocalRankError> {
         self.store.clear().await?;
         self.events.clear();
         self.vectors.clear();
+        // The experiment's coin and tally go too: erasing means everything. The page joins the
+        // experiment again (a new coin) when it next opens the engine.
+        self.experiment = None;
         Ok(())
     }
 

@@ -50,6 +50,11 @@ pub struct OpenOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub dim: Option<usize>,
+    /// Takes part in a lift experiment (docs/measurement.md): this browser draws its arm once
+    /// and keeps a private daily tally. Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub experiment: Option<crate::measure::tally::ExperimentConfig>,
 }
 
 impl OpenOptions {
@@ -73,6 +78,9 @@ impl OpenOptions {
             && !(1..=MAX_DIM).contains(&dim)
         {
             return Err(LocalRankError::invalid_option("dim", format!("must be from 1 to {MAX_DIM}, got {dim}")));
+        }
+        if let Some(experiment) = &self.experiment {
+            experiment.validate()?;
         }
         Ok(())
     }

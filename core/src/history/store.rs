@@ -16,6 +16,8 @@ pub struct Snapshot {
     pub dim: Option<usize>,
     /// Records that could not be read: how many, and a description of the first.
     pub corrupt: Vec<String>,
+    /// The lift experiment's state (`measure::tally::ExperimentState::to_record`), if any.
+    pub experiment: Option<String>,
 }
 
 /// One atomic change: an append with the evictions it causes, written in one transaction so
@@ -27,6 +29,8 @@ pub struct Change<'a> {
     pub put_vectors: &'a [CachedVector],
     pub remove_vectors: &'a [String],
     pub set_dim: Option<usize>,
+    /// Replaces the stored experiment state (its record text).
+    pub set_experiment: Option<&'a str>,
 }
 
 /// Where history lives: IndexedDB in the browser, memory natively (and as the fallback when

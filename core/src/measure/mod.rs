@@ -16,6 +16,8 @@ pub mod estimate;
 pub mod tally;
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
+use tsify::Tsify;
 
 /// How many homepage slots get a bucket of their own; first clicks further down are "other".
 pub const TRACKED_SLOTS: usize = 10;
@@ -29,6 +31,7 @@ pub const NUM_BUCKETS: usize = 2 * FIRST_CLICK_VALUES * 2;
 
 /// Which order the shopper's browser showed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum Arm {
     /// The server's order, unchanged.
@@ -56,8 +59,7 @@ impl Arm {
 }
 
 /// The first homepage item the shopper clicked that day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FirstClick {
     /// Slot 1..=[`TRACKED_SLOTS`], counted from 1 as shoppers see them.
     Slot(u8),
@@ -91,7 +93,7 @@ impl FirstClick {
 }
 
 /// One browser's day in an experiment: the whole content of its report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DayOutcome {
     pub arm: Arm,
     pub first_click: FirstClick,

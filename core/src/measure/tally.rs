@@ -11,6 +11,8 @@
 //! - the first click counts only on an item of the homepage order shown last that day.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
+use tsify::Tsify;
 
 use super::{Arm, DayOutcome, FirstClick};
 use crate::error::LocalRankError;
@@ -23,11 +25,13 @@ const KEPT_ORDER: usize = 60;
 
 /// The storefront's experiment settings (`open({ experiment })`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
 pub struct ExperimentConfig {
     /// Names the experiment: a new id is a new experiment, with a new coin and tally.
     pub id: String,
     /// The share of browsers in the personalized arm, 0–1 (default 0.5).
     #[serde(default = "half")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub split: f64,
 }
 
@@ -48,12 +52,14 @@ impl ExperimentConfig {
     }
 }
 
-/// What one browser knows about its experiment: persisted as is (JSON) by the web layer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What one browser knows about its experiment: persisted by the history store as the text
+/// of [`ExperimentState::to_record`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExperimentState {
     pub id: String,
-    /// A uniform draw in [0, 1), made once: the arm is `coin < split`.
-    pub coin: f64,
+    /// A uniform 32-bit draw, made once: the arm is personalized when `coin / 2³² < split`.
+    /// An integer so the record needs no float parsing (which would add ~10 KB to the wasm).
+    pub coin: u32,
     /// The day being tallied (days since 1970, UTC), if any event came yet.
     pub day: Option<i64>,
     pub today: DayTally,
@@ -64,7 +70,7 @@ pub struct ExperimentState {
 }
 
 /// The running tally of the current day.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DayTally {
     /// The homepage was shown (ranked, in either arm).
     pub shown: bool,
@@ -74,18 +80,79 @@ pub struct DayTally {
     pub converted: bool,
 }
 
+/// The record's format tag: a stored state in another format is a new start, not a misread.
+const RECORD_VERSION: &str = "lr-exp-1";
+/// Separates the record's fields: a control character no id or experiment name contains
+/// (ids are checked text; a name holding one fails to round-trip and starts afresh).
+const SEP: char = '\u{1f}';
+
+impl ExperimentState {
+    /// The state as one line of text, for the store. Hand-written rather than serde: the derive
+    /// for these nested enums cost the wasm ~10 KB gzip.
+    pub fn to_record(&self) -> String {
+        let opt = |d: Option<i64>| d.map_or(String::new(), |d| d.to_string());
+        let first_click = self.today.first_click.map_or(String::new(), |c| DayOutcome { arm: super::Arm::Control, first_click: c, converted: false }.bucket().to_string());
+        let pending = self.pending.map_or(String::new(), |(day, outcome)| format!("{day}:{}", outcome.bucket()));
+        let mut fields = vec![
+            RECORD_VERSION.to_owned(),
+            self.id.clone(),
+            self.coin.to_string(),
+            opt(self.day),
+            u8::from(self.today.shown).to_string(),
+            first_click,
+            u8::from(self.today.converted).to_string(),
+            pending,
+            opt(self.reported_through),
+        ];
+        fields.extend(self.today.order.iter().cloned());
+        fields.join(&SEP.to_string())
+    }
+
+    /// Reads [`Self::to_record`]'s text; `Err` names what is wrong (the caller starts afresh).
+    pub fn from_record(record: &str) -> Result<ExperimentState, String> {
+        let fields: Vec<&str> = record.split(SEP).collect();
+        if fields.len() < 9 || fields[0] != RECORD_VERSION {
+            return Err(format!("not a {RECORD_VERSION} experiment record"));
+        }
+        let day = |f: &str| -> Result<Option<i64>, String> { if f.is_empty() { Ok(None) } else { f.parse().map(Some).map_err(|_| format!("bad day {f:?}")) } };
+        let flag = |f: &str| -> Result<bool, String> {
+            match f {
+                "0" => Ok(false),
+                "1" => Ok(true),
+                _ => Err(format!("bad flag {f:?}")),
+            }
+        };
+        let outcome = |f: &str| -> Result<DayOutcome, String> { f.parse().ok().and_then(DayOutcome::from_bucket).ok_or(format!("bad bucket {f:?}")) };
+        let coin: u32 = fields[2].parse().map_err(|_| format!("bad coin {:?}", fields[2]))?;
+        let first_click = if fields[5].is_empty() { None } else { Some(outcome(fields[5])?.first_click) };
+        let pending = match fields[7].split_once(':') {
+            None if fields[7].is_empty() => None,
+            Some((d, b)) => Some((day(d)?.ok_or("empty pending day")?, outcome(b)?)),
+            None => return Err(format!("bad pending report {:?}", fields[7])),
+        };
+        Ok(ExperimentState {
+            id: fields[1].to_owned(),
+            coin,
+            day: day(fields[3])?,
+            today: DayTally { shown: flag(fields[4])?, order: fields[9..].iter().map(|s| (*s).to_owned()).collect(), first_click, converted: flag(fields[6])? },
+            pending,
+            reported_through: day(fields[8])?,
+        })
+    }
+}
+
 fn day_of(now_ms: f64) -> Option<i64> {
     now_ms.is_finite().then(|| (now_ms / MS_PER_DAY).floor() as i64)
 }
 
 impl ExperimentState {
     /// A new state for `config`, with its coin (the caller draws it from a good random source).
-    pub fn new(config: &ExperimentConfig, coin: f64) -> ExperimentState {
-        ExperimentState { id: config.id.clone(), coin: coin.clamp(0.0, 1.0), day: None, today: DayTally::default(), pending: None, reported_through: None }
+    pub fn new(config: &ExperimentConfig, coin: u32) -> ExperimentState {
+        ExperimentState { id: config.id.clone(), coin, day: None, today: DayTally::default(), pending: None, reported_through: None }
     }
 
     pub fn arm(&self, config: &ExperimentConfig) -> Arm {
-        if self.coin < config.split { Arm::Personalized } else { Arm::Control }
+        if f64::from(self.coin) < config.split * 4_294_967_296.0 { Arm::Personalized } else { Arm::Control }
     }
 
     /// Moves to the day of `now_ms`: a later day closes the current one (into `pending`, when
@@ -161,7 +228,7 @@ mod tests {
     #[test]
     fn a_day_is_tallied_and_reported_once_the_next_day_begins() {
         let c = config();
-        let mut s = ExperimentState::new(&c, 0.2);
+        let mut s = ExperimentState::new(&c, u32::MAX / 5);
         let arm = s.arm(&c);
         assert_eq!(arm, Arm::Personalized);
         s.homepage_shown(&ids(48), T + 3600e3, arm);
@@ -178,7 +245,7 @@ mod tests {
     #[test]
     fn clicks_below_the_tracked_slots_are_other_and_days_without_a_homepage_report_nothing() {
         let c = config();
-        let mut s = ExperimentState::new(&c, 0.9);
+        let mut s = ExperimentState::new(&c, u32::MAX / 10 * 9);
         let arm = s.arm(&c);
         assert_eq!(arm, Arm::Control);
         s.purchased(T, arm); // no homepage that day
@@ -191,7 +258,7 @@ mod tests {
     #[test]
     fn a_clock_that_jumps_back_never_reopens_a_reported_day() {
         let c = config();
-        let mut s = ExperimentState::new(&c, 0.1);
+        let mut s = ExperimentState::new(&c, u32::MAX / 10);
         let arm = s.arm(&c);
         s.homepage_shown(&ids(5), T, arm);
         assert!(s.take_report(T + DAY, arm).is_some());
@@ -206,6 +273,25 @@ mod tests {
         let mut replay = s.clone();
         replay.pending = Some((20_000, DayOutcome { arm, first_click: FirstClick::None, converted: false }));
         assert_eq!(replay.take_report(T + 3.0 * DAY, arm), None, "a day at or before the last report is dropped");
+    }
+
+    #[test]
+    fn the_record_round_trips_and_damaged_records_are_refused() {
+        let c = config();
+        let mut s = ExperimentState::new(&c, 530_242_871);
+        assert_eq!(ExperimentState::from_record(&s.to_record()), Ok(s.clone()));
+        let arm = s.arm(&c);
+        s.homepage_shown(&ids(3), T, arm);
+        s.clicked("sku-1", T + 1.0, arm);
+        s.purchased(T + 2.0, arm);
+        s.homepage_shown(&ids(12), T + DAY, arm);
+        assert!(s.pending.is_some());
+        assert_eq!(ExperimentState::from_record(&s.to_record()), Ok(s.clone()));
+        s.take_report(T + DAY, arm);
+        assert_eq!(ExperimentState::from_record(&s.to_record()), Ok(s.clone()));
+        for bad in ["", "lr-exp-0\u{1f}x", &s.to_record().replace("530242871", "-7"), &s.to_record().replacen("\u{1f}1\u{1f}", "\u{1f}2\u{1f}", 1)] {
+            assert!(ExperimentState::from_record(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
