@@ -164,16 +164,16 @@ async function modelRankCase(n, backend, iterations) {
   return timeModelRank(engine, weights, config, pool, backend, iterations);
 }
 
-async function timeModelRank(engine, weights, config, pool, backend, iterations) {
+async function timeModelRank(engine, weights, config, pool, backend, iterations, options = {}) {
   await engine.loadModel(weights, config, { cache: false });
   if (backend !== 'cpu') await engine.warmup();
   const samples = [];
   const backends = new Set();
-  await engine.rank(pool, { backend });
+  await engine.rank(pool, { backend, ...options });
   const start = now();
   for (let i = 0; i < iterations; i += 1) {
     const t0 = now();
-    const result = await engine.rank(pool, { backend });
+    const result = await engine.rank(pool, { backend, ...options });
     samples.push(now() - t0);
     if (result.intent !== 'model') throw new Error(`the model did not run: ${result.reason ?? result.intent}`);
     backends.add(result.backend);
@@ -181,6 +181,25 @@ async function timeModelRank(engine, weights, config, pool, backend, iterations)
   const total = now() - start;
   await engine.forget();
   return { samples, total, params: { pool: pool.items.length, dim: pool.dim, events: 200, model: 'complete-journey (trained)', requested: backend, ran: [...backends].join('+') } };
+}
+
+async function groceryCase(iterations, options) {
+  const { weights, config, pool } = await realModelPool(500);
+  for (const item of pool.items) item.repeat = true;
+  const engine = await freshEngine();
+  await engine.rank(pool);
+  const random = rng(13);
+  const day = 86_400_000;
+  const start = Date.now() - 90 * day;
+  for (let i = 0; i < 200; i += 1) {
+    const staple = i % 4 === 3;
+    const item = pool.items[Math.floor(random() * (staple ? 40 : pool.items.length))].id;
+    await engine.record({ kind: staple ? 'purchase' : 'view', item, timestamp: start + (i / 200) * 90 * day });
+  }
+  const result = await timeModelRank(engine, weights, config, pool, 'cpu', iterations, options);
+  result.params.history = '200 events over 90 days, 50 purchases of 40 staples; every item repeat';
+  result.params.options = JSON.stringify(options);
+  return result;
 }
 
 export const cases = {
@@ -256,23 +275,10 @@ export const cases = {
    * spread over 90 days whose every fourth event buys one of 40 staples, so the repeat part
    * (whole-history purchase profile, due-ness, rhythm explanations) runs on every call.
    */
-  async 'rank-model/500/cpu/grocery'({ iterations = 100 } = {}) {
-    const { weights, config, pool } = await realModelPool(500);
-    for (const item of pool.items) item.repeat = true;
-    const engine = await freshEngine();
-    await engine.rank(pool);
-    const random = rng(13);
-    const day = 86_400_000;
-    const start = Date.now() - 90 * day;
-    for (let i = 0; i < 200; i += 1) {
-      const staple = i % 4 === 3;
-      const item = pool.items[Math.floor(random() * (staple ? 40 : pool.items.length))].id;
-      await engine.record({ kind: staple ? 'purchase' : 'view', item, timestamp: start + (i / 200) * 90 * day });
-    }
-    const result = await timeModelRank(engine, weights, config, pool, 'cpu', iterations);
-    result.params.history = '200 events over 90 days, 50 purchases of 40 staples; every item repeat';
-    return result;
-  },
+  async 'rank-model/500/cpu/grocery'({ iterations = 100 } = {}) { return groceryCase(iterations, {}); },
+
+  /** The same with the repeat part's weight at 0 (not computed): the part's cost is the difference. */
+  async 'rank-model/500/cpu/grocery/repeat-off'({ iterations = 100 } = {}) { return groceryCase(iterations, { weights: { repeat: 0 } }); },
 
   /**
    * The shopper acts, the homepage re-ranks: one record() (in-memory store, so this is the
