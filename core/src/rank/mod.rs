@@ -342,18 +342,21 @@ fn rank_steps<'a>(
     };
     // The repeat part reads the whole kept history (a habit spans months), for `repeat` items.
     let profile = if personalized && (w.repeat > 0.0 || settings.all_parts) { RepeatProfile::from_history(history) } else { RepeatProfile::default() };
-    let repeat = (!profile.is_empty()).then(|| profile.scorer(settings.now_ms, &repeat_params));
+    let mut repeat = vec![0.0f32; pool.len()];
+    if !profile.is_empty() {
+        for (id, part) in profile.scorer(settings.now_ms, &repeat_params).each_bought() {
+            if let Some(p) = pool.position(id).filter(|&p| pool.items[p].repeat) {
+                repeat[p] = part;
+            }
+        }
+    }
     let parts: Vec<ScoreParts> = (0..pool.len())
         .map(|i| {
             let affinity = match (personalized, &pool.items[i].category) {
                 (true, Some(c)) => affinity.get(c).copied().unwrap_or(0.0),
                 _ => 0.0,
             };
-            let repeat = match &repeat {
-                Some(scorer) if pool.items[i].repeat => scorer.score(&pool.items[i].id),
-                _ => 0.0,
-            };
-            ScoreParts { intent: intent_scores[i], server: server[i], affinity, neighbour: neighbour[i], repeat }
+            ScoreParts { intent: intent_scores[i], server: server[i], affinity, neighbour: neighbour[i], repeat: repeat[i] }
         })
         .collect();
     let blended: Vec<f32> = parts.iter().map(|p| if personalized { w.score(p) } else { p.server }).collect();

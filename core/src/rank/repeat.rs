@@ -200,7 +200,19 @@ pub struct RepeatScorer<'p, 'h> {
 
 impl RepeatScorer<'_, '_> {
     pub fn score(&self, id: &str) -> f32 {
-        let Some(occasions) = self.profile.occasions(id) else { return 0.0 };
+        match self.profile.occasions(id) {
+            Some(occasions) => self.score_occasions(occasions),
+            None => 0.0,
+        }
+    }
+
+    /// Every item the shopper bought with its part: a ranking visits these few instead of
+    /// looking up each of the pool's items here.
+    pub fn each_bought(&self) -> impl Iterator<Item = (&str, f32)> + '_ {
+        self.profile.items.iter().map(|(id, occasions)| (*id, self.score_occasions(occasions)))
+    }
+
+    fn score_occasions(&self, occasions: &Occasions) -> f32 {
         if self.max <= 0.0 {
             return 0.0;
         }
