@@ -36,13 +36,13 @@ mod pipeline_tests {
         let mut lines: Vec<String> = Vec::new();
         let mut log = |s: &str| lines.push(s.to_string());
 
-        let ds = super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(2), first_only: None }, &mut log).expect("prepares");
+        let ds = super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(2), first_only: None, protocol: Default::default() }, &mut log).expect("prepares");
         assert_eq!((ds.num_users(), ds.num_items(), ds.num_events()), (24, 12, 240));
 
         let train = super::train::TrainArgs {
             dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
             dropout: Some(0.1), temperature: None, lr: Some(0.01), weight_decay: None, batch_size: Some(8), windows: Some(1),
-            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, time_budget: None,
+            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, time_budget: None, protocol: Default::default(),
         };
         super::train::run(&paths, &train, &mut log).expect("trains");
 
@@ -72,7 +72,7 @@ mod pipeline_tests {
         assert!(std::fs::read_to_string(report.with_extension("svg")).expect("svg").contains("<svg"));
 
         let out = dir.join("export");
-        let export = super::export::ExportArgs { dataset: dataset.clone(), out: Some(out.clone()), precision: "all".into(), random: false, seed: 1, items: 4, dim: 8, heads: 2, blocks: 1, max_len: 4, neighbours: 3 };
+        let export = super::export::ExportArgs { dataset: dataset.clone(), out: Some(out.clone()), precision: "all".into(), random: false, seed: 1, items: 4, dim: 8, heads: 2, blocks: 1, max_len: 4, neighbours: 3, protocol: Default::default() };
         super::export::run(&paths, &export, &mut log).expect("exports");
         for p in ["f32", "f16", "int8"] {
             let (w, mj, ids) = localrank_model::export::read_model_dir(&out.join(p)).expect("readable export");

@@ -1,5 +1,6 @@
 //! Full-ranking leave-one-out evaluation shared by localrank and every baseline, and the
 //! homepage-pool protocol.
+pub mod basket;
 pub mod blend;
 pub mod metrics;
 
