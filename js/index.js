@@ -141,11 +141,16 @@ function unpack(packed, ids) {
   let b = 0;
   for (let k = 0; k < n; k += 1) {
     const id = ids[positions[k]];
-    const v = k * 5;
-    const item = { id, score: values[v], parts: { intent: values[v + 1], server: values[v + 2], affinity: values[v + 3], neighbour: values[v + 4] } };
+    const v = k * 6;
+    const item = {
+      id,
+      score: values[v],
+      parts: { intent: values[v + 1], server: values[v + 2], affinity: values[v + 3], neighbour: values[v + 4], repeat: values[v + 5] },
+    };
     if (b < because.length && because[b][0] === k) {
       item.because = because[b][1];
       item.becauseKind = because[b][2];
+      if (because[b][3]) item.repeat = because[b][3];
       b += 1;
     }
     if (rules[k] !== 0) item.rule = RULES[rules[k]];

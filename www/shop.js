@@ -126,15 +126,34 @@ async function checkout() {
 
 // ---------------------------------------------------------------- homepage
 
+/** "every 5 days", "every 2 weeks", "every month": a purchase rhythm in shoppers' words. */
+function every(days) {
+  if (days < 10) return `every ${Math.max(1, Math.round(days))} day${Math.round(days) > 1 ? 's' : ''}`;
+  if (days < 45) return `every ${Math.round(days / 7)} weeks`;
+  const months = Math.round(days / 30);
+  return months > 1 ? `every ${months} months` : 'every month';
+}
+
+/** The engine's `repeat` facts about a staple as a sentence. */
+function rhythm({ purchases, everyDays, daysSince }) {
+  if (purchases > 1 && everyDays !== undefined) return `You buy this about ${every(everyDays)}`;
+  if (daysSince < 1) return 'Buy it again — you bought this today';
+  const days = Math.round(daysSince);
+  return `Buy it again — you bought this ${days === 1 ? 'yesterday' : `${days} days ago`}`;
+}
+
 function card(item, ranked) {
   // Explain a card only when the shopper's own signals placed it (not mere popularity): a
   // "because you viewed cheese" on the bananas would be noise.
   const parts = ranked?.parts;
-  const personal = parts && parts.intent + parts.affinity + parts.neighbour > parts.server;
+  const personal = parts && parts.intent + parts.affinity + parts.neighbour + parts.repeat > parts.server;
   const because = personal && ranked.because && state.byId.get(ranked.because);
-  const reason = because
-    ? `Because you ${KIND_WORDS[ranked.becauseKind] ?? 'viewed'} ${because.title}`
-    : null;
+  // A staple the shopper buys again is explained by their own rhythm, not by another item.
+  const reason = personal && ranked.repeat
+    ? rhythm(ranked.repeat)
+    : because
+      ? `Because you ${KIND_WORDS[ranked.becauseKind] ?? 'viewed'} ${because.title}`
+      : null;
   const open = (event) => {
     event.preventDefault();
     record('click', item.id);
@@ -146,7 +165,7 @@ function card(item, ranked) {
     el('div', { class: 'card-body' },
       el('p', { class: 'card-category' }, item.category),
       el('h3', { class: 'card-title' }, el('a', { href: `#/p/${encodeURIComponent(item.id)}`, onclick: open }, item.title)),
-      reason ? el('p', { class: 'card-reason', title: reason }, reason) : null,
+      reason ? el('p', { class: ranked.repeat ? 'card-reason again' : 'card-reason', title: reason }, reason) : null,
       el('div', { class: 'card-foot' },
         el('span', { class: 'price' }, money(item.price)),
         el('button', { type: 'button', class: 'button add', 'aria-label': `Add ${item.title} to cart`, onclick: () => addToCart(item.id) }, 'Add'))));
@@ -192,7 +211,7 @@ function renderRibbon() {
   field('rank-ms').textContent = r ? `Ranked ${state.pool.items.length} items in ${r.elapsedMs.toFixed(1)} ms` : '';
   // The blend in use: the model's weights tuned by `localrank eval` (model.json `blend`).
   const w = personalized ? r.weights : undefined;
-  field('model').textContent = state.modelNote + (w ? ` · blend: intent ${w.intent}, popularity ${w.server}, category ${w.affinity}, like your history ${w.neighbour}` : '');
+  field('model').textContent = state.modelNote + (w ? ` · blend: intent ${w.intent}, popularity ${w.server}, category ${w.affinity}, like your history ${w.neighbour}, buy again ${w.repeat}` : '');
   field('home-hint').textContent = personalized
     ? 'Reordered from what you browsed and bought. The shop itself only knows what is popular.'
     : 'Popular this week. Browse a little and this page rearranges itself — on your device only.';

@@ -252,6 +252,29 @@ export const cases = {
   async 'rank-model/10000/auto'({ iterations = 20 } = {}) { return modelRankCase(10000, 'auto', iterations); },
 
   /**
+   * A grocery homepage: the same ranking with every pool item a `repeat` staple and a history
+   * spread over 90 days whose every fourth event buys one of 40 staples, so the repeat part
+   * (whole-history purchase profile, due-ness, rhythm explanations) runs on every call.
+   */
+  async 'rank-model/500/cpu/grocery'({ iterations = 100 } = {}) {
+    const { weights, config, pool } = await realModelPool(500);
+    for (const item of pool.items) item.repeat = true;
+    const engine = await freshEngine();
+    await engine.rank(pool);
+    const random = rng(13);
+    const day = 86_400_000;
+    const start = Date.now() - 90 * day;
+    for (let i = 0; i < 200; i += 1) {
+      const staple = i % 4 === 3;
+      const item = pool.items[Math.floor(random() * (staple ? 40 : pool.items.length))].id;
+      await engine.record({ kind: staple ? 'purchase' : 'view', item, timestamp: start + (i / 200) * 90 * day });
+    }
+    const result = await timeModelRank(engine, weights, config, pool, 'cpu', iterations);
+    result.params.history = '200 events over 90 days, 50 purchases of 40 staples; every item repeat';
+    return result;
+  },
+
+  /**
    * The shopper acts, the homepage re-ranks: one record() (in-memory store, so this is the
    * engine's own time) then rank() with the trained model, per iteration. Every ranking sees a
    * history one event longer than the last, so the model runs on new input each time.

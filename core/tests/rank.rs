@@ -189,8 +189,8 @@ fn a_models_tuned_weights_apply_when_it_computed_the_intent_and_the_call_still_w
     let cache = history.vectors();
     let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
     // The model's intent points at garden; its tuned weights trust the intent alone.
-    let tuned = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 };
-    let intent = |blend| ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "test".into(), blend, blend_neighbours: None };
+    let tuned = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 };
+    let intent = |blend| ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "test".into(), blend, blend_neighbours: None, repeat: None };
     let settings = RankOptions { diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
 
     let ranking = rank::rank(&pool, history.events(), &lookup, Some(intent(Some(tuned))), &settings);
@@ -347,7 +347,7 @@ fn the_neighbour_part_finds_items_like_one_history_item_that_the_intent_averages
     let history = history_of(&[("seen-x", EventKind::View, None, None), ("seen-y", EventKind::View, Some(vec![0.0, 1.0, 0.0]), None)]);
     let cache = history.vectors();
     let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
-    let intent = || ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: None, blend_neighbours: None };
+    let intent = || ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: None, blend_neighbours: None, repeat: None };
     let with = |neighbour: f64, all_parts: bool| {
         let weights = BlendWeightsInput { server: Some(0.0), affinity: Some(0.0), neighbour: Some(neighbour), ..Default::default() };
         let settings = RankOptions { weights: Some(weights), diversity: Some(1.0), ..Default::default() }.resolve(RankSettings { all_parts, ..RankSettings::default() }).unwrap();
@@ -390,7 +390,7 @@ fn a_pool_with_neighbour_lists_ranks_by_co_occurrence_instead_of_the_vectors_cos
     let without_lists = pool(json!({ "dim": 3, "items": without }));
     // seen-x purchased (kind weight 4), then seen-y viewed (1): recency 0.917 for seen-x.
     let history = history_of(&[("seen-x", EventKind::Purchase, Some(vec![1.0, 0.0, 0.0]), None), ("seen-y", EventKind::View, Some(vec![0.0, 1.0, 0.0]), None)]);
-    let weights = BlendWeightsInput { intent: Some(0.0), server: Some(0.0), affinity: Some(0.0), neighbour: Some(1.0) };
+    let weights = BlendWeightsInput { intent: Some(0.0), server: Some(0.0), affinity: Some(0.0), neighbour: Some(1.0), repeat: None };
     let settings = RankOptions { weights: Some(weights), diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
     let ranked = rank_with(&with_lists, &history, settings);
     let part = |r: &Ranking, id: &str| r.items.iter().find(|i| i.id == id).map(|i| i.parts.neighbour).unwrap();
@@ -433,8 +433,8 @@ fn a_models_neighbour_weight_applies_only_to_the_similarity_it_was_tuned_with() 
     fn weights(pool: &CandidatePool, history: &History<MemoryStore>, source: Option<NeighbourSource>, settings: &RankSettings) -> Option<f64> {
         let cache = history.vectors();
         let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
-        let tuned = BlendWeights { intent: 1.0, server: 0.1, affinity: 0.0, neighbour: 2.0 };
-        let intent = ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(tuned), blend_neighbours: source };
+        let tuned = BlendWeights { intent: 1.0, server: 0.1, affinity: 0.0, neighbour: 2.0, repeat: 0.0 };
+        let intent = ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(tuned), blend_neighbours: source, repeat: None };
         rank::rank(pool, history.events(), &lookup, Some(intent), settings).weights.map(|w| w.neighbour)
     }
     let weights = |pool: &CandidatePool, source, settings: &RankSettings| weights(pool, &history, source, settings);
@@ -468,4 +468,91 @@ fn with_co_occurrence_lists_the_reason_is_the_listed_history_item() {
     assert_eq!(because("stranger"), None, "no history item on its list");
     // An item without a list is explained by the vectors' cosine, as before.
     assert_eq!(because("near-x").as_deref(), Some("seen-x"));
+}
+
+/// A grocery pool: staples marked `repeat`, one-off items not; vectors all alike so only the
+/// repeat part and the server order separate them.
+fn grocery_pool() -> CandidatePool {
+    let items: Vec<serde_json::Value> = ["bread", "milk", "coffee", "grill", "apples", "tea"]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| json!({ "id": id, "vector": [1.0, 0.1 * i as f32, 0.0], "score": 100 - i, "repeat": *id != "grill" }))
+        .collect();
+    pool(json!({ "dim": 3, "items": items }))
+}
+
+fn purchases_on(days: &[(&str, f64)]) -> History<MemoryStore> {
+    let day = 86_400_000.0;
+    let start = NOW - 60.0 * day;
+    let mut history = block_on(History::open(MemoryStore::new(), &OpenOptions::default(), NOW)).unwrap();
+    for (item, d) in days {
+        let input = EventInput { kind: Some(EventKind::Purchase), item: Some(item.to_string()), timestamp: Some(start + d * day), ..Default::default() };
+        block_on(history.record(input, NOW)).unwrap();
+    }
+    history
+}
+
+#[test]
+fn a_staple_bought_every_week_rises_to_the_top_explained_by_its_rhythm() {
+    let pool = grocery_pool();
+    // Coffee every 7 days, the last a week ago: due today. Tea once, long ago. The grill once.
+    let history = purchases_on(&[("tea", 1.0), ("coffee", 11.0), ("coffee", 18.0), ("coffee", 25.0), ("coffee", 32.0), ("coffee", 39.0), ("coffee", 46.0), ("coffee", 53.0), ("grill", 50.0)]);
+    let settings = RankSettings { now_ms: Some(NOW), ..RankSettings::default() };
+    let ranking = rank_with(&pool, &history, settings);
+    assert!(ranking.personalized, "{:?}", ranking.reason);
+    assert_eq!(order(&ranking)[0], "coffee", "{:?}", ranking.items);
+    let coffee = &ranking.items[0];
+    assert!(coffee.parts.repeat > 0.9, "bought weekly, due now: {:?}", coffee.parts);
+    assert_eq!(coffee.because.as_deref(), Some("coffee"));
+    assert_eq!(coffee.because_kind, Some(EventKind::Purchase));
+    let info = coffee.repeat.expect("the rhythm behind the explanation");
+    assert_eq!((info.purchases, info.every_days), (7, Some(7.0)));
+    assert!((info.days_since - 7.0).abs() < 1e-3, "{info:?}");
+    // Tea, bought once two months ago, gets a little; the grill is not a repeat item and sinks.
+    let tea = ranking.items.iter().find(|i| i.id == "tea").unwrap();
+    assert!(tea.parts.repeat > 0.0 && tea.parts.repeat < 0.2, "{:?}", tea.parts);
+    assert_eq!(*order(&ranking).last().unwrap(), "grill");
+    assert_eq!(ranking.items.last().unwrap().parts.repeat, 0.0, "not a repeat item: no repeat part");
+    // Without the repeat weight the staple is back among the rest (server order leads).
+    let off = RankSettings { weight_overrides: BlendWeightsInput { repeat: Some(0.0), ..Default::default() }, ..settings };
+    let ranking = rank_with(&pool, &history, off);
+    assert_eq!(order(&ranking)[0], "bread");
+    assert!(ranking.items.iter().all(|i| i.repeat.is_none()), "no rhythm explanations when the part does not count");
+}
+
+#[test]
+fn a_staple_bought_yesterday_is_not_due_and_waits_for_its_interval() {
+    let pool = grocery_pool();
+    // Milk every 14 days and bought yesterday; apples every 14 days, last 14 days ago.
+    let history = purchases_on(&[("milk", 3.0), ("apples", 4.0), ("milk", 17.0), ("apples", 18.0), ("milk", 31.0), ("apples", 32.0), ("apples", 46.0), ("milk", 45.0), ("milk", 59.0)]);
+    let due_only = RankSettings { now_ms: Some(NOW), ..RankSettings::default() };
+    let ranking = rank_with(&pool, &history, due_only);
+    let part = |id: &str| ranking.items.iter().find(|i| i.id == id).unwrap().parts.repeat;
+    assert!(part("apples") > part("milk"), "apples due ({}) above milk just bought ({})", part("apples"), part("milk"));
+}
+
+#[test]
+fn a_models_repeat_params_and_weight_apply_and_old_model_json_gets_the_default_weight() {
+    let pool = grocery_pool();
+    let history = purchases_on(&[("tea", 1.0), ("tea", 30.0)]);
+    let settings = RankSettings { now_ms: Some(NOW), ..RankSettings::default() };
+    let cache = history.vectors();
+    let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
+    let with = |repeat: Option<localrank_core::rank::RepeatParams>, weight: f64| {
+        let blend = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: weight };
+        let intent = ModelIntent { vector: vec![1.0, 0.0, 0.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(blend), blend_neighbours: None, repeat };
+        rank::rank(&pool, history.events(), &lookup, Some(intent), &settings)
+    };
+    let tea = |r: &Ranking| r.items.iter().find(|i| i.id == "tea").unwrap().parts.repeat;
+    // Pure due-ness with a huge half-life vs pure frequency: the model's params are the ones used.
+    let due = with(Some(localrank_core::rank::RepeatParams { half_life_days: 3650.0, due_mix: 1.0 }), 1.0);
+    let freq = with(Some(localrank_core::rank::RepeatParams { half_life_days: 3650.0, due_mix: 0.0 }), 1.0);
+    assert_eq!(tea(&freq), 1.0);
+    assert!(tea(&due) < 1.0 && tea(&due) > 0.0, "{}", tea(&due));
+    assert_eq!(order(&with(None, 2.0))[0], "tea", "the model's weight lifts the staple");
+    assert_ne!(order(&with(None, 0.0))[0], "tea", "a model tuned to ignore repeats does");
+    let old: BlendWeights = serde_json::from_value(json!({ "intent": 1, "server": 0.1, "affinity": 0.1, "neighbour": 0.2 })).unwrap();
+    assert_eq!(old.repeat, BlendWeights::default().repeat);
+    let bad = BlendWeights { repeat: f64::NAN, ..BlendWeights::default() };
+    assert_eq!(bad.check().unwrap_err().0, "repeat");
 }

@@ -52,6 +52,7 @@ impl EncoderConfig {
             num_items: self.num_items,
             blend: None,
             blend_neighbours: None,
+            repeat: None,
         }
     }
 

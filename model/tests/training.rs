@@ -197,7 +197,7 @@ fn blend_tuning_uses_the_engines_ranking_and_finds_the_signal() {
     assert!(tuning.validation_tuned >= tuning.validation_default, "{tuning:?}");
 
     // The server-order row of the engine run is the same protocol as eval::homepage_pool.
-    let server_only = BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0 };
+    let server_only = BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 };
     let engine_server = setup.engine_metrics(SplitPart::Test, &users, &model, server_only, 1.0).expect("the engine ranks");
     let protocol = homepage_pool(&Popularity::fit(&ds), &ds, 40, &EvalOptions::default());
     assert!((engine_server.ndcg10 - protocol.server_ndcg10).abs() < 1e-9, "{engine_server:?} vs {protocol:?}");

@@ -12,7 +12,7 @@ use super::{Engine, log_warning};
 use crate::error::LocalRankError;
 use crate::pool::{CandidatePool, NeighboursInput, PoolInput, PoolItemInput, VectorInput};
 use crate::history::EventKind;
-use crate::rank::{self, RankOptions, RankSettings, Ranking, ShopperModel, SlotRule};
+use crate::rank::{self, RankOptions, RankSettings, Ranking, RepeatInfo, ShopperModel, SlotRule};
 
 #[wasm_bindgen]
 impl Engine {
@@ -90,9 +90,9 @@ pub fn prepare_pool(#[wasm_bindgen(unchecked_param_type = "PoolInput")] pool: Js
 const TS_PACKED: &str = r#"
 /** `rankPrepared`'s result: a `Ranking` without its per-item arrays (`meta`, JSON text) plus
  * those arrays as typed arrays, item k of the display order being pool item `order[k]`.
- * `values` holds 5 numbers per shown item (score, then parts: intent, server, affinity,
- * neighbour), `rules` one code (0 none, 1 pinned, 2 sponsored, 3 purchased), `because` JSON
- * text of `[k, id, kind]` for the explained items. When the ranking has no items (the pool
+ * `values` holds 6 numbers per shown item (score, then parts: intent, server, affinity,
+ * neighbour, repeat), `rules` one code (0 none, 1 pinned, 2 sponsored, 3 purchased), `because`
+ * JSON text of `[k, id, kind, repeat | null]` for the explained items. When the ranking has no items (the pool
  * could not be ranked) only `meta` is set, and it is the whole `Ranking`. */
 export interface PackedRanking {
     meta: string;
@@ -153,10 +153,10 @@ fn packed(mut ranking: Ranking) -> Result<JsValue, JsValue> {
     let items = std::mem::take(&mut ranking.items);
     ranking.order = Vec::new();
     let order: Vec<u32> = items.iter().map(|item| item.index as u32).collect();
-    let mut values = Vec::with_capacity(items.len() * 5);
+    let mut values = Vec::with_capacity(items.len() * 6);
     for item in &items {
         let p = item.parts;
-        values.extend_from_slice(&[item.score, p.intent, p.server, p.affinity, p.neighbour]);
+        values.extend_from_slice(&[item.score, p.intent, p.server, p.affinity, p.neighbour, p.repeat]);
     }
     let rules: Vec<u8> = items
         .iter()
@@ -167,10 +167,10 @@ fn packed(mut ranking: Ranking) -> Result<JsValue, JsValue> {
             Some(SlotRule::Purchased) => 3,
         })
         .collect();
-    let because: Vec<(usize, &str, EventKind)> = items
+    let because: Vec<(usize, &str, EventKind, Option<RepeatInfo>)> = items
         .iter()
         .enumerate()
-        .filter_map(|(k, item)| Some((k, item.because.as_deref()?, item.because_kind?)))
+        .filter_map(|(k, item)| Some((k, item.because.as_deref()?, item.because_kind?, item.repeat)))
         .collect();
     set("meta", &JsValue::from_str(&full_json(&ranking)?))?;
     set("order", &Uint32Array::from(&order[..]))?;
@@ -188,7 +188,8 @@ fn settings(options: &JsValue) -> Result<RankSettings, LocalRankError> {
     } else {
         from_js(options.clone(), LocalRankError::invalid_option)?
     };
-    options.resolve(RankSettings::default())
+    // The repeat part measures purchase ages to the shopper's clock.
+    options.resolve(RankSettings { now_ms: Some(js_sys::Date::now()), ..RankSettings::default() })
 }
 
 fn prepare(pool: &JsValue, options: &JsValue) -> Result<(Rc<CandidatePool>, RankSettings), LocalRankError> {

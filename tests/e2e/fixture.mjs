@@ -46,7 +46,7 @@ function safetensors(tensors) {
 }
 
 /** The fixture model's tuned blend weights (model.json `blend`). */
-export const BLEND = { intent: 1, server: 0.2, affinity: 0.5, neighbour: 0.25 };
+export const BLEND = { intent: 1, server: 0.2, affinity: 0.5, neighbour: 0.25, repeat: 0.6 };
 
 /**
  * Writes model.json, model.safetensors, items.safetensors, items.json and catalogue.json into

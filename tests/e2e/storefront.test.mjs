@@ -4,8 +4,9 @@
 // once with WebGPU on (SwiftShader) and once with it off.
 //
 // Flow: the homepage shows the server's order → the shopper opens, adds to cart and buys
-// coffee (the least popular category) → back on the homepage coffee has risen, with "because
-// you …" reasons → the browser is closed and started again on the same profile: the history
+// coffee (the least popular category), then the same coffee again → back on the homepage
+// coffee has risen, the bought coffees first ("buy it again"), the rest with "because you …"
+// reasons → the browser is closed and started again on the same profile: the history
 // persisted and the page is personalized from the cached model without downloading it → the
 // privacy panel lists and exports the history → erase → server order again. Every request of
 // the whole flow is recorded and checked: only the pool, static files and the model, all GET,
@@ -111,6 +112,14 @@ async function shopFlow(webgpu) {
     await page.waitForFunction(() => document.querySelector('[data-field="cart-count"]').textContent === '0');
     visits += 1;
     await waitRanked(page, visits);
+    // Another visit, the same coffee bought again: a staple.
+    const staple = coffee[2];
+    await page.click(`#grid .card[data-id="${staple}"] .card-title a`);
+    await page.waitForSelector(`#product .product[data-id="${staple}"]`);
+    await page.click('#buy-now');
+    await page.click('#product a.back');
+    visits += 1;
+    await waitRanked(page, visits);
 
     assert.equal(await page.getAttribute('body', 'data-personalized'), 'true', 'personalized after browsing');
     const afterCards = await gridIds(page);
@@ -118,13 +127,22 @@ async function shopFlow(webgpu) {
     assert.ok(rankAfter < 8, `coffee rose to the top: mean rank ${rankBefore.toFixed(1)} → ${rankAfter.toFixed(1)}`);
     assert.equal(afterCards[0].category, TARGET);
     assert.deepEqual(new Set(afterCards.map((c) => c.id)), new Set(before.map((c) => c.id)), 'same products, new order');
-    const reason = await page.textContent(`#grid .card[data-id="${afterCards[0].id}"] .card-reason`);
+    // The coffees bought lead (the pool marks groceries `repeat`), explained as a staple; the
+    // first coffee not bought follows, explained by the history item like it.
+    const bought = new Set([coffee[1], coffee[2]]);
+    assert.ok(bought.has(afterCards[0].id), `a bought coffee comes back at the top: ${afterCards[0].id}`);
+    const stapleRank = afterCards.findIndex((c) => c.id === staple);
+    assert.ok(stapleRank >= 0 && stapleRank < 2, `the coffee bought twice is in the first two slots (slot ${stapleRank + 1})`);
+    const stapleReason = await page.textContent(`#grid .card[data-id="${staple}"] .card-reason.again`);
+    assert.equal(stapleReason, 'Buy it again — you bought this today');
+    const discovery = afterCards.find((c) => c.category === TARGET && !bought.has(c.id));
+    const reason = await page.textContent(`#grid .card[data-id="${discovery.id}"] .card-reason`);
     assert.match(reason, /^Because you (viewed|looked at|bought|added to your cart) Coffee pick \d/);
     const backend = await page.textContent('[data-field="backend"]');
     if (!webgpu) assert.equal(backend, 'Backend: CPU (WebAssembly)');
     assert.match(await page.textContent('[data-field="rank-ms"]'), /^Ranked 48 items in \d+\.\d ms$/);
     // The served model's tuned blend (model.json) is what the engine ranked with.
-    assert.ok((await page.textContent('[data-field="model"]')).endsWith(`blend: intent ${BLEND.intent}, popularity ${BLEND.server}, category ${BLEND.affinity}, like your history ${BLEND.neighbour}`));
+    assert.ok((await page.textContent('[data-field="model"]')).endsWith(`blend: intent ${BLEND.intent}, popularity ${BLEND.server}, category ${BLEND.affinity}, like your history ${BLEND.neighbour}, buy again ${BLEND.repeat}`));
     await page.screenshot({ path: `${RESULTS}/storefront-after-${label}.png`, fullPage: false });
 
     // The compare toggle shows both orders side by side.
@@ -171,9 +189,9 @@ async function shopFlow(webgpu) {
     await page.click('#open-privacy');
     await page.waitForFunction(() => Number(document.querySelector('[data-field="events"]').textContent) > 0);
     const events = Number(await page.textContent('[data-field="events"]'));
-    // 3 (webgpu: 4) product opens = click + view each, 1 cart, 1 buy-now, 1 checkout purchase.
-    const opens = webgpu ? 4 : 3;
-    assert.equal(events, opens * 2 + 3);
+    // 4 (webgpu: 5) product opens = click + view each, 1 cart, 2 buy-now, 1 checkout purchase.
+    const opens = webgpu ? 5 : 4;
+    assert.equal(events, opens * 2 + 4);
     assert.equal(await page.locator('#history li').count(), events);
     assert.ok((await page.textContent('#history')).includes('Coffee pick 1'));
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);

@@ -33,11 +33,17 @@ const SETUP = `
   const pool = { dim: 16, items };
   await engine.rank(pool);
   await plain.rank(pool);
-  const events = [['view', 'sku-3'], ['view', 'sku-17'], ['purchase', 'sku-31'], ['view', 'sku-8'], ['cart', 'sku-17'], ['purchase', 'sku-20']];
-  for (const [kind, item] of events) {
-    await engine.record({ kind, item });
-    await plain.record({ kind, item });
+  // sku-20 is a staple bought every 10 days; the rankings below all run at one fixed time
+  // (\`now\`), 10 days after its last purchase, so both engines see the same purchase ages.
+  const DAY = 86400000;
+  const T0 = Date.now() - 40 * DAY;
+  const events = [['purchase', 'sku-20', 0], ['view', 'sku-3', 5], ['purchase', 'sku-20', 10], ['view', 'sku-17', 11], ['purchase', 'sku-31', 12],
+    ['purchase', 'sku-20', 20], ['view', 'sku-8', 29], ['cart', 'sku-17', 29.5], ['purchase', 'sku-20', 30]];
+  for (const [kind, item, day] of events) {
+    await engine.record({ kind, item, timestamp: T0 + day * DAY });
+    await plain.record({ kind, item, timestamp: T0 + day * DAY });
   }
+  const now = T0 + 40 * DAY;
 `;
 
 /** Numbers compared as the f32 values the engine computed (JSON text writes their shortest form). */
@@ -59,7 +65,7 @@ test('the fast path returns the same Ranking as the engine’s plain rank(), eve
   const results = await page.evaluate(new Function(`return (async () => {
     ${SETUP}
     const out = [];
-    for (const options of [undefined, { diversity: 0.7 }, { explainTop: 3, weights: { neighbour: 0.5 } }, { diversity: 2 }]) {
+    for (const options of [{ now }, { now, diversity: 0.7 }, { now, explainTop: 3, weights: { neighbour: 0.5 } }, { now, diversity: 2 }]) {
       out.push([await engine.rank(pool, options), await plain.rank(pool, options)]);
       out.push([await engine.rank(JSON.stringify(pool), options), await plain.rank(JSON.stringify(pool), options)]);
     }
@@ -75,7 +81,12 @@ test('the fast path returns the same Ranking as the engine’s plain rank(), eve
   assert.equal(first.order[0], 'sku-4', 'the pinned item holds slot 0');
   assert.ok(first.items.some((item) => item.rule === 'sponsored'));
   assert.ok(first.items.some((item) => item.rule === 'purchased'), 'a bought item sank');
-  assert.ok(first.items.some((item) => item.because), 'explanations came through');
+  assert.ok(first.items.some((item) => item.because && !item.repeat), 'explanations came through');
+  const staple = first.items.find((item) => item.id === 'sku-20');
+  assert.ok(staple.parts.repeat > 0.9, `bought every 10 days, due now: ${JSON.stringify(staple.parts)}`);
+  assert.deepEqual(staple.repeat, { purchases: 4, everyDays: 10, daysSince: 10 }, 'the rhythm, through the packed path');
+  assert.equal(staple.because, 'sku-20');
+  assert.equal(staple.becauseKind, 'purchase');
   assert.deepEqual(first.dropped, ['sku-12']);
   for (const [invalidOptions] of results.slice(6)) {
     assert.equal(invalidOptions.personalized, false);

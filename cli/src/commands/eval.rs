@@ -221,10 +221,10 @@ fn tune_blend(ds: &Dataset, dir: &Path, vectors: &[f32], dim: usize, a: &EvalArg
     let lambda = localrank_core::rank::RankSettings::default().lambda;
     let engine = |w: BlendWeights, lambda: f32| setup.engine_metrics(SplitPart::Test, &users, &model, w, lambda);
     let (default_w, tuned_w, tuned_relevance) = (engine(BlendWeights::default(), lambda)?, engine(w, lambda)?, engine(w, 1.0)?);
-    let server = engine(BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0 }, 1.0)?;
+    let server = engine(BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 }, 1.0)?;
     // The neighbour part alone (intent, server and affinity off): the engine's own item-kNN,
     // to set beside the baseline's on the same pool.
-    let neighbour_only = engine(BlendWeights { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 1.0 }, 1.0)?;
+    let neighbour_only = engine(BlendWeights { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 1.0, repeat: 0.0 }, 1.0)?;
     log(&format!("  test, the neighbour part alone ({variant}, λ 1): NDCG@10 {:.4}", neighbour_only.ndcg10));
     // The baseline the neighbour part stands in for, on the same pool and targets: item-kNN
     // (co-occurrence cosine, 100 neighbours) reordering the pool.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 use crate::history::EventKind;
-use crate::rank::{BlendWeights, NeighbourSource};
+use crate::rank::{BlendWeights, NeighbourSource, RepeatParams};
 
 pub const FORMAT_NAME: &str = "localrank-intent-encoder";
 pub const FORMAT_VERSION: u32 = 1;
@@ -80,6 +80,10 @@ pub struct ModelConfig {
     /// the weight applies to either (models tuned before there were two).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blend_neighbours: Option<NeighbourSource>,
+    /// The repeat part's parameters tuned for this model (`localrank eval --protocol
+    /// next-basket`); absent: the engine's defaults ([`RepeatParams::default`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<RepeatParams>,
 }
 
 /// Upper bounds that keep a hostile or mistaken config from asking for gigabytes; far above any
@@ -138,6 +142,9 @@ impl ModelConfig {
         }
         if let Some(blend) = &self.blend {
             blend.check().map_err(|(name, reason)| ModelError::config(&format!("blend.{name}"), reason))?;
+        }
+        if let Some(repeat) = &self.repeat {
+            repeat.check().map_err(|(name, reason)| ModelError::config(&format!("repeat.{name}"), reason))?;
         }
         Ok(())
     }

@@ -4,17 +4,20 @@
 //! The pipeline, for a valid pool:
 //! 1. resolve the recent history steps and their item vectors ([`signals`]);
 //! 2. the intent vector: the model's (when one is loaded) or the history's weighted mean;
-//! 3. score = w·intent + w·server + w·affinity + w·neighbour ([`options::BlendWeights`]);
+//! 3. score = w·intent + w·server + w·affinity + w·neighbour + w·repeat ([`options::BlendWeights`]);
+//!    the repeat part ([`repeat`]) lifts `repeat` items the shopper is due to buy again;
 //! 4. already-bought items (unless `repeat`) sink below the rest; unavailable ones drop;
 //! 5. MMR diversifies the leading slots ([`mmr`]);
 //! 6. pinned and sponsored items take their fixed slots ([`slots`]);
-//! 7. each item names the history item that contributed most ("because you viewed …").
+//! 7. each item names the history item that contributed most ("because you viewed …"), or,
+//!    for a staple the shopper buys again, its purchase rhythm ("you buy this every 2 weeks").
 //!
 //! Whenever personalization is impossible the result is the server's order with the reason.
 
 pub mod mmr;
 pub mod neighbours;
 pub mod options;
+pub mod repeat;
 pub mod score;
 pub mod signals;
 mod slots;
@@ -29,6 +32,7 @@ use crate::history::{EventKind, StoredEvent};
 use crate::model::{EncoderStep, ModelError};
 use crate::pool::CandidatePool;
 pub use options::{BlendWeights, BlendWeightsInput, NeighbourSource, RankOptions, RankSettings};
+pub use repeat::{RepeatInfo, RepeatParams, RepeatProfile};
 pub use score::{cosine, cosine_scores};
 use neighbours::HistoryNeighbours;
 use signals::HistoryStep;
@@ -43,6 +47,9 @@ pub struct ScoreParts {
     /// Similarity to the shopper's recent history items ([`neighbours`]); 0 when its weight
     /// is 0 (not computed then).
     pub neighbour: f32,
+    /// How due a `repeat` item is to be bought again ([`repeat`]), [0, 1]; 0 for items the
+    /// shopper never bought or the pool does not mark `repeat`.
+    pub repeat: f32,
 }
 
 /// Why an item sits where it does, when a rule rather than its score put it there.
@@ -76,6 +83,11 @@ pub struct RankedItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub because_kind: Option<EventKind>,
+    /// For a `repeat` item the shopper bought, when the repeat part counts: how often and how
+    /// long ago ("you buy this about every 2 weeks"). `because` is then the item itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub repeat: Option<RepeatInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub rule: Option<SlotRule>,
@@ -175,6 +187,8 @@ pub struct ModelIntent {
     pub blend: Option<BlendWeights>,
     /// The neighbour similarity those weights were tuned with (model.json `blend_neighbours`).
     pub blend_neighbours: Option<NeighbourSource>,
+    /// The model's tuned repeat parameters (model.json `repeat`), if it has them.
+    pub repeat: Option<RepeatParams>,
 }
 
 /// The loaded model, for [`rank_for_shopper`]: it turns the history into the intent.
@@ -252,6 +266,7 @@ async fn model_intent<G: GpuDevice>(
         version: runtime.version().to_owned(),
         blend: config.blend,
         blend_neighbours: config.blend_neighbours,
+        repeat: config.repeat,
     }))
 }
 
@@ -267,10 +282,12 @@ fn rank_steps<'a>(
     let mut model_version = None;
     let mut backend_reason = None;
     let mut model_blend = None;
+    let mut repeat_params = RepeatParams::default();
     let (intent, source, backend) = match model {
         Some(m) if m.vector.len() == pool.dim => {
             precomputed = m.scores.filter(|s| s.len() == pool.len());
             model_version = Some(m.version);
+            repeat_params = m.repeat.unwrap_or_default();
             backend_reason = m.fallback;
             // A neighbour weight tuned with the other similarity than this pool's does not fit
             // its scale: the model contributes none (a call's own weight still applies below).
@@ -323,13 +340,20 @@ fn rank_steps<'a>(
         Some(sources) if wants_neighbour => sources.scores(pool),
         _ => vec![0.0; pool.len()],
     };
+    // The repeat part reads the whole kept history (a habit spans months), for `repeat` items.
+    let profile = if personalized && (w.repeat > 0.0 || settings.all_parts) { RepeatProfile::from_history(history) } else { RepeatProfile::default() };
+    let repeat = (!profile.is_empty()).then(|| profile.scorer(settings.now_ms, &repeat_params));
     let parts: Vec<ScoreParts> = (0..pool.len())
         .map(|i| {
             let affinity = match (personalized, &pool.items[i].category) {
                 (true, Some(c)) => affinity.get(c).copied().unwrap_or(0.0),
                 _ => 0.0,
             };
-            ScoreParts { intent: intent_scores[i], server: server[i], affinity, neighbour: neighbour[i] }
+            let repeat = match &repeat {
+                Some(scorer) if pool.items[i].repeat => scorer.score(&pool.items[i].id),
+                _ => 0.0,
+            };
+            ScoreParts { intent: intent_scores[i], server: server[i], affinity, neighbour: neighbour[i], repeat }
         })
         .collect();
     let blended: Vec<f32> = parts.iter().map(|p| if personalized { w.score(p) } else { p.server }).collect();
@@ -343,6 +367,15 @@ fn rank_steps<'a>(
         .iter()
         .enumerate()
         .map(|(position, &(i, rule))| {
+            let explained = personalized && settings.explain && position < settings.explain_top;
+            // A staple due again is explained by its own rhythm, when the repeat part counts.
+            let repeat = (explained && w.repeat > 0.0 && parts[i].repeat > 0.0)
+                .then(|| profile.info(&pool.items[i].id, settings.now_ms))
+                .flatten();
+            if repeat.is_some() {
+                let because = Some(pool.items[i].id.clone());
+                return RankedItem { id: pool.items[i].id.clone(), index: i, score: blended[i], parts: parts[i], because, because_kind: Some(EventKind::Purchase), repeat, rule };
+            }
             let (because, because_kind) = explainer
                 .as_ref()
                 .filter(|_| position < settings.explain_top)
@@ -355,7 +388,7 @@ fn rank_steps<'a>(
                     }
                 })
                 .map_or((None, None), |(id, kind)| (Some(id), Some(kind)));
-            RankedItem { id: pool.items[i].id.clone(), index: i, score: blended[i], parts: parts[i], because, because_kind, rule }
+            RankedItem { id: pool.items[i].id.clone(), index: i, score: blended[i], parts: parts[i], because, because_kind, repeat: None, rule }
         })
         .collect::<Vec<_>>();
 

@@ -8,7 +8,7 @@ use tsify::Tsify;
 use crate::error::LocalRankError;
 use crate::gpu::BackendChoice;
 
-/// How the final score mixes its three parts.
+/// How the final score mixes its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +23,16 @@ pub struct BlendWeights {
     /// [0, 1]. Absent in model.json files written before it existed: 0 there.
     #[serde(default)]
     pub neighbour: f64,
+    /// How due the item is to be bought again, [0, 1] ([`super::repeat`]); only items the pool
+    /// marks `repeat` have it. Absent in model.json files written before it existed: the
+    /// built-in default there (those models were never tuned against it, and a store's due
+    /// staples should still rise).
+    #[serde(default = "default_repeat_weight")]
+    pub repeat: f64,
+}
+
+fn default_repeat_weight() -> f64 {
+    BlendWeights::default().repeat
 }
 
 impl Default for BlendWeights {
@@ -30,9 +40,10 @@ impl Default for BlendWeights {
     /// has no tuned `blend`. Hand-set: the intent leads, popularity breaks its ties. The
     /// neighbour part starts at 0: without a model the intent is already the mean of the
     /// history's vectors, and with one `localrank eval` decides on validation how much of it
-    /// the model needs.
+    /// the model needs. The repeat part's 0.75 lets a staple that is due (part ≈ 1) outrank a
+    /// good discovery (cosine ≈ 0.5–0.7) without burying every discovery under the basket.
     fn default() -> Self {
-        BlendWeights { intent: 1.0, server: 0.35, affinity: 0.5, neighbour: 0.0 }
+        BlendWeights { intent: 1.0, server: 0.35, affinity: 0.5, neighbour: 0.0, repeat: 0.75 }
     }
 }
 
@@ -52,19 +63,20 @@ pub enum NeighbourSource {
 pub const MAX_WEIGHT: f64 = 100.0;
 
 impl BlendWeights {
-    /// The blended score of one item: `intent·cos + server·server score + affinity·affinity`.
+    /// The blended score of one item: the weighted sum of its parts.
     /// The only place the formula is written: the engine ranks with it and the trainer's blend
     /// tuning searches with it. Summed in f64 and stored as f32, so ties break alike everywhere.
     pub fn score(&self, parts: &super::ScoreParts) -> f32 {
         (self.intent * f64::from(parts.intent)
             + self.server * f64::from(parts.server)
             + self.affinity * f64::from(parts.affinity)
-            + self.neighbour * f64::from(parts.neighbour)) as f32
+            + self.neighbour * f64::from(parts.neighbour)
+            + self.repeat * f64::from(parts.repeat)) as f32
     }
 
     /// Names the first weight outside 0..=[`MAX_WEIGHT`] (or not a number), with its value.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        for (name, w) in [("intent", self.intent), ("server", self.server), ("affinity", self.affinity), ("neighbour", self.neighbour)] {
+        for (name, w) in [("intent", self.intent), ("server", self.server), ("affinity", self.affinity), ("neighbour", self.neighbour), ("repeat", self.repeat)] {
             if !(w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w)) {
                 return Err((name, format!("must be a number from 0 to {MAX_WEIGHT}, got {w}")));
             }
@@ -91,6 +103,9 @@ pub struct BlendWeightsInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub neighbour: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub repeat: Option<f64>,
 }
 
 impl BlendWeightsInput {
@@ -100,6 +115,7 @@ impl BlendWeightsInput {
             server: self.server.unwrap_or(base.server),
             affinity: self.affinity.unwrap_or(base.affinity),
             neighbour: self.neighbour.unwrap_or(base.neighbour),
+            repeat: self.repeat.unwrap_or(base.repeat),
         }
     }
 }
@@ -140,6 +156,12 @@ pub struct RankOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub backend: Option<BackendChoice>,
+    /// The ranking's time, ms since 1970 (default: the device's clock). The repeat part measures
+    /// how long ago the shopper bought each staple to it: pass it to preview another day or to
+    /// replay a ranking exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub now: Option<f64>,
 }
 
 /// Options with every default filled in and every range checked.
@@ -159,6 +181,10 @@ pub struct RankSettings {
     /// Compute every score part even when its weight is 0 (blend tuning needs them all; a
     /// storefront's ranking skips the neighbour part's cost when it does not count).
     pub all_parts: bool,
+    /// The ranking's time (ms since the epoch), which the repeat part measures purchase ages
+    /// to: the browser's clock, or the evaluated basket's time in the trainer. `None`: the
+    /// newest history event's time.
+    pub now_ms: Option<f64>,
 }
 
 impl Default for RankSettings {
@@ -173,6 +199,7 @@ impl Default for RankSettings {
             explain_top: 100,
             backend: BackendChoice::Auto,
             all_parts: false,
+            now_ms: None,
         }
     }
 }
@@ -205,6 +232,11 @@ impl RankOptions {
             explain_top: count("explainTop", self.explain_top, defaults.explain_top, crate::pool::MAX_POOL_ITEMS)?,
             backend: self.backend.unwrap_or(defaults.backend),
             all_parts: defaults.all_parts,
+            now_ms: match self.now {
+                None => defaults.now_ms,
+                Some(t) if t.is_finite() && t >= 0.0 => Some(t),
+                Some(t) => return Err(bad("now", format!("must be a time in ms since 1970, got {t}"))),
+            },
         })
     }
 }

@@ -166,7 +166,7 @@ impl<'a> HomepageSetup<'a> {
             .iter()
             .map(|&u| {
                 let (excluded, target) = self.excluded_and_target(u, part);
-                let mut parts = vec![ScoreParts { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 0.0 }; self.pool_items.len()];
+                let mut parts = vec![ScoreParts { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 }; self.pool_items.len()];
                 let ranking = self.rank(u, part, model, &excluded, &settings)?;
                 if ranking.personalized {
                     for item in &ranking.items {
@@ -184,7 +184,7 @@ impl<'a> HomepageSetup<'a> {
     pub fn engine_metrics(&self, part: SplitPart, users: &[usize], model: &ModelRuntime, blend: BlendWeights, lambda: f32) -> Result<Metrics> {
         // The weights under test are the call's own, over whatever model.json holds.
         let weight_overrides =
-            BlendWeightsInput { intent: Some(blend.intent), server: Some(blend.server), affinity: Some(blend.affinity), neighbour: Some(blend.neighbour) };
+            BlendWeightsInput { intent: Some(blend.intent), server: Some(blend.server), affinity: Some(blend.affinity), neighbour: Some(blend.neighbour), repeat: Some(blend.repeat) };
         let settings = RankSettings { explain: false, lambda, weight_overrides, ..RankSettings::default() };
         let mut sum = MetricsSum::default();
         for &u in users {
@@ -259,7 +259,9 @@ pub fn tune(cases: &[UserCase]) -> BlendTuning {
         for &server in &SERVER_GRID {
             for &affinity in &AFFINITY_GRID {
                 points += 1;
-                let w = BlendWeights { intent: 1.0, server, affinity, neighbour };
+                // The repeat part is 0 on this protocol (history items are dropped): its weight
+                // keeps the default, for the next-basket protocol to tune.
+                let w = BlendWeights { intent: 1.0, server, affinity, neighbour, repeat: defaults.repeat };
                 let ndcg = blended_metrics(cases, w).ndcg10;
                 if ndcg > validation_tuned {
                     (tuned, validation_tuned) = (w, ndcg);
@@ -272,7 +274,7 @@ pub fn tune(cases: &[UserCase]) -> BlendTuning {
         validation_tuned,
         validation_default,
         // Server weight alone: the pool order (popularity), history items dropped.
-        validation_server: blended_metrics(cases, BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0 }).ndcg10,
+        validation_server: blended_metrics(cases, BlendWeights { intent: 0.0, server: 1.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 }).ndcg10,
         grid_points: points,
     }
 }
@@ -287,17 +289,17 @@ mod tests {
     }
 
     fn sp([intent, server, affinity]: [f32; 3]) -> ScoreParts {
-        ScoreParts { intent, server, affinity, neighbour: 0.0 }
+        ScoreParts { intent, server, affinity, neighbour: 0.0, repeat: 0.0 }
     }
 
     #[test]
     fn blended_metrics_rank_by_the_weighted_sum() {
         // Item 1 wins on intent, item 0 on the server score.
         let cases = [case(vec![[0.1, 1.0, 0.0], [0.9, 0.0, 0.0]], 1)];
-        assert_eq!(blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 }).hr10, 1.0);
-        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0 });
+        assert_eq!(blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 }).hr10, 1.0);
+        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 });
         assert!((m.ndcg10 - 1.0).abs() < 1e-12, "target first");
-        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 3.0, affinity: 0.0, neighbour: 0.0 });
+        let m = blended_metrics(&cases, BlendWeights { intent: 1.0, server: 3.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 });
         assert!((m.ndcg10 - 1.0 / 3f64.log2()).abs() < 1e-12, "target second");
         let missing = [UserCase { parts: vec![sp([0.0; 3])], excluded: vec![false], target: None }];
         assert_eq!(blended_metrics(&missing, BlendWeights::default()).hr20, 0.0);

@@ -1,0 +1,316 @@
+//! "Buy it again": how due each item the shopper bought is, from their own purchase history.
+//!
+//! In grocery, pet, beauty and pharmacy stores most of the next basket is things the shopper
+//! bought before, and the strongest simple predictor is their own purchase frequency weighted
+//! towards recent purchases (P-TopFreq and its time-decayed variants in Li et al., "A Next
+//! Basket Recommendation Reality Check", TOIS 2023). This module turns the local history into
+//! that signal, the `repeat` part of an item's score, in [0, 1]:
+//!
+//! - **frequency × recency**: `f = Σ 0.5^(age_days / half_life_days)` over the item's purchase
+//!   occasions, divided by the shopper's largest `f` — so the part does not depend on which
+//!   items the pool happens to hold;
+//! - **due-ness**: for an item bought on two or more occasions, with `usual` = the median gap
+//!   between them, `c = exp(−ln²(days_since_last / usual) / 2)`: 1 when exactly one usual
+//!   interval has passed, 0.61 at half or double it, falling for an item just bought or long
+//!   abandoned; `c = 0.5` (no cycle known) for an item bought once;
+//! - `repeat = f · ((1 − due_mix) + due_mix · c)`.
+//!
+//! `half_life_days` and `due_mix` ([`RepeatParams`]) are tuned by `localrank eval --protocol
+//! next-basket` on the validation baskets and shipped in model.json (`repeat`); without a model
+//! the defaults below apply. The trainer scores with this same code.
+
+use serde::{Deserialize, Serialize};
+#[cfg(feature = "tsify")]
+use tsify::Tsify;
+
+use crate::history::{EventKind, StoredEvent};
+
+const MS_PER_DAY: f64 = 86_400_000.0;
+
+/// Purchases of one item closer together than this are one occasion: the rows of one basket,
+/// or a double tap on "buy", are not a habit.
+const OCCASION_GAP_MS: f64 = 3_600_000.0;
+
+/// The parameters of the repeat part (model.json `repeat`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
+pub struct RepeatParams {
+    /// A purchase this many days old counts half as much as one today.
+    pub half_life_days: f64,
+    /// How much of the part is due-ness (0: frequency × recency alone; 1: all of it scaled by
+    /// how due the item is).
+    pub due_mix: f64,
+}
+
+impl Default for RepeatParams {
+    /// The no-model rule: a month's half-life (a weekly staple keeps its place through a
+    /// holiday; a one-off from last season fades), half of the part from due-ness.
+    fn default() -> Self {
+        RepeatParams { half_life_days: 30.0, due_mix: 0.5 }
+    }
+}
+
+/// The largest half-life accepted: ten years (a longer one means "never forget").
+pub const MAX_HALF_LIFE_DAYS: f64 = 3650.0;
+
+impl RepeatParams {
+    /// Names the first parameter out of range, with its value.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !(self.half_life_days.is_finite() && self.half_life_days > 0.0 && self.half_life_days <= MAX_HALF_LIFE_DAYS) {
+            return Err(("half_life_days", format!("must be a number of days above 0 and at most {MAX_HALF_LIFE_DAYS}, got {}", self.half_life_days)));
+        }
+        if !(self.due_mix.is_finite() && (0.0..=1.0).contains(&self.due_mix)) {
+            return Err(("due_mix", format!("must be a number from 0 to 1, got {}", self.due_mix)));
+        }
+        Ok(())
+    }
+}
+
+/// What the shopper's history says about one item they bought: what explanations show
+/// ("you buy this about every 2 weeks").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
+#[serde(rename_all = "camelCase")]
+pub struct RepeatInfo {
+    /// Purchase occasions (purchases within an hour of each other are one).
+    pub purchases: u32,
+    /// The median number of days between occasions, when there are two or more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub every_days: Option<f32>,
+    /// Days since the last purchase.
+    pub days_since: f32,
+}
+
+/// The purchase occasions of one item, oldest first (ms since the epoch).
+#[derive(Debug, Clone, Default)]
+struct Occasions(Vec<f64>);
+
+impl Occasions {
+    fn usual_interval_ms(&self) -> Option<f64> {
+        if self.0.len() < 2 {
+            return None;
+        }
+        let mut gaps: Vec<f64> = self.0.windows(2).map(|w| w[1] - w[0]).collect();
+        crate::sort::sort_by(&mut gaps, f64::total_cmp);
+        let mid = gaps.len() / 2;
+        Some(if gaps.len() % 2 == 1 { gaps[mid] } else { 0.5 * (gaps[mid - 1] + gaps[mid]) })
+    }
+
+    fn last(&self) -> f64 {
+        self.0.last().copied().unwrap_or(0.0)
+    }
+}
+
+/// The shopper's purchases, grouped by item: built once per ranking from the whole kept
+/// history (a habit spans months, not the last 50 events).
+#[derive(Debug, Clone, Default)]
+pub struct RepeatProfile<'h> {
+    /// Sorted by item id, for binary search: a sorted list costs the wasm far less code than
+    /// another `HashMap` instantiation, and a shopper's distinct purchases are few.
+    items: Vec<(&'h str, Occasions)>,
+    /// The newest event's time: "now" when the caller has no clock.
+    newest_ms: f64,
+}
+
+impl<'h> RepeatProfile<'h> {
+    /// Purchase events only; events without an item or with a non-finite time are skipped.
+    /// The history need not be sorted.
+    pub fn from_history(history: &'h [StoredEvent]) -> RepeatProfile<'h> {
+        let mut purchases: Vec<(&'h str, f64)> = Vec::new();
+        let mut newest_ms = f64::NEG_INFINITY;
+        for event in history {
+            if !event.timestamp.is_finite() {
+                continue;
+            }
+            newest_ms = newest_ms.max(event.timestamp);
+            if event.kind != EventKind::Purchase {
+                continue;
+            }
+            if let Some(item) = event.item.as_deref() {
+                purchases.push((item, event.timestamp));
+            }
+        }
+        crate::sort::sort_by(&mut purchases, |a, b| a.0.cmp(b.0).then(a.1.total_cmp(&b.1)));
+        let mut items: Vec<(&'h str, Occasions)> = Vec::new();
+        for (item, time) in purchases {
+            match items.last_mut() {
+                Some((last_item, occasions)) if *last_item == item => {
+                    if time - occasions.last() >= OCCASION_GAP_MS {
+                        occasions.0.push(time);
+                    }
+                }
+                _ => items.push((item, Occasions(vec![time]))),
+            }
+        }
+        RepeatProfile { items, newest_ms: if newest_ms.is_finite() { newest_ms } else { 0.0 } }
+    }
+
+    fn occasions(&self, id: &str) -> Option<&Occasions> {
+        self.items.binary_search_by(|(item, _)| (*item).cmp(id)).ok().map(|k| &self.items[k].1)
+    }
+
+    /// No purchases at all: the repeat part is 0 for every item.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The time scores are measured to: `now_ms` when it is a usable clock reading, else the
+    /// newest event's time. A clock behind the history (a device whose clock jumped back) is
+    /// treated as the newest event's time, so no age is negative.
+    fn clock(&self, now_ms: Option<f64>) -> f64 {
+        match now_ms {
+            Some(now) if now.is_finite() => now.max(self.newest_ms),
+            _ => self.newest_ms,
+        }
+    }
+
+    /// The repeat part of every item in `ids` (0 for items never bought), in [0, 1].
+    pub fn scores<'a>(&self, ids: impl IntoIterator<Item = &'a str>, now_ms: Option<f64>, params: &RepeatParams) -> Vec<f32> {
+        let scorer = self.scorer(now_ms, params);
+        ids.into_iter().map(|id| scorer.score(id)).collect()
+    }
+
+    /// A scorer for many lookups at one time (the normaliser computed once).
+    pub fn scorer(&self, now_ms: Option<f64>, params: &RepeatParams) -> RepeatScorer<'_, 'h> {
+        let now = self.clock(now_ms);
+        let max = self.items.iter().map(|(_, o)| decayed_count(o, now, params.half_life_days)).fold(0.0f32, f32::max);
+        RepeatScorer { profile: self, now, params: *params, max }
+    }
+
+    /// What the history says about `id`, if the shopper bought it.
+    pub fn info(&self, id: &str, now_ms: Option<f64>) -> Option<RepeatInfo> {
+        let occasions = self.occasions(id)?;
+        let now = self.clock(now_ms);
+        Some(RepeatInfo {
+            purchases: occasions.0.len() as u32,
+            every_days: occasions.usual_interval_ms().map(|ms| (ms / MS_PER_DAY) as f32),
+            days_since: ((now - occasions.last()) / MS_PER_DAY) as f32,
+        })
+    }
+}
+
+/// Scores items against one profile at one time.
+pub struct RepeatScorer<'p, 'h> {
+    profile: &'p RepeatProfile<'h>,
+    now: f64,
+    params: RepeatParams,
+    max: f32,
+}
+
+impl RepeatScorer<'_, '_> {
+    pub fn score(&self, id: &str) -> f32 {
+        let Some(occasions) = self.profile.occasions(id) else { return 0.0 };
+        if self.max <= 0.0 {
+            return 0.0;
+        }
+        let frequency = decayed_count(occasions, self.now, self.params.half_life_days) / self.max;
+        let due = match occasions.usual_interval_ms() {
+            Some(usual) => {
+                // Both terms are at least an hour (occasions are), so the ratio is finite and > 0.
+                let ratio = (((self.now - occasions.last()).max(OCCASION_GAP_MS) / usual) as f32).ln();
+                (-0.5 * ratio * ratio).exp()
+            }
+            None => 0.5,
+        };
+        let mix = self.params.due_mix as f32;
+        frequency * ((1.0 - mix) + mix * due)
+    }
+}
+
+/// Σ 0.5^(age / half-life) over the occasions. In f32, whose `exp` the engine already carries
+/// (f64's `powf` would add its own ~6 KB to the wasm); a ranking part needs no more digits.
+fn decayed_count(occasions: &Occasions, now: f64, half_life_days: f64) -> f32 {
+    let rate = -std::f32::consts::LN_2 / (half_life_days * MS_PER_DAY) as f32;
+    occasions.0.iter().map(|&t| (rate * (now - t).max(0.0) as f32).exp()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: f64 = MS_PER_DAY;
+
+    fn purchase(item: &str, day: f64) -> StoredEvent {
+        StoredEvent { seq: 0, kind: EventKind::Purchase, item: Some(item.into()), query: None, timestamp: day * DAY, category: None, price: None }
+    }
+
+    fn view(item: &str, day: f64) -> StoredEvent {
+        StoredEvent { kind: EventKind::View, ..purchase(item, day) }
+    }
+
+    #[test]
+    fn frequency_and_recency_order_items_and_views_do_not_count() {
+        let history = vec![
+            purchase("milk", 0.0),
+            purchase("milk", 7.0),
+            purchase("milk", 14.0),
+            purchase("candle", 13.0),
+            view("tv", 14.0),
+            view("tv", 14.5),
+        ];
+        let profile = RepeatProfile::from_history(&history);
+        let frequency_only = RepeatParams { half_life_days: 30.0, due_mix: 0.0 };
+        let s = profile.scores(["milk", "candle", "tv", "never"], Some(15.0 * DAY), &frequency_only);
+        assert_eq!(s[0], 1.0, "the most-bought item is the shopper's maximum");
+        assert!(s[1] > 0.0 && s[1] < s[0], "bought once, recently: below the staple, above zero ({s:?})");
+        assert_eq!((s[2], s[3]), (0.0, 0.0), "viewed or never seen items have no repeat part");
+    }
+
+    #[test]
+    fn an_item_is_most_due_one_usual_interval_after_its_last_purchase() {
+        let history = vec![purchase("coffee", 0.0), purchase("coffee", 14.0), purchase("coffee", 28.0), purchase("tea", 27.0), purchase("tea", 28.0)];
+        let profile = RepeatProfile::from_history(&history);
+        let due_only = RepeatParams { half_life_days: MAX_HALF_LIFE_DAYS, due_mix: 1.0 };
+        let coffee = |day: f64| profile.scores(["coffee"], Some(day * DAY), &due_only)[0];
+        let early = coffee(29.0);
+        let due = coffee(42.0);
+        let late = coffee(120.0);
+        assert!(due > early && due > late, "due {due} should beat just bought {early} and long abandoned {late}");
+        let info = profile.info("coffee", Some(42.0 * DAY)).expect("bought");
+        assert_eq!(info.purchases, 3);
+        assert_eq!(info.every_days, Some(14.0));
+        assert_eq!(info.days_since, 14.0);
+    }
+
+    #[test]
+    fn rows_of_one_basket_are_one_occasion() {
+        let mut history = vec![purchase("eggs", 3.0), purchase("eggs", 3.0), purchase("eggs", 3.0 + 0.5 / 24.0)];
+        let profile = RepeatProfile::from_history(&history);
+        assert_eq!(profile.info("eggs", None).map(|i| (i.purchases, i.every_days)), Some((1, None)));
+        history.push(purchase("eggs", 10.0));
+        let profile = RepeatProfile::from_history(&history);
+        assert_eq!(profile.info("eggs", None).map(|i| i.purchases), Some(2));
+    }
+
+    #[test]
+    fn a_clock_behind_the_history_or_not_a_number_measures_from_the_newest_event() {
+        let history = vec![purchase("rice", 10.0), purchase("rice", 20.0), view("x", 30.0)];
+        let profile = RepeatProfile::from_history(&history);
+        let p = RepeatParams::default();
+        let at_newest = profile.scores(["rice"], None, &p);
+        assert_eq!(profile.scores(["rice"], Some(5.0 * DAY), &p), at_newest);
+        assert_eq!(profile.scores(["rice"], Some(f64::NAN), &p), at_newest);
+        assert!(at_newest[0] > 0.0 && at_newest[0] <= 1.0);
+    }
+
+    #[test]
+    fn no_purchases_and_odd_timestamps_give_zero_not_nan() {
+        let history = vec![view("a", 1.0), StoredEvent { timestamp: f64::NAN, ..purchase("b", 0.0) }];
+        let profile = RepeatProfile::from_history(&history);
+        assert!(profile.is_empty());
+        assert_eq!(profile.scores(["a", "b"], Some(2.0 * DAY), &RepeatParams::default()), vec![0.0, 0.0]);
+        // Purchases far apart in time stay finite.
+        let history = vec![purchase("a", -1e7), purchase("a", 1e7)];
+        let s = RepeatProfile::from_history(&history).scores(["a"], Some(1e9 * DAY), &RepeatParams::default());
+        assert!(s[0].is_finite() && (0.0..=1.0).contains(&s[0]), "{s:?}");
+    }
+
+    #[test]
+    fn params_out_of_range_are_named() {
+        assert!(RepeatParams::default().check().is_ok());
+        assert_eq!(RepeatParams { half_life_days: 0.0, due_mix: 0.5 }.check().map_err(|e| e.0), Err("half_life_days"));
+        assert_eq!(RepeatParams { half_life_days: 7.0, due_mix: 1.5 }.check().map_err(|e| e.0), Err("due_mix"));
+        assert_eq!(RepeatParams { half_life_days: f64::NAN, due_mix: 0.5 }.check().map_err(|e| e.0), Err("half_life_days"));
+    }
+}
