@@ -62,10 +62,6 @@ impl Paths {
         self.raw().join("complete-journey")
     }
 
-    pub fn prepared(&self, spec: &DatasetSpec) -> PathBuf {
-        self.prepared_as(spec, Protocol::LeaveOneOut)
-    }
-
     /// The prepared data for a protocol: leave-one-out keeps the plain name (`<name>.json`),
     /// next-basket data (a different item set: repeats kept) is `<name>.next-basket.json`.
     pub fn prepared_as(&self, spec: &DatasetSpec, protocol: Protocol) -> PathBuf {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use localrank_model::baselines::{cooccurrence_neighbours, EXPORT_NEIGHBOURS};
-use localrank_model::export::{read_model_dir, set_blend, write_model_dir, Precision};
+use localrank_model::export::{read_model_dir, set_blend, set_repeat, write_model_dir, Precision};
 use localrank_model::{EncoderConfig, ModelWeights};
 use serde_json::json;
 
@@ -54,11 +54,11 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         "all" => vec![Precision::F32, Precision::F16, Precision::Int8],
         p => vec![Precision::parse(p).ok_or_else(|| CliError::Usage(format!("unknown precision {p:?}; use f32, f16, int8 or all")))?],
     };
-    let (weights, ids, name, metrics, blend, lists) = if a.random {
+    let (weights, ids, name, metrics, blend, lists, repeat) = if a.random {
         let cfg = EncoderConfig { dim: a.dim, heads: a.heads, blocks: a.blocks, max_len: a.max_len, ffn_dim: a.dim * 2, ..EncoderConfig::tiny(a.items) };
         let w = ModelWeights::random(&cfg, a.seed)?;
         let ids = (0..a.items).map(|i| format!("item{i}")).collect();
-        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, None)
+        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, None, None)
     } else {
         let spec = DatasetSpec::parse(&a.dataset);
         let dir = paths.artifacts_as(&spec, a.protocol);
@@ -83,7 +83,7 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         } else {
             None
         };
-        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), lists)
+        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), lists, mj.config.repeat)
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {
@@ -91,6 +91,9 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone(), lists.as_deref())?;
         if let Some((blend, source)) = blend {
             set_blend(&dir, blend, source)?;
+        }
+        if let Some(params) = repeat {
+            set_repeat(&dir, params)?;
         }
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
         log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes)", dir.display(), size("model.safetensors"), size("items.safetensors")));

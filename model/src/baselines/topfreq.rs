@@ -77,3 +77,49 @@ impl Scorer for TopFreq {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Event, Protocol};
+    use crate::eval::basket::top_n;
+
+    /// Two users, three baskets each. Training purchases make item 3 the most popular overall.
+    fn toy() -> Dataset {
+        let p = EventKind::Purchase.index() as u8;
+        let e = |item: u32, ts: i64| Event { item, kind: p, ts };
+        // u0: bought 1 twice and 2 once before the test basket; u1 bought only 3s.
+        let sequences = vec![vec![e(1, 1), e(2, 1), e(1, 2), e(0, 3)], vec![e(3, 1), e(3, 2), e(3, 2), e(4, 3)]];
+        let ds = Dataset {
+            name: "toy".into(),
+            item_ids: (0..5).map(|i| format!("i{i}")).collect(),
+            item_category: vec![None; 5],
+            item_price: vec![None; 5],
+            user_ids: vec!["u0".into(), "u1".into()],
+            sequences,
+            notes: vec![],
+            basket_starts: vec![vec![0, 2, 3], vec![0, 1, 3]],
+        };
+        assert_eq!(ds.protocol(), Protocol::NextBasket);
+        ds.validate().expect("valid");
+        ds
+    }
+
+    fn top(kind: TopFreqKind, user: usize, n: usize) -> Vec<usize> {
+        let ds = toy();
+        let s = TopFreq::fit(&ds, kind).score(&ds, &[user], SplitPart::Test).remove(0);
+        top_n(&s, n, |_| false)
+    }
+
+    #[test]
+    fn the_three_topfreq_baselines_on_a_toy_log() {
+        // Training = first basket of each: u0 bought 1, 2; u1 bought 3. Popularity ties between
+        // 1, 2, 3 go to the smaller index.
+        assert_eq!(top(TopFreqKind::Global, 0, 3), vec![1, 2, 3]);
+        // u0's history before the test basket: 1, 2, 1 → 1 (twice), then 2; nothing else.
+        assert_eq!(top(TopFreqKind::Personal, 0, 5), vec![1, 2]);
+        // GP fills up with global popularity.
+        assert_eq!(top(TopFreqKind::PersonalThenGlobal, 0, 4), vec![1, 2, 3, 0]);
+        assert_eq!(top(TopFreqKind::PersonalThenGlobal, 1, 2), vec![3, 1]);
+    }
+}

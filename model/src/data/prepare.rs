@@ -221,6 +221,7 @@ pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Datase
 mod tests {
     use super::*;
     use crate::data::dataset::SplitPart;
+    use crate::data::Event;
     use crate::data::event_kind::EventKind;
     use crate::data::readers::RawEvent;
 
@@ -275,5 +276,90 @@ mod tests {
         let ds = prepare("t", &log(more), &PrepareOptions { k_core: 2, dedupe: Dedupe::None, ..PrepareOptions::default() }).expect("prepares");
         assert_eq!(ds.item_ids, vec!["w", "x", "y"]);
         assert_eq!(ds.user_ids, vec!["u1", "u2"]);
+    }
+
+    fn bev(user: &str, item: &str, ts: i64, basket: Option<&str>) -> RawEvent {
+        RawEvent { basket: basket.map(str::to_string), ..ev(user, item, ts) }
+    }
+
+    fn next_basket(l: &RawLog) -> Result<Dataset> {
+        prepare("t", l, &PrepareOptions { k_core: 1, dedupe: Dedupe::None, protocol: Protocol::NextBasket })
+    }
+
+    fn baskets_of(ds: &Dataset, u: usize) -> Vec<Vec<&str>> {
+        let starts = &ds.basket_starts[u];
+        let s = &ds.sequences[u];
+        (0..starts.len())
+            .map(|b| {
+                let end = starts.get(b + 1).map_or(s.len(), |&e| e as usize);
+                s[starts[b] as usize..end].iter().map(|e| ds.item_ids[e.item as usize].as_str()).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn baskets_from_the_basket_column_and_the_split() {
+        // Basket ids mixed with text; "7" has a row a minute later than its first (it takes the
+        // later time); repeats are kept; basket "x" holds one item.
+        let l = log(vec![
+            bev("u", "milk", 100, Some("7")),
+            bev("u", "bread", 100, Some("7")),
+            bev("u", "milk", 5_000, Some("A-2")),
+            bev("u", "eggs", 160, Some("7")),
+            bev("u", "milk", 9_000, Some("x")),
+            bev("u", "jam", 12_000, Some("A-3")),
+            bev("u", "milk", 12_000, Some("A-3")),
+        ]);
+        let ds = next_basket(&l).expect("prepares");
+        assert_eq!(baskets_of(&ds, 0), vec![vec!["milk", "bread", "eggs"], vec!["milk"], vec!["milk"], vec!["jam", "milk"]]);
+        assert!(ds.sequences[0][..3].iter().all(|e| e.ts == 160), "one basket, one time");
+        // Test = the last basket, validation = the one before, training = the rest.
+        let names = |evs: &[Event]| evs.iter().map(|e| ds.item_ids[e.item as usize].clone()).collect::<Vec<_>>();
+        assert_eq!(names(ds.target_events(0, SplitPart::Test)), vec!["jam", "milk"]);
+        assert_eq!(names(ds.target_events(0, SplitPart::Validation)), vec!["milk"]);
+        assert_eq!(ds.train_sequence(0).len(), 4);
+        let (hist, target) = ds.history_and_target(0, SplitPart::Test);
+        assert_eq!((hist.len(), target.ts), (5, 12_000));
+        // The prepared file round-trips, and leave-one-out files (no basket field) still load.
+        let json = serde_json::to_string(&ds).expect("json");
+        assert_eq!(serde_json::from_str::<Dataset>(&json).expect("reads back"), ds);
+        let loo = prepare("t", &l, &PrepareOptions { k_core: 1, ..PrepareOptions::default() }).expect("prepares");
+        assert!(!serde_json::to_string(&loo).expect("json").contains("basket_starts"));
+        assert_eq!(loo.protocol(), Protocol::LeaveOneOut);
+    }
+
+    #[test]
+    fn baskets_from_the_session_gap_without_a_column() {
+        // Gaps: 10 min (same basket), 31 min (new), 29 min (same), 2 days (new).
+        let l = log(vec![ev("u", "a", 0), ev("u", "b", 600), ev("u", "c", 600 + 31 * 60), ev("u", "a", 600 + 60 * 60), ev("u", "d", 200_000)]);
+        let ds = next_basket(&l).expect("prepares");
+        assert_eq!(baskets_of(&ds, 0), vec![vec!["a", "b"], vec!["c", "a"], vec!["d"]]);
+        // Each event keeps its own time inside a session.
+        assert_eq!(ds.sequences[0][1].ts, 600);
+        assert!(ds.notes.iter().any(|n| n.contains("30 minutes")), "{:?}", ds.notes);
+    }
+
+    #[test]
+    fn households_with_fewer_than_three_baskets_are_dropped_and_counted() {
+        let l = log(vec![
+            bev("one", "a", 1, Some("1")),
+            bev("one", "b", 1, Some("1")),
+            bev("two", "a", 1, Some("1")),
+            bev("two", "a", 2, Some("2")),
+            bev("ok", "a", 1, Some("1")),
+            bev("ok", "b", 2, Some("2")),
+            bev("ok", "a", 3, Some("3")),
+            ev("ok", "c", 4),
+        ]);
+        let ds = next_basket(&l).expect("prepares");
+        assert_eq!(ds.user_ids, vec!["ok"]);
+        assert!(ds.notes.iter().any(|n| n.contains("2 users dropped for having fewer than 3 baskets")), "{:?}", ds.notes);
+        assert!(ds.notes.iter().any(|n| n.contains("1 events without a basket id")), "{:?}", ds.notes);
+        // Nobody with three baskets: an error that says why, not a panic.
+        let err = next_basket(&log(vec![bev("one", "a", 1, Some("1"))])).unwrap_err();
+        assert!(err.to_string().contains("fewer than 3 baskets"), "{err}");
+        // First-only de-duplication would drop the repeats the protocol is about.
+        let err = prepare("t", &l, &PrepareOptions { k_core: 1, dedupe: Dedupe::FirstPerUserItem, protocol: Protocol::NextBasket }).unwrap_err();
+        assert!(matches!(err, ModelError::BadConfig(_)), "{err}");
     }
 }

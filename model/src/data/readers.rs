@@ -381,4 +381,18 @@ mod tests {
         assert_eq!(log.events[1].kind, EventKind::Purchase);
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn a_basket_column_with_numbers_and_strings_is_read_as_text() {
+        let log = read_csv(
+            "user,item,timestamp,order_id\n\
+             u1,a,100,1001\n\
+             u1,b,100,A-17\n\
+             u1,c,200,\n\
+             u1,d,oops,1002\n",
+        );
+        let baskets: Vec<Option<&str>> = log.events.iter().map(|e| e.basket.as_deref()).collect();
+        assert_eq!(baskets, vec![Some("1001"), Some("A-17"), None]);
+        assert_eq!(log.malformed.iter().map(|m| m.line).collect::<Vec<_>>(), vec![5]);
+    }
 }

@@ -2,6 +2,7 @@
 //! homepage-pool protocol.
 pub mod basket;
 pub mod blend;
+pub mod next_basket;
 pub mod metrics;
 
 use serde::{Deserialize, Serialize};
