@@ -15,7 +15,8 @@
 //! Tuning (validation baskets, chosen by NDCG@10 over the whole basket) is a coordinate search,
 //! exact on each grid point: (1) server × affinity × repeat weight at the default repeat
 //! parameters; (2) repeat weight × half-life × due mix at the chosen server and affinity
-//! weights; (3) server × affinity again at the chosen repeat settings. The intent weight stays 1
+//! weights; (3) server × affinity again at the chosen repeat settings, and (2) once more if (3)
+//! moved. The intent weight stays 1
 //! (scaling all weights changes no order). The search is fast because only bought items have a
 //! repeat part: per user and server/affinity point the top 20 of the never-bought items is
 //! computed once, and each repeat setting only re-scores the shopper's bought items and merges.
@@ -35,11 +36,11 @@ use crate::train::{history_row, Row};
 
 /// The weights searched (relative to the intent's 1). The repeat part is in [0, 1] and the
 /// intent a cosine in [-1, 1]: from "a due staple nudges" to "bought items strictly first".
-pub const REPEAT_GRID: [f64; 14] = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0];
+pub const REPEAT_GRID: [f64; 17] = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.0, 10.0, 20.0, 50.0, 100.0];
 pub const SERVER_GRID: [f64; 8] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0];
 pub const AFFINITY_GRID: [f64; 5] = [0.0, 0.05, 0.1, 0.2, 0.5];
-pub const HALF_LIFE_GRID: [f64; 6] = [7.0, 14.0, 30.0, 60.0, 120.0, 365.0];
-pub const DUE_MIX_GRID: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+pub const HALF_LIFE_GRID: [f64; 9] = [7.0, 14.0, 30.0, 60.0, 90.0, 120.0, 180.0, 240.0, 365.0];
+pub const DUE_MIX_GRID: [f64; 6] = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0];
 
 /// What the scorer needs for a data set: each item's server part, and an empty pool through
 /// which the engine's history resolution runs (categories come with the history events).
@@ -158,23 +159,32 @@ impl<'a> NextBasketSetup<'a> {
             }
         }
         let c_best = |w: &BlendWeights| combos.iter().position(|&(s, a)| s == w.server && a == w.affinity).unwrap_or(0);
-        let c = c_best(&best.1);
-        for (pi, _) in params.iter().enumerate() {
-            for &r in &REPEAT_GRID {
-                points += 1;
-                let p = point(c, r, pi);
-                if better(&p, &best) {
-                    best = p;
+        // (2) repeat weight × repeat parameters at the chosen server/affinity point, (3) that
+        // point again at the chosen repeat settings, then (2) once more where (3) moved.
+        let repeat_round = |best: &mut (f64, BlendWeights, usize), points: &mut usize| {
+            let c = c_best(&best.1);
+            for pi in 0..params.len() {
+                for &r in &REPEAT_GRID {
+                    *points += 1;
+                    let p = point(c, r, pi);
+                    if better(&p, best) {
+                        *best = p;
+                    }
                 }
             }
-        }
+        };
+        repeat_round(&mut best, &mut points);
         let (r, pi) = (best.1.repeat, best.2);
+        let before = best.1;
         for c in 0..combos.len() {
             points += 1;
             let p = point(c, r, pi);
             if better(&p, &best) {
                 best = p;
             }
+        }
+        if best.1 != before {
+            repeat_round(&mut best, &mut points);
         }
         let (ndcg, blend, pi) = best;
         let defaults = BlendWeights { neighbour: 0.0, ..BlendWeights::default() };
@@ -382,7 +392,7 @@ mod tests {
         // scorer's on the same weights.
         let dense = setup.evaluate(SplitPart::Validation, None, t.blend, &t.repeat, 2);
         assert!((dense.all.ndcg10 - t.validation_tuned).abs() < 1e-12, "{} vs {}", dense.all.ndcg10, t.validation_tuned);
-        assert!(t.blend.repeat > 0.0, "{t:?}");
+        assert!(t.validation_tuned >= t.validation_default && t.validation_tuned >= t.validation_intent_only, "{t:?}");
         assert!(t.grid_points > REPEAT_GRID.len());
     }
 }
