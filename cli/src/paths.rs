@@ -3,6 +3,8 @@
 //! `LOCALRANK_CACHE`).
 use std::path::PathBuf;
 
+use localrank_model::data::Protocol;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatasetSpec {
     Ml100k,
@@ -17,6 +19,14 @@ impl DatasetSpec {
             "ml-100k" | "ml100k" | "movielens" => DatasetSpec::Ml100k,
             "complete-journey" | "cj" | "completejourney" => DatasetSpec::CompleteJourney,
             other => DatasetSpec::File(PathBuf::from(other)),
+        }
+    }
+
+    /// The name of a protocol's files: the short name, with `.next-basket` for that protocol.
+    pub fn stem(&self, protocol: Protocol) -> String {
+        match protocol {
+            Protocol::LeaveOneOut => self.name(),
+            Protocol::NextBasket => format!("{}.{}", self.name(), protocol.as_str()),
         }
     }
 
@@ -52,12 +62,19 @@ impl Paths {
         self.raw().join("complete-journey")
     }
 
-    pub fn prepared(&self, spec: &DatasetSpec) -> PathBuf {
-        self.cache.join("prepared").join(format!("{}.json", spec.name()))
+    /// The prepared data for a protocol: leave-one-out keeps the plain name (`<name>.json`),
+    /// next-basket data (a different item set: repeats kept) is `<name>.next-basket.json`.
+    pub fn prepared_as(&self, spec: &DatasetSpec, protocol: Protocol) -> PathBuf {
+        self.cache.join("prepared").join(format!("{}.json", spec.stem(protocol)))
     }
 
     /// The trained model (f32 export format) and its training log.
     pub fn artifacts(&self, spec: &DatasetSpec) -> PathBuf {
-        self.cache.join("artifacts").join(spec.name())
+        self.artifacts_as(spec, Protocol::LeaveOneOut)
+    }
+
+    /// The model trained on a protocol's split (next-basket: `<name>.next-basket`).
+    pub fn artifacts_as(&self, spec: &DatasetSpec, protocol: Protocol) -> PathBuf {
+        self.cache.join("artifacts").join(spec.stem(protocol))
     }
 }

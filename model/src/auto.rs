@@ -20,7 +20,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{EncoderConfig, TrainConfig};
-use crate::data::Dataset;
+use crate::data::{Dataset, Protocol};
 use crate::error::Result;
 use crate::eval::Metrics;
 use crate::train::{Session, TrainOutcome};
@@ -48,6 +48,9 @@ pub struct DataShape {
     pub median_history: usize,
     pub p90_history: usize,
     pub max_history: usize,
+    /// The split the data was prepared for (absent in reports written before next-basket).
+    #[serde(default)]
+    pub protocol: Protocol,
 }
 
 impl DataShape {
@@ -63,6 +66,7 @@ impl DataShape {
             median_history: at(0.5),
             p90_history: at(0.9),
             max_history: lens.last().copied().unwrap_or(0),
+            protocol: ds.protocol(),
         }
     }
 
@@ -89,10 +93,10 @@ pub fn derive(shape: &DataShape) -> (EncoderConfig, TrainConfig) {
     tr.sampled_negatives = if shape.items > FULL_SOFTMAX_MAX_ITEMS { SAMPLED_NEGATIVES } else { 0 };
     // Validation on a few thousand users is enough to rank settings and keeps epochs short.
     tr.validation_users = if shape.users > 4000 { 3000 } else { 0 };
-    // The ranking never shows a history's own items except as a repeat target (the evaluation
-    // excludes them, the engine sinks bought ones), so training does not spend capacity on
-    // pushing them down.
-    tr.exclude_seen = true;
+    // Leave-one-out: the ranking never shows a history's own items (the evaluation excludes
+    // them, the engine sinks bought ones), so training does not spend capacity on pushing them
+    // down. Next-basket: repeat purchases are most of the targets, so they stay in the softmax.
+    tr.exclude_seen = shape.protocol == Protocol::LeaveOneOut;
     (enc, tr)
 }
 

@@ -9,7 +9,7 @@ pub enum ModelError {
     Parquet { path: PathBuf, message: String },
     #[error("cannot parse CSV file {path}: {message}")]
     Csv { path: PathBuf, message: String },
-    #[error("{path}: missing required column `{column}`; a store log needs columns user,item,timestamp and optionally kind,category,price")]
+    #[error("{path}: missing required column `{column}`; a store log needs columns user,item,timestamp and optionally kind,category,price,basket")]
     MissingColumn { path: PathBuf, column: String },
     #[error("unsupported input format for {path}: expected a .csv, .tsv, .inter or .parquet file")]
     UnsupportedFormat { path: PathBuf },

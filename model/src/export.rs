@@ -15,7 +15,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use localrank_core::format::{self, ItemNeighbours, ItemTable, TensorDtype, ITEM_NEIGHBOURS, ITEM_NEIGHBOUR_WEIGHTS};
 use localrank_core::model::ModelConfig;
-use localrank_core::rank::{BlendWeights, NeighbourSource};
+use localrank_core::rank::{BlendWeights, NeighbourSource, RepeatParams};
 use serde::{Deserialize, Serialize};
 
 use crate::config::EncoderConfig;
@@ -214,6 +214,15 @@ pub fn set_blend(dir: &Path, blend: BlendWeights, source: Option<NeighbourSource
     let mut mj: ModelJson = serde_json::from_slice(&bytes).map_err(|e| ModelError::Json { path: path.clone(), message: e.to_string() })?;
     mj.config.blend = Some(blend);
     mj.config.blend_neighbours = source;
+    std::fs::write(&path, erased::Json::to_json(&mj)).map_err(io_err(&path))
+}
+
+/// Records tuned repeat parameters in a model directory's model.json (`repeat`, next to `blend`).
+pub fn set_repeat(dir: &Path, repeat: RepeatParams) -> Result<()> {
+    let path = dir.join("model.json");
+    let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+    let mut mj: ModelJson = serde_json::from_slice(&bytes).map_err(|e| ModelError::Json { path: path.clone(), message: e.to_string() })?;
+    mj.config.repeat = Some(repeat);
     std::fs::write(&path, erased::Json::to_json(&mj)).map_err(io_err(&path))
 }
 

@@ -13,9 +13,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{EncoderConfig, TrainConfig};
-use crate::data::{Dataset, Event, SplitPart};
+use crate::data::{Dataset, Event, Protocol, SplitPart};
 use crate::encoder::{make_batch, IntentEncoder};
 use crate::error::{ModelError, Result};
+use crate::eval::basket::evaluate_baskets;
 use crate::eval::{evaluate, EvalOptions, Metrics, Scorer};
 use crate::time_gap;
 use crate::weights::ModelWeights;
@@ -372,7 +373,12 @@ impl<'a> Session<'a> {
         let valid = self.model.valid();
         let scorer = EncoderScorer { model: &valid, max_len: self.enc.max_len, device: self.device.clone(), gap_to_target: true };
         let tv = Instant::now();
-        let m = evaluate(&scorer, self.ds, SplitPart::Validation, Some(&self.val_users), &EvalOptions::default());
+        // Early stopping reads the data's own protocol: a next-basket model is chosen by its
+        // basket NDCG@10 with repeats in the ranking, not by a leave-one-out target.
+        let m = match self.ds.protocol() {
+            Protocol::LeaveOneOut => evaluate(&scorer, self.ds, SplitPart::Validation, Some(&self.val_users), &EvalOptions::default()),
+            Protocol::NextBasket => evaluate_baskets(&scorer, self.ds, SplitPart::Validation, Some(&self.val_users), EvalOptions::default().batch_users).all.headline(),
+        };
         self.validation_seconds = Some(tv.elapsed().as_secs_f64());
         let secs = t0.elapsed().as_secs_f64();
         self.seconds += secs;

@@ -25,6 +25,7 @@ fn synthetic(name: &str, item_category: Vec<Option<String>>, sequences: Vec<Vec<
         user_ids: (0..sequences.len()).map(|u| format!("u{u}")).collect(),
         sequences,
         notes: vec![],
+        basket_starts: vec![],
     }
 }
 

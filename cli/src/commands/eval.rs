@@ -8,7 +8,7 @@ use std::time::Instant;
 use burn::module::Module;
 use clap::Args;
 use localrank_model::baselines::{cooccurrence_neighbours, Bpr, BprConfig, ItemKnn, Popularity, EXPORT_NEIGHBOURS};
-use localrank_model::data::SplitPart;
+use localrank_model::data::{Protocol, SplitPart};
 use localrank_core::gpu::ModelRuntime;
 use localrank_core::model::IntentEncoder;
 use localrank_core::rank::{BlendWeights, NeighbourSource};
@@ -51,9 +51,17 @@ pub struct EvalArgs {
     /// Also measure BPR-MF on the homepage pool during the blend tuning (fits BPR: slower)
     #[arg(long)]
     pub pool_bpr: bool,
+    /// leave-one-out (the default), or next-basket: the model trained with `train --protocol
+    /// next-basket`, its blend and repeat parameters tuned on the validation baskets, against
+    /// G-/P-/GP-TopFreq and item-kNN, with the repeat/explore split
+    #[arg(long, default_value = "leave-one-out", value_parser = crate::commands::prepare::parse_protocol)]
+    pub protocol: Protocol,
 }
 
 pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
+    if a.protocol == Protocol::NextBasket {
+        return super::eval_basket::run(paths, a, log);
+    }
     let spec = DatasetSpec::parse(&a.dataset);
     let ds = load_or_prepare(paths, &a.dataset, log)?;
     let dir = paths.artifacts(&spec);

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use localrank_model::baselines::{cooccurrence_neighbours, EXPORT_NEIGHBOURS};
-use localrank_model::export::{read_model_dir, set_blend, write_model_dir, Precision};
+use localrank_model::export::{read_model_dir, set_blend, set_repeat, write_model_dir, Precision};
 use localrank_model::{EncoderConfig, ModelWeights};
 use serde_json::json;
 
-use crate::commands::prepare::load_or_prepare;
+use crate::commands::prepare::load_or_prepare_as;
+use localrank_model::data::Protocol;
 use crate::error::CliError;
 use crate::paths::{DatasetSpec, Paths};
 
@@ -43,6 +44,9 @@ pub struct ExportArgs {
     /// 0 writes none
     #[arg(long, default_value_t = EXPORT_NEIGHBOURS)]
     pub neighbours: usize,
+    /// Which trained model to export: the leave-one-out one or the next-basket one
+    #[arg(long, default_value = "leave-one-out", value_parser = crate::commands::prepare::parse_protocol)]
+    pub protocol: Protocol,
 }
 
 pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
@@ -50,20 +54,20 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         "all" => vec![Precision::F32, Precision::F16, Precision::Int8],
         p => vec![Precision::parse(p).ok_or_else(|| CliError::Usage(format!("unknown precision {p:?}; use f32, f16, int8 or all")))?],
     };
-    let (weights, ids, name, metrics, blend, lists) = if a.random {
+    let (weights, ids, name, metrics, blend, lists, repeat) = if a.random {
         let cfg = EncoderConfig { dim: a.dim, heads: a.heads, blocks: a.blocks, max_len: a.max_len, ffn_dim: a.dim * 2, ..EncoderConfig::tiny(a.items) };
         let w = ModelWeights::random(&cfg, a.seed)?;
         let ids = (0..a.items).map(|i| format!("item{i}")).collect();
-        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, None)
+        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, None, None)
     } else {
         let spec = DatasetSpec::parse(&a.dataset);
-        let dir = paths.artifacts(&spec);
+        let dir = paths.artifacts_as(&spec, a.protocol);
         if !dir.join("model.json").exists() {
             return Err(CliError::NoModel { path: dir, dataset: a.dataset.clone() });
         }
         let (w, mj, ids) = read_model_dir(&dir)?;
         // Attach the latest eval report's numbers when there is one.
-        let report = paths.cache.join("reports").join(format!("{}.json", spec.name()));
+        let report = paths.cache.join("reports").join(format!("{}.json", spec.stem(a.protocol)));
         let metrics = std::fs::read(&report).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).map(|r| json!({ "test": r["models"]["localrank"], "quantization": r["quantization"], "settings": mj.metrics["settings"] })).unwrap_or(mj.metrics.clone());
         if mj.config.blend.is_none() {
             log("note: the model has no tuned blend weights yet, so the engine will use its defaults with it; `localrank eval` tunes them");
@@ -71,7 +75,7 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         // The neighbour lists come from the prepared data's training split, the data the model
         // was trained on (the item set is checked equal).
         let lists = if a.neighbours > 0 {
-            let ds = load_or_prepare(paths, &a.dataset, log)?;
+            let ds = load_or_prepare_as(paths, &a.dataset, a.protocol, log)?;
             if ds.item_ids != ids {
                 return Err(CliError::Usage(format!("the model in {} was trained on a different item set; retrain it", dir.display())));
             }
@@ -79,7 +83,7 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         } else {
             None
         };
-        (w, ids, spec.name(), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), lists)
+        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), lists, mj.config.repeat)
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {
@@ -87,6 +91,9 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone(), lists.as_deref())?;
         if let Some((blend, source)) = blend {
             set_blend(&dir, blend, source)?;
+        }
+        if let Some(params) = repeat {
+            set_repeat(&dir, params)?;
         }
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
         log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes)", dir.display(), size("model.safetensors"), size("items.safetensors")));

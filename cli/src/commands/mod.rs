@@ -1,4 +1,5 @@
 pub mod eval;
+pub mod eval_basket;
 pub mod export;
 pub mod lift;
 pub mod prepare;
@@ -37,18 +38,18 @@ mod pipeline_tests {
         let mut lines: Vec<String> = Vec::new();
         let mut log = |s: &str| lines.push(s.to_string());
 
-        let ds = super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(2), first_only: None }, &mut log).expect("prepares");
+        let ds = super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(2), first_only: None, protocol: Default::default() }, &mut log).expect("prepares");
         assert_eq!((ds.num_users(), ds.num_items(), ds.num_events()), (24, 12, 240));
 
         let train = super::train::TrainArgs {
             dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
             dropout: Some(0.1), temperature: None, lr: Some(0.01), weight_decay: None, batch_size: Some(8), windows: Some(1),
-            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, time_budget: None,
+            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, time_budget: None, protocol: Default::default(),
         };
         super::train::run(&paths, &train, &mut log).expect("trains");
 
         let report = dir.join("report.json");
-        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false }, &mut log).expect("evaluates");
+        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false, protocol: Default::default() }, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["dataset"], "shop");
         assert_eq!(r["protocol"], "leave-one-out/full");
@@ -73,7 +74,7 @@ mod pipeline_tests {
         assert!(std::fs::read_to_string(report.with_extension("svg")).expect("svg").contains("<svg"));
 
         let out = dir.join("export");
-        let export = super::export::ExportArgs { dataset: dataset.clone(), out: Some(out.clone()), precision: "all".into(), random: false, seed: 1, items: 4, dim: 8, heads: 2, blocks: 1, max_len: 4, neighbours: 3 };
+        let export = super::export::ExportArgs { dataset: dataset.clone(), out: Some(out.clone()), precision: "all".into(), random: false, seed: 1, items: 4, dim: 8, heads: 2, blocks: 1, max_len: 4, neighbours: 3, protocol: Default::default() };
         super::export::run(&paths, &export, &mut log).expect("exports");
         for p in ["f32", "f16", "int8"] {
             let (w, mj, ids) = localrank_model::export::read_model_dir(&out.join(p)).expect("readable export");
@@ -92,6 +93,87 @@ mod pipeline_tests {
         let (w, _, ids) = localrank_model::export::read_model_dir(&dir.join("random")).expect("readable");
         assert_eq!((w.config.num_items, ids.len()), (4, 4));
         assert!(lines.iter().any(|l| l.contains("1 malformed") || l.contains("line 242")), "{lines:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A grocery log with an order column that mixes numbers and strings, one-item baskets and
+    /// a household with a single basket: 16 households shop weekly, each buying its staple
+    /// every week and one other item.
+    fn grocery_log(dir: &std::path::Path) -> PathBuf {
+        let mut s = String::from("user,item,timestamp,order_id\n");
+        for u in 0..16 {
+            for week in 0..6 {
+                let t = 1_700_000_000 + week * 7 * 86_400 + u * 60;
+                let order = if week % 2 == 0 { format!("{}", u * 100 + week) } else { format!("o-{u}-{week}") };
+                s.push_str(&format!("h{u},staple{},{t},{order}\n", u % 3));
+                if week % 3 != 2 {
+                    s.push_str(&format!("h{u},sku{},{t},{order}\n", (u + week) % 8));
+                }
+            }
+        }
+        s.push_str("lonely,staple0,1700000000,9999\n");
+        s.push_str("h1,sku1,never,5\n");
+        let p = dir.join("grocery.csv");
+        std::fs::write(&p, s).expect("write log");
+        p
+    }
+
+    #[test]
+    fn next_basket_prepare_train_eval_export_on_a_grocery_log() {
+        use localrank_model::data::Protocol;
+        let dir = std::env::temp_dir().join(format!("localrank-cli-nb-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dataset = grocery_log(&dir).to_string_lossy().to_string();
+        let paths = Paths::new(Some(dir.join("cache")));
+        let mut lines: Vec<String> = Vec::new();
+        let mut log = |s: &str| lines.push(s.to_string());
+        let nb = Protocol::NextBasket;
+
+        let prep = super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(1), first_only: None, protocol: nb };
+        let ds = super::prepare::run(&paths, &prep, &mut log).expect("prepares");
+        assert_eq!((ds.num_users(), ds.protocol()), (16, nb), "the single-basket household is dropped");
+        assert!(paths.prepared_as(&crate::paths::DatasetSpec::parse(&dataset), nb).to_string_lossy().ends_with("grocery.next-basket.json"));
+        let err = super::prepare::run(&paths, &super::prepare::PrepareArgs { first_only: Some(true), ..prep.clone() }, &mut log).unwrap_err();
+        assert!(err.to_string().contains("next-basket"), "{err}");
+
+        let train = super::train::TrainArgs {
+            dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
+            dropout: Some(0.1), temperature: None, lr: Some(0.01), weight_decay: None, batch_size: Some(8), windows: Some(1),
+            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, time_budget: None, protocol: nb,
+        };
+        super::train::run(&paths, &train, &mut log).expect("trains");
+        let artifacts = paths.artifacts_as(&crate::paths::DatasetSpec::parse(&dataset), nb);
+        let mj: serde_json::Value = serde_json::from_slice(&std::fs::read(artifacts.join("model.json")).expect("model.json")).expect("json");
+        assert_eq!(mj["metrics"]["settings"]["training"]["exclude_seen"], false, "repeats stay in the training softmax");
+
+        let report = dir.join("nb.json");
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb };
+        super::eval::run(&paths, &eval, &mut log).expect("evaluates");
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+        assert_eq!(r["protocol"], "next-basket");
+        for model in ["localrank", "g-topfreq", "p-topfreq", "gp-topfreq", "item-knn"] {
+            for metric in ["ndcg@10", "recall@10", "hr@10", "ndcg@20", "recall@20", "hr@20"] {
+                for part in [&r["models"][model], &r["models"][model]["repeat"], &r["models"][model]["explore"]] {
+                    let v = part[metric].as_f64().unwrap_or(-1.0);
+                    assert!((0.0..=1.0).contains(&v), "{model} {metric} = {v}");
+                }
+            }
+        }
+        // The staple is bought every week: the repeat-aware scorers find it.
+        assert!(r["models"]["gp-topfreq"]["repeat"]["hr@10"].as_f64().is_some_and(|v| v > 0.9), "{}", r["models"]["gp-topfreq"]);
+        assert!(r["models"]["localrank"]["repeat"]["hr@10"].as_f64().is_some_and(|v| v > 0.9), "{}", r["models"]["localrank"]);
+        // The tuned blend and repeat parameters are in model.json, and export ships them.
+        let (_, tuned, _) = localrank_model::export::read_model_dir(&artifacts).expect("artifacts");
+        assert_eq!(serde_json::to_value(tuned.config.blend).expect("json"), r["tuning"]["blend"]);
+        assert_eq!(serde_json::to_value(tuned.config.repeat).expect("json"), r["tuning"]["repeat"]);
+        let out = dir.join("export");
+        let export = super::export::ExportArgs { dataset: dataset.clone(), out: Some(out.clone()), precision: "f32".into(), random: false, seed: 1, items: 4, dim: 8, heads: 2, blocks: 1, max_len: 4, neighbours: 3, protocol: nb };
+        super::export::run(&paths, &export, &mut log).expect("exports");
+        let json = std::fs::read_to_string(out.join("model.json")).expect("model.json");
+        let engine = localrank_core::model::ModelConfig::from_json(&json).expect("engine reads it");
+        assert_eq!((engine.blend, engine.repeat), (tuned.config.blend, tuned.config.repeat));
+        assert!(lines.iter().any(|l| l.contains("line ")), "the bad row is reported by line: {lines:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,6 +1,6 @@
 //! `localrank data prepare`.
 use clap::Args;
-use localrank_model::data::{readers, Dataset, Dedupe, PrepareOptions};
+use localrank_model::data::{readers, Dataset, Dedupe, PrepareOptions, Protocol};
 
 use crate::error::CliError;
 use crate::fetch;
@@ -15,9 +15,22 @@ pub struct PrepareArgs {
     /// RecBole's ml-100k config that the reference numbers were measured with]
     #[arg(long)]
     pub k_core: Option<usize>,
-    /// Keep only the first event of each user-item pair [default: on for complete-journey]
+    /// Keep only the first event of each user-item pair [default: on for complete-journey
+    /// under leave-one-out; next-basket always keeps repeats]
     #[arg(long)]
     pub first_only: Option<bool>,
+    /// How to split each user's events: leave-one-out (last event = test) or next-basket (last
+    /// basket = test; repeats kept; baskets from a basket/order column, else 30-minute sessions)
+    #[arg(long, default_value = "leave-one-out", value_parser = parse_protocol)]
+    pub protocol: Protocol,
+}
+
+/// `--protocol`'s values.
+pub fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    [Protocol::LeaveOneOut, Protocol::NextBasket]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| format!("unknown protocol {s:?}; use leave-one-out or next-basket"))
 }
 
 pub fn run(paths: &Paths, a: &PrepareArgs, log: &mut dyn FnMut(&str)) -> Result<Dataset, CliError> {
@@ -38,11 +51,20 @@ pub fn run(paths: &Paths, a: &PrepareArgs, log: &mut dyn FnMut(&str)) -> Result<
         DatasetSpec::File(p) => readers::read_store_log(p, localrank_model::data::EventKind::Purchase)?,
     };
     log(&raw.malformed_summary(20));
-    let first_only = a.first_only.unwrap_or(spec == DatasetSpec::CompleteJourney);
+    let next_basket = a.protocol == Protocol::NextBasket;
+    if next_basket && a.first_only == Some(true) {
+        return Err(CliError::Usage("--first-only true drops repeat purchases, which the next-basket protocol keeps; leave it out".into()));
+    }
+    let first_only = a.first_only.unwrap_or(spec == DatasetSpec::CompleteJourney && !next_basket);
     let k_core = a.k_core.unwrap_or(if spec == DatasetSpec::Ml100k { 1 } else { 5 });
-    let opts = PrepareOptions { k_core, dedupe: if first_only { Dedupe::FirstPerUserItem } else { Dedupe::None } };
+    let opts = PrepareOptions { k_core, dedupe: if first_only { Dedupe::FirstPerUserItem } else { Dedupe::None }, protocol: a.protocol };
     let ds = localrank_model::data::prepare(&spec.name(), &raw, &opts)?;
-    let out = paths.prepared(&spec);
+    if next_basket {
+        for note in &ds.notes {
+            log(note);
+        }
+    }
+    let out = paths.prepared_as(&spec, a.protocol);
     ds.save(&out)?;
     log(&format!("{}: {} users, {} items, {} events -> {}", ds.name, ds.num_users(), ds.num_items(), ds.num_events(), out.display()));
     Ok(ds)
@@ -50,10 +72,19 @@ pub fn run(paths: &Paths, a: &PrepareArgs, log: &mut dyn FnMut(&str)) -> Result<
 
 /// Loads the prepared dataset, preparing it with defaults when absent.
 pub fn load_or_prepare(paths: &Paths, dataset: &str, log: &mut dyn FnMut(&str)) -> Result<Dataset, CliError> {
+    load_or_prepare_as(paths, dataset, Protocol::LeaveOneOut, log)
+}
+
+/// Loads the dataset prepared for `protocol`, preparing it with defaults when absent.
+pub fn load_or_prepare_as(paths: &Paths, dataset: &str, protocol: Protocol, log: &mut dyn FnMut(&str)) -> Result<Dataset, CliError> {
     let spec = DatasetSpec::parse(dataset);
-    let p = paths.prepared(&spec);
+    let p = paths.prepared_as(&spec, protocol);
     if p.exists() {
-        return Ok(Dataset::load(&p)?);
+        let ds = Dataset::load(&p)?;
+        if ds.protocol() != protocol {
+            return Err(CliError::Usage(format!("{} holds {} data, not {}; delete it and run `localrank data prepare --protocol {}`", p.display(), ds.protocol().as_str(), protocol.as_str(), protocol.as_str())));
+        }
+        return Ok(ds);
     }
-    run(paths, &PrepareArgs { dataset: dataset.to_string(), k_core: None, first_only: None }, log)
+    run(paths, &PrepareArgs { dataset: dataset.to_string(), k_core: None, first_only: None, protocol }, log)
 }

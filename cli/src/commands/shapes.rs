@@ -160,6 +160,7 @@ fn synthetic_log(rng: &mut Rng) -> Vec<RawEvent> {
                 kind: localrank_model::data::EventKind::Purchase,
                 category: Some(format!("topic{topic}")),
                 price: None,
+                basket: None,
             });
         }
     }

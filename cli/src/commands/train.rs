@@ -4,7 +4,8 @@ use localrank_model::export::{write_model_dir, Precision};
 use localrank_model::auto::{train_auto, Overrides, TuneOptions};
 use serde_json::json;
 
-use crate::commands::prepare::load_or_prepare;
+use crate::commands::prepare::load_or_prepare_as;
+use localrank_model::data::Protocol;
 use crate::error::{io_err, CliError};
 use crate::paths::{DatasetSpec, Paths};
 
@@ -73,11 +74,15 @@ pub struct TrainArgs {
     /// Hide the progress bar (per-epoch lines are still printed)
     #[arg(long)]
     pub quiet: bool,
+    /// The split to train on: leave-one-out, or next-basket (every basket but the last two;
+    /// repeats kept; the model goes to its own folder, artifacts/<dataset>.next-basket)
+    #[arg(long, default_value = "leave-one-out", value_parser = crate::commands::prepare::parse_protocol)]
+    pub protocol: Protocol,
 }
 
 pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
     let spec = DatasetSpec::parse(&a.dataset);
-    let ds = load_or_prepare(paths, &a.dataset, log)?;
+    let ds = load_or_prepare_as(paths, &a.dataset, a.protocol, log)?;
     let overrides = Overrides {
         dim: a.dim,
         blocks: a.blocks,
@@ -104,7 +109,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     let opts = TuneOptions { budget_seconds: a.tune_budget, trial_epochs: a.trial_epochs.max(1), time_budget_seconds: a.time_budget, ..TuneOptions::default() };
     log(&format!("{}: {} users, {} items, {} events", ds.name, ds.num_users(), ds.num_items(), ds.num_events()));
     let device = localrank_model::cpu_device();
-    let dir = paths.artifacts(&spec);
+    let dir = paths.artifacts_as(&spec, a.protocol);
     // Checkpoint every new best so an interrupted run still leaves a usable model.
     let mut checkpoint = |w: &localrank_model::ModelWeights, epoch: usize, m: &localrank_model::eval::Metrics| {
         write_model_dir(&dir, w, &ds.item_ids, Precision::F32, &ds.name, json!({ "validation": m, "best_epoch": epoch, "complete": false }), None)

@@ -1,5 +1,6 @@
-//! The prepared dataset: per-user event sequences over a dense item index, and the
-//! leave-one-out split (last event = test target, second-to-last = validation target).
+//! The prepared dataset: per-user event sequences over a dense item index, and its split:
+//! leave-one-out (last event = test target, second-to-last = validation target) or next-basket
+//! (last basket = test target, the one before = validation target; see [`Protocol`]).
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,34 @@ pub struct Dataset {
     pub sequences: Vec<Vec<Event>>,
     /// How the data was prepared, for reports.
     pub notes: Vec<String>,
+    /// Next-basket data only: per user, the index in `sequences[u]` where each basket starts
+    /// (strictly increasing, the first is 0). Empty for leave-one-out data, and absent from
+    /// files written before the next-basket protocol existed, which therefore load unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub basket_starts: Vec<Vec<u32>>,
+}
+
+/// How a prepared dataset is split into training, validation and test targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// One event per target: each user's last event is the test target, the one before the
+    /// validation target. Items already in the history are removed from the ranking.
+    #[default]
+    LeaveOneOut,
+    /// One basket per target: each user's last basket is the test target, the one before the
+    /// validation target; repeats are kept and history items stay in the ranking.
+    NextBasket,
+}
+
+impl Protocol {
+    /// The name used on the command line, in file names and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::LeaveOneOut => "leave-one-out",
+            Protocol::NextBasket => "next-basket",
+        }
+    }
 }
 
 /// Which leave-one-out part a history/target pair belongs to.
@@ -48,22 +77,56 @@ impl Dataset {
         self.sequences.iter().map(Vec::len).sum()
     }
 
-    /// Events a model may train on: everything except the last two of each user.
-    pub fn train_sequence(&self, user: usize) -> &[Event] {
-        let s = &self.sequences[user];
-        &s[..s.len().saturating_sub(2)]
+    pub fn protocol(&self) -> Protocol {
+        if self.basket_starts.is_empty() {
+            Protocol::LeaveOneOut
+        } else {
+            Protocol::NextBasket
+        }
     }
 
-    /// The history the model sees and the event it must predict for `part`.
-    /// Validation: history = train part, target = second-to-last event.
-    /// Test: history = everything before the last event, target = the last event.
+    /// Where `part`'s target starts and ends in the user's sequence: the last (test) or
+    /// second-to-last (validation) event or basket.
+    fn target_range(&self, user: usize, part: SplitPart) -> std::ops::Range<usize> {
+        let len = self.sequences[user].len();
+        let back = match part {
+            SplitPart::Validation => 2,
+            SplitPart::Test => 1,
+        };
+        match self.basket_starts.get(user) {
+            Some(starts) => {
+                let b = starts.len() - back;
+                let end = starts.get(b + 1).map_or(len, |&e| e as usize);
+                starts[b] as usize..end
+            }
+            None => len - back..len - back + 1,
+        }
+    }
+
+    /// Events a model may train on: everything before the validation target (leave-one-out:
+    /// all but the last two events; next-basket: all but the last two baskets).
+    pub fn train_sequence(&self, user: usize) -> &[Event] {
+        &self.sequences[user][..self.target_range(user, SplitPart::Validation).start]
+    }
+
+    /// The history the model sees and the (first) event it must predict for `part`.
+    /// Validation: history = train part, target = second-to-last event (basket).
+    /// Test: history = everything before the last event (basket), target = the last one.
+    /// The target's timestamp is the ranking time.
     pub fn history_and_target(&self, user: usize, part: SplitPart) -> (&[Event], Event) {
         let s = &self.sequences[user];
-        let t = match part {
-            SplitPart::Validation => s.len() - 2,
-            SplitPart::Test => s.len() - 1,
-        };
+        let t = self.target_range(user, part).start;
         (&s[..t], s[t])
+    }
+
+    /// The whole target of `part`: one event (leave-one-out) or the basket (next-basket).
+    pub fn target_events(&self, user: usize, part: SplitPart) -> &[Event] {
+        &self.sequences[user][self.target_range(user, part)]
+    }
+
+    /// Number of baskets of a user (next-basket data); 0 for leave-one-out data.
+    pub fn num_baskets(&self, user: usize) -> usize {
+        self.basket_starts.get(user).map_or(0, Vec::len)
     }
 
     /// Popularity of each item counted over training events only (no leakage of targets).
@@ -101,7 +164,19 @@ impl Dataset {
         if self.user_ids.len() != self.sequences.len() {
             return Err("user id table does not match the sequence count".into());
         }
+        if !self.basket_starts.is_empty() && self.basket_starts.len() != self.sequences.len() {
+            return Err("basket table does not match the sequence count".into());
+        }
         for (u, s) in self.sequences.iter().enumerate() {
+            if let Some(starts) = self.basket_starts.get(u) {
+                if starts.len() < 3 {
+                    return Err(format!("user {} has {} baskets; next-basket needs at least 3", self.user_ids[u], starts.len()));
+                }
+                let increasing = starts.first() == Some(&0) && starts.windows(2).all(|w| w[0] < w[1]);
+                if !increasing || starts.last().is_some_and(|&l| l as usize >= s.len()) {
+                    return Err(format!("user {}'s basket boundaries are not increasing positions within the sequence", self.user_ids[u]));
+                }
+            }
             if s.len() < 3 {
                 return Err(format!("user {} has {} events; leave-one-out needs at least 3", self.user_ids[u], s.len()));
             }

@@ -5,7 +5,7 @@ pub mod prepare;
 pub mod readers;
 pub mod timestamp;
 
-pub use dataset::{Dataset, Event, SplitPart};
+pub use dataset::{Dataset, Event, Protocol, SplitPart};
 pub use event_kind::EventKind;
 pub use prepare::{prepare, Dedupe, PrepareOptions};
 pub use readers::{Malformed, RawEvent, RawLog};

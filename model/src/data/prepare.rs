@@ -1,10 +1,18 @@
 //! From a raw log to a [`Dataset`]: stable chronological order with a fixed tie-break,
-//! optional first-occurrence de-duplication, iterative k-core filtering.
+//! optional first-occurrence de-duplication, iterative k-core filtering, and for the
+//! next-basket protocol the grouping of each user's events into baskets.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::dataset::{Dataset, Event};
-use super::readers::RawLog;
+use super::dataset::{Dataset, Event, Protocol};
+use super::readers::{RawEvent, RawLog};
 use crate::error::{ModelError, Result};
+
+/// Next-basket protocol on a log without a basket column: a user's events less than this far
+/// apart (30 minutes, measured from the previous event) are one basket — one visit's shopping.
+pub const SESSION_GAP_SECS: i64 = 30 * 60;
+
+/// Baskets a user needs under the next-basket protocol: training, validation and test.
+pub const MIN_BASKETS: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dedupe {
@@ -20,15 +28,66 @@ pub struct PrepareOptions {
     /// Users and items with fewer events than this are removed, repeatedly, until none remain.
     pub k_core: usize,
     pub dedupe: Dedupe,
+    pub protocol: Protocol,
 }
 
 impl Default for PrepareOptions {
     fn default() -> Self {
-        PrepareOptions { k_core: 5, dedupe: Dedupe::None }
+        PrepareOptions { k_core: 5, dedupe: Dedupe::None, protocol: Protocol::LeaveOneOut }
     }
 }
 
+/// One basket of a user: its rows (indices into the log) in time order, and the timestamp its
+/// events take (a basket-column basket: its last event's, so the sequence stays in time order
+/// even when an order's rows carry slightly different times; a session: None, each event
+/// keeps its own).
+#[derive(Debug, Clone, PartialEq)]
+struct Basket {
+    rows: Vec<usize>,
+    ts: Option<i64>,
+}
+
+/// Groups one user's rows (sorted by time, then input row) into baskets: by the basket id when
+/// `by_column` (rows without one are left out and counted), else by [`SESSION_GAP_SECS`].
+/// Baskets are ordered by time, then by their first row.
+fn group_baskets(rows: &[usize], events: &[RawEvent], by_column: bool) -> (Vec<Basket>, usize) {
+    if !by_column {
+        let mut baskets: Vec<Basket> = Vec::new();
+        let mut last_ts = None;
+        for &i in rows {
+            let ts = events[i].timestamp;
+            match (baskets.last_mut(), last_ts) {
+                (Some(b), Some(prev)) if ts - prev <= SESSION_GAP_SECS => b.rows.push(i),
+                _ => baskets.push(Basket { rows: vec![i], ts: None }),
+            }
+            last_ts = Some(ts);
+        }
+        return (baskets, 0);
+    }
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut baskets: Vec<Basket> = Vec::new();
+    let mut without_id = 0;
+    for &i in rows {
+        let Some(id) = events[i].basket.as_deref() else {
+            without_id += 1;
+            continue;
+        };
+        let b = *index.entry(id).or_insert_with(|| {
+            baskets.push(Basket { rows: Vec::new(), ts: None });
+            baskets.len() - 1
+        });
+        baskets[b].rows.push(i);
+        // Rows come in time order, so the last one seen is the basket's latest.
+        baskets[b].ts = Some(events[i].timestamp);
+    }
+    baskets.sort_by_key(|b| (b.ts, b.rows[0]));
+    (baskets, without_id)
+}
+
 pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Dataset> {
+    if opts.protocol == Protocol::NextBasket && opts.dedupe != Dedupe::None {
+        return Err(ModelError::BadConfig("the next-basket protocol keeps repeat purchases; do not combine it with first-only de-duplication".into()));
+    }
     // Order: by user, then timestamp, then the row's position in the input. The last key makes
     // the order of same-timestamp events (a basket, a MovieLens rating burst) fixed and
     // reproducible instead of depending on the sort algorithm.
@@ -63,15 +122,47 @@ pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Datase
         return Err(ModelError::EmptyDataset { stage: format!("{k}-core filter") });
     }
 
-    // Leave-one-out needs a training, a validation and a test event per user.
+    // Leave-one-out needs a training, a validation and a test event per user; next-basket a
+    // training, a validation and a test basket.
     let mut per_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &i in &order {
         per_user.entry(log.events[i].user.as_str()).or_default().push(i);
     }
-    let short_users = per_user.values().filter(|v| v.len() < 3).count();
-    per_user.retain(|_, v| v.len() >= 3);
-    if per_user.is_empty() {
-        return Err(ModelError::EmptyDataset { stage: "leave-one-out (every user has fewer than 3 events)".into() });
+    let mut notes = vec![
+        format!("{} rows read, {} malformed", log.rows_read, log.malformed.len()),
+        format!("{} events after de-duplication ({:?})", after_dedupe, opts.dedupe),
+    ];
+    let mut baskets_of: BTreeMap<&str, Vec<Basket>> = BTreeMap::new();
+    match opts.protocol {
+        Protocol::LeaveOneOut => {
+            let short_users = per_user.values().filter(|v| v.len() < 3).count();
+            per_user.retain(|_, v| v.len() >= 3);
+            if per_user.is_empty() {
+                return Err(ModelError::EmptyDataset { stage: "leave-one-out (every user has fewer than 3 events)".into() });
+            }
+            notes.push(format!("{}-core filter; {} users dropped for having fewer than 3 events", k, short_users));
+        }
+        Protocol::NextBasket => {
+            let by_column = log.events.iter().any(|e| e.basket.is_some());
+            let mut without_id = 0;
+            for (user, rows) in &per_user {
+                let (baskets, missing) = group_baskets(rows, &log.events, by_column);
+                without_id += missing;
+                baskets_of.insert(user, baskets);
+            }
+            let short_users = baskets_of.values().filter(|b| b.len() < MIN_BASKETS).count();
+            baskets_of.retain(|_, b| b.len() >= MIN_BASKETS);
+            per_user.retain(|u, _| baskets_of.contains_key(u));
+            if per_user.is_empty() {
+                return Err(ModelError::EmptyDataset { stage: format!("next-basket (every user has fewer than {MIN_BASKETS} baskets)") });
+            }
+            notes.push(if by_column {
+                format!("baskets: the log's basket column (compared as text); {without_id} events without a basket id left out")
+            } else {
+                format!("baskets: no basket column, so a user's events less than {} minutes apart form one basket", SESSION_GAP_SECS / 60)
+            });
+            notes.push(format!("{}-core filter (on events, repeats counted); {} users dropped for having fewer than {MIN_BASKETS} baskets", k, short_users));
+        }
     }
 
     // Dense item index in sorted id order, so it does not depend on the input's row order.
@@ -83,35 +174,45 @@ pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Datase
 
     let mut user_ids = Vec::with_capacity(per_user.len());
     let mut sequences = Vec::with_capacity(per_user.len());
+    let mut basket_starts = Vec::new();
+    let mut to_event = |i: usize, ts: Option<i64>| {
+        let e = &log.events[i];
+        let item = item_index[e.item.as_str()];
+        if item_category[item as usize].is_none() {
+            item_category[item as usize] = e.category.clone();
+        }
+        if let Some(p) = e.price {
+            price_sum[item as usize].0 += f64::from(p);
+            price_sum[item as usize].1 += 1;
+        }
+        Event { item, kind: e.kind.index() as u8, ts: ts.unwrap_or(e.timestamp) }
+    };
     for (user, rows) in &per_user {
         user_ids.push(user.to_string());
-        let seq: Vec<Event> = rows
-            .iter()
-            .map(|&i| {
-                let e = &log.events[i];
-                let item = item_index[e.item.as_str()];
-                if item_category[item as usize].is_none() {
-                    item_category[item as usize] = e.category.clone();
+        match baskets_of.get(user) {
+            None => sequences.push(rows.iter().map(|&i| to_event(i, None)).collect::<Vec<Event>>()),
+            Some(baskets) => {
+                let mut seq = Vec::with_capacity(rows.len());
+                let mut starts = Vec::with_capacity(baskets.len());
+                for b in baskets {
+                    starts.push(seq.len() as u32);
+                    seq.extend(b.rows.iter().map(|&i| to_event(i, b.ts)));
                 }
-                if let Some(p) = e.price {
-                    price_sum[item as usize].0 += f64::from(p);
-                    price_sum[item as usize].1 += 1;
-                }
-                Event { item, kind: e.kind.index() as u8, ts: e.timestamp }
-            })
-            .collect();
-        sequences.push(seq);
+                sequences.push(seq);
+                basket_starts.push(starts);
+            }
+        }
     }
     // The item's price is its mean observed unit price.
     let item_price = price_sum.iter().map(|&(s, n)| (n > 0).then(|| (s / f64::from(n)) as f32)).collect();
 
-    let notes = vec![
-        format!("{} rows read, {} malformed", log.rows_read, log.malformed.len()),
-        format!("{} events after de-duplication ({:?})", after_dedupe, opts.dedupe),
-        format!("{}-core filter; {} users dropped for having fewer than 3 events", k, short_users),
-        "order: user, timestamp, input row (stable tie-break)".to_string(),
-    ];
-    let ds = Dataset { name: name.to_string(), item_ids, item_category, item_price, user_ids, sequences, notes };
+    notes.push("order: user, timestamp, input row (stable tie-break)".to_string());
+    if !basket_starts.is_empty() {
+        let baskets: usize = basket_starts.iter().map(Vec::len).sum();
+        let events: usize = sequences.iter().map(Vec::len).sum();
+        notes.push(format!("{} baskets, {:.1} events per basket; last basket = test, the one before = validation", baskets, events as f64 / baskets.max(1) as f64));
+    }
+    let ds = Dataset { name: name.to_string(), item_ids, item_category, item_price, user_ids, sequences, notes, basket_starts };
     ds.validate().map_err(|m| ModelError::EmptyDataset { stage: m })?;
     Ok(ds)
 }
@@ -120,11 +221,12 @@ pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Datase
 mod tests {
     use super::*;
     use crate::data::dataset::SplitPart;
+    use crate::data::Event;
     use crate::data::event_kind::EventKind;
     use crate::data::readers::RawEvent;
 
     fn ev(user: &str, item: &str, ts: i64) -> RawEvent {
-        RawEvent { user: user.into(), item: item.into(), timestamp: ts, kind: EventKind::Purchase, category: None, price: Some(2.0) }
+        RawEvent { user: user.into(), item: item.into(), timestamp: ts, kind: EventKind::Purchase, category: None, price: Some(2.0), basket: None }
     }
 
     fn log(events: Vec<RawEvent>) -> RawLog {
@@ -135,7 +237,7 @@ mod tests {
     fn ties_keep_input_order_and_split_is_leave_one_out() {
         // u1 buys b and a in one basket (same timestamp): input order b, a must be kept.
         let l = log(vec![ev("u1", "c", 30), ev("u1", "b", 10), ev("u1", "a", 10), ev("u1", "d", 40), ev("u1", "e", 20)]);
-        let ds = prepare("t", &l, &PrepareOptions { k_core: 1, dedupe: Dedupe::None }).expect("prepares");
+        let ds = prepare("t", &l, &PrepareOptions { k_core: 1, dedupe: Dedupe::None, ..PrepareOptions::default() }).expect("prepares");
         let names: Vec<&str> = ds.sequences[0].iter().map(|e| ds.item_ids[e.item as usize].as_str()).collect();
         assert_eq!(names, vec!["b", "a", "e", "c", "d"]);
         let (hist, target) = ds.history_and_target(0, SplitPart::Test);
@@ -149,7 +251,7 @@ mod tests {
     #[test]
     fn first_purchase_dedupe_keeps_earliest() {
         let l = log(vec![ev("u", "a", 5), ev("u", "a", 1), ev("u", "b", 2), ev("u", "c", 3), ev("u", "b", 9)]);
-        let ds = prepare("t", &l, &PrepareOptions { k_core: 1, dedupe: Dedupe::FirstPerUserItem }).expect("prepares");
+        let ds = prepare("t", &l, &PrepareOptions { k_core: 1, dedupe: Dedupe::FirstPerUserItem, ..PrepareOptions::default() }).expect("prepares");
         let seq: Vec<(String, i64)> = ds.sequences[0].iter().map(|e| (ds.item_ids[e.item as usize].clone(), e.ts)).collect();
         assert_eq!(seq, vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]);
     }
@@ -165,14 +267,99 @@ mod tests {
             }
         }
         let l = log(events);
-        let ds = prepare("t", &l, &PrepareOptions { k_core: 2, dedupe: Dedupe::None });
+        let ds = prepare("t", &l, &PrepareOptions { k_core: 2, dedupe: Dedupe::None, ..PrepareOptions::default() });
         // After the cascade u1 and u2 keep only x,y: two events each, too few for leave-one-out.
         assert!(matches!(ds, Err(ModelError::EmptyDataset { .. })));
         let mut more = l.events.clone();
         more.push(ev("u1", "w", 10));
         more.push(ev("u2", "w", 10));
-        let ds = prepare("t", &log(more), &PrepareOptions { k_core: 2, dedupe: Dedupe::None }).expect("prepares");
+        let ds = prepare("t", &log(more), &PrepareOptions { k_core: 2, dedupe: Dedupe::None, ..PrepareOptions::default() }).expect("prepares");
         assert_eq!(ds.item_ids, vec!["w", "x", "y"]);
         assert_eq!(ds.user_ids, vec!["u1", "u2"]);
+    }
+
+    fn bev(user: &str, item: &str, ts: i64, basket: Option<&str>) -> RawEvent {
+        RawEvent { basket: basket.map(str::to_string), ..ev(user, item, ts) }
+    }
+
+    fn next_basket(l: &RawLog) -> Result<Dataset> {
+        prepare("t", l, &PrepareOptions { k_core: 1, dedupe: Dedupe::None, protocol: Protocol::NextBasket })
+    }
+
+    fn baskets_of(ds: &Dataset, u: usize) -> Vec<Vec<&str>> {
+        let starts = &ds.basket_starts[u];
+        let s = &ds.sequences[u];
+        (0..starts.len())
+            .map(|b| {
+                let end = starts.get(b + 1).map_or(s.len(), |&e| e as usize);
+                s[starts[b] as usize..end].iter().map(|e| ds.item_ids[e.item as usize].as_str()).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn baskets_from_the_basket_column_and_the_split() {
+        // Basket ids mixed with text; "7" has a row a minute later than its first (it takes the
+        // later time); repeats are kept; basket "x" holds one item.
+        let l = log(vec![
+            bev("u", "milk", 100, Some("7")),
+            bev("u", "bread", 100, Some("7")),
+            bev("u", "milk", 5_000, Some("A-2")),
+            bev("u", "eggs", 160, Some("7")),
+            bev("u", "milk", 9_000, Some("x")),
+            bev("u", "jam", 12_000, Some("A-3")),
+            bev("u", "milk", 12_000, Some("A-3")),
+        ]);
+        let ds = next_basket(&l).expect("prepares");
+        assert_eq!(baskets_of(&ds, 0), vec![vec!["milk", "bread", "eggs"], vec!["milk"], vec!["milk"], vec!["jam", "milk"]]);
+        assert!(ds.sequences[0][..3].iter().all(|e| e.ts == 160), "one basket, one time");
+        // Test = the last basket, validation = the one before, training = the rest.
+        let names = |evs: &[Event]| evs.iter().map(|e| ds.item_ids[e.item as usize].clone()).collect::<Vec<_>>();
+        assert_eq!(names(ds.target_events(0, SplitPart::Test)), vec!["jam", "milk"]);
+        assert_eq!(names(ds.target_events(0, SplitPart::Validation)), vec!["milk"]);
+        assert_eq!(ds.train_sequence(0).len(), 4);
+        let (hist, target) = ds.history_and_target(0, SplitPart::Test);
+        assert_eq!((hist.len(), target.ts), (5, 12_000));
+        // The prepared file round-trips, and leave-one-out files (no basket field) still load.
+        let json = serde_json::to_string(&ds).expect("json");
+        assert_eq!(serde_json::from_str::<Dataset>(&json).expect("reads back"), ds);
+        let loo = prepare("t", &l, &PrepareOptions { k_core: 1, ..PrepareOptions::default() }).expect("prepares");
+        assert!(!serde_json::to_string(&loo).expect("json").contains("basket_starts"));
+        assert_eq!(loo.protocol(), Protocol::LeaveOneOut);
+    }
+
+    #[test]
+    fn baskets_from_the_session_gap_without_a_column() {
+        // Gaps: 10 min (same basket), 31 min (new), 29 min (same), 2 days (new).
+        let l = log(vec![ev("u", "a", 0), ev("u", "b", 600), ev("u", "c", 600 + 31 * 60), ev("u", "a", 600 + 60 * 60), ev("u", "d", 200_000)]);
+        let ds = next_basket(&l).expect("prepares");
+        assert_eq!(baskets_of(&ds, 0), vec![vec!["a", "b"], vec!["c", "a"], vec!["d"]]);
+        // Each event keeps its own time inside a session.
+        assert_eq!(ds.sequences[0][1].ts, 600);
+        assert!(ds.notes.iter().any(|n| n.contains("30 minutes")), "{:?}", ds.notes);
+    }
+
+    #[test]
+    fn households_with_fewer_than_three_baskets_are_dropped_and_counted() {
+        let l = log(vec![
+            bev("one", "a", 1, Some("1")),
+            bev("one", "b", 1, Some("1")),
+            bev("two", "a", 1, Some("1")),
+            bev("two", "a", 2, Some("2")),
+            bev("ok", "a", 1, Some("1")),
+            bev("ok", "b", 2, Some("2")),
+            bev("ok", "a", 3, Some("3")),
+            ev("ok", "c", 4),
+        ]);
+        let ds = next_basket(&l).expect("prepares");
+        assert_eq!(ds.user_ids, vec!["ok"]);
+        assert!(ds.notes.iter().any(|n| n.contains("2 users dropped for having fewer than 3 baskets")), "{:?}", ds.notes);
+        assert!(ds.notes.iter().any(|n| n.contains("1 events without a basket id")), "{:?}", ds.notes);
+        // Nobody with three baskets: an error that says why, not a panic.
+        let err = next_basket(&log(vec![bev("one", "a", 1, Some("1"))])).unwrap_err();
+        assert!(err.to_string().contains("fewer than 3 baskets"), "{err}");
+        // First-only de-duplication would drop the repeats the protocol is about.
+        let err = prepare("t", &l, &PrepareOptions { k_core: 1, dedupe: Dedupe::FirstPerUserItem, protocol: Protocol::NextBasket }).unwrap_err();
+        assert!(matches!(err, ModelError::BadConfig(_)), "{err}");
     }
 }

@@ -1,6 +1,6 @@
 //! Readers for raw interaction logs: MovieLens atomic `.inter` files (RecBole format), the
 //! Complete Journey Parquet tables, and a store's own log (CSV/TSV or Parquet with columns
-//! user, item, timestamp and optional kind, category, price).
+//! user, item, timestamp and optional kind, category, price, basket).
 //!
 //! Rows that cannot be used are never dropped silently: each is recorded in
 //! [`RawLog::malformed`] with its line number (CSV: 1-based file line, the header is line 1;
@@ -24,6 +24,11 @@ pub struct RawEvent {
     pub kind: EventKind,
     pub category: Option<String>,
     pub price: Option<f32>,
+    /// The basket (order, transaction) the event belongs to, as text: a basket column may mix
+    /// numbers and strings, and an id is only ever compared for equality. None when the log
+    /// has no basket column or the cell is empty (next-basket preparation then groups by
+    /// session gap, see `prepare::SESSION_GAP_SECS`).
+    pub basket: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +69,7 @@ struct ColumnMap {
     kind: Option<usize>,
     category: Option<usize>,
     price: Option<usize>,
+    basket: Option<usize>,
 }
 
 fn normalise_name(name: &str) -> String {
@@ -81,6 +87,7 @@ impl ColumnMap {
                 "kind" | "event" | "event_type" | "type" => &mut map.kind,
                 "category" | "category_id" | "categoryid" => &mut map.category,
                 "price" => &mut map.price,
+                "basket" | "basket_id" | "order" | "order_id" | "transaction_id" => &mut map.basket,
                 _ => continue,
             };
             if slot.is_none() {
@@ -115,7 +122,8 @@ fn event_from_cells(cells: &[Option<String>], map: &ColumnMap, default_kind: Eve
         Some(p) => Some(p.trim().parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("unparseable price {p:?}"))?),
         None => None,
     };
-    Ok(RawEvent { user: user.trim().to_string(), item: item.trim().to_string(), timestamp, kind, category: get(map.category), price })
+    let basket = get(map.basket).map(|b| b.trim().to_string());
+    Ok(RawEvent { user: user.trim().to_string(), item: item.trim().to_string(), timestamp, kind, category: get(map.category), price, basket })
 }
 
 /// Reads a delimited text log with a header row. `.inter` (RecBole) files are tab separated.
@@ -246,7 +254,7 @@ pub fn read_ml100k(path: &Path) -> Result<RawLog> {
     read_delimited(path, b'\t', EventKind::View)
 }
 
-/// Complete Journey: one purchase event per transaction row. The category is the product's
+/// Complete Journey: one purchase event per transaction row, in its `basket_id`. The category is the product's
 /// `product_category`; the price is the unit price `sales_value / quantity` (absent when the
 /// quantity is zero, e.g. for returns and coupons).
 pub fn read_complete_journey(transactions: &Path, products: &Path) -> Result<RawLog> {
@@ -265,7 +273,7 @@ pub fn read_complete_journey(transactions: &Path, products: &Path) -> Result<Raw
     let (tnames, trows) = read_parquet_rows(transactions)?;
     let tcol = |n: &str| tnames.iter().position(|c| c == n).ok_or_else(|| missing(n, transactions));
     let (c_user, c_item, c_ts) = (tcol("household_id")?, tcol("product_id")?, tcol("transaction_timestamp")?);
-    let (c_qty, c_sales) = (tcol("quantity").ok(), tcol("sales_value").ok());
+    let (c_qty, c_sales, c_basket) = (tcol("quantity").ok(), tcol("sales_value").ok(), tcol("basket_id").ok());
     let mut log = RawLog::default();
     for (i, row) in trows.into_iter().enumerate() {
         log.rows_read += 1;
@@ -279,7 +287,8 @@ pub fn read_complete_journey(transactions: &Path, products: &Path) -> Result<Raw
                 (Some(s), Some(q)) if q > 0.0 => Some((s / q) as f32),
                 _ => None,
             };
-            Ok::<_, String>(RawEvent { category: category.get(&item).cloned(), user, item, timestamp, kind: EventKind::Purchase, price })
+            let basket = c_basket.and_then(|c| cells[c].clone());
+            Ok::<_, String>(RawEvent { category: category.get(&item).cloned(), user, item, timestamp, kind: EventKind::Purchase, price, basket })
         });
         match parsed {
             Ok(ev) => log.events.push(ev),
@@ -311,7 +320,7 @@ mod tests {
         );
         assert_eq!(log.rows_read, 7);
         assert_eq!(log.events.len(), 2);
-        assert_eq!(log.events[0], RawEvent { user: "u1".into(), item: "a".into(), timestamp: 100, kind: EventKind::View, category: Some("shoes".into()), price: Some(10.5) });
+        assert_eq!(log.events[0], RawEvent { user: "u1".into(), item: "a".into(), timestamp: 100, kind: EventKind::View, category: Some("shoes".into()), price: Some(10.5), basket: None });
         assert_eq!(log.events[1].kind, EventKind::Cart);
         assert_eq!(log.events[1].timestamp, 1_577_836_800);
         let lines: Vec<usize> = log.malformed.iter().map(|m| m.line).collect();
@@ -371,5 +380,19 @@ mod tests {
         assert_eq!(log.events[1].timestamp, 20);
         assert_eq!(log.events[1].kind, EventKind::Purchase);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_basket_column_with_numbers_and_strings_is_read_as_text() {
+        let log = read_csv(
+            "user,item,timestamp,order_id\n\
+             u1,a,100,1001\n\
+             u1,b,100,A-17\n\
+             u1,c,200,\n\
+             u1,d,oops,1002\n",
+        );
+        let baskets: Vec<Option<&str>> = log.events.iter().map(|e| e.basket.as_deref()).collect();
+        assert_eq!(baskets, vec![Some("1001"), Some("A-17"), None]);
+        assert_eq!(log.malformed.iter().map(|m| m.line).collect::<Vec<_>>(), vec![5]);
     }
 }

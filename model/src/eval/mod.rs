@@ -1,6 +1,9 @@
-//! Full-ranking leave-one-out evaluation shared by localrank and every baseline, and the
-//! homepage-pool protocol.
+//! Full-ranking evaluation shared by localrank and every baseline: leave-one-out (here),
+//! next-basket with the repeat/explore split ([`basket`]), the homepage-pool protocol, and the
+//! tuning of the engine's blend for each protocol ([`blend`], [`next_basket`]).
+pub mod basket;
 pub mod blend;
+pub mod next_basket;
 pub mod metrics;
 
 use serde::{Deserialize, Serialize};
