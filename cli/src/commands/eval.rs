@@ -162,8 +162,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         record("bpr", evaluate(&bpr, &ds, SplitPart::Test, None, &opts), log);
     }
 
-    let train_json: serde_json::Value = std::fs::read(dir.join("train.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    let report = json!({
+    let mut report = json!({
         "dataset": ds.name,
         "protocol": "leave-one-out/full",
         "notes": [
@@ -177,20 +176,34 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         "blend": blend,
         "quantization": quant,
         "localrank_last_gap_unknown": ablation,
-        "train_seconds": train_json.get("seconds_to_best").cloned().unwrap_or(serde_json::Value::Null),
-        "train_total_seconds": train_json.get("total_seconds").cloned().unwrap_or(serde_json::Value::Null),
-        "best_epoch": train_json.get("best_epoch").cloned().unwrap_or(serde_json::Value::Null),
     });
+    add_training_facts(&mut report, &dir);
     let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.json", ds.name)));
-    if let Some(d) = report_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(d).map_err(io_err(d))?;
-    }
-    std::fs::write(&report_path, serde_json::to_string_pretty(&report).unwrap_or_default()).map_err(io_err(&report_path))?;
+    write_report(&report_path, &report)?;
     let svg_path = report_path.with_extension("svg");
     let svg = crate::chart::bar_chart(&format!("{}: leave-one-out, full ranking (test)", ds.name), &chart);
     std::fs::write(&svg_path, svg).map_err(io_err(&svg_path))?;
     log(&format!("report: {}  chart: {}", report_path.display(), svg_path.display()));
     Ok(())
+}
+
+/// Adds the model's training time and best epoch (its train.json) to a report object.
+pub(super) fn add_training_facts(report: &mut serde_json::Value, model_dir: &std::path::Path) {
+    let train_json: serde_json::Value =
+        std::fs::read(model_dir.join("train.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    if let Some(report) = report.as_object_mut() {
+        for (key, from) in [("train_seconds", "seconds_to_best"), ("train_total_seconds", "total_seconds"), ("best_epoch", "best_epoch")] {
+            report.insert(key.to_owned(), train_json.get(from).cloned().unwrap_or(serde_json::Value::Null));
+        }
+    }
+}
+
+/// Writes a JSON report, creating its folder.
+pub(super) fn write_report(path: &std::path::Path, report: &serde_json::Value) -> Result<(), CliError> {
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(d).map_err(io_err(d))?;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(report).unwrap_or_default()).map_err(io_err(path))
 }
 
 struct TunedBlend {

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::commands::eval::EvalArgs;
 use crate::commands::prepare::load_or_prepare_as;
-use crate::error::{io_err, CliError};
+use crate::error::CliError;
 use crate::paths::{DatasetSpec, Paths};
 
 /// Users scored per batch (one intent batch through the encoder).
@@ -139,8 +139,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         }
     };
 
-    let train_json: serde_json::Value = std::fs::read(dir.join("train.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    let report = json!({
+    let mut report = json!({
         "dataset": ds.name,
         "protocol": Protocol::NextBasket.as_str(),
         "notes": [
@@ -157,15 +156,10 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         "localrank_variants": variants,
         "tuning": tuning,
         "leave_one_out_model": leave_one_out,
-        "train_seconds": train_json.get("seconds_to_best").cloned().unwrap_or(serde_json::Value::Null),
-        "train_total_seconds": train_json.get("total_seconds").cloned().unwrap_or(serde_json::Value::Null),
-        "best_epoch": train_json.get("best_epoch").cloned().unwrap_or(serde_json::Value::Null),
     });
+    super::eval::add_training_facts(&mut report, &dir);
     let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.json", spec.stem(Protocol::NextBasket))));
-    if let Some(d) = report_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(d).map_err(io_err(d))?;
-    }
-    std::fs::write(&report_path, serde_json::to_string_pretty(&report).unwrap_or_default()).map_err(io_err(&report_path))?;
+    super::eval::write_report(&report_path, &report)?;
     log(&format!("report: {}", report_path.display()));
     Ok(())
 }

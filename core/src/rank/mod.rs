@@ -370,28 +370,27 @@ fn rank_steps<'a>(
         .iter()
         .enumerate()
         .map(|(position, &(i, rule))| {
+            let item = &pool.items[i];
             let explained = personalized && settings.explain && position < settings.explain_top;
-            // A staple due again is explained by its own rhythm, when the repeat part counts.
-            let repeat = (explained && w.repeat > 0.0 && parts[i].repeat > 0.0)
-                .then(|| profile.info(&pool.items[i].id, settings.now_ms))
-                .flatten();
-            if repeat.is_some() {
-                let because = Some(pool.items[i].id.clone());
-                return RankedItem { id: pool.items[i].id.clone(), index: i, score: blended[i], parts: parts[i], because, because_kind: Some(EventKind::Purchase), repeat, rule };
-            }
-            let (because, because_kind) = explainer
-                .as_ref()
-                .filter(|_| position < settings.explain_top)
-                .and_then(|e| {
-                    // A candidate's co-occurrence list is the stronger evidence where it has one.
-                    let item = &pool.items[i];
-                    match &item.neighbours {
-                        Some(list) => e.explain_listed(&item.id, list),
-                        None => e.explain(pool.vector(i), pool.norm(i), &item.id),
-                    }
-                })
-                .map_or((None, None), |(id, kind)| (Some(id), Some(kind)));
-            RankedItem { id: pool.items[i].id.clone(), index: i, score: blended[i], parts: parts[i], because, because_kind, repeat: None, rule }
+            // A staple due again is explained by its own rhythm, when the repeat part counts;
+            // other items by the history item most like them.
+            let repeat = (explained && w.repeat > 0.0 && parts[i].repeat > 0.0).then(|| profile.info(&item.id, settings.now_ms)).flatten();
+            let (because, because_kind) = if repeat.is_some() {
+                (Some(item.id.clone()), Some(EventKind::Purchase))
+            } else {
+                explainer
+                    .as_ref()
+                    .filter(|_| position < settings.explain_top)
+                    .and_then(|e| {
+                        // A candidate's co-occurrence list is the stronger evidence where it has one.
+                        match &item.neighbours {
+                            Some(list) => e.explain_listed(&item.id, list),
+                            None => e.explain(pool.vector(i), pool.norm(i), &item.id),
+                        }
+                    })
+                    .map_or((None, None), |(id, kind)| (Some(id), Some(kind)))
+            };
+            RankedItem { id: item.id.clone(), index: i, score: blended[i], parts: parts[i], because, because_kind, repeat, rule }
         })
         .collect::<Vec<_>>();
 
