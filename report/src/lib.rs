@@ -6,9 +6,18 @@
 //! of draft-ietf-ppm-dap-09 that Janus's 0.7 release line speaks). Each input share alone is
 //! uniformly random: only the two aggregators together, over a batch, learn the sum.
 //!
-//! Not here yet (docs/measurement.md): sealing each input share with HPKE to its aggregator's
-//! config and framing the DAP `Report` message; the engine's `takeReport()`.
+//! [`seal_day`] then builds the DAP-09 upload: each input share wrapped as a
+//! `PlaintextInputShare`, HPKE-sealed (RFC 9180 base mode) to its aggregator's config and
+//! bound to the task and report metadata, framed as a `Report` ([`dap`]). The crate does no
+//! I/O: the caller fetches the configs and sends the [`Upload`].
+//!
+//! Not here yet (docs/measurement.md): the engine's `takeReport()`.
 
+pub mod dap;
+
+pub use dap::{HpkeConfig, Message, Report, Role};
+use dap::{HpkeCiphertext, PlaintextInputShare, ReportMetadata, TASK_ID_LEN};
+use hpke::{Deserializable, Serializable};
 use localrank_core::measure::{DayOutcome, NUM_BUCKETS};
 use prio::codec::Encode;
 use prio::vdaf::prio3::{optimal_chunk_length, Prio3Histogram};
@@ -42,10 +51,39 @@ pub struct ShardedDay {
 pub enum ReportError {
     #[error("the Prio3 histogram could not shard this day: {0}")]
     Vdaf(String),
-    #[error("no random numbers were available for the report's nonce: {0}")]
+    #[error("no random numbers were available for the report: {0}")]
     Random(String),
     #[error("a share could not be encoded: {0}")]
     Encoding(String),
+    #[error(
+        "the {message} ends early: its {field} needs {needed} more bytes but {available} are left. \
+         Pass the raw bytes of the aggregator's response (GET {{aggregator}}/hpke_config answers \
+         application/dap-hpke-config-list), not base64, JSON or a truncated copy"
+    )]
+    Truncated { message: Message, field: &'static str, needed: usize, available: usize },
+    #[error(
+        "the {message} has {extra} bytes after its end: is it a single HpkeConfig passed where a \
+         list is expected (or the reverse), or two responses concatenated?"
+    )]
+    TrailingBytes { message: Message, extra: usize },
+    #[error("the aggregator's HpkeConfigList is empty: the aggregator has no active HPKE key yet; create one (Janus: aggregator API or janus_cli) and fetch /hpke_config again")]
+    EmptyConfigList,
+    #[error("HPKE config {config_id} uses KEM {kem_id:#06x} ({name}); this client seals only with DHKEM(X25519, HKDF-SHA256) (0x0020): give the aggregator an X25519 key (Janus's default)")]
+    UnsupportedKem { config_id: u8, kem_id: u16, name: &'static str },
+    #[error("HPKE config {config_id} uses KDF {kdf_id:#06x} ({name}); this client supports only HKDF-SHA256 (0x0001)")]
+    UnsupportedKdf { config_id: u8, kdf_id: u16, name: &'static str },
+    #[error("HPKE config {config_id} uses AEAD {aead_id:#06x} ({name}); this client supports only AES-128-GCM (0x0001, Janus's default)")]
+    UnsupportedAead { config_id: u8, aead_id: u16, name: &'static str },
+    #[error("HPKE config {config_id} has a {len}-byte public key; an X25519 key is {expected} bytes: the config is corrupt")]
+    InvalidPublicKey { config_id: u8, len: usize, expected: usize },
+    #[error("the {field} is {len} bytes, more than the {max} its DAP length prefix can carry")]
+    TooLong { field: &'static str, len: usize, max: usize },
+    #[error("the task's time precision is 0 seconds; use the task's configured time_precision (e.g. 3600)")]
+    ZeroTimePrecision,
+    #[error("the task id {0:?} is not 32 bytes of unpadded base64url (43 characters), as the aggregator shows it")]
+    InvalidTaskId(String),
+    #[error("HPKE sealing failed: {0}")]
+    Hpke(String),
 }
 
 /// Shards one day with a fresh random nonce.
@@ -62,4 +100,100 @@ pub fn shard_day_with_nonce(outcome: &DayOutcome, nonce: [u8; 16]) -> Result<Sha
     let encode = |e: Result<Vec<u8>, prio::codec::CodecError>| e.map_err(|e| ReportError::Encoding(e.to_string()));
     let [leader, helper]: [_; 2] = input_shares.try_into().map_err(|_| ReportError::Vdaf("expected two input shares".into()))?;
     Ok(ShardedDay { nonce, public_share: encode(public_share.get_encoded())?, input_shares: [encode(leader.get_encoded())?, encode(helper.get_encoded())?] })
+}
+
+/// The DAP task a report is for: its id and time precision must be the ones the leader and
+/// helper were given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskConfig {
+    pub task_id: [u8; TASK_ID_LEN],
+    /// Report times are rounded down to a multiple of this (seconds), so a report's time
+    /// says no more than the batch interval it falls in.
+    pub time_precision_s: u64,
+}
+
+impl TaskConfig {
+    /// A task from its id as aggregators and Divvi Up display it: unpadded base64url.
+    pub fn from_base64url(task_id: &str, time_precision_s: u64) -> Result<TaskConfig, ReportError> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(task_id).map_err(|_| ReportError::InvalidTaskId(task_id.to_string()))?;
+        let task_id_bytes: [u8; TASK_ID_LEN] = bytes.try_into().map_err(|_| ReportError::InvalidTaskId(task_id.to_string()))?;
+        Ok(TaskConfig { task_id: task_id_bytes, time_precision_s })
+    }
+
+    /// The id as it appears in DAP URLs.
+    pub fn task_id_base64url(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.task_id)
+    }
+
+    /// `time_s` rounded down to the task's time precision, as DAP requires of a report's time.
+    pub fn round_time(&self, time_s: u64) -> Result<u64, ReportError> {
+        let rem = time_s.checked_rem(self.time_precision_s).ok_or(ReportError::ZeroTimePrecision)?;
+        Ok(time_s - rem)
+    }
+}
+
+/// One request for the storefront to send to the leader: `method` `{leader_url}{path}` with
+/// header `Content-Type: content_type` and `body`. `path` is relative (no leading slash), to
+/// be resolved against the leader's URL as Janus's client does (`new URL(path, leaderUrl)`,
+/// the leader URL ending in `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub method: &'static str,
+    pub path: String,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+/// Shards `outcome`, seals its input shares to the leader's and helper's HPKE configs, and
+/// frames the DAP-09 upload. `time_s` is the report's time in seconds since the Unix epoch
+/// (the day it describes); it is rounded down to the task's time precision.
+pub fn seal_day(task: &TaskConfig, leader: &HpkeConfig, helper: &HpkeConfig, outcome: &DayOutcome, time_s: u64) -> Result<Upload, ReportError> {
+    seal_sharded(task, leader, helper, &shard_day(outcome)?, time_s)
+}
+
+/// [`seal_day`] for an already sharded day (tests use it to know the plaintext shares).
+pub fn seal_sharded(task: &TaskConfig, leader: &HpkeConfig, helper: &HpkeConfig, day: &ShardedDay, time_s: u64) -> Result<Upload, ReportError> {
+    // Check both configs before any sealing, so a bad helper config is reported as such
+    // rather than after work on the leader's share.
+    leader.check_supported()?;
+    helper.check_supported()?;
+    let metadata = ReportMetadata { report_id: day.nonce, time: task.round_time(time_s)? };
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| ReportError::Random(e.to_string()))?;
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed);
+    let aad = dap::input_share_aad(&task.task_id, &metadata, &day.public_share)?;
+    let [leader_share, helper_share] = &day.input_shares;
+    let report = Report {
+        metadata,
+        public_share: day.public_share.clone(),
+        leader_encrypted_input_share: seal_input_share(leader, Role::Leader, leader_share, &aad, &mut rng)?,
+        helper_encrypted_input_share: seal_input_share(helper, Role::Helper, helper_share, &aad, &mut rng)?,
+    };
+    Ok(Upload {
+        method: dap::UPLOAD_METHOD,
+        path: format!("tasks/{}/reports", task.task_id_base64url()),
+        content_type: dap::REPORT_MEDIA_TYPE,
+        body: report.to_bytes()?,
+    })
+}
+
+/// The one HPKE suite this crate seals with (see [`HpkeConfig::check_supported`]).
+type Kem = hpke::kem::X25519HkdfSha256;
+type Kdf = hpke::kdf::HkdfSha256;
+type Aead = hpke::aead::AesGcm128;
+
+/// Seals one VDAF input share for `recipient` in HPKE base mode. A fresh HPKE context per
+/// share: DAP gives sender and receiver no way to keep sequence numbers in step.
+fn seal_input_share(config: &HpkeConfig, recipient: Role, input_share: &[u8], aad: &[u8], rng: &mut rand_chacha::ChaCha20Rng) -> Result<HpkeCiphertext, ReportError> {
+    config.check_supported()?;
+    let public_key = <<Kem as hpke::Kem>::PublicKey as Deserializable>::from_bytes(&config.public_key)
+        .map_err(|_| ReportError::InvalidPublicKey { config_id: config.id, len: config.public_key.len(), expected: 32 })?;
+    let plaintext = PlaintextInputShare { extensions: Vec::new(), payload: input_share.to_vec() }.to_bytes()?;
+    let info = dap::input_share_info(recipient);
+    let (encapsulated_key, payload) =
+        hpke::single_shot_seal::<Aead, Kdf, Kem, _>(&hpke::OpModeS::Base, &public_key, &info, &plaintext, aad, rng)
+            .map_err(|e| ReportError::Hpke(e.to_string()))?;
+    Ok(HpkeCiphertext { config_id: config.id, encapsulated_key: encapsulated_key.to_bytes().to_vec(), payload })
 }
