@@ -2,53 +2,17 @@
 //! own aggregator code in both roles (leader and helper: prepare → aggregate → unshard), give
 //! back exactly the tallies the browsers held; and one aggregator's shares alone do not.
 
+mod common;
+
+use common::{aggregate, outcomes, Shares};
 use localrank_core::measure::{Arm, DayOutcome, FirstClick, NUM_BUCKETS};
 use localrank_report::{histogram, shard_day, ShardedDay};
 use prio::codec::ParameterizedDecode;
 use prio::vdaf::prio3::{Prio3InputShare, Prio3PublicShare};
-use prio::vdaf::{Aggregator, Collector, PrepareTransition};
+use prio::vdaf::Aggregator;
 
-fn outcomes(n: usize) -> Vec<DayOutcome> {
-    (0..n)
-        .map(|i| DayOutcome {
-            arm: if i % 3 == 0 { Arm::Control } else { Arm::Personalized },
-            first_click: match i % 7 {
-                0 => FirstClick::None,
-                1 => FirstClick::Other,
-                k => FirstClick::Slot(k as u8),
-            },
-            converted: i % 5 == 0,
-        })
-        .collect()
-}
-
-/// Both aggregators, in one process, on decoded reports.
-fn aggregate(reports: &[ShardedDay]) -> Vec<u128> {
-    let vdaf = histogram().unwrap();
-    let verify_key = [7u8; 16];
-    let mut out_shares = [Vec::new(), Vec::new()];
-    for report in reports {
-        let public = Prio3PublicShare::get_decoded_with_param(&vdaf, &report.public_share).expect("public share");
-        let mut states = Vec::new();
-        let mut prep_shares = Vec::new();
-        for (agg_id, bytes) in report.input_shares.iter().enumerate() {
-            let share = Prio3InputShare::get_decoded_with_param(&(&vdaf, agg_id), bytes).expect("input share");
-            let (state, prep_share) = vdaf.prepare_init(&verify_key, agg_id, &(), &report.nonce, &public, &share).expect("a valid report prepares");
-            states.push(state);
-            prep_shares.push(prep_share);
-        }
-        let message = vdaf.prepare_shares_to_prepare_message(&(), prep_shares).expect("prepare message");
-        for (agg_id, state) in states.into_iter().enumerate() {
-            match vdaf.prepare_next(state, message.clone()).expect("prepare next") {
-                PrepareTransition::Finish(out) => out_shares[agg_id].push(out),
-                PrepareTransition::Continue(..) => panic!("Prio3 prepares in one round"),
-            }
-        }
-    }
-    let [leader, helper] = out_shares;
-    let agg_leader = vdaf.aggregate(&(), leader).expect("leader aggregates");
-    let agg_helper = vdaf.aggregate(&(), helper).expect("helper aggregates");
-    vdaf.unshard(&(), [agg_leader, agg_helper], reports.len()).expect("collector unshards")
+fn shares(report: &ShardedDay) -> Shares<'_> {
+    Shares { nonce: report.nonce, public_share: &report.public_share, input_shares: [&report.input_shares[0], &report.input_shares[1]] }
 }
 
 #[test]
@@ -59,7 +23,7 @@ fn the_aggregate_is_exactly_the_sum_of_the_browsers_tallies() {
     for day in &days {
         expected[day.bucket()] += 1;
     }
-    assert_eq!(aggregate(&reports), expected);
+    assert_eq!(aggregate(&reports.iter().map(shares).collect::<Vec<_>>()), expected);
 }
 
 #[test]
