@@ -14,7 +14,7 @@ fn a_good_config_and_list_round_trip() {
     // id, kem, kdf, aead, then the key behind a u16 length.
     assert_eq!(&bytes[..9], &[7, 0x00, 0x20, 0x00, 0x01, 0x00, 0x01, 0x00, 32]);
     assert_eq!(HpkeConfig::from_bytes(&bytes), Ok(config.clone()));
-    let list = HpkeConfig::list_to_bytes(&[config.clone()]).unwrap();
+    let list = HpkeConfig::list_to_bytes(std::slice::from_ref(&config)).unwrap();
     assert_eq!(&list[..2], &(bytes.len() as u16).to_be_bytes());
     assert_eq!(HpkeConfig::choose_from_list(&list), Ok(config));
 }

@@ -27,8 +27,9 @@ fn aggregators_open_their_shares_and_the_aggregate_is_the_sum_of_the_tallies() {
     let days = outcomes(120);
     let task_path = format!("tasks/{}/reports", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(TASK.task_id));
 
-    // (report id, public share, [leader input share, helper input share]) as the aggregators see them.
-    let mut opened: Vec<([u8; 16], Vec<u8>, [Vec<u8>; 2])> = Vec::new();
+    // What the aggregators hold after opening: (report id, public share, [leader input share, helper input share]).
+    type Opened = ([u8; 16], Vec<u8>, [Vec<u8>; 2]);
+    let mut opened: Vec<Opened> = Vec::new();
     for (i, day) in days.iter().enumerate() {
         let time = day_time(i);
         let upload = seal_day(&TASK, &leader.config, &helper.config, day, time).expect("seals");
@@ -171,5 +172,5 @@ fn janus_decodes_our_report_and_its_aad_and_plaintext_layouts_match() {
     let janus_config = |id: u8, kem: HpkeKemId, key: &[u8]| janus_messages::HpkeConfig::new(HpkeConfigId::from(id), kem, HpkeKdfId::HkdfSha256, HpkeAeadId::Aes128Gcm, HpkePublicKey::from(key.to_vec()));
     let list = janus_messages::HpkeConfigList::new(vec![janus_config(9, HpkeKemId::P256HkdfSha256, &[4u8; 65]), janus_config(4, HpkeKemId::X25519HkdfSha256, &leader.config.public_key)]);
     assert_eq!(HpkeConfig::choose_from_list(&list.get_encoded().unwrap()), Ok(leader.config.clone()));
-    assert_eq!(HpkeConfig::list_to_bytes(&[leader.config.clone()]).unwrap(), janus_messages::HpkeConfigList::new(vec![janus_config(4, HpkeKemId::X25519HkdfSha256, &leader.config.public_key)]).get_encoded().unwrap());
+    assert_eq!(HpkeConfig::list_to_bytes(std::slice::from_ref(&leader.config)).unwrap(), janus_messages::HpkeConfigList::new(vec![janus_config(4, HpkeKemId::X25519HkdfSha256, &leader.config.public_key)]).get_encoded().unwrap());
 }
