@@ -115,6 +115,11 @@ fn no_plaintext_share_leaves_the_browser() {
     assert_eq!(report.leader_encrypted_input_share.payload.len(), sharded.input_shares[0].len() + 6 + 16);
     assert_eq!(report.helper_encrypted_input_share.payload.len(), sharded.input_shares[1].len() + 6 + 16);
     assert_eq!(report.leader_encrypted_input_share.encapsulated_key.len(), 32);
+    // The whole upload: metadata 24, public share 4 + 32, per share 1 + 2 + 32 + 4 + sealed
+    // plaintext — 1478 bytes for the 48-bucket histogram (docs/measurement.md says ~1.5 KB).
+    let per_share = 1 + 2 + 32 + 4 + 6 + 16;
+    assert_eq!(upload.body.len(), 24 + 4 + sharded.public_share.len() + 2 * per_share + sharded.input_shares[0].len() + sharded.input_shares[1].len());
+    assert_eq!(upload.body.len(), 1478);
     assert_ne!(report.leader_encrypted_input_share.encapsulated_key, report.helper_encrypted_input_share.encapsulated_key, "a fresh ephemeral key per share");
 }
 
