@@ -48,17 +48,6 @@ pub enum Role {
     Helper = 3,
 }
 
-impl Role {
-    /// The VDAF aggregator id of an aggregator role: the leader holds share 0.
-    pub fn aggregator_index(self) -> Option<usize> {
-        match self {
-            Role::Leader => Some(0),
-            Role::Helper => Some(1),
-            Role::Collector | Role::Client => None,
-        }
-    }
-}
-
 /// The HPKE `info` a client seals an input share for `recipient` with:
 /// `"dap-09 input share" || Role::Client || recipient`. Binding the recipient's role means the
 /// leader's ciphertext cannot be replayed to the helper as if it were the helper's share.
@@ -79,7 +68,7 @@ pub const KDF_HKDF_SHA256: u16 = 0x0001;
 pub const AEAD_AES_128_GCM: u16 = 0x0001;
 
 /// An X25519 public key is 32 bytes (RFC 9180 §7.1: Npk).
-const X25519_PUBLIC_KEY_LEN: usize = 32;
+pub(crate) const X25519_PUBLIC_KEY_LEN: usize = 32;
 
 /// A readable name for an HPKE algorithm id, for error messages.
 pub(crate) fn kem_name(id: u16) -> &'static str {
@@ -122,6 +111,20 @@ pub enum Message {
     HpkeConfigList,
     Report,
     PlaintextInputShare,
+}
+
+impl Message {
+    /// What to check when this message does not decode.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Message::HpkeConfig | Message::HpkeConfigList => {
+                "Pass the raw body of the aggregator's GET {aggregator}/hpke_config response \
+                 (application/dap-hpke-config-list), not base64, JSON or a truncated copy"
+            }
+            Message::Report => "An application/dap-report body is binary: check it was not cut or re-encoded on the way",
+            Message::PlaintextInputShare => "The share decrypted but is not a DAP-09 PlaintextInputShare: is the client on another DAP draft?",
+        }
+    }
 }
 
 impl std::fmt::Display for Message {

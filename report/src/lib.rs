@@ -55,16 +55,9 @@ pub enum ReportError {
     Random(String),
     #[error("a share could not be encoded: {0}")]
     Encoding(String),
-    #[error(
-        "the {message} ends early: its {field} needs {needed} more bytes but {available} are left. \
-         Pass the raw bytes of the aggregator's response (GET {{aggregator}}/hpke_config answers \
-         application/dap-hpke-config-list), not base64, JSON or a truncated copy"
-    )]
+    #[error("the {message} ends early: its {field} needs {needed} more bytes but {available} are left. {}", .message.hint())]
     Truncated { message: Message, field: &'static str, needed: usize, available: usize },
-    #[error(
-        "the {message} has {extra} bytes after its end: is it a single HpkeConfig passed where a \
-         list is expected (or the reverse), or two responses concatenated?"
-    )]
+    #[error("the {message} has {extra} bytes after its end (a single HpkeConfig where a list is expected, or the reverse? two bodies concatenated?). {}", .message.hint())]
     TrailingBytes { message: Message, extra: usize },
     #[error("the aggregator's HpkeConfigList is empty: the aggregator has no active HPKE key yet; create one (Janus: aggregator API or janus_cli) and fetch /hpke_config again")]
     EmptyConfigList,
@@ -82,7 +75,7 @@ pub enum ReportError {
     ZeroTimePrecision,
     #[error("the task id {0:?} is not 32 bytes of unpadded base64url (43 characters), as the aggregator shows it")]
     InvalidTaskId(String),
-    #[error("HPKE sealing failed: {0}")]
+    #[error("HPKE sealing failed ({0}): the aggregator's public key is unusable (e.g. a low-order X25519 point); fetch its config again")]
     Hpke(String),
 }
 
@@ -189,7 +182,7 @@ type Aead = hpke::aead::AesGcm128;
 fn seal_input_share(config: &HpkeConfig, recipient: Role, input_share: &[u8], aad: &[u8], rng: &mut rand_chacha::ChaCha20Rng) -> Result<HpkeCiphertext, ReportError> {
     config.check_supported()?;
     let public_key = <<Kem as hpke::Kem>::PublicKey as Deserializable>::from_bytes(&config.public_key)
-        .map_err(|_| ReportError::InvalidPublicKey { config_id: config.id, len: config.public_key.len(), expected: 32 })?;
+        .map_err(|_| ReportError::InvalidPublicKey { config_id: config.id, len: config.public_key.len(), expected: dap::X25519_PUBLIC_KEY_LEN })?;
     let plaintext = PlaintextInputShare { extensions: Vec::new(), payload: input_share.to_vec() }.to_bytes()?;
     let info = dap::input_share_info(recipient);
     let (encapsulated_key, payload) =

@@ -179,3 +179,23 @@ fn janus_decodes_our_report_and_its_aad_and_plaintext_layouts_match() {
     assert_eq!(HpkeConfig::choose_from_list(&list.get_encoded().unwrap()), Ok(leader.config.clone()));
     assert_eq!(HpkeConfig::list_to_bytes(std::slice::from_ref(&leader.config)).unwrap(), janus_messages::HpkeConfigList::new(vec![janus_config(4, HpkeKemId::X25519HkdfSha256, &leader.config.public_key)]).get_encoded().unwrap());
 }
+
+#[test]
+fn a_cut_or_padded_report_is_a_typed_error() {
+    let leader = aggregator(1, 51);
+    let helper = aggregator(2, 52);
+    let day = DayOutcome { arm: Arm::Control, first_click: FirstClick::Slot(3), converted: true };
+    let body = seal_day(&TASK, &leader.config, &helper.config, &day, DAY0).unwrap().body;
+    for n in 0..body.len() {
+        assert!(matches!(Report::from_bytes(&body[..n]), Err(ReportError::Truncated { message: localrank_report::Message::Report, .. })), "prefix of {n} bytes");
+    }
+    let mut padded = body.clone();
+    padded.push(0);
+    assert!(matches!(Report::from_bytes(&padded), Err(ReportError::TrailingBytes { extra: 1, .. })));
+    // A public-share length of 2^32 - 1 (bytes 24..28) is a short read, not an allocation.
+    let mut huge = body.clone();
+    huge[24..28].copy_from_slice(&u32::MAX.to_be_bytes());
+    let err = Report::from_bytes(&huge).unwrap_err();
+    assert!(matches!(err, ReportError::Truncated { field: "public_share", .. }), "{err}");
+    assert!(err.to_string().contains("dap-report"), "{err}");
+}
