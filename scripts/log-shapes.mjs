@@ -3,6 +3,9 @@
 // logs (`localrank data shapes`), then runs the same no-flag procedure on each —
 // `localrank train --dataset LOG` and `localrank eval --dataset LOG` — and prints localrank vs
 // item-kNN, BPR-MF and popularity (test NDCG@10, full ranking) plus the int8 export change.
+// "localrank" is the engine ranking the whole catalogue (the encoder's intent blended with the
+// server score, category affinity and the co-occurrence neighbour part, weights tuned on
+// validation); "encoder" is the transformer's cosine alone.
 //
 //   node scripts/log-shapes.mjs                      # the four shape logs + ml-100k
 //   node scripts/log-shapes.mjs ml-long cj-first     # only these
@@ -41,8 +44,8 @@ if (!tableOnly) {
 }
 
 const rows = [
-  '| log | users | items | events | localrank | item-kNN | BPR-MF | pop | localrank / item-kNN | int8 vs f32 | chosen settings |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| log | users | items | events | localrank | encoder alone | item-kNN | BPR-MF | pop | localrank / item-kNN | int8 vs f32 (encoder) | chosen settings | engine weights (intent / server / affinity / neighbour) |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const name of logs) {
   if (!existsSync(reportPath(name))) continue;
@@ -58,7 +61,9 @@ for (const name of logs) {
   } catch { /* no train.json */ }
   const ratio = nd('localrank') / nd('item-knn');
   const int8 = r.quantization?.int8?.['relative_ndcg@10_change'];
-  rows.push(`| ${name} | ${r.users} | ${r.items} | ${r.events} | ${f(nd('localrank'))} | ${f(nd('item-knn'))} | ${f(nd('bpr'))} | ${f(nd('pop'))} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '–'} | ${typeof int8 === 'number' ? `${(int8 * 100).toFixed(2)}%` : '–'} | ${settings} |`);
+  const w = r.engine_over_catalogue?.test?.weights;
+  const weights = w ? `${w.intent} / ${w.server} / ${w.affinity} / ${w.neighbour}` : '–';
+  rows.push(`| ${name} | ${r.users} | ${r.items} | ${r.events} | ${f(nd('localrank'))} | ${f(nd('localrank-encoder'))} | ${f(nd('item-knn'))} | ${f(nd('bpr'))} | ${f(nd('pop'))} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '–'} | ${typeof int8 === 'number' ? `${(int8 * 100).toFixed(2)}%` : '–'} | ${settings} | ${weights} |`);
 }
 const table = rows.join('\n');
 writeFileSync(join(cache, 'reports', 'log-shapes.md'), `${table}\n`);

@@ -95,10 +95,35 @@ pub struct TrainConfig {
     /// as the ranking drops them. Derived from the data: on when users rarely repeat an item.
     #[serde(default)]
     pub exclude_seen: bool,
+    /// Where the item vectors start: random, or BPR-MF's item factors fitted on the same
+    /// training events (a co-occurrence structure the transformer then refines; on sparse logs
+    /// the randomly started table can stay at chance for many epochs).
+    #[serde(default)]
+    pub item_init: ItemInit,
+}
+
+/// How the encoder's item-vector table is initialised before training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemInit {
+    #[default]
+    Random,
+    Bpr,
+}
+
+impl std::str::FromStr for ItemInit {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "random" => Ok(ItemInit::Random),
+            "bpr" => Ok(ItemInit::Bpr),
+            other => Err(format!("unknown item initialisation {other:?}: use random or bpr")),
+        }
+    }
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false }
+        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: ItemInit::Random }
     }
 }

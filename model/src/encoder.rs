@@ -153,6 +153,32 @@ impl IntentEncoder {
     }
 
     /// Unit-length item vectors [num_items, dim] (padding row excluded).
+    /// The same encoder with its item table's rows (not the padding row) started from
+    /// `vectors` (row-major `[num_items, dim]`), each row scaled to unit length: the norm a row of
+    /// the random initialisation has on average, so the position and kind embeddings keep their
+    /// relative weight in the input.
+    pub fn with_item_vectors(mut self, vectors: &[f32], device: &Device) -> IntentEncoder {
+        let w = self.item.weight.val();
+        let [n, d] = w.dims();
+        if vectors.len() != (n - 1) * d {
+            return self;
+        }
+        let mut data: Vec<f32> = w.into_data().try_into_vec::<f32>().unwrap_or_default();
+        if data.len() != n * d {
+            return self;
+        }
+        for (row, v) in data[d..].chunks_mut(d).zip(vectors.chunks(d)) {
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 1e-12 {
+                for (r, x) in row.iter_mut().zip(v) {
+                    *r = x / norm;
+                }
+            }
+        }
+        self.item.weight = burn::module::Param::from_tensor(Tensor::<2>::from_data(TensorData::new(data, [n, d]), device));
+        self
+    }
+
     pub fn item_table(&self) -> Tensor<2> {
         let w = self.item.weight.val();
         let [n, d] = w.dims();

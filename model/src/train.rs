@@ -12,7 +12,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EncoderConfig, TrainConfig};
+use crate::baselines::{Bpr, BprConfig};
+use crate::config::{EncoderConfig, ItemInit, TrainConfig};
 use crate::data::{Dataset, Event, Protocol, SplitPart};
 use crate::encoder::{make_batch, IntentEncoder};
 use crate::error::{ModelError, Result};
@@ -223,8 +224,36 @@ pub struct Session<'a> {
     pub out_of_time: bool,
 }
 
+/// BPR-MF item factors for [`ItemInit::Bpr`], fitted once per (dim, seed) and shared by every
+/// session of a run: the tuner's trials start from the same table without refitting it.
+#[derive(Default)]
+pub struct ItemStarts {
+    fitted: Vec<((usize, u64), Vec<f32>)>,
+}
+
+impl ItemStarts {
+    /// The item factors `[num_items, dim]` fitted on the training events of `ds`.
+    pub fn bpr(&mut self, ds: &Dataset, dim: usize, seed: u64) -> &[f32] {
+        let key = (dim, seed);
+        let at = match self.fitted.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                let (bpr, _, _) = Bpr::fit(ds, &BprConfig { dim, seed, ..BprConfig::default() });
+                self.fitted.push((key, bpr.item_factors().0.to_vec()));
+                self.fitted.len() - 1
+            }
+        };
+        &self.fitted[at].1
+    }
+}
+
 impl<'a> Session<'a> {
     pub fn new(ds: &'a Dataset, enc: &EncoderConfig, cfg: &TrainConfig, device: &Device) -> Result<Session<'a>> {
+        Session::with_starts(ds, enc, cfg, device, &mut ItemStarts::default())
+    }
+
+    /// As [`Session::new`], taking BPR item factors from (and fitting them into) `starts`.
+    pub fn with_starts(ds: &'a Dataset, enc: &EncoderConfig, cfg: &TrainConfig, device: &Device, starts: &mut ItemStarts) -> Result<Session<'a>> {
         enc.check()?;
         if enc.num_items != ds.num_items() {
             return Err(ModelError::BadConfig(format!("encoder has {} items, dataset {}", enc.num_items, ds.num_items())));
@@ -234,7 +263,10 @@ impl<'a> Session<'a> {
         }
         device.seed(cfg.seed);
         let ad = device.clone().autodiff();
-        let model = IntentEncoder::new(enc, &ad);
+        let mut model = IntentEncoder::new(enc, &ad);
+        if cfg.item_init == ItemInit::Bpr {
+            model = model.with_item_vectors(starts.bpr(ds, enc.dim, cfg.seed), &ad);
+        }
         let optim = AdamWConfig::new().with_weight_decay(cfg.weight_decay).init();
         let rows = training_rows(ds, enc.max_len, cfg.windows_per_user);
         if rows.is_empty() {

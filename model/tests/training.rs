@@ -50,7 +50,7 @@ fn encoder_learns_a_sequential_pattern_popularity_cannot() {
     enc.dim = 16;
     enc.ffn_dim = 32;
     enc.max_len = 8;
-    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0, exclude_seen: false };
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default() };
     let mut lines = Vec::new();
     let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |s| lines.push(s.to_string())).expect("trains");
     assert!(!lines.is_empty() && lines[0].contains("val NDCG@10"));
@@ -65,7 +65,7 @@ fn encoder_learns_a_sequential_pattern_popularity_cannot() {
 fn training_is_deterministic_for_a_seed() {
     let ds = cyclic_dataset(10, 12, 8);
     let enc = EncoderConfig::tiny(12);
-    let cfg = TrainConfig { epochs: 2, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 5, seed: 9, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false };
+    let cfg = TrainConfig { epochs: 2, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 5, seed: 9, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default() };
     let a = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     let b = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     let (wa, wb) = (&a.weights.tensors["blocks.0.attn.q.weight"].data, &b.weights.tensors["blocks.0.attn.q.weight"].data);
@@ -125,7 +125,7 @@ fn sampled_softmax_also_learns_the_pattern() {
     enc.dim = 16;
     enc.ffn_dim = 32;
     enc.max_len = 8;
-    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 8, exclude_seen: false };
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 8, exclude_seen: false, item_init: Default::default() };
     let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     assert!(out.best_validation.ndcg10 > 0.6, "{:?}", out.best_validation);
 }
@@ -149,7 +149,7 @@ fn every_new_best_epoch_is_checkpointed() {
     use localrank_model::train::train_with_checkpoints;
     let ds = cyclic_dataset(12, 12, 8);
     let enc = EncoderConfig::tiny(12);
-    let cfg = TrainConfig { epochs: 4, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 4, seed: 2, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false };
+    let cfg = TrainConfig { epochs: 4, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 4, seed: 2, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default() };
     let mut saved: Vec<(usize, f64)> = Vec::new();
     let out = train_with_checkpoints(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}, &mut |w, epoch, m| {
         w.check()?;
@@ -189,7 +189,7 @@ fn blend_tuning_uses_the_engines_ranking_and_finds_the_signal() {
     // A random-weight engine model: its intents are noise with respect to these shoppers.
     let (bytes, json) = localrank_core::model::fixture::random_model(dim, 2, 1, 6, 16, localrank_core::model::Precision::F32, 5).expect("fixture model");
     let model = localrank_core::gpu::ModelRuntime::new(localrank_core::model::IntentEncoder::load(&bytes, &json).expect("loads"), "noise");
-    let setup = HomepageSetup::new(&ds, &vectors, dim, 40, None).expect("a valid pool");
+    let mut setup = HomepageSetup::new(&ds, &vectors, dim, 40, None).expect("a valid pool");
     assert_eq!(setup.pool_size(), 40);
 
     let tuning = tune(&setup.cases(SplitPart::Validation, &users, &model).expect("the engine ranks"));
@@ -237,6 +237,7 @@ fn settings_follow_the_data_and_explicit_ones_are_never_tuned() {
     let big = DataShape { items: FULL_SOFTMAX_MAX_ITEMS + 1, median_history: 300, max_history: 1000, ..shape.clone() };
     let (enc, tr) = derive(&big);
     assert!(tr.sampled_negatives > 0, "above the break-even the softmax is sampled");
+    assert_eq!(tr.item_init, localrank_model::config::ItemInit::Bpr, "the item table starts from BPR-MF");
     assert_eq!((enc.max_len, tr.windows_per_user), (200, 5), "every position of the longest history is trained");
 
     let fixed = Overrides { dim: Some(8), heads: Some(2), blocks: Some(1), learning_rate: Some(0.02), epochs: Some(2), ..Overrides::default() };
@@ -246,6 +247,7 @@ fn settings_follow_the_data_and_explicit_ones_are_never_tuned() {
     let tried: Vec<&str> = out.report.trials.iter().map(|t| t.change.as_str()).collect();
     assert_eq!(tried[0], "starting point");
     assert!(tried.iter().any(|t| t.starts_with("dropout")), "{tried:?}");
+    assert!(tried.contains(&"item init random"), "the random start is tried against BPR's: {tried:?}");
     assert!(!tried.iter().any(|t| t.starts_with("learning rate") || t.starts_with("dim")), "fixed settings were tuned: {tried:?}");
     assert!(out.outcome.best_validation.ndcg10 >= 0.0);
 }
@@ -269,4 +271,39 @@ fn a_time_budget_ends_training_with_the_best_model_so_far() {
     let fixed = Overrides { epochs: Some(3), ..fixed };
     let out = train_auto(&ds, &fixed, 5, &opts, &cpu_device(), false, &mut |_| {}, &mut |_, _, _| Ok(())).expect("trains");
     assert_eq!((out.outcome.stopped_by, out.outcome.epochs.len()), ("epochs", 3));
+}
+
+#[test]
+fn the_item_table_can_start_from_given_vectors() {
+    use localrank_model::encoder::IntentEncoder;
+    let device = cpu_device();
+    let mut enc = EncoderConfig::tiny(5);
+    enc.dim = 8;
+    enc.ffn_dim = 32;
+    let model = IntentEncoder::new(&enc, &device);
+    let rows = |m: &IntentEncoder| -> Vec<f32> { m.item.weight.val().into_data().try_into_vec::<f32>().expect("f32") };
+    let before = rows(&model);
+    let vectors: Vec<f32> = (0..5 * 8).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+    let started = rows(&model.clone().with_item_vectors(&vectors, &device));
+    assert_eq!(started[..8], before[..8], "the padding row is left alone");
+    for (row, v) in started[8..].chunks(8).zip(vectors.chunks(8)) {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        for (r, x) in row.iter().zip(v) {
+            assert!((r - x / norm).abs() < 1e-6, "each item row is its vector at unit length");
+        }
+    }
+    // A table of the wrong size is not applied.
+    assert_eq!(rows(&model.clone().with_item_vectors(&vectors[..8], &device)), before);
+}
+
+#[test]
+fn a_bpr_started_session_trains() {
+    use localrank_model::config::ItemInit;
+    let ds = cyclic_dataset(30, 20, 14);
+    let mut enc = EncoderConfig::tiny(20);
+    enc.dim = 16;
+    let cfg = TrainConfig { epochs: 3, batch_size: 8, learning_rate: 0.01, weight_decay: 0.0, patience: 3, seed: 4, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: ItemInit::Bpr };
+    let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
+    assert!(!out.epochs.is_empty() && out.epochs.iter().all(|e| e.loss.is_finite()), "{:?}", out.epochs);
+    assert!(out.best_validation.ndcg10.is_finite());
 }

@@ -68,6 +68,9 @@ pub struct TrainArgs {
     /// Mask items a history already contains out of the training softmax (true/false) [default: true]
     #[arg(long)]
     pub exclude_seen: Option<bool>,
+    /// Where the item vectors start: bpr (BPR-MF item factors fitted on the same training events) or random [default: bpr; tuned]
+    #[arg(long)]
+    pub item_init: Option<localrank_model::config::ItemInit>,
     /// Seed for initialisation, shuffling and sampling
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -99,6 +102,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
         negatives: a.negatives,
         validation_users: a.validation_users,
         exclude_seen: a.exclude_seen,
+        item_init: a.item_init,
     };
     if !a.tune_budget.is_finite() || a.tune_budget < 0.0 {
         return Err(CliError::Usage("--tune-budget must be a number of seconds >= 0".into()));

@@ -33,6 +33,11 @@ pub struct Bpr {
 }
 
 impl Bpr {
+    /// The item factors, row-major `[items, dim]`.
+    pub fn item_factors(&self) -> (&[f32], usize) {
+        (&self.items, self.dim)
+    }
+
     fn train_epoch(&mut self, pairs: &[(u32, u32)], seen: &[Vec<u32>], cfg: &BprConfig, rng: &mut ChaCha8Rng) {
         let (d, n_items) = (self.dim, self.item_bias.len());
         for _ in 0..pairs.len() {

@@ -21,7 +21,7 @@ use localrank_core::rank::{self, BlendWeights, BlendWeightsInput, RankSettings, 
 use localrank_core::{EventKind, StoredEvent};
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{rank_of, Metrics, MetricsSum};
+use super::metrics::{Metrics, MetricsSum, DEEPEST_CUTOFF};
 use crate::data::{Dataset, SplitPart};
 use crate::error::{ModelError, Result};
 
@@ -140,19 +140,24 @@ impl<'a> HomepageSetup<'a> {
     /// unavailable, so the engine drops them before MMR picks the first screen: the protocol
     /// removes them from the list, and diversifying against items nobody sees would distort
     /// the order that is measured.
-    fn rank(&self, user: usize, part: SplitPart, model: &ModelRuntime, excluded: &[bool], settings: &RankSettings) -> Result<rank::Ranking> {
+    fn rank(&mut self, user: usize, part: SplitPart, model: &ModelRuntime, excluded: &[bool], settings: &RankSettings) -> Result<rank::Ranking> {
         let history = self.history(user, part);
         let (_, target) = self.ds.history_and_target(user, part);
-        let lookup = |id: &str| {
-            self.index.get(id).map(|&i| (&self.vectors[i * self.dim..(i + 1) * self.dim], self.ds.item_category[i].as_deref()))
-        };
-        let mut pool = self.pool.clone();
-        for (candidate, &out) in pool.items.iter_mut().zip(excluded) {
-            candidate.available = !out;
+        let (index, vectors, dim, ds) = (&self.index, self.vectors, self.dim, self.ds);
+        let lookup = |id: &str| index.get(id).map(|&i| (&vectors[i * dim..(i + 1) * dim], ds.item_category[i].as_deref()));
+        // The user's history items are switched off in the one shared pool and back on after:
+        // cloning a whole-catalogue pool (ids, vectors, neighbour lists) for every user cost
+        // more than ranking it.
+        let dropped: Vec<usize> = excluded.iter().enumerate().filter(|&(p, &out)| out && self.pool.items[p].available).map(|(p, _)| p).collect();
+        for &p in &dropped {
+            self.pool.items[p].available = false;
         }
         let model = ShopperModel { runtime: model, now_ms: target.ts as f64 * 1000.0 };
         let mut failure = None;
-        let ranking = block_on(rank::rank_for_shopper(&pool, &history, &lookup, Some(model), settings, &mut |e| failure = Some(e)));
+        let ranking = block_on(rank::rank_for_shopper(&self.pool, &history, &lookup, Some(model), settings, &mut |e| failure = Some(e)));
+        for &p in &dropped {
+            self.pool.items[p].available = true;
+        }
         match failure {
             Some(e) => Err(ModelError::BadWeights(format!("the engine could not run the model for user {user}: {e}"))),
             None => Ok(ranking),
@@ -160,7 +165,7 @@ impl<'a> HomepageSetup<'a> {
     }
 
     /// Each user's score parts for every pool item, as the engine computes them.
-    pub fn cases(&self, part: SplitPart, users: &[usize], model: &ModelRuntime) -> Result<Vec<UserCase>> {
+    pub fn cases(&mut self, part: SplitPart, users: &[usize], model: &ModelRuntime) -> Result<Vec<UserCase>> {
         let settings = RankSettings { explain: false, lambda: 1.0, all_parts: true, ..RankSettings::default() };
         users
             .iter()
@@ -181,7 +186,7 @@ impl<'a> HomepageSetup<'a> {
     }
 
     /// NDCG@10 etc. of the full engine's order (MMR and slot rules included) with `blend`.
-    pub fn engine_metrics(&self, part: SplitPart, users: &[usize], model: &ModelRuntime, blend: BlendWeights, lambda: f32) -> Result<Metrics> {
+    pub fn engine_metrics(&mut self, part: SplitPart, users: &[usize], model: &ModelRuntime, blend: BlendWeights, lambda: f32) -> Result<Metrics> {
         // The weights under test are the call's own, over whatever model.json holds.
         let weight_overrides =
             BlendWeightsInput { intent: Some(blend.intent), server: Some(blend.server), affinity: Some(blend.affinity), neighbour: Some(blend.neighbour), repeat: Some(blend.repeat) };
@@ -213,17 +218,35 @@ pub struct UserCase {
 /// Metrics of ranking every case by the blended score (pure relevance order).
 pub fn blended_metrics(cases: &[UserCase], w: BlendWeights) -> Metrics {
     let mut sum = MetricsSum::default();
-    let mut scores = Vec::new();
     for case in cases {
         let Some(target) = case.target else {
             sum.add_rank(MISS);
             continue;
         };
-        scores.clear();
-        scores.extend(case.parts.iter().map(|p| w.score(p)));
-        sum.add_rank(rank_of(&scores, target, &case.excluded));
+        sum.add_rank(blended_rank(case, target, w));
     }
     sum.mean()
+}
+
+/// The target's rank under `w`, with `rank_of`'s tie-break, counted only up to the deepest
+/// metric cut-off: a target ranked below it is found out after scanning a small share of a
+/// large catalogue, which is what makes a grid over full-catalogue cases affordable.
+fn blended_rank(case: &UserCase, target: usize, w: BlendWeights) -> usize {
+    let target_score = w.score(&case.parts[target]);
+    let mut rank = 0;
+    for (i, (p, &out)) in case.parts.iter().zip(&case.excluded).enumerate() {
+        if i == target || out {
+            continue;
+        }
+        let s = w.score(p);
+        if s > target_score || (s == target_score && i < target) {
+            rank += 1;
+            if rank >= DEEPEST_CUTOFF {
+                break;
+            }
+        }
+    }
+    rank
 }
 
 /// The weights searched. The intent weight stays 1: scaling all of them changes no order, so
@@ -303,6 +326,25 @@ mod tests {
         assert!((m.ndcg10 - 1.0 / 3f64.log2()).abs() < 1e-12, "target second");
         let missing = [UserCase { parts: vec![sp([0.0; 3])], excluded: vec![false], target: None }];
         assert_eq!(blended_metrics(&missing, BlendWeights::default()).hr20, 0.0);
+    }
+
+    #[test]
+    fn the_capped_rank_equals_the_full_rank_up_to_the_deepest_cutoff() {
+        // A deterministic spread of scores with ties and exclusions: wherever the full rank is
+        // inside the deepest cut-off the capped search agrees, and beyond it both are misses.
+        let n = 300;
+        let parts: Vec<[f32; 3]> = (0..n).map(|i| [((i * 37) % 101) as f32 / 100.0, ((i * 11) % 7) as f32 / 7.0, (i % 3) as f32]).collect();
+        let w = BlendWeights { intent: 1.0, server: 0.5, affinity: 0.1, neighbour: 0.0, repeat: 0.0 };
+        for target in [0, 5, 77, 150, 299] {
+            let mut c = case(parts.clone(), target);
+            for (i, e) in c.excluded.iter_mut().enumerate() {
+                *e = i % 13 == 0 && i != target;
+            }
+            let scores: Vec<f32> = c.parts.iter().map(|p| w.score(p)).collect();
+            let full = super::super::metrics::rank_of(&scores, target, &c.excluded);
+            let capped = blended_rank(&c, target, w);
+            assert_eq!(capped, full.min(DEEPEST_CUTOFF), "target {target}");
+        }
     }
 
     #[test]

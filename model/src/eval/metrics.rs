@@ -15,6 +15,10 @@ pub struct Metrics {
     pub ndcg20: f64,
 }
 
+/// The deepest cut-off of any metric: a rank at or beyond it counts as a miss everywhere, so
+/// rank searches may stop counting there.
+pub const DEEPEST_CUTOFF: usize = 20;
+
 /// Accumulates per-user ranks into averaged metrics.
 #[derive(Debug, Default, Clone)]
 pub struct MetricsSum {
@@ -31,7 +35,7 @@ impl MetricsSum {
             self.sum.ndcg10 += dcg;
             self.sum.mrr10 += 1.0 / (rank + 1) as f64;
         }
-        if rank < 20 {
+        if rank < DEEPEST_CUTOFF {
             self.sum.hr20 += 1.0;
             self.sum.ndcg20 += dcg;
         }
