@@ -307,3 +307,14 @@ fn a_bpr_started_session_trains() {
     assert!(!out.epochs.is_empty() && out.epochs.iter().all(|e| e.loss.is_finite()), "{:?}", out.epochs);
     assert!(out.best_validation.ndcg10.is_finite());
 }
+
+#[test]
+fn bpr_fits_when_a_user_has_seen_every_item() {
+    // Every user walks the whole 6-item cycle: no item is left to sample as a negative. The fit
+    // must still end (it used to loop forever looking for one) and give a factor per item.
+    let ds = cyclic_dataset(5, 6, 12);
+    let (bpr, _, _) = Bpr::fit(&ds, &BprConfig { dim: 4, max_epochs: 5, eval_every: 1, ..BprConfig::default() });
+    let (factors, dim) = bpr.item_factors();
+    assert_eq!((factors.len(), dim), (6 * 4, 4));
+    assert!(factors.iter().all(|x| x.is_finite()));
+}

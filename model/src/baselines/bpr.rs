@@ -42,6 +42,11 @@ impl Bpr {
         let (d, n_items) = (self.dim, self.item_bias.len());
         for _ in 0..pairs.len() {
             let (u, i) = pairs[rng.random_range(0..pairs.len())];
+            // A user who has seen every item has no negative to sample (a small catalogue):
+            // without this the rejection loop below never ends.
+            if seen[u as usize].len() >= n_items {
+                continue;
+            }
             let j = loop {
                 let j = rng.random_range(0..n_items) as u32;
                 if seen[u as usize].binary_search(&j).is_err() {
