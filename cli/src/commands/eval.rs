@@ -221,9 +221,6 @@ struct TunedBlend {
     report: serde_json::Value,
 }
 
-/// The engine's blend weights for this model: a grid on the validation split's homepage pool,
-/// then the full engine (MMR, slot rules) on the test split with the defaults and the tuned
-/// weights, so the gain is measured on data the tuning never saw.
 /// The model as the browser loads it: the engine's own loader and CPU forward pass.
 fn load_engine(dir: &Path) -> Result<ModelRuntime, CliError> {
     let (st, js) = (dir.join("model.safetensors"), dir.join("model.json"));
@@ -261,7 +258,8 @@ fn engine_over_catalogue(
     let t = Instant::now();
     let mut setup = HomepageSetup::new(ds, vectors, dim, ds.num_items(), lists)?;
     let users: Vec<usize> = (0..ds.num_users()).collect();
-    // Sampling only bounds memory on very large logs; it is seeded and reported.
+    // Only very large logs are sampled (every k-th user, deterministic), to bound memory; the
+    // report says how many users tuned the weights.
     let tuning_users: Vec<usize> = match MAX_TUNING_PAIRS / setup.pool_size().max(1) {
         cap if cap < users.len() => {
             let step = users.len() as f64 / cap.max(1) as f64;
@@ -297,6 +295,10 @@ fn engine_over_catalogue(
     Ok((test, report))
 }
 
+/// The engine's blend weights for this model: a grid on the validation split's homepage pool,
+/// then the full engine (MMR, slot rules) on the test split with the defaults and the tuned
+/// weights, so the gain is measured on data the tuning never saw.
+#[allow(clippy::too_many_arguments)]
 fn tune_blend(
     ds: &Dataset,
     model: &ModelRuntime,
