@@ -91,7 +91,8 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     // The pool as the candidate service sends it: with each item's co-occurrence neighbours
     // (the lists export writes), or without (the engine then uses the vectors' cosine).
     let lists = (a.neighbours > 0).then(|| cooccurrence_neighbours(&ds, a.neighbours));
-    let blend = match tune_blend(&ds, &engine, lists.as_deref(), item_vectors, weights.config.dim, a, &opts, log) {
+    let inputs = EngineInputs { ds: &ds, model: &engine, lists: lists.as_deref(), vectors: item_vectors, dim: weights.config.dim };
+    let blend = match tune_blend(&inputs, a, &opts, log) {
         Ok(blend) => {
             if !a.keep_blend {
                 let source = if a.neighbours > 0 { NeighbourSource::Cooccurrence } else { NeighbourSource::Cosine };
@@ -116,7 +117,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     log(&format!("  (encoder test scoring took {:.1}s)", t.elapsed().as_secs_f64()));
     // The product ranks with the engine, not the encoder alone: its number on this protocol
     // is the engine over the whole catalogue, weights tuned on validation.
-    let (whole, catalogue) = engine_over_catalogue(&ds, &engine, lists.as_deref(), item_vectors, weights.config.dim, a, log)?;
+    let (whole, catalogue) = engine_over_catalogue(&inputs, a, log)?;
     record("localrank", whole, log);
     record("localrank-encoder", local, log);
     // Ablation: rank at the time of the last history event instead of the target's time, so
@@ -221,6 +222,23 @@ struct TunedBlend {
     report: serde_json::Value,
 }
 
+/// What both engine measurements share: the data, the engine running the exported model,
+/// the co-occurrence lists export ships (None: the cosine neighbour part) and the item table.
+struct EngineInputs<'a> {
+    ds: &'a Dataset,
+    model: &'a ModelRuntime,
+    lists: Option<&'a [Vec<(u32, f32)>]>,
+    vectors: &'a [f32],
+    dim: usize,
+}
+
+impl<'a> EngineInputs<'a> {
+    /// The `pool_size` most popular items as the engine's pool.
+    fn setup(&self, pool_size: usize) -> Result<HomepageSetup<'a>, CliError> {
+        Ok(HomepageSetup::new(self.ds, self.vectors, self.dim, pool_size, self.lists)?)
+    }
+}
+
 /// The model as the browser loads it: the engine's own loader and CPU forward pass.
 fn load_engine(dir: &Path) -> Result<ModelRuntime, CliError> {
     let (st, js) = (dir.join("model.safetensors"), dir.join("model.json"));
@@ -246,24 +264,18 @@ const MAX_TUNING_PAIRS: usize = 80_000_000;
 /// category affinity, the neighbour part from the lists export ships), its weights tuned on
 /// the validation split, the full engine (MMR, slot rules) measured on test against the same
 /// targets, exclusions and metric code as the baselines.
-fn engine_over_catalogue(
-    ds: &Dataset,
-    model: &ModelRuntime,
-    lists: Option<&[Vec<(u32, f32)>]>,
-    vectors: &[f32],
-    dim: usize,
-    a: &EvalArgs,
-    log: &mut dyn FnMut(&str),
-) -> Result<(localrank_model::eval::Metrics, serde_json::Value), CliError> {
+fn engine_over_catalogue(inputs: &EngineInputs, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(localrank_model::eval::Metrics, serde_json::Value), CliError> {
     let t = Instant::now();
-    let mut setup = HomepageSetup::new(ds, vectors, dim, ds.num_items(), lists)?;
+    let (ds, model) = (inputs.ds, inputs.model);
+    let mut setup = inputs.setup(ds.num_items())?;
     let users: Vec<usize> = (0..ds.num_users()).collect();
     // Only very large logs are sampled (every k-th user, deterministic), to bound memory; the
     // report says how many users tuned the weights.
     let tuning_users: Vec<usize> = match MAX_TUNING_PAIRS / setup.pool_size().max(1) {
         cap if cap < users.len() => {
-            let step = users.len() as f64 / cap.max(1) as f64;
-            (0..cap.max(1)).map(|k| users[(k as f64 * step) as usize]).collect()
+            let cap = cap.max(1);
+            let step = users.len() as f64 / cap as f64;
+            (0..cap).map(|k| users[(k as f64 * step) as usize]).collect()
         }
         _ => users.clone(),
     };
@@ -298,20 +310,11 @@ fn engine_over_catalogue(
 /// The engine's blend weights for this model: a grid on the validation split's homepage pool,
 /// then the full engine (MMR, slot rules) on the test split with the defaults and the tuned
 /// weights, so the gain is measured on data the tuning never saw.
-#[allow(clippy::too_many_arguments)]
-fn tune_blend(
-    ds: &Dataset,
-    model: &ModelRuntime,
-    lists: Option<&[Vec<(u32, f32)>]>,
-    vectors: &[f32],
-    dim: usize,
-    a: &EvalArgs,
-    opts: &EvalOptions,
-    log: &mut dyn FnMut(&str),
-) -> Result<TunedBlend, CliError> {
+fn tune_blend(inputs: &EngineInputs, a: &EvalArgs, opts: &EvalOptions, log: &mut dyn FnMut(&str)) -> Result<TunedBlend, CliError> {
     let t = Instant::now();
+    let (ds, model) = (inputs.ds, inputs.model);
     let variant = neighbour_variant(a);
-    let mut setup = HomepageSetup::new(ds, vectors, dim, a.pool, lists)?;
+    let mut setup = inputs.setup(a.pool)?;
     let users: Vec<usize> = (0..ds.num_users()).collect();
     let tuning = tune(&setup.cases(SplitPart::Validation, &users, model)?);
     let w = tuning.tuned;
