@@ -185,6 +185,7 @@ class GuardedEngine {
   exportHistory() { return guard(() => this.#inner.exportHistory()); }
   forget() { return guard(() => this.#inner.forget()); }
   status() { return guard(() => this.#inner.status()); }
+  takeReport() { return guard(() => this.#inner.takeReport()); }
   close() { return guard(() => this.#inner.close()); }
 
   /** Never rejects: a stopped engine (or any failure) gives the server order with the reason. */

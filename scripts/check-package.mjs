@@ -8,7 +8,7 @@
 //   - `npm publish --dry-run`: succeeds with no warning but the expected "not logged in" one
 //     (npm warns, for example, when it has to auto-correct package.json);
 //   - with --cargo: the crates meant for crates.io (CRATES below) carry the same metadata and
-//     `cargo package -p localrank-core -p localrank` accepts them, verified: each is built from
+//     `cargo package -p localrank-core -p localrank-report -p localrank` accepts them, verified: each is built from
 //     its packaged sources, which catches a file the build needs left out of the package. Cold,
 //     that builds their dependencies once more (measured: 10 min on this 2-core machine while
 //     other builds ran); warm, seconds. CARGO_PACKAGE_NO_VERIFY=1 skips the build (then it is the
@@ -97,7 +97,8 @@ function checkPublish() {
 }
 
 /** The crates meant for crates.io (every other workspace member says `publish = false`). */
-const CRATES = ['localrank-core', 'localrank'];
+// localrank-report is published because `localrank` depends on it (takeReport() seals in the wasm).
+const CRATES = ['localrank-core', 'localrank-report', 'localrank'];
 
 /**
  * The crates meant for crates.io: the same licence and repository as package.json, licence
@@ -148,7 +149,7 @@ function checkCargo(pkg) {
   for (const dir of ['.fingerprint', 'deps']) {
     const root = join(meta.target_directory, 'debug', dir);
     if (!existsSync(root)) continue;
-    for (const name of readdirSync(root).filter((n) => /^(lib)?localrank[-_]core-/.test(n))) rmSync(join(root, name), { recursive: true, force: true });
+    for (const name of readdirSync(root).filter((n) => /^(lib)?localrank[-_](core|report)-/.test(n))) rmSync(join(root, name), { recursive: true, force: true });
   }
   // Verified unless CARGO_PACKAGE_NO_VERIFY is set (see the top of this file).
   const started = performance.now();

@@ -150,6 +150,15 @@ impl HistoryStore for IdbStore {
         Ok(snapshot)
     }
 
+    async fn load_experiment(&mut self) -> Result<Option<String>, LocalRankError> {
+        const OP: &str = "read the experiment state";
+        self.ensure_open().await?;
+        let tx = self.transaction(TransactionMode::ReadOnly, OP)?;
+        let experiment = store(&tx, META)?.get(JsValue::from_str(EXPERIMENT_KEY)).map_err(|e| read_error(OP, e))?;
+        commit(tx, OP).await?;
+        Ok(experiment.result().ok().and_then(|v| v.as_string()))
+    }
+
     async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
         const OP: &str = "save the history";
         self.ensure_open().await?;
@@ -219,6 +228,13 @@ impl HistoryStore for BrowserStore {
         match self {
             BrowserStore::Idb(s) => s.load().await,
             BrowserStore::Memory(s) => s.load().await,
+        }
+    }
+
+    async fn load_experiment(&mut self) -> Result<Option<String>, LocalRankError> {
+        match self {
+            BrowserStore::Idb(s) => s.load_experiment().await,
+            BrowserStore::Memory(s) => s.load_experiment().await,
         }
     }
 

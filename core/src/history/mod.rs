@@ -327,9 +327,46 @@ impl<S: HistoryStore> History<S> {
     /// The finished day's outcome, at most once per day (saved as reported before it is
     /// returned, so a crash after this call loses a report rather than doubling one).
     pub async fn take_experiment_report(&mut self, now: f64) -> Result<Option<(i64, DayOutcome)>, LocalRankError> {
-        let mut report = None;
-        self.update_experiment(|state, arm| report = state.take_report(now, arm)).await?;
-        Ok(report)
+        self.take_experiment_report_with(now, |day, outcome| Ok((day, outcome))).await
+    }
+
+    /// Turns the finished day into its report with `make` (the engine seals it) and marks the
+    /// day reported in the store before returning what `make` made. If `make` fails, nothing
+    /// is marked and the day stays due (a later call retries it); if the store cannot save
+    /// the mark, the report is dropped and the error returned: a day may be lost, never sent
+    /// twice.
+    pub async fn take_experiment_report_with<T>(
+        &mut self,
+        now: f64,
+        make: impl FnOnce(i64, DayOutcome) -> Result<T, LocalRankError>,
+    ) -> Result<Option<T>, LocalRankError> {
+        // Another tab of this browser may have reported a day since this one last read the
+        // store: adopt the later `reported_through`, so the two do not both report it. (Tabs
+        // calling at the same instant still race between this read and the write below.)
+        let stored = match &self.experiment {
+            None => return Ok(None),
+            Some(_) => self.store.load_experiment().await?,
+        };
+        let Some((config, state)) = &mut self.experiment else { return Ok(None) };
+        if let Some(stored) = stored.as_deref().and_then(|record| ExperimentState::from_record(record).ok())
+            && stored.id == state.id
+            && stored.reported_through > state.reported_through
+        {
+            state.reported_through = stored.reported_through;
+        }
+        let mut next = state.clone();
+        let arm = next.arm(config);
+        let made = match next.take_report(now, arm) {
+            Some((day, outcome)) => Some(make(day, outcome)?),
+            None => None,
+        };
+        if next != *state {
+            self.save_experiment(&next).await?;
+            if let Some((_, state)) = &mut self.experiment {
+                *state = next;
+            }
+        }
+        Ok(made)
     }
 
     async fn tally_event(&mut self, event: &StoredEvent, now: f64) {

@@ -43,6 +43,12 @@ pub trait HistoryStore {
     /// Reads everything the store holds.
     async fn load(&mut self) -> Result<Snapshot, LocalRankError>;
 
+    /// Reads only the stored experiment state (`Snapshot::experiment`). Stores that can read
+    /// one record cheaply override this; the default loads everything.
+    async fn load_experiment(&mut self) -> Result<Option<String>, LocalRankError> {
+        Ok(self.load().await?.experiment)
+    }
+
     /// Applies a change atomically. Returns the `seq` given to the appended event, if any.
     async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError>;
 
