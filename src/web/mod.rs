@@ -60,8 +60,9 @@ export interface DapUpload {
     /** Relative to the leader's URL (which should end in `/`): `tasks/{taskId}/reports`. */
     path: string;
     contentType: "application/dap-report";
-    /** 1,478 bytes. */
-    body: Uint8Array;
+    /** 1,478 bytes, in an ArrayBuffer of their own (`& BufferSource`: so TypeScript ≥ 5.7 accepts
+     * it as a `fetch` body, where a bare `Uint8Array` may view a SharedArrayBuffer). */
+    body: Uint8Array & BufferSource;
 }
 
 /** The error every localrank promise rejects with. */
