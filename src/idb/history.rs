@@ -26,7 +26,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::{commit, dom_name, factory, js_array, open_database, read_error, store, to_js, write_error, OpenError};
 
 use crate::history::event::StoredEvent;
-use crate::history::store::{Change, HistoryStore, Snapshot};
+use crate::history::store::{already_reported, Change, HistoryStore, Snapshot};
 use crate::history::vectors::{CachedVector, VectorCache};
 use crate::history::MemoryStore;
 use crate::error::LocalRankError;
@@ -150,13 +150,21 @@ impl HistoryStore for IdbStore {
         Ok(snapshot)
     }
 
-    async fn load_experiment(&mut self) -> Result<Option<String>, LocalRankError> {
-        const OP: &str = "read the experiment state";
+    async fn save_report_mark(&mut self, record: &str, id: &str, day: i64) -> Result<bool, LocalRankError> {
+        const OP: &str = "mark the day reported";
         self.ensure_open().await?;
-        let tx = self.transaction(TransactionMode::ReadOnly, OP)?;
-        let experiment = store(&tx, META)?.get(JsValue::from_str(EXPERIMENT_KEY)).map_err(|e| read_error(OP, e))?;
+        // One readwrite transaction: IndexedDB runs overlapping readwrite transactions on a
+        // store one after the other, so a second tab's check sees the first tab's mark.
+        let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
+        let meta = store(&tx, META)?;
+        let key = JsValue::from_str(EXPERIMENT_KEY);
+        let stored = meta.get(key.clone()).map_err(|e| read_error(OP, e))?.await.map_err(|e| read_error(OP, e))?;
+        let won = !already_reported(stored.and_then(|v| v.as_string()).as_deref(), id, day);
+        if won {
+            meta.put(&JsValue::from_str(record), Some(&key)).map_err(|e| write_error(OP, e))?;
+        }
         commit(tx, OP).await?;
-        Ok(experiment.result().ok().and_then(|v| v.as_string()))
+        Ok(won)
     }
 
     async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
@@ -231,10 +239,10 @@ impl HistoryStore for BrowserStore {
         }
     }
 
-    async fn load_experiment(&mut self) -> Result<Option<String>, LocalRankError> {
+    async fn save_report_mark(&mut self, record: &str, id: &str, day: i64) -> Result<bool, LocalRankError> {
         match self {
-            BrowserStore::Idb(s) => s.load_experiment().await,
-            BrowserStore::Memory(s) => s.load_experiment().await,
+            BrowserStore::Idb(s) => s.save_report_mark(record, id, day).await,
+            BrowserStore::Memory(s) => s.save_report_mark(record, id, day).await,
         }
     }
 

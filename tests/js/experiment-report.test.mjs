@@ -105,6 +105,32 @@ test('one upload per finished day, marked before it is returned: null on the sam
   assert.deepEqual(logs.filter((l) => l.startsWith('pageerror')), []);
 });
 
+test('two tabs taking the same finished day at the same instant: exactly one upload', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const result = await page.evaluate(
+    async ({ T0, DAY_MS, dap }) => {
+      let now = T0;
+      Date.now = () => now;
+      const { open } = await import('/js/index.js');
+      const pool = { dim: 2, items: [{ id: 'kettle', vector: [1, 0], score: 2 }, { id: 'stove', vector: [0.1, 0.9], score: 1 }] };
+      const options = { database: 'exp-two-tabs', experiment: { id: 'home-two-tabs', split: 0, dap } };
+      // Two engines on one database: what two tabs of the shop are. Both see day 1's homepage.
+      const a = await open(options);
+      const b = await open(options);
+      await a.rank(pool);
+      await b.rank(pool);
+      now += DAY_MS;
+      const uploads = await Promise.all([a.takeReport(), b.takeReport(), a.takeReport(), b.takeReport()]);
+      const later = await Promise.all([a.takeReport(), b.takeReport()]);
+      await a.forget();
+      return { sent: uploads.filter((u) => u !== null).length, later };
+    },
+    { T0, DAY_MS, dap: { taskId, timePrecision: PRECISION, leaderConfig: leader.configList.toString('base64url'), helperConfig: helper.configList.toString('base64url') } },
+  );
+  assert.equal(result.sent, 1, 'one tab wins the day; the other sends nothing');
+  assert.deepEqual(result.later, [null, null]);
+});
+
 test('a wrong dap setting names its field; the page still ranks, tallies, and takeReport() says what is wrong', async () => {
   const { page } = await blankPage(s.browser, s.url);
   const result = await page.evaluate(

@@ -333,40 +333,37 @@ impl<S: HistoryStore> History<S> {
     /// Turns the finished day into its report with `make` (the engine seals it) and marks the
     /// day reported in the store before returning what `make` made. If `make` fails, nothing
     /// is marked and the day stays due (a later call retries it); if the store cannot save
-    /// the mark, the report is dropped and the error returned: a day may be lost, never sent
-    /// twice.
+    /// the mark, the report is dropped and the error returned; if another tab marked the day
+    /// first, the report is dropped and `None` returned: a day may be lost, never sent twice.
     pub async fn take_experiment_report_with<T>(
         &mut self,
         now: f64,
         make: impl FnOnce(i64, DayOutcome) -> Result<T, LocalRankError>,
     ) -> Result<Option<T>, LocalRankError> {
-        // Another tab of this browser may have reported a day since this one last read the
-        // store: adopt the later `reported_through`, so the two do not both report it. (Tabs
-        // calling at the same instant still race between this read and the write below.)
-        let stored = match &self.experiment {
-            None => return Ok(None),
-            Some(_) => self.store.load_experiment().await?,
-        };
-        let Some((config, state)) = &mut self.experiment else { return Ok(None) };
-        if let Some(stored) = stored.as_deref().and_then(|record| ExperimentState::from_record(record).ok())
-            && stored.id == state.id
-            && stored.reported_through > state.reported_through
-        {
-            state.reported_through = stored.reported_through;
-        }
+        let Some((config, state)) = &self.experiment else { return Ok(None) };
         let mut next = state.clone();
         let arm = next.arm(config);
-        let made = match next.take_report(now, arm) {
-            Some((day, outcome)) => Some(make(day, outcome)?),
-            None => None,
-        };
-        if next != *state {
-            self.save_experiment(&next).await?;
-            if let Some((_, state)) = &mut self.experiment {
-                *state = next;
+        let Some((day, outcome)) = next.take_report(now, arm) else {
+            // No day due; moving to today may still have closed one without a homepage.
+            if next != *state {
+                self.save_experiment(&next).await?;
+                if let Some((_, state)) = &mut self.experiment {
+                    *state = next;
+                }
             }
+            return Ok(None);
+        };
+        let made = make(day, outcome)?;
+        // The mark and the check that no other tab of this browser reported the day are one
+        // store transaction: of two tabs taking the same day, one wins, the other sends nothing.
+        let won = self.store.save_report_mark(&next.to_record(), &next.id, day).await?;
+        if let Some((_, state)) = &mut self.experiment {
+            if !won {
+                next.reported_through = next.reported_through.max(Some(day));
+            }
+            *state = next;
         }
-        Ok(made)
+        Ok(won.then_some(made))
     }
 
     async fn tally_event(&mut self, event: &StoredEvent, now: f64) {
