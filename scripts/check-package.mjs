@@ -25,9 +25,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * The budget for the packed tarball (both wasm builds are most of it). 550 kB until
  * takeReport(): the lift report's code (localrank-report: prio's Prio3Histogram, HPKE with
- * X25519 / HKDF-SHA256 / AES-128-GCM, DAP framing) added 51.9 kB gzip to the scalar wasm
- * (246.6 → 298.5 kB, gzip -9) and 50.8 kB to the SIMD one (245.6 → 296.4 kB), which took the
- * tarball from ~544 to 649.8 kB (measured 2026-12-02). That is over issue 14's 40 KB-per-wasm
+ * X25519 / HKDF-SHA256 / AES-128-GCM, DAP framing) added 53.9 kB gzip to the scalar wasm
+ * (246.6 → 300.5 kB, gzip -9) and 52.9 kB to the SIMD one (245.6 → 298.5 kB), which took the
+ * tarball from ~544 to ~654 kB (measured 2026-12-02). That is over issue 14's 40 KB-per-wasm
  * allowance; see docs/measurement.md, "Size in the page".
  */
 export const MAX_TARBALL = 660 * 1000;
