@@ -11,7 +11,8 @@
 //! bound to the task and report metadata, framed as a `Report` ([`dap`]). The crate does no
 //! I/O: the caller fetches the configs and sends the [`Upload`].
 //!
-//! Not here yet (docs/measurement.md): the engine's `takeReport()`.
+//! The engine's `takeReport()` (crate `localrank`, `src/report.rs`) checks the storefront's
+//! task and configs at `open()` and calls [`seal_day`] in the page's wasm (docs/measurement.md).
 
 pub mod dap;
 
