@@ -39,6 +39,25 @@ function defaultWasm() {
   return simd ? new URL('../pkg/localrank_simd_bg.wasm', import.meta.url) : new URL('../pkg/localrank_bg.wasm', import.meta.url);
 }
 
+let reportModule;
+
+/**
+ * The report module's `sealDay`, loaded on first use. A failed download is a LocalRankError
+ * (the day stays due; the next takeReport() tries again), never a stopped engine.
+ */
+function loadReportModule() {
+  reportModule ??= import('../pkg/localrank_report.js')
+    .then(async (module) => {
+      await module.default({ module_or_path: new URL('../pkg/localrank_report_bg.wasm', import.meta.url) });
+      return module.sealDay;
+    })
+    .catch((error) => {
+      reportModule = undefined;
+      throw localRankError('Internal', `could not load localrank's report module (pkg/localrank_report_bg.wasm): ${error?.message ?? error}. The day stays due; the next takeReport() tries again`);
+    });
+  return reportModule;
+}
+
 /** Opens the shopper's history on this device. See `OpenOptions`. */
 export async function open(options) {
   await load();
@@ -185,7 +204,16 @@ class GuardedEngine {
   exportHistory() { return guard(() => this.#inner.exportHistory()); }
   forget() { return guard(() => this.#inner.forget()); }
   status() { return guard(() => this.#inner.status()); }
-  takeReport() { return guard(() => this.#inner.takeReport()); }
+  /**
+   * The experiment's report for a finished day, or null. The sealing code (Prio3, HPKE: the
+   * second wasm, pkg/localrank_report_bg.wasm) is loaded only when a day is due, so pages
+   * without an experiment never download it and pages with one fetch it at most once a day.
+   */
+  async takeReport() {
+    if (!(await guard(() => this.#inner.reportDue()))) return null;
+    const sealDay = await loadReportModule();
+    return guard(() => this.#inner.takeReport(sealDay));
+  }
   close() { return guard(() => this.#inner.close()); }
 
   /** Never rejects: a stopped engine (or any failure) gives the server order with the reason. */

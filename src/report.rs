@@ -1,7 +1,9 @@
 //! The lift experiment's daily report in the engine (docs/measurement.md): the storefront's
-//! DAP task settings checked once at `open()`, and a finished day sealed into the opaque
-//! upload `takeReport()` hands back. Platform-free (tested natively); the sealing itself is
-//! `localrank-report`'s, run in the page's wasm. Nothing here makes a request.
+//! DAP task settings checked once at `open()`, and a finished day turned into the opaque
+//! upload `takeReport()` hands back. The sealing itself (Prio3 sharding, HPKE) runs in a
+//! second wasm module, `localrank-report-web`, that the JS layer loads only when a day is
+//! due; this module gives it a [`SealRequest`] and frames what comes back. Platform-free
+//! (tested natively, sealing in-process). Nothing here makes a request.
 
 use base64::Engine as _;
 use localrank_core::measure::dap::OptionValue;
@@ -62,20 +64,55 @@ impl DapTask {
         Ok(DapTask { task, leader, helper })
     }
 
-    /// Seals the outcome of `day` (days since 1970, UTC) as the DAP upload. The report's time
+    /// Seals the outcome of `day` (days since 1970, UTC) as the DAP upload, with `seal`: the
+    /// report module's `sealDay` in the browser (a second wasm, loaded only when a day is due:
+    /// `localrank-report-web`), [`localrank_report::seal_encoded`] natively. The report's time
     /// is the day's start, rounded down to the task's time precision.
-    pub fn seal(&self, day: i64, outcome: &DayOutcome) -> Result<Upload, LocalRankError> {
+    pub fn seal(&self, day: i64, outcome: &DayOutcome, seal: impl FnOnce(&SealRequest) -> Result<Vec<u8>, String>) -> Result<Upload, LocalRankError> {
         let time_s = u64::try_from(day)
             .ok()
             .and_then(|d| d.checked_mul(SECONDS_PER_DAY))
             .ok_or_else(|| LocalRankError::Internal(format!("day {day} has no DAP time (before 1970?); the day is skipped")))?;
-        localrank_report::seal_day(&self.task, &self.leader, &self.helper, outcome, time_s)
-            .map_err(|e| LocalRankError::Internal(format!("could not seal the day's report: {e}")))
+        let encode = |config: &HpkeConfig| config.to_bytes().map_err(|e| LocalRankError::Internal(format!("could not encode an aggregator's config: {e}")));
+        let request = SealRequest {
+            task_id: self.task.task_id,
+            time_precision_s: self.task.time_precision_s,
+            leader_config: encode(&self.leader)?,
+            helper_config: encode(&self.helper)?,
+            time_s,
+            // u32: a JS number either way; NUM_BUCKETS is 48.
+            bucket: outcome.bucket() as u32,
+        };
+        let body = seal(&request).map_err(|e| LocalRankError::Internal(format!("could not seal the day's report: {e}")))?;
+        Ok(Upload::for_task(&self.task, body))
     }
 
     /// The task id as it appears in the upload's path.
     pub fn task_id(&self) -> String {
         self.task.task_id_base64url()
+    }
+}
+
+/// What the report module needs to seal one day: the task and both aggregators' chosen
+/// configs (public), the day's time and its histogram bucket (the private part, which never
+/// leaves the page in clear: the module returns it secret-shared and encrypted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealRequest {
+    pub task_id: [u8; localrank_report::dap::TASK_ID_LEN],
+    pub time_precision_s: u64,
+    /// The leader's chosen `HpkeConfig`, encoded on its own (not as a list).
+    pub leader_config: Vec<u8>,
+    pub helper_config: Vec<u8>,
+    /// The day's start, seconds since 1970 (UTC).
+    pub time_s: u64,
+    pub bucket: u32,
+}
+
+impl SealRequest {
+    /// Seals in this process with `localrank-report` (native code and tests; the browser
+    /// calls the same function inside the report module).
+    pub fn seal_here(&self) -> Result<Vec<u8>, String> {
+        localrank_report::seal_encoded(&self.task_id, self.time_precision_s, &self.leader_config, &self.helper_config, self.time_s, self.bucket).map_err(|e| e.to_string())
     }
 }
 
@@ -126,7 +163,7 @@ mod tests {
     fn a_good_task_seals_a_day_at_the_days_start() {
         let task = DapTask::from_options(&options(good())).unwrap();
         let outcome = DayOutcome { arm: Arm::Control, first_click: FirstClick::Slot(2), converted: true };
-        let upload = task.seal(20_000, &outcome).unwrap();
+        let upload = task.seal(20_000, &outcome, SealRequest::seal_here).unwrap();
         assert_eq!(upload.method, "PUT");
         assert_eq!(upload.path, format!("tasks/{TASK_ID}/reports"));
         assert_eq!(upload.content_type, "application/dap-report");
@@ -134,7 +171,9 @@ mod tests {
         let report = localrank_report::Report::from_bytes(&upload.body).unwrap();
         assert_eq!(report.metadata.time, 20_000 * 86_400);
         assert_eq!((report.leader_encrypted_input_share.config_id, report.helper_encrypted_input_share.config_id), (1, 2));
-        assert!(task.seal(-1, &outcome).is_err(), "a day before 1970 is an error, not a panic");
+        assert!(task.seal(-1, &outcome, SealRequest::seal_here).is_err(), "a day before 1970 is an error, not a panic");
+        let failed = task.seal(20_000, &outcome, |_| Err("the report module did not load".into())).unwrap_err();
+        assert!(failed.to_string().contains("the report module did not load"), "{failed}");
     }
 
     #[test]

@@ -282,10 +282,12 @@ fn an_experiment_keeps_its_arm_across_visits_tallies_the_day_and_reports_it_once
     // A report that cannot be made (sealing failed) leaves the day due; a made one marks it.
     let day_after = tomorrow + DAY_MS;
     block_on(history.homepage_shown(&order, tomorrow + 2.0)).unwrap();
+    assert!(history.experiment_report_due(day_after), "a finished day with a homepage is due");
     let failed = block_on(history.take_experiment_report_with(day_after, |_, _| Err::<(), _>(LocalRankError::Internal("no randomness".into()))));
     assert!(failed.is_err());
     let retried = block_on(history.take_experiment_report_with(day_after + 1.0, |day, outcome| Ok((day, outcome)))).unwrap();
     assert_eq!(retried.map(|(day, _)| day), Some((tomorrow / DAY_MS).floor() as i64), "the failed day is retried, not lost");
+    assert!(!history.experiment_report_due(day_after + 2.0), "a reported day is not due again");
     assert_eq!(block_on(history.take_experiment_report_with(day_after + 2.0, |day, _| Ok(day))).unwrap(), None);
 
     // A new experiment id draws a new coin; erasing the history forgets the experiment too.

@@ -293,17 +293,32 @@ impl Engine {
         })
     }
 
-    /// The lift experiment's report for one finished day, ready to send, or `null` when there
-    /// is nothing to send: no experiment or no `experiment.dap`, no finished day with a
-    /// homepage shown, or that day already reported. Call it once a day (or on every visit:
-    /// it is cheap and returns each day once) and send the upload to the task's leader:
-    /// `fetch(new URL(upload.path, leaderUrl), { method: upload.method, headers: {
-    /// 'content-type': upload.contentType }, body: upload.body })`. The day is marked
-    /// reported in storage before the upload is returned: a failed send loses that day's
-    /// report, it is never sent twice. The engine itself makes no request. Rejects with the
-    /// `InvalidOptions` error of a wrong `experiment.dap` (naming the field).
+    /// Whether a finished day is waiting for its report (`takeReport()` asks first, so the
+    /// report module is downloaded only when there is a day to seal). `false` without an
+    /// experiment or `experiment.dap`; rejects with the `InvalidOptions` error of a wrong
+    /// `experiment.dap` (naming the field). Package-internal: js/index.js calls it.
+    #[wasm_bindgen(js_name = reportDue, unchecked_return_type = "Promise<boolean>")]
+    pub fn report_due(&self) -> Promise {
+        let history = self.history.clone();
+        let dap = self.dap.clone();
+        future_to_promise(async move {
+            match dap.as_ref() {
+                None => Ok(JsValue::FALSE),
+                Some(Err(error)) => Err(js_error(error)),
+                Some(Ok(_)) => Ok(JsValue::from_bool(history.lock().await.experiment_report_due(js_sys::Date::now()))),
+            }
+        })
+    }
+
+    /// The lift experiment's report for one finished day, sealed with `seal_day` (the report
+    /// module's `sealDay`, which js/index.js loads on demand), or `null` when there is nothing
+    /// to send: no experiment or no `experiment.dap`, no finished day with a homepage shown, or
+    /// that day already reported (by this tab or another). The day is marked reported in
+    /// storage before the upload is returned: a failed send loses that day's report, it is
+    /// never sent twice; a failed seal leaves the day due. The engine makes no request.
+    /// Package-internal: the public `takeReport()` is js/index.js's.
     #[wasm_bindgen(js_name = takeReport, unchecked_return_type = "Promise<DapUpload | null>")]
-    pub fn take_report(&self) -> Promise {
+    pub fn take_report(&self, seal_day: js_sys::Function) -> Promise {
         let history = self.history.clone();
         let dap = self.dap.clone();
         future_to_promise(async move {
@@ -315,7 +330,7 @@ impl Engine {
             let upload = history
                 .lock()
                 .await
-                .take_experiment_report_with(js_sys::Date::now(), |day, outcome| task.seal(day, &outcome))
+                .take_experiment_report_with(js_sys::Date::now(), |day, outcome| task.seal(day, &outcome, |request| call_seal_day(&seal_day, request)))
                 .await
                 .map_err(|e| js_error(&e))?;
             let Some(upload) = upload else { return Ok(JsValue::NULL) };
@@ -335,6 +350,24 @@ impl Engine {
             Ok(JsValue::UNDEFINED)
         })
     }
+}
+
+/// Calls the report module's `sealDay(taskId, timePrecision, leaderConfig, helperConfig,
+/// time, bucket)`: the body's bytes, or what it threw as text.
+fn call_seal_day(seal_day: &js_sys::Function, request: &crate::report::SealRequest) -> Result<Vec<u8>, String> {
+    use wasm_bindgen::JsCast;
+    let args = js_sys::Array::new();
+    args.push(&js_sys::Uint8Array::from(request.task_id.as_slice()));
+    // Whole seconds below 2⁵³ (checked at open / by the day arithmetic): exact as f64.
+    args.push(&JsValue::from_f64(request.time_precision_s as f64));
+    args.push(&js_sys::Uint8Array::from(request.leader_config.as_slice()));
+    args.push(&js_sys::Uint8Array::from(request.helper_config.as_slice()));
+    args.push(&JsValue::from_f64(request.time_s as f64));
+    args.push(&JsValue::from(request.bucket));
+    let body = seal_day.apply(&JsValue::NULL, &args).map_err(|thrown| {
+        thrown.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| thrown.as_string()).unwrap_or_else(|| "the report module threw".into())
+    })?;
+    body.dyn_into::<js_sys::Uint8Array>().map(|bytes| bytes.to_vec()).map_err(|_| "the report module's sealDay returned no bytes (a different localrank version?)".into())
 }
 
 /// `{ method, path, contentType, body: Uint8Array }`: the body as bytes, not a number array.

@@ -206,3 +206,52 @@ test('no experiment, or an experiment without dap: takeReport() is null; the wor
   assert.equal(result.inWorker, null, 'no finished day yet');
   assert.deepEqual(result.error, { code: 'InvalidOptions', field: 'experiment.dap.taskId' });
 });
+
+test('the report module (prio, HPKE) is downloaded only when a day is due; a failed download leaves the day due', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const requested = [];
+  page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+  // The first download of the report's wasm fails, as a dropped connection would.
+  let failures = 1;
+  await page.route('**/localrank_report_bg.wasm', (route) => (failures-- > 0 ? route.abort() : route.continue()));
+  const reportFiles = () => requested.filter((path) => path.includes('localrank_report'));
+  const dap = { taskId, timePrecision: PRECISION, leaderConfig: leader.configList.toString('base64url'), helperConfig: helper.configList.toString('base64url') };
+
+  const sameDay = await page.evaluate(
+    async ({ T0, dap }) => {
+      window.now = T0;
+      Date.now = () => window.now;
+      const { open } = await import('/js/index.js');
+      window.engine = await open({ storage: 'memory', experiment: { id: 'home-lazy', split: 1, dap } });
+      await window.engine.record({ kind: 'view', item: 'stove', vector: [0, 1] });
+      await window.engine.rank({ dim: 2, items: [{ id: 'kettle', vector: [1, 0], score: 2 }, { id: 'stove', vector: [0.1, 0.9], score: 1 }] });
+      return window.engine.takeReport();
+    },
+    { T0, dap },
+  );
+  assert.equal(sameDay, null);
+  assert.deepEqual(reportFiles(), [], 'an experiment with no finished day downloads no report code');
+  assert.ok(requested.some((path) => path.endsWith('.wasm')), 'the engine itself was downloaded');
+
+  const result = await page.evaluate(async ({ DAY_MS }) => {
+    window.now += DAY_MS;
+    let error;
+    try {
+      await window.engine.takeReport();
+    } catch (e) {
+      error = { name: e.name, code: e.code, message: e.message };
+    }
+    const retried = await window.engine.takeReport();
+    const again = await window.engine.takeReport();
+    const ranked = await window.engine.rank({ dim: 2, items: [{ id: 'kettle', vector: [1, 0], score: 2 }, { id: 'stove', vector: [0.1, 0.9], score: 1 }] });
+    return { error, retried: retried && { path: retried.path, length: retried.body.length }, again, personalized: ranked.personalized, order: ranked.order };
+  }, { DAY_MS });
+  assert.equal(result.error?.name, 'LocalRankError', 'a failed download is a LocalRankError, not a stopped engine');
+  assert.equal(result.error.code, 'Internal');
+  assert.match(result.error.message, /report module.*stays due/s);
+  assert.deepEqual(result.retried, { path: `tasks/${taskId}/reports`, length: 1478 }, 'the day stayed due and is sent on the next call');
+  assert.equal(result.again, null, 'and only once');
+  assert.equal(result.personalized, true, 'ranking carries on');
+  assert.deepEqual(result.order, ['stove', 'kettle']);
+  assert.deepEqual([...new Set(reportFiles())].sort(), ['/pkg/localrank_report.js', '/pkg/localrank_report_bg.wasm']);
+});

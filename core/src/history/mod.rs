@@ -330,6 +330,16 @@ impl<S: HistoryStore> History<S> {
         self.take_experiment_report_with(now, |day, outcome| Ok((day, outcome))).await
     }
 
+    /// Whether [`take_experiment_report_with`](Self::take_experiment_report_with) would make a
+    /// report now: a finished day with a homepage shown, not reported yet. Changes nothing; the
+    /// engine asks first so the report module is loaded only when there is a day to seal.
+    pub fn experiment_report_due(&self, now: f64) -> bool {
+        let Some((config, state)) = &self.experiment else { return false };
+        let mut next = state.clone();
+        let arm = next.arm(config);
+        next.take_report(now, arm).is_some()
+    }
+
     /// Turns the finished day into its report with `make` (the engine seals it) and marks the
     /// day reported in the store before returning what `make` made. If `make` fails, nothing
     /// is marked and the day stays due (a later call retries it); if the store cannot save
