@@ -15,6 +15,8 @@
 //! task and configs at `open()` and calls [`seal_day`] in the page's wasm (docs/measurement.md).
 
 pub mod dap;
+#[cfg(feature = "aggregator")]
+pub mod aggregator;
 
 pub use dap::{HpkeConfig, Message, Report, Role};
 use dap::{HpkeCiphertext, PlaintextInputShare, ReportMetadata, TASK_ID_LEN};

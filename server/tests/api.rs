@@ -104,6 +104,7 @@ fn fixture(name: &str) -> (PathBuf, ServerConfig) {
         site_root: site,
         model_dir: model,
         catalogue: CatalogueSource::Json(catalogue_path),
+        experiment_split: 0.5,
     };
     (dir, config)
 }
