@@ -212,3 +212,36 @@ test('the shop still works when the experiment endpoint fails', async () => {
     rmSync(profile, { recursive: true, force: true });
   }
 });
+
+test('a failed upload never breaks the shop, and the day is not sent again', async () => {
+  const profile = mkdtempSync(join(tmpdir(), 'localrank-e2e-lift-fail-profile-'));
+  const errors = [];
+  const before = (await lift()).view;
+  let context, page;
+  try {
+    // Day 1: the homepage is shown (that alone makes a day worth reporting).
+    ({ context, page } = await openBrowser(profile, [], errors, 0));
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => Number(document.body.dataset.ranked ?? 0) >= 1, null, { timeout: 60_000 });
+    assert.equal(await reportOutcome(page), 'none');
+    await context.close();
+    // Day 2: the leader is unreachable.
+    ({ context, page } = await openBrowser(profile, [], errors, DAY_MS + 60_000));
+    await context.route(/\/dap\/leader\//, (route) => route.abort('connectionrefused'));
+    await page.goto(`${server.url}/`);
+    assert.equal(await reportOutcome(page), 'failed');
+    await page.waitForFunction(() => Number(document.body.dataset.ranked ?? 0) >= 1);
+    assert.equal(await page.locator('#grid .card').count(), 48, 'the homepage renders');
+    // The leader is back: the day was marked when taken, so it is lost, never sent twice.
+    await context.unroute(/\/dap\/leader\//);
+    await page.reload();
+    assert.equal(await reportOutcome(page), 'none');
+    const after = (await lift()).view;
+    assert.equal(after.reports, before.reports, 'nothing arrived');
+    // Only the refused connection's own console line, nothing from the page's code.
+    assert.deepEqual(errors.filter((e) => !e.includes('ERR_CONNECTION_REFUSED')), []);
+  } finally {
+    await context?.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
