@@ -204,7 +204,13 @@ async fn lift_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
     let Some(root) = &state.site_root else {
         return no_site();
     };
-    send_static(&root.join("lift.html"), "text/html; charset=utf-8", false, &headers).await
+    send_static(
+        &root.join("lift.html"),
+        "text/html; charset=utf-8",
+        false,
+        &headers,
+    )
+    .await
 }
 
 fn no_site() -> Response {

@@ -9,7 +9,10 @@ use localrank_report::{HpkeConfig, Role, TaskConfig, seal_day};
 use localrank_server::experiment::{DemoExperiment, Source, UploadError};
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn configs(experiment: &DemoExperiment) -> (HpkeConfig, HpkeConfig) {
@@ -20,7 +23,11 @@ fn configs(experiment: &DemoExperiment) -> (HpkeConfig, HpkeConfig) {
 fn days(n: usize) -> Vec<DayOutcome> {
     (0..n)
         .map(|i| DayOutcome {
-            arm: if i % 3 == 0 { Arm::Control } else { Arm::Personalized },
+            arm: if i % 3 == 0 {
+                Arm::Control
+            } else {
+                Arm::Personalized
+            },
             first_click: match i % 13 {
                 0 => FirstClick::None,
                 1 => FirstClick::Other,
@@ -44,8 +51,18 @@ fn sealed_reports_aggregate_to_exactly_the_browsers_tallies() {
     let started = std::time::Instant::now();
     for day in &outcomes {
         let upload = seal_day(experiment.task(), &leader, &helper, day, yesterday()).unwrap();
-        assert_eq!(upload.path, format!("tasks/{}/reports", experiment.task_id()));
-        experiment.upload(&experiment.task_id(), &upload.body, Source::Browser, now_s()).unwrap();
+        assert_eq!(
+            upload.path,
+            format!("tasks/{}/reports", experiment.task_id())
+        );
+        experiment
+            .upload(
+                &experiment.task_id(),
+                &upload.body,
+                Source::Browser,
+                now_s(),
+            )
+            .unwrap();
         expected[day.bucket()] += 1;
     }
     let view = experiment.lift().unwrap();
@@ -55,8 +72,15 @@ fn sealed_reports_aggregate_to_exactly_the_browsers_tallies() {
         view.mean_aggregate_ms
     );
     assert_eq!(view.buckets, expected);
-    assert_eq!((view.reports, view.uploaded, view.simulated, view.rejected), (60, 60, 0, 0));
-    assert_eq!(view.estimate, estimate(&expected).unwrap(), "the same estimate as `localrank lift`");
+    assert_eq!(
+        (view.reports, view.uploaded, view.simulated, view.rejected),
+        (60, 60, 0, 0)
+    );
+    assert_eq!(
+        view.estimate,
+        estimate(&expected).unwrap(),
+        "the same estimate as `localrank lift`"
+    );
     assert_eq!(view.estimate.arms.control.reports, 20);
 }
 
@@ -76,28 +100,49 @@ fn rejected(result: Result<(), UploadError>) -> UploadError {
 fn wrong_task_garbage_duplicates_and_one_key_reports_are_refused() {
     let experiment = DemoExperiment::new(0.5).unwrap();
     let (leader, helper) = configs(&experiment);
-    let day = DayOutcome { arm: Arm::Personalized, first_click: FirstClick::Slot(1), converted: true };
+    let day = DayOutcome {
+        arm: Arm::Personalized,
+        first_click: FirstClick::Slot(1),
+        converted: true,
+    };
     let task_id = experiment.task_id();
     let good = seal_day(experiment.task(), &leader, &helper, &day, yesterday()).unwrap();
 
     // Another task id in the URL.
-    let other = TaskConfig { task_id: [9; 32], time_precision_s: 86_400 };
-    let e = rejected(experiment.upload(&other.task_id_base64url(), &good.body, Source::Browser, now_s()));
+    let other = TaskConfig {
+        task_id: [9; 32],
+        time_precision_s: 86_400,
+    };
+    let e = rejected(experiment.upload(
+        &other.task_id_base64url(),
+        &good.body,
+        Source::Browser,
+        now_s(),
+    ));
     assert!(matches!(e, UploadError::UnrecognizedTask(_)), "{e}");
-    assert_eq!((e.status().as_u16(), e.dap_type()), (404, Some("unrecognizedTask")));
+    assert_eq!(
+        (e.status().as_u16(), e.dap_type()),
+        (404, Some("unrecognizedTask"))
+    );
     assert!(e.to_string().contains("fetch /api/experiment again"));
 
     // A report sealed for another task (its AAD names that task) sent to this one: neither share opens.
     let foreign = seal_day(&other, &leader, &helper, &day, yesterday()).unwrap();
     let e = rejected(experiment.upload(&task_id, &foreign.body, Source::Browser, now_s()));
     assert!(e.to_string().contains("does not open"), "{e}");
-    assert_eq!((e.status().as_u16(), e.dap_type()), (400, Some("reportRejected")));
+    assert_eq!(
+        (e.status().as_u16(), e.dap_type()),
+        (400, Some("reportRejected"))
+    );
 
     // Garbage and truncated bytes.
     for body in [&b"hello"[..], &[][..], &good.body[..good.body.len() - 1]] {
         let e = rejected(experiment.upload(&task_id, body, Source::Browser, now_s()));
         assert!(matches!(e, UploadError::InvalidMessage(_)), "{e}");
-        assert_eq!((e.status().as_u16(), e.dap_type()), (400, Some("invalidMessage")));
+        assert_eq!(
+            (e.status().as_u16(), e.dap_type()),
+            (400, Some("invalidMessage"))
+        );
     }
 
     // Sealed only to one aggregator's key (both shares to the leader, or both to the helper):
@@ -114,16 +159,31 @@ fn wrong_task_garbage_duplicates_and_one_key_reports_are_refused() {
     disguised.id = leader.id;
     let wrong_key = seal_day(experiment.task(), &disguised, &helper, &day, yesterday()).unwrap();
     let e = rejected(experiment.upload(&task_id, &wrong_key.body, Source::Browser, now_s()));
-    assert!(e.to_string().contains("Leader's input share does not open"), "{e}");
+    assert!(
+        e.to_string().contains("Leader's input share does not open"),
+        "{e}"
+    );
 
     // A report from the future (beyond Janus's default 60 s of skew).
-    let early = seal_day(experiment.task(), &leader, &helper, &day, now_s() + 3 * 86_400).unwrap();
+    let early = seal_day(
+        experiment.task(),
+        &leader,
+        &helper,
+        &day,
+        now_s() + 3 * 86_400,
+    )
+    .unwrap();
     let e = rejected(experiment.upload(&task_id, &early.body, Source::Browser, now_s()));
-    assert_eq!((e.status().as_u16(), e.dap_type()), (400, Some("reportTooEarly")));
+    assert_eq!(
+        (e.status().as_u16(), e.dap_type()),
+        (400, Some("reportTooEarly"))
+    );
 
     // Nothing above was counted; the good report is, once.
     assert_eq!(experiment.lift().unwrap().reports, 0);
-    experiment.upload(&task_id, &good.body, Source::Browser, now_s()).unwrap();
+    experiment
+        .upload(&task_id, &good.body, Source::Browser, now_s())
+        .unwrap();
     let e = rejected(experiment.upload(&task_id, &good.body, Source::Browser, now_s()));
     assert!(matches!(e, UploadError::Duplicate(_)), "{e}");
     assert_eq!(e.status().as_u16(), 409);
@@ -140,9 +200,18 @@ fn an_outdated_config_is_named() {
     let experiment = DemoExperiment::new(0.5).unwrap();
     let (mut leader, helper) = configs(&experiment);
     leader.id = 77;
-    let day = DayOutcome { arm: Arm::Control, first_click: FirstClick::None, converted: false };
+    let day = DayOutcome {
+        arm: Arm::Control,
+        first_click: FirstClick::None,
+        converted: false,
+    };
     let upload = seal_day(experiment.task(), &leader, &helper, &day, yesterday()).unwrap();
-    let e = rejected(experiment.upload(&experiment.task_id(), &upload.body, Source::Browser, now_s()));
+    let e = rejected(experiment.upload(
+        &experiment.task_id(),
+        &upload.body,
+        Source::Browser,
+        now_s(),
+    ));
     assert_eq!(e.dap_type(), Some("outdatedConfig"));
     assert!(e.to_string().contains("config 77"), "{e}");
 }
@@ -154,13 +223,21 @@ fn simulated_shoppers_go_through_the_same_upload_and_are_counted_as_simulated() 
     assert_eq!(experiment.simulate(200, now_s()).unwrap(), 200);
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
     let view = experiment.lift().unwrap();
-    println!("200 simulated shoppers sealed + aggregated in {elapsed:.0} ms ({:.2} ms per report aggregating)", view.mean_aggregate_ms);
+    println!(
+        "200 simulated shoppers sealed + aggregated in {elapsed:.0} ms ({:.2} ms per report aggregating)",
+        view.mean_aggregate_ms
+    );
     assert_eq!((view.reports, view.simulated, view.uploaded), (200, 200, 0));
     assert_eq!(view.buckets.iter().sum::<u64>(), 200);
     let arms = &view.estimate.arms;
     assert_eq!(arms.control.reports + arms.personalized.reports, 200);
     // Split 0.5 over 200 draws: each arm far from empty.
-    assert!(arms.control.reports > 60 && arms.personalized.reports > 60, "{} / {}", arms.control.reports, arms.personalized.reports);
+    assert!(
+        arms.control.reports > 60 && arms.personalized.reports > 60,
+        "{} / {}",
+        arms.control.reports,
+        arms.personalized.reports
+    );
 }
 
 #[test]
@@ -169,5 +246,9 @@ fn the_split_is_checked() {
     assert!(DemoExperiment::new(f64::NAN).is_err());
     let all = DemoExperiment::new(1.0).unwrap();
     all.simulate(20, now_s()).unwrap();
-    assert_eq!(all.lift().unwrap().estimate.arms.control.reports, 0, "split 1: everyone personalized");
+    assert_eq!(
+        all.lift().unwrap().estimate.arms.control.reports,
+        0,
+        "split 1: everyone personalized"
+    );
 }

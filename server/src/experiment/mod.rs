@@ -21,12 +21,12 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use base64::Engine;
-use localrank_core::measure::estimate::{estimate, LiftReport};
+use localrank_core::measure::estimate::{LiftReport, estimate};
 use localrank_report::aggregator::{AggregatorKeys, DemoAggregation};
 use localrank_report::{Report, Role, TaskConfig};
 
 pub(crate) use routes::routes;
-pub use simulate::{SimulatedTruth, MAX_SIMULATED};
+pub use simulate::{MAX_SIMULATED, SimulatedTruth};
 pub use upload::UploadError;
 
 /// The experiment id the engine keys its stored coin with: fixed, so a browser keeps its arm
@@ -81,7 +81,8 @@ pub struct DemoExperiment {
 
 fn random<const N: usize>() -> Result<[u8; N], ExperimentError> {
     let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes).map_err(|e| ExperimentError::Aggregator(format!("no random numbers: {e}")))?;
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| ExperimentError::Aggregator(format!("no random numbers: {e}")))?;
     Ok(bytes)
 }
 
@@ -90,10 +91,15 @@ impl DemoExperiment {
         if !(split.is_finite() && (0.0..=1.0).contains(&split)) {
             return Err(ExperimentError::Split(split));
         }
-        let aggregator = |e: localrank_report::aggregator::AggregationError| ExperimentError::Aggregator(e.to_string());
+        let aggregator = |e: localrank_report::aggregator::AggregationError| {
+            ExperimentError::Aggregator(e.to_string())
+        };
         Ok(DemoExperiment {
             split,
-            task: TaskConfig { task_id: random()?, time_precision_s: TIME_PRECISION_S },
+            task: TaskConfig {
+                task_id: random()?,
+                time_precision_s: TIME_PRECISION_S,
+            },
             leader: AggregatorKeys::generate(LEADER_CONFIG_ID).map_err(aggregator)?,
             helper: AggregatorKeys::generate(HELPER_CONFIG_ID).map_err(aggregator)?,
             tally: Mutex::new(Tally {
@@ -121,7 +127,8 @@ impl DemoExperiment {
             Role::Helper => &self.helper,
             _ => &self.leader,
         };
-        keys.config_list().map_err(|e| UploadError::Internal(e.to_string()))
+        keys.config_list()
+            .map_err(|e| UploadError::Internal(e.to_string()))
     }
 
     /// What the storefront passes to `open({ experiment })`, plus where to send the reports.
@@ -145,7 +152,13 @@ impl DemoExperiment {
     /// Takes one upload body for task `task_id` (as in the URL): checks the task, decodes the
     /// `Report`, rejects a report id already seen or a time in the future, opens both input
     /// shares with both roles' keys, prepares and aggregates them. `now_s` is the server's clock.
-    pub fn upload(&self, task_id: &str, body: &[u8], source: Source, now_s: u64) -> Result<(), UploadError> {
+    pub fn upload(
+        &self,
+        task_id: &str,
+        body: &[u8],
+        source: Source,
+        now_s: u64,
+    ) -> Result<(), UploadError> {
         let result = self.try_upload(task_id, body, source, now_s);
         if result.is_err() {
             self.lock().rejected += 1;
@@ -153,25 +166,45 @@ impl DemoExperiment {
         result
     }
 
-    fn try_upload(&self, task_id: &str, body: &[u8], source: Source, now_s: u64) -> Result<(), UploadError> {
+    fn try_upload(
+        &self,
+        task_id: &str,
+        body: &[u8],
+        source: Source,
+        now_s: u64,
+    ) -> Result<(), UploadError> {
         if task_id != self.task_id() {
             return Err(UploadError::UnrecognizedTask(task_id.to_string()));
         }
         let started = std::time::Instant::now();
         let report = Report::from_bytes(body).map_err(UploadError::InvalidMessage)?;
         if report.metadata.time > now_s.saturating_add(TOLERABLE_CLOCK_SKEW_S) {
-            return Err(UploadError::TooEarly { time: report.metadata.time, now: now_s });
+            return Err(UploadError::TooEarly {
+                time: report.metadata.time,
+                now: now_s,
+            });
         }
         // Each role opens only its own ciphertext with its own key (one process here, two
         // parties in a deployment).
-        let leader = self.leader.open(Role::Leader, &self.task.task_id, &report).map_err(UploadError::Rejected)?;
-        let helper = self.helper.open(Role::Helper, &self.task.task_id, &report).map_err(UploadError::Rejected)?;
+        let leader = self
+            .leader
+            .open(Role::Leader, &self.task.task_id, &report)
+            .map_err(UploadError::Rejected)?;
+        let helper = self
+            .helper
+            .open(Role::Helper, &self.task.task_id, &report)
+            .map_err(UploadError::Rejected)?;
         let report_id = report.metadata.report_id;
         let mut tally = self.lock();
         if !tally.seen.insert(report_id) {
-            return Err(UploadError::Duplicate(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(report_id)));
+            return Err(UploadError::Duplicate(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(report_id),
+            ));
         }
-        tally.aggregation.add(&report_id, &report.public_share, [&leader, &helper]).map_err(UploadError::Rejected)?;
+        tally
+            .aggregation
+            .add(&report_id, &report.public_share, [&leader, &helper])
+            .map_err(UploadError::Rejected)?;
         match source {
             Source::Browser => tally.uploaded += 1,
             Source::Simulated => tally.simulated += 1,
@@ -183,13 +216,18 @@ impl DemoExperiment {
     fn lock(&self) -> std::sync::MutexGuard<'_, Tally> {
         // A panic while holding the lock cannot leave the tally half-updated (`add` commits
         // last), so a poisoned lock is still consistent.
-        self.tally.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tally
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// What the collector sees: the unsharded bucket counts, and the estimate from them.
     pub fn lift(&self) -> Result<LiftView, UploadError> {
         let tally = self.lock();
-        let buckets = tally.aggregation.unshard().map_err(|e| UploadError::Internal(e.to_string()))?;
+        let buckets = tally
+            .aggregation
+            .unshard()
+            .map_err(|e| UploadError::Internal(e.to_string()))?;
         let estimate = estimate(&buckets).map_err(|e| UploadError::Internal(e.to_string()))?;
         let reports = tally.aggregation.reports();
         Ok(LiftView {
@@ -197,7 +235,11 @@ impl DemoExperiment {
             uploaded: tally.uploaded,
             simulated: tally.simulated,
             rejected: tally.rejected,
-            mean_aggregate_ms: if reports > 0 { tally.aggregate_us as f64 / 1000.0 / reports as f64 } else { 0.0 },
+            mean_aggregate_ms: if reports > 0 {
+                tally.aggregate_us as f64 / 1000.0 / reports as f64
+            } else {
+                0.0
+            },
             buckets,
             estimate,
         })

@@ -27,8 +27,14 @@ const MAX_UPLOAD_BYTES: usize = 64 * 1024;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/experiment", get(experiment))
-        .route("/dap/leader/hpke_config", get(|s| hpke_config(s, Role::Leader)))
-        .route("/dap/helper/hpke_config", get(|s| hpke_config(s, Role::Helper)))
+        .route(
+            "/dap/leader/hpke_config",
+            get(|s| hpke_config(s, Role::Leader)),
+        )
+        .route(
+            "/dap/helper/hpke_config",
+            get(|s| hpke_config(s, Role::Helper)),
+        )
         .route(
             "/dap/leader/tasks/{task_id}/reports",
             put(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
@@ -38,12 +44,21 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn json(value: &impl serde::Serialize) -> Response {
     match serde_json::to_string(value) {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response(),
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) => problem(&UploadError::Internal(e.to_string())),
     }
 }
@@ -55,7 +70,12 @@ fn problem(error: &UploadError) -> Response {
     if let Some(kind) = error.dap_type() {
         body["type"] = format!("urn:ietf:params:ppm:dap:error:{kind}").into();
     }
-    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn experiment(State(state): State<Arc<AppState>>) -> Response {
@@ -67,21 +87,40 @@ async fn experiment(State(state): State<Arc<AppState>>) -> Response {
 
 async fn hpke_config(State(state): State<Arc<AppState>>, role: Role) -> Response {
     match state.experiment.config_list(role) {
-        Ok(bytes) => ([(header::CONTENT_TYPE, HPKE_CONFIG_LIST_MEDIA_TYPE), (header::CACHE_CONTROL, "no-cache")], bytes).into_response(),
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, HPKE_CONFIG_LIST_MEDIA_TYPE),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            bytes,
+        )
+            .into_response(),
         Err(e) => problem(&e),
     }
 }
 
-async fn upload(State(state): State<Arc<AppState>>, Path(task_id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let media_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+async fn upload(
+    State(state): State<Arc<AppState>>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let essence = media_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case(REPORT_MEDIA_TYPE) {
         return problem(&UploadError::MediaType(media_type.to_string()));
     }
     // HPKE opening and Prio3 preparation are CPU work: off the async threads.
-    let result = tokio::task::spawn_blocking(move || state.experiment.upload(&task_id, &body, Source::Browser, now_s()))
-        .await
-        .unwrap_or_else(|e| Err(UploadError::Internal(e.to_string())));
+    let result = tokio::task::spawn_blocking(move || {
+        state
+            .experiment
+            .upload(&task_id, &body, Source::Browser, now_s())
+    })
+    .await
+    .unwrap_or_else(|e| Err(UploadError::Internal(e.to_string())));
     match result {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => problem(&e),
@@ -102,12 +141,20 @@ async fn lift(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn simulate(State(state): State<Arc<AppState>>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn simulate(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let shoppers = match params.get("shoppers").map(|s| s.parse::<usize>()) {
         Some(Ok(n)) if (1..=MAX_SIMULATED).contains(&n) => n,
         _ => {
             let body = serde_json::json!({ "error": "BadShoppers", "message": format!("shoppers must be a whole number from 1 to {MAX_SIMULATED}") });
-            return (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response();
         }
     };
     let started = std::time::Instant::now();
@@ -115,7 +162,9 @@ async fn simulate(State(state): State<Arc<AppState>>, Query(params): Query<HashM
         .await
         .unwrap_or_else(|e| Err(UploadError::Internal(e.to_string())));
     match result {
-        Ok(accepted) => json(&serde_json::json!({ "simulated": accepted, "ms": started.elapsed().as_secs_f64() * 1000.0 })),
+        Ok(accepted) => json(
+            &serde_json::json!({ "simulated": accepted, "ms": started.elapsed().as_secs_f64() * 1000.0 }),
+        ),
         Err(e) => problem(&e),
     }
 }

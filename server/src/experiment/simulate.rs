@@ -6,7 +6,7 @@
 use localrank_core::measure::{Arm, DayOutcome, FirstClick, TRACKED_SLOTS};
 use rand_core::{RngCore, SeedableRng};
 
-use super::{DemoExperiment, Source, UploadError, TIME_PRECISION_S};
+use super::{DemoExperiment, Source, TIME_PRECISION_S, UploadError};
 
 /// The most shopper-days one request may simulate (sealing + aggregating take ~ms each).
 pub const MAX_SIMULATED: usize = 5_000;
@@ -35,8 +35,14 @@ pub struct SimulatedTruth {
 /// Large effects on purpose: a demo simulates thousands of shopper-days, not the ~200,000 per
 /// arm a realistic 5% lift needs (the page's power line says so).
 pub const TRUTH: SimulatedTruth = SimulatedTruth {
-    control: ArmTruth { click_through: 0.20, conversion: 0.10 },
-    personalized: ArmTruth { click_through: 0.25, conversion: 0.12 },
+    control: ArmTruth {
+        click_through: 0.20,
+        conversion: 0.10,
+    },
+    personalized: ArmTruth {
+        click_through: 0.25,
+        conversion: 0.12,
+    },
     click_other: 0.05,
     click_through_lift: 0.25,
     conversion_lift: 0.20,
@@ -48,8 +54,16 @@ fn uniform(rng: &mut rand_chacha::ChaCha20Rng) -> f64 {
 
 /// One shopper-day drawn from [`TRUTH`] with the experiment's split.
 fn shopper_day(rng: &mut rand_chacha::ChaCha20Rng, split: f64) -> DayOutcome {
-    let arm = if uniform(rng) < split { Arm::Personalized } else { Arm::Control };
-    let truth = if arm == Arm::Personalized { TRUTH.personalized } else { TRUTH.control };
+    let arm = if uniform(rng) < split {
+        Arm::Personalized
+    } else {
+        Arm::Control
+    };
+    let truth = if arm == Arm::Personalized {
+        TRUTH.personalized
+    } else {
+        TRUTH.control
+    };
     let u = uniform(rng);
     let first_click = if u < truth.click_through {
         // Slot k with weight 1/k: the top of the page gets most first clicks.
@@ -69,7 +83,11 @@ fn shopper_day(rng: &mut rand_chacha::ChaCha20Rng, split: f64) -> DayOutcome {
     } else {
         FirstClick::None
     };
-    DayOutcome { arm, first_click, converted: uniform(rng) < truth.conversion }
+    DayOutcome {
+        arm,
+        first_click,
+        converted: uniform(rng) < truth.conversion,
+    }
 }
 
 impl DemoExperiment {
@@ -77,15 +95,22 @@ impl DemoExperiment {
     /// Returns how many were accepted.
     pub fn simulate(&self, shoppers: usize, now_s: u64) -> Result<usize, UploadError> {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed).map_err(|e| UploadError::Internal(format!("no random numbers: {e}")))?;
+        getrandom::getrandom(&mut seed)
+            .map_err(|e| UploadError::Internal(format!("no random numbers: {e}")))?;
         let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
         let task_id = self.task_id();
         let day = now_s.saturating_sub(TIME_PRECISION_S);
         let mut accepted = 0;
         for _ in 0..shoppers {
             let outcome = shopper_day(&mut rng, self.split);
-            let upload = localrank_report::seal_day(&self.task, &self.leader.config, &self.helper.config, &outcome, day)
-                .map_err(|e| UploadError::Internal(format!("sealing a simulated report: {e}")))?;
+            let upload = localrank_report::seal_day(
+                &self.task,
+                &self.leader.config,
+                &self.helper.config,
+                &outcome,
+                day,
+            )
+            .map_err(|e| UploadError::Internal(format!("sealing a simulated report: {e}")))?;
             self.upload(&task_id, &upload.body, Source::Simulated, now_s)?;
             accepted += 1;
         }
@@ -111,7 +136,19 @@ mod tests {
         assert!((rate(Arm::Personalized, &clicked) - 0.25).abs() < 0.012);
         assert!((rate(Arm::Control, &|d| d.converted) - 0.10).abs() < 0.01);
         assert!((rate(Arm::Personalized, &|d| d.converted) - 0.12).abs() < 0.01);
-        assert!((TRUTH.personalized.conversion / TRUTH.control.conversion - 1.0 - TRUTH.conversion_lift).abs() < 1e-12);
-        assert!((TRUTH.personalized.click_through / TRUTH.control.click_through - 1.0 - TRUTH.click_through_lift).abs() < 1e-12);
+        assert!(
+            (TRUTH.personalized.conversion / TRUTH.control.conversion
+                - 1.0
+                - TRUTH.conversion_lift)
+                .abs()
+                < 1e-12
+        );
+        assert!(
+            (TRUTH.personalized.click_through / TRUTH.control.click_through
+                - 1.0
+                - TRUTH.click_through_lift)
+                .abs()
+                < 1e-12
+        );
     }
 }

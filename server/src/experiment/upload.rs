@@ -1,18 +1,22 @@
 //! Why the demo leader refuses an upload, as DAP problem documents (RFC 7807,
 //! `application/problem+json`, DAP-09 §3.2's error types) with the status Janus uses.
 use axum::http::StatusCode;
-use localrank_report::aggregator::AggregationError;
 use localrank_report::ReportError;
+use localrank_report::aggregator::AggregationError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error("the Content-Type is {0:?}; a DAP upload is application/dap-report")]
     MediaType(String),
-    #[error("no task {0:?} here: the demo's task id changes at every server start; fetch /api/experiment again")]
+    #[error(
+        "no task {0:?} here: the demo's task id changes at every server start; fetch /api/experiment again"
+    )]
     UnrecognizedTask(String),
     #[error("the body is not a DAP-09 Report: {0}")]
     InvalidMessage(ReportError),
-    #[error("the report's time {time} is in the future (server time {now}): check the client's clock")]
+    #[error(
+        "the report's time {time} is in the future (server time {now}): check the client's clock"
+    )]
     TooEarly { time: u64, now: u64 },
     #[error("report {0} was already uploaded: a report is counted once")]
     Duplicate(String),
@@ -29,7 +33,9 @@ impl UploadError {
             UploadError::UnrecognizedTask(_) => StatusCode::NOT_FOUND,
             UploadError::Duplicate(_) => StatusCode::CONFLICT,
             UploadError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            UploadError::InvalidMessage(_) | UploadError::TooEarly { .. } | UploadError::Rejected(_) => StatusCode::BAD_REQUEST,
+            UploadError::InvalidMessage(_)
+            | UploadError::TooEarly { .. }
+            | UploadError::Rejected(_) => StatusCode::BAD_REQUEST,
         }
     }
 
