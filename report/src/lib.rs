@@ -16,6 +16,8 @@
 //! page loads when a day is due) seals it with [`seal_encoded`] (docs/measurement.md).
 
 pub mod dap;
+#[cfg(feature = "aggregator")]
+pub mod aggregator;
 
 pub use dap::{HpkeConfig, Message, Report, Role};
 use dap::{HpkeCiphertext, PlaintextInputShare, ReportMetadata, TASK_ID_LEN};
