@@ -14,7 +14,7 @@
 //!     site_root: "www/dist".into(),
 //!     model_dir: ".cache/localrank/artifacts/complete-journey".into(),
 //!     catalogue: CatalogueSource::Json(".cache/localrank/artifacts/complete-journey/catalogue.json".into()),
-//!     experiment_split: 0.5,
+//!     experiment_split: 1.0,
 //! }).await
 //! # }
 //! ```
@@ -62,7 +62,9 @@ pub struct ServerConfig {
     /// An exported model directory: model.json, model.safetensors, items.json, items.safetensors.
     pub model_dir: PathBuf,
     pub catalogue: CatalogueSource,
-    /// The demo experiment's personalized share (`--experiment-split`, default 0.5).
+    /// The demo experiment's personalized share (`--experiment-split`, default 1: every real
+    /// visitor sees the personalized homepage the demo exists to show; the control arm's
+    /// reports then come from the lift page's simulated shoppers. 0.5 runs a real A/B split).
     pub experiment_split: f64,
 }
 
@@ -187,7 +189,7 @@ pub fn config_from_args(
     let mut model_dir = PathBuf::from(".cache/localrank/artifacts/complete-journey");
     let mut catalogue: Option<PathBuf> = None;
     let mut data_dir = PathBuf::from(".cache/localrank/raw/complete-journey");
-    let mut experiment_split = 0.5;
+    let mut experiment_split = 1.0;
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
