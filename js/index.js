@@ -4,8 +4,13 @@
 // guards every call: if the engine ever stops on an internal error (a Rust panic aborts the
 // wasm instance), the storefront is told once and every later call fails open — rank()
 // returns the server's order — without touching the stopped instance again. Nothing here or
-// in the engine makes a network request except fetching that .wasm file.
+// in the engine makes a network request except fetching that .wasm file (and, on a page with
+// a lift experiment, the report module's .wasm when takeReport() has a finished day to seal).
 import init, * as engine from '../pkg/localrank.js';
+// The report module's JS glue (5 KB) is imported statically on purpose: a dynamic import()
+// would make the worker bundle code-split, which Vite 7's default worker format (iife)
+// refuses to build. Its wasm, the part that is large, is fetched only when a day is due.
+import initReport, { sealDay } from '../pkg/localrank_report.js';
 import { localRankError, poolSnapshot, sameSnapshot, unsupportedReason } from './support.js';
 
 let loading;
@@ -42,15 +47,13 @@ function defaultWasm() {
 let reportModule;
 
 /**
- * The report module's `sealDay`, loaded on first use. A failed download is a LocalRankError
- * (the day stays due; the next takeReport() tries again), never a stopped engine.
+ * The report module's `sealDay`, its wasm loaded on first use. A failed download is a
+ * LocalRankError (the day stays due; the next takeReport() tries again), never a stopped
+ * engine.
  */
 function loadReportModule() {
-  reportModule ??= import('../pkg/localrank_report.js')
-    .then(async (module) => {
-      await module.default({ module_or_path: new URL('../pkg/localrank_report_bg.wasm', import.meta.url) });
-      return module.sealDay;
-    })
+  reportModule ??= initReport({ module_or_path: new URL('../pkg/localrank_report_bg.wasm', import.meta.url) })
+    .then(() => sealDay)
     .catch((error) => {
       reportModule = undefined;
       throw localRankError('Internal', `could not load localrank's report module (pkg/localrank_report_bg.wasm): ${error?.message ?? error}. The day stays due; the next takeReport() tries again`);

@@ -5,7 +5,7 @@
 // forward pass's 4×8 tiles: ~0.9 ms instead of ~1.6 ms here). Both come from the same source,
 // so they share one JS glue file — checked below — and js/index.js picks the .wasm with
 // WebAssembly.validate. Then the report module (crate localrank-report-web: the lift
-// experiment's sealing, prio + HPKE), a second small wasm js/index.js imports only when a
+// experiment's sealing, prio + HPKE), a second small wasm js/index.js instantiates only when a
 // finished day is due, so pages without an experiment never download it.
 // Usage: node scripts/build.mjs [--dev]   (--dev: debug, scalar only (under both names), no wasm-opt)
 import { execFileSync } from 'node:child_process';
