@@ -225,6 +225,7 @@ async function takeReportCase(iterations, storage) {
     const pool = makePool(50, 8);
     const samples = [];
     let total = 0;
+    let firstCallMs;
     for (let i = 0; i <= iterations; i += 1) {
       await engine.rank(pool);
       clock += 86_400_000;
@@ -232,14 +233,17 @@ async function takeReportCase(iterations, storage) {
       const upload = await engine.takeReport();
       const elapsed = now() - t0;
       if (upload?.body?.length !== 1478) throw new Error(`takeReport() gave ${upload}`);
-      if (i > 0) { // the first call is the warm-up
+      if (i > 0) {
         samples.push(elapsed);
         total += elapsed;
+      } else {
+        // The warm-up, reported on its own: it downloads and compiles the report module.
+        firstCallMs = Math.round(elapsed * 10) / 10;
       }
     }
     await engine.forget();
     await engine.close();
-    return { samples, total, params: { iterations, storage, bytes: 1478 } };
+    return { samples, total, params: { iterations, storage, bytes: 1478, firstCallMs } };
   } finally {
     Date.now = realNow;
   }
@@ -247,8 +251,9 @@ async function takeReportCase(iterations, storage) {
 
 export const cases = {
   /**
-   * takeReport() for a finished day, on IndexedDB: read the stored mark, shard the day with
-   * Prio3Histogram, HPKE-seal both shares, save the mark, hand back the upload. The clock
+   * takeReport() for a finished day, on IndexedDB: check the day is due, shard the day with
+   * Prio3Histogram and HPKE-seal both shares (the report module, loaded by the warm-up call:
+   * `params.firstCallMs`), check and save the mark in one transaction, hand back the upload. The clock
    * (Date.now, which the engine reads) moves a day per iteration; the ranking that makes
    * the day reportable is outside the timed part.
    */
