@@ -42,7 +42,7 @@ function render(data) {
     ? `Power: detecting a ${(100 * power.relative_lift).toFixed(0)}% relative lift in conversion at the control's ${percent(power.control_conversion)} needs about ${power.reports_per_arm.toLocaleString()} shopper-days per arm (two-sided α = 0.05, power 0.8). With fewer, the interval above is wide — an honest "we cannot tell yet".`
     : 'Power: not defined until the control arm has a conversion rate between 0 and 1.');
   const t = data.simulated_truth;
-  set('truth', `Simulated shoppers (split ${data.split}): control ${percent(t.control.click_through)} click-through, ${percent(t.control.conversion)} conversion; personalized ${percent(t.personalized.click_through)} and ${percent(t.personalized.conversion)} — a true lift of ${signed(t.click_through_lift)} in click-through and ${signed(t.conversion_lift)} in conversion, which the intervals below should cover (19 times in 20).`);
+  set('truth', `Simulated shoppers (split ${data.simulated_split}): control ${percent(t.control.click_through)} click-through, ${percent(t.control.conversion)} conversion; personalized ${percent(t.personalized.click_through)} and ${percent(t.personalized.conversion)} — a true lift of ${signed(t.click_through_lift)} in click-through and ${signed(t.conversion_lift)} in conversion, which the intervals below should cover (19 times in 20).`);
   set('buckets', JSON.stringify(view.buckets));
 }
 

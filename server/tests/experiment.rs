@@ -241,14 +241,16 @@ fn simulated_shoppers_go_through_the_same_upload_and_are_counted_as_simulated() 
 }
 
 #[test]
-fn the_split_is_checked() {
+fn the_split_is_checked_and_simulated_shoppers_split_evenly_whatever_it_is() {
     assert!(DemoExperiment::new(1.5).is_err());
     assert!(DemoExperiment::new(f64::NAN).is_err());
+    // The demo's default: every real visitor personalized. The simulated population is an
+    // even A/B split regardless, so the page always has a control arm to compare with.
     let all = DemoExperiment::new(1.0).unwrap();
-    all.simulate(20, now_s()).unwrap();
-    assert_eq!(
-        all.lift().unwrap().estimate.arms.control.reports,
-        0,
-        "split 1: everyone personalized"
-    );
+    assert_eq!(all.split, 1.0);
+    all.simulate(200, now_s()).unwrap();
+    let arms = all.lift().unwrap().estimate.arms;
+    assert_eq!(arms.control.reports + arms.personalized.reports, 200);
+    // Binomial(200, 0.5): outside 60..=140 has probability below 1e-8.
+    assert!((60..=140).contains(&arms.control.reports), "control {} of 200", arms.control.reports);
 }

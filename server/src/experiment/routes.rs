@@ -18,7 +18,7 @@ use axum::routing::{get, post, put};
 use localrank_report::Role;
 use localrank_report::dap::{HPKE_CONFIG_LIST_MEDIA_TYPE, REPORT_MEDIA_TYPE};
 
-use super::{DEMO_MIN_BATCH_SIZE, MAX_SIMULATED, Source, UploadError, simulate::TRUTH};
+use super::{DEMO_MIN_BATCH_SIZE, MAX_SIMULATED, Source, UploadError, simulate::{SIMULATED_SPLIT, TRUTH}};
 use crate::http::AppState;
 
 /// A report is ~1.5 KB; anything much larger is not one.
@@ -133,6 +133,7 @@ async fn lift(State(state): State<Arc<AppState>>) -> Response {
             "demo": "Both DAP aggregators run inside this demo server (a stand-in for Janus): it could read every report. In a deployment two non-colluding aggregators each see only random-looking shares, and the store sees only these batch sums.",
             "task_id": state.experiment.task_id(),
             "split": state.experiment.split,
+            "simulated_split": SIMULATED_SPLIT,
             "min_batch_size": DEMO_MIN_BATCH_SIZE,
             "simulated_truth": TRUTH,
             "view": view,

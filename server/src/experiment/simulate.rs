@@ -11,6 +11,11 @@ use super::{DemoExperiment, Source, TIME_PRECISION_S, UploadError};
 /// The most shopper-days one request may simulate (sealing + aggregating take ~ms each).
 pub const MAX_SIMULATED: usize = 5_000;
 
+/// The simulated shoppers' personalized share: an even A/B split whatever the real visitors'
+/// `--experiment-split` (1 by default, so the demo's own browsers all see personalization and
+/// the control arm is the simulation's).
+pub const SIMULATED_SPLIT: f64 = 0.5;
+
 /// One arm's true rates in the simulation.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct ArmTruth {
@@ -52,7 +57,7 @@ fn uniform(rng: &mut rand_chacha::ChaCha20Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// One shopper-day drawn from [`TRUTH`] with the experiment's split.
+/// One shopper-day drawn from [`TRUTH`] with the personalized share `split`.
 fn shopper_day(rng: &mut rand_chacha::ChaCha20Rng, split: f64) -> DayOutcome {
     let arm = if uniform(rng) < split {
         Arm::Personalized
@@ -102,7 +107,7 @@ impl DemoExperiment {
         let day = now_s.saturating_sub(TIME_PRECISION_S);
         let mut accepted = 0;
         for _ in 0..shoppers {
-            let outcome = shopper_day(&mut rng, self.split);
+            let outcome = shopper_day(&mut rng, SIMULATED_SPLIT);
             let upload = localrank_report::seal_day(
                 &self.task,
                 &self.leader.config,
