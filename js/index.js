@@ -4,8 +4,13 @@
 // guards every call: if the engine ever stops on an internal error (a Rust panic aborts the
 // wasm instance), the storefront is told once and every later call fails open — rank()
 // returns the server's order — without touching the stopped instance again. Nothing here or
-// in the engine makes a network request except fetching that .wasm file.
+// in the engine makes a network request except fetching that .wasm file (and, on a page with
+// a lift experiment, the report module's .wasm when takeReport() has a finished day to seal).
 import init, * as engine from '../pkg/localrank.js';
+// The report module's JS glue (5 KB) is imported statically on purpose: a dynamic import()
+// would make the worker bundle code-split, which Vite 7's default worker format (iife)
+// refuses to build. Its wasm, the part that is large, is fetched only when a day is due.
+import initReport, { sealDay } from '../pkg/localrank_report.js';
 import { localRankError, poolSnapshot, sameSnapshot, unsupportedReason } from './support.js';
 
 let loading;
@@ -37,6 +42,23 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 function defaultWasm() {
   const simd = typeof WebAssembly.validate === 'function' && WebAssembly.validate(SIMD_PROBE);
   return simd ? new URL('../pkg/localrank_simd_bg.wasm', import.meta.url) : new URL('../pkg/localrank_bg.wasm', import.meta.url);
+}
+
+let reportModule;
+
+/**
+ * The report module's `sealDay`, its wasm loaded on first use. A failed download is a
+ * LocalRankError (the day stays due; the next takeReport() tries again), never a stopped
+ * engine.
+ */
+function loadReportModule() {
+  reportModule ??= initReport({ module_or_path: new URL('../pkg/localrank_report_bg.wasm', import.meta.url) })
+    .then(() => sealDay)
+    .catch((error) => {
+      reportModule = undefined;
+      throw localRankError('Internal', `could not load localrank's report module (pkg/localrank_report_bg.wasm): ${error?.message ?? error}. The day stays due; the next takeReport() tries again`);
+    });
+  return reportModule;
 }
 
 /** Opens the shopper's history on this device. See `OpenOptions`. */
@@ -185,6 +207,16 @@ class GuardedEngine {
   exportHistory() { return guard(() => this.#inner.exportHistory()); }
   forget() { return guard(() => this.#inner.forget()); }
   status() { return guard(() => this.#inner.status()); }
+  /**
+   * The experiment's report for a finished day, or null. The sealing code (Prio3, HPKE: the
+   * second wasm, pkg/localrank_report_bg.wasm) is loaded only when a day is due, so pages
+   * without an experiment never download it and pages with one fetch it at most once a day.
+   */
+  async takeReport() {
+    if (!(await guard(() => this.#inner.reportDue()))) return null;
+    const sealDay = await loadReportModule();
+    return guard(() => this.#inner.takeReport(sealDay));
+  }
   close() { return guard(() => this.#inner.close()); }
 
   /** Never rejects: a stopped engine (or any failure) gives the server order with the reason. */

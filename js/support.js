@@ -31,7 +31,7 @@ export function unsupportedReason({ needs } = {}) {
  * so that worker-entry.js never imports the module that starts it: a worker chunk that imports
  * its own `new Worker(new URL(…))` sends Turbopack (Next.js) into an endless build.
  */
-export const METHODS = ['record', 'rank', 'history', 'exportHistory', 'forget', 'status', 'close', 'loadModel', 'loadCachedModel', 'warmup', 'modelInfo', 'benchmarkModel'];
+export const METHODS = ['record', 'rank', 'history', 'exportHistory', 'forget', 'status', 'close', 'loadModel', 'loadCachedModel', 'warmup', 'modelInfo', 'benchmarkModel', 'takeReport'];
 
 /**
  * What a pool object looked like when it was prepared: its own fields and every item's that

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Builds the npm package's wasm in one visible place:
 //   cargo (wasm32, release) → wasm-bindgen (ESM + .d.ts) → wasm-opt (npm's binaryen) → pkg/
-// twice: a scalar build (every WebAssembly engine) and a SIMD128 build (the CPU forward pass's
-// 4×8 tiles: ~0.9 ms instead of ~1.6 ms here). Both come from the same source, so they share
-// one JS glue file — checked below — and js/index.js picks the .wasm with WebAssembly.validate.
+// The engine twice: a scalar build (every WebAssembly engine) and a SIMD128 build (the CPU
+// forward pass's 4×8 tiles: ~0.9 ms instead of ~1.6 ms here). Both come from the same source,
+// so they share one JS glue file — checked below — and js/index.js picks the .wasm with
+// WebAssembly.validate. Then the report module (crate localrank-report-web: the lift
+// experiment's sealing, prio + HPKE), a second small wasm js/index.js instantiates only when a
+// finished day is due, so pages without an experiment never download it.
 // Usage: node scripts/build.mjs [--dev]   (--dev: debug, scalar only (under both names), no wasm-opt)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,19 +28,22 @@ function run(cmd, args, env = {}) {
   execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
 }
 
-/** cargo → wasm-bindgen into `dir`; returns the path of the bindgen'd .wasm. */
-function build({ simd, dir }) {
+/**
+ * cargo → wasm-bindgen into `dir`; returns the path of the bindgen'd .wasm. `crate` is the
+ * cargo package, `name` the file stem in pkg/ (`localrank` → localrank.js, localrank_bg.wasm).
+ */
+function build({ simd, dir, crate = 'localrank', name = 'localrank' }) {
   // A separate target dir for the SIMD flags, so the two builds do not invalidate each other.
   const targetDir = simd ? join(targetRoot, 'wasm-simd') : targetRoot;
   const env = simd ? { CARGO_TARGET_DIR: targetDir, RUSTFLAGS: '-C target-feature=+simd128' } : {};
-  run('cargo', ['build', '--lib', '-p', 'localrank', '--target', 'wasm32-unknown-unknown', ...(dev ? [] : ['--release'])], env);
-  const cargoWasm = join(targetDir, 'wasm32-unknown-unknown', profile, 'localrank.wasm');
+  run('cargo', ['build', '--lib', '-p', crate, '--target', 'wasm32-unknown-unknown', ...(dev ? [] : ['--release'])], env);
+  const cargoWasm = join(targetDir, 'wasm32-unknown-unknown', profile, `${crate.replaceAll('-', '_')}.wasm`);
   mkdirSync(dir, { recursive: true });
-  run('wasm-bindgen', [cargoWasm, '--out-dir', dir, '--out-name', 'localrank', '--target', 'web', '--typescript']);
-  portableDeclarations(join(dir, 'localrank.d.ts'));
-  const wasm = join(dir, 'localrank_bg.wasm');
+  run('wasm-bindgen', [cargoWasm, '--out-dir', dir, '--out-name', name, '--target', 'web', '--typescript']);
+  portableDeclarations(join(dir, `${name}.d.ts`));
+  const wasm = join(dir, `${name}_bg.wasm`);
   if (!dev) {
-    const optimized = join(dir, 'localrank_bg.opt.wasm');
+    const optimized = join(dir, `${name}_bg.opt.wasm`);
     const features = simd ? [...FEATURES, 'simd'] : FEATURES;
     run(join(root, 'node_modules', '.bin', 'wasm-opt'), [wasm, '-Os', ...features.map((f) => `--enable-${f}`), '-o', optimized]);
     copyFileSync(optimized, wasm);
@@ -81,3 +87,6 @@ if (!dev) {
   // A dev build is scalar only; it answers for the SIMD file name too, so the loader works.
   copyFileSync(join(out, 'localrank_bg.wasm'), join(out, 'localrank_simd_bg.wasm'));
 }
+// The report module: scalar only (sealing one day takes ~2 ms; SIMD would not pay for a
+// second copy), into pkg/ beside the engine.
+report(build({ simd: false, dir: out, crate: 'localrank-report-web', name: 'localrank_report' }), 'pkg/localrank_report_bg.wasm (report module, loaded on demand)');

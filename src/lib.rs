@@ -5,6 +5,7 @@
 //! ranking); this crate only adapts it to the browser, and its modules are the platform edges:
 //! - [`idb`] — the IndexedDB history store (a [`history::HistoryStore`]) and model cache;
 //! - [`gpu`] — WebGPU adapter detection and the wgpu runtime (a [`gpu::GpuDevice`]);
+//! - [`report`] — the lift experiment's daily DAP report (`takeReport()`), sealed in the wasm;
 //! - [`web`] — the wasm-bindgen API: `open`, `record`, `rank`, `loadModel`, the worker glue.
 //!
 //! Natively (for `cargo test --workspace`) only the re-exported core compiles here.
@@ -16,6 +17,7 @@ pub use localrank_core::{
 };
 
 pub mod gpu;
+pub mod report;
 
 #[cfg(target_arch = "wasm32")]
 pub mod idb;

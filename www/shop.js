@@ -2,7 +2,9 @@
 // (/api/pool: public product data and item vectors, no identity, no history), and lets
 // localrank — running in a Web Worker — reorder it from the shopper's own history, which stays
 // in this browser's IndexedDB. The only requests this page makes are to its own origin: the
-// pool, static files, product images and the model files.
+// pool, static files, product images, the model files, the demo experiment's options
+// (/api/experiment) and, at most once a day, the engine's sealed lift report for the day
+// before, PUT to the experiment's leader (the demo's stand-in DAP aggregator, /lift).
 import { openInWorker } from 'localrank/worker'; // by package name, as a storefront imports it
 
 const SHOWN = 48; // products on the homepage grid
@@ -23,6 +25,8 @@ const state = {
   compare: false,
   cart: readCart(),
   modelNote: '',
+  /** The demo experiment (`GET /api/experiment`), or null when there is none. */
+  experiment: null,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -371,6 +375,64 @@ async function loadModel(version) {
   }
 }
 
+/** The demo's lift experiment: `{ id, split, dap, leader }` from the candidate service, or
+ * null. Never fatal: without it the shop simply runs no experiment. */
+async function fetchExperiment() {
+  try {
+    const response = await fetch('/api/experiment');
+    if (!response.ok) throw new Error(`/api/experiment: HTTP ${response.status}`);
+    const experiment = await response.json();
+    if (typeof experiment?.id !== 'string' || typeof experiment?.leader !== 'string') throw new Error('/api/experiment: unexpected answer');
+    return experiment;
+  } catch (error) {
+    console.warn('localrank demo: no experiment', error);
+    return null;
+  }
+}
+
+/** Sends yesterday's sealed report, if the engine has one, to the experiment's leader. Runs on
+ * every visit; `takeReport()` hands out each finished day once (marked before it returns), so
+ * a failed upload loses that day's report and never sends it twice. Never throws. */
+async function sendReport() {
+  let outcome = 'none';
+  try {
+    if (!state.experiment) {
+      outcome = 'no-experiment';
+      return;
+    }
+    const upload = await state.engine.takeReport();
+    if (!upload) return;
+    const leader = new URL(state.experiment.leader, location.href);
+    const response = await fetch(new URL(upload.path, leader), {
+      method: upload.method,
+      headers: { 'content-type': upload.contentType },
+      body: upload.body,
+    });
+    outcome = response.ok ? 'sent' : `refused ${response.status}`;
+    if (!response.ok) console.warn('localrank demo: the leader refused the report', response.status, await response.text());
+  } catch (error) {
+    outcome = 'failed';
+    console.warn('localrank demo: no report sent', error);
+  } finally {
+    window.__shop = { ...(window.__shop ?? {}), report: outcome };
+    document.body.dataset.report = outcome;
+  }
+}
+
+/** The ribbon's quiet note of this browser's arm, with a link to the lift page. */
+async function renderExperiment() {
+  const note = field('experiment');
+  try {
+    const arm = state.experiment && (await state.engine.status()).experiment?.arm;
+    if (!arm) return;
+    document.body.dataset.arm = arm;
+    note.replaceChildren(el('a', { href: '/lift', title: 'This browser\'s arm in the demo lift experiment (chosen once, kept on this device). The lift page shows what the store learns.' },
+      `Experiment: ${arm === 'personalized' ? 'personalized' : 'control (server order)'} arm`));
+  } catch (error) {
+    console.warn('localrank demo: experiment status unavailable', error);
+  }
+}
+
 async function fetchPool() {
   const response = await fetch('/api/pool?context=home&n=200');
   if (!response.ok) throw new Error(`the product list could not be loaded (HTTP ${response.status})`);
@@ -415,7 +477,16 @@ async function main() {
   // Milestones since navigation start, for the e2e timing report.
   const mark = (name) => { window.__shop = { ...(window.__shop ?? {}), [name]: performance.now() }; };
   const [engine, poolText] = await Promise.all([
-    openInWorker({ maxEvents: 500, maxAgeDays: 90 }).then((e) => { mark('engineOpenAt'); return e; }),
+    // The demo experiment's options come first (a small JSON): the engine draws this
+    // browser's arm at open. Without them it opens with no experiment.
+    fetchExperiment()
+      .then((experiment) => {
+        state.experiment = experiment;
+        const options = { maxEvents: 500, maxAgeDays: 90 };
+        if (experiment) options.experiment = { id: experiment.id, split: experiment.split, dap: experiment.dap };
+        return openInWorker(options);
+      })
+      .then((e) => { mark('engineOpenAt'); return e; }),
     fetchPool().then((t) => { mark('poolAt'); return t; }),
   ]);
   state.engine = engine;
@@ -428,6 +499,8 @@ async function main() {
   mark('modelAt');
   document.body.dataset.ready = 'true';
   route();
+  renderExperiment();
+  sendReport();
   // Compile the WebGPU pipelines off the critical path, for the next ranking.
   (window.requestIdleCallback ?? setTimeout)(() => engine.warmup?.().catch(() => {}));
 }

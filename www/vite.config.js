@@ -23,7 +23,7 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    // Two pages: the storefront and the engine-status page.
-    rolldownOptions: { input: { index: `${here}index.html`, status: `${here}status.html` } },
+    // Three pages: the storefront, the engine-status page and the demo experiment's lift page.
+    rolldownOptions: { input: { index: `${here}index.html`, status: `${here}status.html`, lift: `${here}lift.html` } },
   },
 });

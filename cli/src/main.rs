@@ -39,7 +39,7 @@ enum Command {
     /// with its 95% interval, a power line) from the aggregated private reports
     Lift(commands::lift::LiftArgs),
     /// Run the reference candidate service and the demo storefront (see server/README.md):
-    /// [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR]
+    /// [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR] [--experiment-split 0..1]
     Serve {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,

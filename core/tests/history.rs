@@ -255,7 +255,7 @@ fn a_full_disk_trims_the_oldest_and_keeps_the_newest_event() {
 fn an_experiment_keeps_its_arm_across_visits_tallies_the_day_and_reports_it_once() {
     use localrank_core::measure::tally::ExperimentConfig;
     use localrank_core::measure::{Arm, DayOutcome, FirstClick};
-    let config = ExperimentConfig { id: "home-test".into(), split: 0.5 };
+    let config = ExperimentConfig { id: "home-test".into(), split: 0.5, dap: None };
     let event = |kind, item: &str| EventInput { kind: Some(kind), item: Some(item.into()), ..Default::default() };
     let mut history = open(MemoryStore::new(), OpenOptions::default());
     assert_eq!(block_on(history.join_experiment(config.clone(), u32::MAX / 4)).unwrap(), Arm::Personalized);
@@ -279,8 +279,19 @@ fn an_experiment_keeps_its_arm_across_visits_tallies_the_day_and_reports_it_once
     block_on(history.join_experiment(config.clone(), u32::MAX / 2)).unwrap();
     assert_eq!(block_on(history.take_experiment_report(tomorrow + 1.0)).unwrap(), None);
 
+    // A report that cannot be made (sealing failed) leaves the day due; a made one marks it.
+    let day_after = tomorrow + DAY_MS;
+    block_on(history.homepage_shown(&order, tomorrow + 2.0)).unwrap();
+    assert!(history.experiment_report_due(day_after), "a finished day with a homepage is due");
+    let failed = block_on(history.take_experiment_report_with(day_after, |_, _| Err::<(), _>(LocalRankError::Internal("no randomness".into()))));
+    assert!(failed.is_err());
+    let retried = block_on(history.take_experiment_report_with(day_after + 1.0, |day, outcome| Ok((day, outcome)))).unwrap();
+    assert_eq!(retried.map(|(day, _)| day), Some((tomorrow / DAY_MS).floor() as i64), "the failed day is retried, not lost");
+    assert!(!history.experiment_report_due(day_after + 2.0), "a reported day is not due again");
+    assert_eq!(block_on(history.take_experiment_report_with(day_after + 2.0, |day, _| Ok(day))).unwrap(), None);
+
     // A new experiment id draws a new coin; erasing the history forgets the experiment too.
-    let other = ExperimentConfig { id: "home-test-2".into(), split: 0.5 };
+    let other = ExperimentConfig { id: "home-test-2".into(), split: 0.5, dap: None };
     assert_eq!(block_on(history.join_experiment(other, u32::MAX - 9)).unwrap(), Arm::Control);
     block_on(history.forget()).unwrap();
     assert_eq!(history.experiment_arm(), None);

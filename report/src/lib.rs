@@ -11,9 +11,13 @@
 //! bound to the task and report metadata, framed as a `Report` ([`dap`]). The crate does no
 //! I/O: the caller fetches the configs and sends the [`Upload`].
 //!
-//! Not here yet (docs/measurement.md): the engine's `takeReport()`.
+//! The engine's `takeReport()` (crate `localrank`, `src/report.rs`) checks the storefront's
+//! task and configs at `open()`; the report module (`localrank-report-web`, a second wasm the
+//! page loads when a day is due) seals it with [`seal_encoded`] (docs/measurement.md).
 
 pub mod dap;
+#[cfg(feature = "aggregator")]
+pub mod aggregator;
 
 pub use dap::{HpkeConfig, Message, Report, Role};
 use dap::{HpkeCiphertext, PlaintextInputShare, ReportMetadata, TASK_ID_LEN};
@@ -77,6 +81,8 @@ pub enum ReportError {
     InvalidTaskId(String),
     #[error("HPKE sealing failed ({0}): the aggregator's public key is unusable (e.g. a low-order X25519 point); fetch its config again")]
     Hpke(String),
+    #[error("bucket {0} is not a day outcome (the histogram has {len} buckets): the engine and the report module are from different localrank versions", len = localrank_core::measure::NUM_BUCKETS)]
+    InvalidBucket(u32),
 }
 
 /// Shards one day with a fresh random nonce.
@@ -143,11 +149,17 @@ pub struct Upload {
 /// frames the DAP-09 upload. `time_s` is the report's time in seconds since the Unix epoch
 /// (the day it describes); it is rounded down to the task's time precision.
 pub fn seal_day(task: &TaskConfig, leader: &HpkeConfig, helper: &HpkeConfig, outcome: &DayOutcome, time_s: u64) -> Result<Upload, ReportError> {
-    seal_sharded(task, leader, helper, &shard_day(outcome)?, time_s)
+    Ok(Upload::for_task(task, seal_report(task, leader, helper, &shard_day(outcome)?, time_s)?))
 }
 
 /// [`seal_day`] for an already sharded day (tests use it to know the plaintext shares).
 pub fn seal_sharded(task: &TaskConfig, leader: &HpkeConfig, helper: &HpkeConfig, day: &ShardedDay, time_s: u64) -> Result<Upload, ReportError> {
+    Ok(Upload::for_task(task, seal_report(task, leader, helper, day, time_s)?))
+}
+
+/// The sealed `Report`'s bytes (the upload's body), without the URL: the report module needs
+/// no base64 or formatting for it.
+fn seal_report(task: &TaskConfig, leader: &HpkeConfig, helper: &HpkeConfig, day: &ShardedDay, time_s: u64) -> Result<Vec<u8>, ReportError> {
     // Check both configs before any sealing, so a bad helper config is reported as such
     // rather than after work on the leader's share.
     leader.check_supported()?;
@@ -164,12 +176,27 @@ pub fn seal_sharded(task: &TaskConfig, leader: &HpkeConfig, helper: &HpkeConfig,
         leader_encrypted_input_share: seal_input_share(leader, Role::Leader, leader_share, &aad, &mut rng)?,
         helper_encrypted_input_share: seal_input_share(helper, Role::Helper, helper_share, &aad, &mut rng)?,
     };
-    Ok(Upload {
-        method: dap::UPLOAD_METHOD,
-        path: format!("tasks/{}/reports", task.task_id_base64url()),
-        content_type: dap::REPORT_MEDIA_TYPE,
-        body: report.to_bytes()?,
-    })
+    report.to_bytes()
+}
+
+impl Upload {
+    /// The upload of a sealed report `body` for `task`.
+    pub fn for_task(task: &TaskConfig, body: Vec<u8>) -> Upload {
+        Upload { method: dap::UPLOAD_METHOD, path: format!("tasks/{}/reports", task.task_id_base64url()), content_type: dap::REPORT_MEDIA_TYPE, body }
+    }
+}
+
+/// [`seal_day`] from the forms the browser's two wasm modules hand each other (the engine
+/// decides that a day is due; the report module, `localrank-report-web`, seals it): the
+/// task id's 32 bytes, each aggregator's one chosen `HpkeConfig` encoded on its own (not a
+/// list), the day as its histogram bucket ([`DayOutcome::bucket`]). Returns the report body.
+pub fn seal_encoded(task_id: &[u8], time_precision_s: u64, leader_config: &[u8], helper_config: &[u8], time_s: u64, bucket: u32) -> Result<Vec<u8>, ReportError> {
+    let task_id: [u8; TASK_ID_LEN] = task_id.try_into().map_err(|_| ReportError::InvalidTaskId(format!("{} bytes", task_id.len())))?;
+    let task = TaskConfig { task_id, time_precision_s };
+    let leader = HpkeConfig::from_bytes(leader_config)?;
+    let helper = HpkeConfig::from_bytes(helper_config)?;
+    let outcome = usize::try_from(bucket).ok().and_then(DayOutcome::from_bucket).ok_or(ReportError::InvalidBucket(bucket))?;
+    seal_report(&task, &leader, &helper, &shard_day(&outcome)?, time_s)
 }
 
 /// The one HPKE suite this crate seals with (see [`HpkeConfig::check_supported`]).

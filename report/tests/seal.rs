@@ -9,7 +9,7 @@ mod common;
 use base64::Engine;
 use common::{aad, aggregate, aggregator, info, input_share_of_plaintext, open, outcomes, Shares, HELPER, LEADER};
 use localrank_core::measure::{Arm, DayOutcome, FirstClick, NUM_BUCKETS};
-use localrank_report::{seal_day, seal_sharded, shard_day_with_nonce, HpkeConfig, Report, ReportError, TaskConfig};
+use localrank_report::{seal_day, seal_encoded, seal_sharded, shard_day_with_nonce, HpkeConfig, Report, ReportError, TaskConfig};
 use prio::codec::{Decode, Encode};
 
 const TASK: TaskConfig = TaskConfig { task_id: [0x5a; 32], time_precision_s: 3600 };
@@ -132,6 +132,34 @@ fn sealing_needs_a_time_precision_and_supported_configs() {
     assert_eq!(seal_day(&zero, &leader.config, &helper.config, &day, DAY0), Err(ReportError::ZeroTimePrecision));
     let p256 = HpkeConfig { kem_id: 0x0010, ..helper.config.clone() };
     assert!(matches!(seal_day(&TASK, &leader.config, &p256, &day, DAY0), Err(ReportError::UnsupportedKem { config_id: 2, kem_id: 0x0010, .. })));
+}
+
+#[test]
+fn the_report_modules_wire_form_seals_the_same_day() {
+    // What the engine's wasm hands the report module's wasm (`sealDay`): the task id's
+    // bytes, each aggregator's chosen config on its own, the day as its bucket.
+    let leader = aggregator(4, 41);
+    let helper = aggregator(5, 42);
+    let day = DayOutcome { arm: Arm::Personalized, first_click: FirstClick::Slot(3), converted: true };
+    let task_id = TASK.task_id;
+    let (l, h) = (leader.config.to_bytes().unwrap(), helper.config.to_bytes().unwrap());
+    let body = seal_encoded(&task_id, TASK.time_precision_s, &l, &h, DAY0 + 4000, day.bucket() as u32).expect("seals");
+    let report = Report::from_bytes(&body).expect("the body is a Report");
+    assert_eq!(report.metadata.time, DAY0 + 3600);
+    let aad = aad(&TASK.task_id, &report.metadata.report_id, report.metadata.time, &report.public_share);
+    let ct = &report.leader_encrypted_input_share;
+    let leader_share = input_share_of_plaintext(&open(&leader.private_key, &ct.encapsulated_key, &ct.payload, &info(LEADER), &aad).unwrap()).to_vec();
+    let ct = &report.helper_encrypted_input_share;
+    let helper_share = input_share_of_plaintext(&open(&helper.private_key, &ct.encapsulated_key, &ct.payload, &info(HELPER), &aad).unwrap()).to_vec();
+    let mut expected = vec![0u128; NUM_BUCKETS];
+    expected[day.bucket()] = 1;
+    let shares = Shares { nonce: report.metadata.report_id, public_share: &report.public_share, input_shares: [&leader_share, &helper_share] };
+    assert_eq!(aggregate(&[shares]), expected, "the aggregate is exactly that day");
+
+    // Mismatched versions or bytes are typed errors, not panics.
+    assert_eq!(seal_encoded(&task_id, 3600, &l, &h, DAY0, NUM_BUCKETS as u32), Err(ReportError::InvalidBucket(NUM_BUCKETS as u32)));
+    assert!(matches!(seal_encoded(&[1, 2, 3], 3600, &l, &h, DAY0, 0), Err(ReportError::InvalidTaskId(_))));
+    assert!(matches!(seal_encoded(&task_id, 3600, &l[..10], &h, DAY0, 0), Err(ReportError::Truncated { .. })));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Experiment(#[from] crate::experiment::ExperimentError),
     #[error("the HTTP server stopped: {0}")]
     Serve(std::io::Error),
 }

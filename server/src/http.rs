@@ -13,6 +13,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::experiment::{self, DemoExperiment};
 use crate::pool::Pool;
 
 /// Everything a request can read; immutable after start-up.
@@ -23,6 +24,9 @@ pub struct AppState {
     /// so pointing `--site` at a source tree (`--site .`, as older docs did) cannot publish it.
     pub site_root: Option<PathBuf>,
     pub model_dir: PathBuf,
+    /// The demo's lift experiment and its two in-process stand-in DAP aggregators
+    /// (`experiment/`: demo only, see its module doc).
+    pub experiment: DemoExperiment,
 }
 
 /// The largest pool a request may ask for; a homepage never shows more.
@@ -43,6 +47,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/pool", get(pool))
         .route("/model/{file}", get(model_file))
         .route("/", get(index))
+        .route("/lift", get(lift_page))
+        .merge(experiment::routes())
         .fallback(get(static_file))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
@@ -186,6 +192,20 @@ async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respon
     };
     send_static(
         &root.join("index.html"),
+        "text/html; charset=utf-8",
+        false,
+        &headers,
+    )
+    .await
+}
+
+/// The demo's lift page (`lift.html` in the built site) at a clean URL.
+async fn lift_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let Some(root) = &state.site_root else {
+        return no_site();
+    };
+    send_static(
+        &root.join("lift.html"),
         "text/html; charset=utf-8",
         false,
         &headers,

@@ -14,6 +14,7 @@
 //!     site_root: "www/dist".into(),
 //!     model_dir: ".cache/localrank/artifacts/complete-journey".into(),
 //!     catalogue: CatalogueSource::Json(".cache/localrank/artifacts/complete-journey/catalogue.json".into()),
+//!     experiment_split: 1.0,
 //! }).await
 //! # }
 //! ```
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 pub mod catalogue;
 mod error;
+pub mod experiment;
 mod http;
 mod image;
 pub mod items;
@@ -60,6 +62,10 @@ pub struct ServerConfig {
     /// An exported model directory: model.json, model.safetensors, items.json, items.safetensors.
     pub model_dir: PathBuf,
     pub catalogue: CatalogueSource,
+    /// The demo experiment's personalized share (`--experiment-split`, default 1: every real
+    /// visitor sees the personalized homepage the demo exists to show; the control arm's
+    /// reports then come from the lift page's simulated shoppers. 0.5 runs a real A/B split).
+    pub experiment_split: f64,
 }
 
 /// The exported model's version ([`localrank_core::format::model_version`]: FNV-1a of
@@ -97,6 +103,7 @@ pub fn load_state(config: &ServerConfig) -> Result<AppState> {
             .is_file()
             .then(|| config.site_root.clone()),
         model_dir: config.model_dir.clone(),
+        experiment: experiment::DemoExperiment::new(config.experiment_split)?,
     })
 }
 
@@ -171,7 +178,7 @@ pub async fn shutdown_signal() {
 
 // ---- Command line (shared by `localrank-server` and `localrank serve`) ----
 
-pub const USAGE: &str = "usage: localrank-server|localrank serve [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR]";
+pub const USAGE: &str = "usage: localrank-server|localrank serve [--addr HOST:PORT] [--site DIR] [--model-dir DIR] [--catalogue FILE.json | --data-dir DIR] [--experiment-split 0..1]";
 
 /// Reads the command-line options (without the program name).
 pub fn config_from_args(
@@ -182,6 +189,7 @@ pub fn config_from_args(
     let mut model_dir = PathBuf::from(".cache/localrank/artifacts/complete-journey");
     let mut catalogue: Option<PathBuf> = None;
     let mut data_dir = PathBuf::from(".cache/localrank/raw/complete-journey");
+    let mut experiment_split = 1.0;
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
@@ -196,6 +204,11 @@ pub fn config_from_args(
             "--model-dir" => model_dir = value.into(),
             "--catalogue" => catalogue = Some(value.into()),
             "--data-dir" => data_dir = value.into(),
+            "--experiment-split" => {
+                experiment_split = value
+                    .parse()
+                    .map_err(|e| format!("--experiment-split {value:?}: {e}"))?
+            }
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
@@ -213,6 +226,7 @@ pub fn config_from_args(
         site_root: site,
         model_dir,
         catalogue,
+        experiment_split,
     })
 }
 

@@ -104,6 +104,7 @@ fn fixture(name: &str) -> (PathBuf, ServerConfig) {
         site_root: site,
         model_dir: model,
         catalogue: CatalogueSource::Json(catalogue_path),
+        experiment_split: 0.5,
     };
     (dir, config)
 }
@@ -144,10 +145,28 @@ impl Reply {
 
 /// A minimal HTTP/1.1 client (one request per connection) so the tests need no client crate.
 async fn get(addr: std::net::SocketAddr, path: &str, extra: &str) -> Reply {
+    request(addr, "GET", path, extra, &[]).await
+}
+
+async fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    extra: &str,
+    body: &[u8],
+) -> Reply {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n");
+    let length = if body.is_empty() && method == "GET" {
+        String::new()
+    } else {
+        format!("Content-Length: {}\r\n", body.len())
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{length}{extra}\r\n"
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
+    // A server may answer (413) before reading a body it refuses: keep what it sent.
+    let _ = stream.write_all(body).await;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
     let split = raw
@@ -613,5 +632,156 @@ fn catalogue_from_complete_journey_parquet() {
         .expect_err("rebuild")
         .to_string();
     assert!(message.contains("products.parquet"), "{message}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The demo experiment over HTTP: the page's options, the aggregators' configs, a browser's
+/// upload (accepted once; a duplicate, garbage, a wrong media type and a wrong task refused
+/// with DAP problem documents), the lift, and the simulate control.
+#[tokio::test]
+async fn demo_experiment_over_http() {
+    use base64::Engine;
+    use localrank_core::measure::{Arm, DayOutcome, FirstClick};
+    let (dir, config) = fixture("experiment");
+    let server = start(&config).await;
+    let options = get(server.base, "/api/experiment", "").await;
+    assert_eq!(options.status, 200);
+    let options = options.json();
+    assert_eq!(options["id"], "fresh-basket-demo");
+    assert_eq!(options["split"], 0.5);
+    assert_eq!(options["leader"], "/dap/leader/");
+    assert_eq!(options["dap"]["timePrecision"], 86400);
+    let task_id = options["dap"]["taskId"].as_str().unwrap().to_string();
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    };
+    let leader_list = get(server.base, "/dap/leader/hpke_config", "").await;
+    assert_eq!(
+        leader_list.headers["content-type"],
+        "application/dap-hpke-config-list"
+    );
+    assert_eq!(
+        leader_list.body,
+        b64(&options["dap"]["leaderConfig"]),
+        "the page gets the config the leader serves"
+    );
+    let helper_list = get(server.base, "/dap/helper/hpke_config", "").await;
+    assert_eq!(helper_list.body, b64(&options["dap"]["helperConfig"]));
+    assert_ne!(leader_list.body, helper_list.body, "two key pairs");
+
+    let leader = localrank_report::HpkeConfig::choose_from_list(&leader_list.body).unwrap();
+    let helper = localrank_report::HpkeConfig::choose_from_list(&helper_list.body).unwrap();
+    let task = localrank_report::TaskConfig::from_base64url(&task_id, 86_400).unwrap();
+    let day = DayOutcome {
+        arm: Arm::Control,
+        first_click: FirstClick::Slot(3),
+        converted: true,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let upload = localrank_report::seal_day(&task, &leader, &helper, &day, now - 86_400).unwrap();
+    let path = format!("/dap/leader/{}", upload.path);
+    let dap = "Content-Type: application/dap-report\r\n";
+    assert_eq!(
+        request(server.base, "PUT", &path, dap, &upload.body)
+            .await
+            .status,
+        200
+    );
+    let again = request(server.base, "PUT", &path, dap, &upload.body).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.headers["content-type"], "application/problem+json");
+    assert_eq!(
+        again.json()["type"],
+        "urn:ietf:params:ppm:dap:error:reportRejected"
+    );
+    let garbage = request(server.base, "PUT", &path, dap, b"not a report").await;
+    assert_eq!(
+        (garbage.status, garbage.json()["type"].as_str()),
+        (400, Some("urn:ietf:params:ppm:dap:error:invalidMessage"))
+    );
+    let text = request(
+        server.base,
+        "PUT",
+        &path,
+        "Content-Type: text/plain\r\n",
+        &upload.body,
+    )
+    .await;
+    assert_eq!(text.status, 415);
+    let other_task = format!("/dap/leader/tasks/{}/reports", "A".repeat(43));
+    let wrong = request(server.base, "PUT", &other_task, dap, &upload.body).await;
+    assert_eq!(
+        (wrong.status, wrong.json()["type"].as_str()),
+        (404, Some("urn:ietf:params:ppm:dap:error:unrecognizedTask"))
+    );
+    let huge = request(server.base, "PUT", &path, dap, &vec![0u8; 100_000]).await;
+    assert_eq!(
+        huge.status, 413,
+        "a body far larger than a report is refused unread"
+    );
+
+    let lift = get(server.base, "/api/lift", "").await.json();
+    let mut expected = vec![0u64; localrank_core::measure::NUM_BUCKETS];
+    expected[day.bucket()] = 1;
+    assert_eq!(lift["view"]["buckets"], serde_json::json!(expected));
+    assert_eq!(lift["view"]["uploaded"], 1);
+    assert_eq!(
+        lift["view"]["rejected"], 3,
+        "the 409, 400 and 404 (415 and 413 are refused before the aggregators)"
+    );
+    assert_eq!(
+        lift["view"]["estimate"]["arms"]["control"]["conversions"],
+        1
+    );
+    assert_eq!(lift["task_id"], task_id.as_str());
+
+    assert_eq!(
+        request(
+            server.base,
+            "POST",
+            "/api/lift/simulate?shoppers=0",
+            "",
+            &[]
+        )
+        .await
+        .status,
+        400
+    );
+    assert_eq!(
+        request(
+            server.base,
+            "POST",
+            "/api/lift/simulate?shoppers=lots",
+            "",
+            &[]
+        )
+        .await
+        .status,
+        400
+    );
+    let simulated = request(
+        server.base,
+        "POST",
+        "/api/lift/simulate?shoppers=30",
+        "",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (simulated.status, &simulated.json()["simulated"]),
+        (200, &serde_json::json!(30))
+    );
+    let lift = get(server.base, "/api/lift", "").await.json();
+    assert_eq!(
+        (&lift["view"]["reports"], &lift["view"]["simulated"]),
+        (&serde_json::json!(31), &serde_json::json!(30))
+    );
+    assert_eq!(lift["simulated_truth"]["conversion_lift"], 0.2);
+    server.stop.unwrap().send(()).unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -26,7 +26,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::{commit, dom_name, factory, js_array, open_database, read_error, store, to_js, write_error, OpenError};
 
 use crate::history::event::StoredEvent;
-use crate::history::store::{Change, HistoryStore, Snapshot};
+use crate::history::store::{already_reported, Change, HistoryStore, Snapshot};
 use crate::history::vectors::{CachedVector, VectorCache};
 use crate::history::MemoryStore;
 use crate::error::LocalRankError;
@@ -150,6 +150,23 @@ impl HistoryStore for IdbStore {
         Ok(snapshot)
     }
 
+    async fn save_report_mark(&mut self, record: &str, id: &str, day: i64) -> Result<bool, LocalRankError> {
+        const OP: &str = "mark the day reported";
+        self.ensure_open().await?;
+        // One readwrite transaction: IndexedDB runs overlapping readwrite transactions on a
+        // store one after the other, so a second tab's check sees the first tab's mark.
+        let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
+        let meta = store(&tx, META)?;
+        let key = JsValue::from_str(EXPERIMENT_KEY);
+        let stored = meta.get(key.clone()).map_err(|e| read_error(OP, e))?.await.map_err(|e| read_error(OP, e))?;
+        let won = !already_reported(stored.and_then(|v| v.as_string()).as_deref(), id, day);
+        if won {
+            meta.put(&JsValue::from_str(record), Some(&key)).map_err(|e| write_error(OP, e))?;
+        }
+        commit(tx, OP).await?;
+        Ok(won)
+    }
+
     async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
         const OP: &str = "save the history";
         self.ensure_open().await?;
@@ -219,6 +236,13 @@ impl HistoryStore for BrowserStore {
         match self {
             BrowserStore::Idb(s) => s.load().await,
             BrowserStore::Memory(s) => s.load().await,
+        }
+    }
+
+    async fn save_report_mark(&mut self, record: &str, id: &str, day: i64) -> Result<bool, LocalRankError> {
+        match self {
+            BrowserStore::Idb(s) => s.save_report_mark(record, id, day).await,
+            BrowserStore::Memory(s) => s.save_report_mark(record, id, day).await,
         }
     }
 

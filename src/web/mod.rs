@@ -23,6 +23,7 @@ use crate::error::{LocalRankError, Warning};
 use crate::gpu::{self, BackendInfo};
 use crate::idb::{BrowserStore, IdbStore};
 use crate::history::{History, MemoryStore, OpenOptions, RetentionPolicy, StorageChoice};
+use crate::report::DapTask;
 use convert::{from_js, js_error, to_js};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -30,6 +31,39 @@ const TS_ERRORS: &str = r#"
 /** Every code a localrank promise can reject with: the engine's (history, pool, storage,
  * options) and model loading's (`ModelErrorCode`, which includes `NoModel`). */
 export type LocalRankErrorCode = "InvalidEvent" | "InvalidOptions" | "InvalidPool" | "SchemaTooNew" | "CorruptRecords" | "StorageUnavailable" | "StorageFull" | "Storage" | "Internal" | ModelErrorCode;
+
+/** The DAP task an experiment's daily reports go to (`open({ experiment: { id, dap } })`;
+ * docs/measurement.md). The storefront fetches both configs; the engine makes no request.
+ * A mistake here does not stop `open()`: it is an `InvalidOptions` warning in
+ * `status().warnings` naming the field (`experiment.dap.leaderConfig`, …), `takeReport()`
+ * rejects with it, and ranking and the experiment's tally carry on. */
+export interface DapTaskConfig {
+    /** The task id as the aggregators show it: 32 bytes as unpadded base64url (43 characters). */
+    taskId: string;
+    /** The task's `time_precision` in seconds (a whole number, e.g. 86400). A report's time,
+     * the start of the day it describes, is rounded down to it. */
+    timePrecision: number;
+    /** The leader's `HpkeConfigList`: the raw body of `GET {leader}/hpke_config?task_id={taskId}`
+     * (`application/dap-hpke-config-list`) as bytes, or those bytes as base64url. The first
+     * X25519 / HKDF-SHA256 / AES-128-GCM config in it is used. */
+    leaderConfig: Uint8Array | string;
+    /** The helper's `HpkeConfigList`, from `GET {helper}/hpke_config?task_id={taskId}`. */
+    helperConfig: Uint8Array | string;
+}
+
+/** One finished day's report (`takeReport()`): a DAP-09 upload for the storefront to send
+ * to the task's leader as `fetch(new URL(path, leaderUrl), { method, headers: { 'content-type':
+ * contentType }, body })`. The body is opaque: a random report id, the day rounded to the
+ * task's time precision, and two secret shares each encrypted to one aggregator. */
+export interface DapUpload {
+    method: "PUT";
+    /** Relative to the leader's URL (which should end in `/`): `tasks/{taskId}/reports`. */
+    path: string;
+    contentType: "application/dap-report";
+    /** 1,478 bytes, in an ArrayBuffer of their own (`& BufferSource`: so TypeScript ≥ 5.7 accepts
+     * it as a `fetch` body, where a bare `Uint8Array` may view a SharedArrayBuffer). */
+    body: Uint8Array & BufferSource;
+}
 
 /** The error every localrank promise rejects with. */
 export interface LocalRankError extends Error {
@@ -119,6 +153,9 @@ pub struct Engine {
     pub(crate) backend: Rc<RefCell<Option<BackendInfo>>>,
     /// The loaded intent encoder and its WebGPU runtime (src/web/model.rs: `loadModel`).
     pub(crate) model: Rc<RefCell<Option<Rc<crate::gpu::ModelRuntime>>>>,
+    /// The experiment's DAP task (`experiment.dap`), checked at open: `None` when not
+    /// configured, the `InvalidOptions` error when it was wrong (`takeReport()` returns it).
+    pub(crate) dap: Rc<Option<Result<DapTask, LocalRankError>>>,
 }
 
 /// Opens the engine. Never fails because of storage: an unusable or unreadable database
@@ -166,13 +203,19 @@ pub async fn open_engine(options: JsValue) -> Result<Engine, LocalRankError> {
         // Storage failed mid-join: this page runs outside the experiment (no arm, no tally).
         warnings.push(error);
     }
+    // A wrong DAP setting stops only the reports: ranking and the tally carry on, and the
+    // developer sees the error in the console, in status().warnings and from takeReport().
+    let dap = options.experiment.as_ref().and_then(|experiment| experiment.dap.as_ref()).map(DapTask::from_options);
+    if let Some(Err(error)) = &dap {
+        warnings.push(error.clone());
+    }
     for warning in warnings {
         log_warning(&warning);
         history.add_warning(warning);
     }
     let shared_name = (history.storage_kind() == "indexeddb").then_some(database.as_str());
     let history = sync::SharedHistory::new(history, shared_name);
-    Ok(Engine { history: Rc::new(history), database, backend: Rc::new(RefCell::new(None)), model: Rc::new(RefCell::new(None)) })
+    Ok(Engine { history: Rc::new(history), database, backend: Rc::new(RefCell::new(None)), model: Rc::new(RefCell::new(None)), dap: Rc::new(dap) })
 }
 
 #[wasm_bindgen]
@@ -250,6 +293,53 @@ impl Engine {
         })
     }
 
+    /// Whether a finished day is waiting for its report (`takeReport()` asks first, so the
+    /// report module is downloaded only when there is a day to seal). `false` without an
+    /// experiment or `experiment.dap`; rejects with the `InvalidOptions` error of a wrong
+    /// `experiment.dap` (naming the field). Package-internal: js/index.js calls it.
+    #[wasm_bindgen(js_name = reportDue, unchecked_return_type = "Promise<boolean>")]
+    pub fn report_due(&self) -> Promise {
+        let history = self.history.clone();
+        let dap = self.dap.clone();
+        future_to_promise(async move {
+            match dap.as_ref() {
+                None => Ok(JsValue::FALSE),
+                Some(Err(error)) => Err(js_error(error)),
+                Some(Ok(_)) => Ok(JsValue::from_bool(history.lock().await.experiment_report_due(js_sys::Date::now()))),
+            }
+        })
+    }
+
+    /// The lift experiment's report for one finished day, sealed with `seal_day` (the report
+    /// module's `sealDay`, which js/index.js loads on demand), or `null` when there is nothing
+    /// to send: no experiment or no `experiment.dap`, no finished day with a homepage shown, or
+    /// that day already reported (by this tab or another). The day is marked reported in
+    /// storage before the upload is returned: a failed send loses that day's report, it is
+    /// never sent twice; a failed seal leaves the day due. The engine makes no request.
+    /// Package-internal: the public `takeReport()` is js/index.js's.
+    #[wasm_bindgen(js_name = takeReport, unchecked_return_type = "Promise<DapUpload | null>")]
+    pub fn take_report(&self, seal_day: js_sys::Function) -> Promise {
+        let history = self.history.clone();
+        let dap = self.dap.clone();
+        future_to_promise(async move {
+            let task = match dap.as_ref() {
+                None => return Ok(JsValue::NULL),
+                Some(Err(error)) => return Err(js_error(error)),
+                Some(Ok(task)) => task,
+            };
+            let upload = history
+                .lock()
+                .await
+                .take_experiment_report_with(js_sys::Date::now(), |day, outcome| task.seal(day, &outcome, |request| call_seal_day(&seal_day, request)))
+                .await
+                .map_err(|e| js_error(&e))?;
+            let Some(upload) = upload else { return Ok(JsValue::NULL) };
+            // Other tabs re-read the state (reported_through) before their next call.
+            history.changed();
+            upload_to_js(&upload)
+        })
+    }
+
     /// Closes the database connection. The engine must not be used afterwards.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn close(&self) -> Promise {
@@ -260,6 +350,35 @@ impl Engine {
             Ok(JsValue::UNDEFINED)
         })
     }
+}
+
+/// Calls the report module's `sealDay(taskId, timePrecision, leaderConfig, helperConfig,
+/// time, bucket)`: the body's bytes, or what it threw as text.
+fn call_seal_day(seal_day: &js_sys::Function, request: &crate::report::SealRequest) -> Result<Vec<u8>, String> {
+    use wasm_bindgen::JsCast;
+    let args = js_sys::Array::new();
+    args.push(&js_sys::Uint8Array::from(request.task_id.as_slice()));
+    // Whole seconds below 2⁵³ (checked at open / by the day arithmetic): exact as f64.
+    args.push(&JsValue::from_f64(request.time_precision_s as f64));
+    args.push(&js_sys::Uint8Array::from(request.leader_config.as_slice()));
+    args.push(&js_sys::Uint8Array::from(request.helper_config.as_slice()));
+    args.push(&JsValue::from_f64(request.time_s as f64));
+    args.push(&JsValue::from(request.bucket));
+    let body = seal_day.apply(&JsValue::NULL, &args).map_err(|thrown| {
+        thrown.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| thrown.as_string()).unwrap_or_else(|| "the report module threw".into())
+    })?;
+    body.dyn_into::<js_sys::Uint8Array>().map(|bytes| bytes.to_vec()).map_err(|_| "the report module's sealDay returned no bytes (a different localrank version?)".into())
+}
+
+/// `{ method, path, contentType, body: Uint8Array }`: the body as bytes, not a number array.
+fn upload_to_js(upload: &localrank_report::Upload) -> Result<JsValue, JsValue> {
+    let object = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&object, &JsValue::from_str(key), value).map(drop);
+    set("method", &JsValue::from_str(upload.method))?;
+    set("path", &JsValue::from_str(&upload.path))?;
+    set("contentType", &JsValue::from_str(upload.content_type))?;
+    set("body", &js_sys::Uint8Array::from(upload.body.as_slice()).into())?;
+    Ok(object.into())
 }
 
 pub(crate) fn log_warning(warning: &LocalRankError) {

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ import { launch } from '../js/browser.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WASM_FILES = ['localrank_bg.wasm', 'localrank_simd_bg.wasm'];
+/** The lift report's sealing, a second module js/index.js imports on demand. */
+const REPORT_WASM = 'localrank_report_bg.wasm';
 
 const INDEX_HTML = `<!doctype html>
 <html lang="en">
@@ -98,7 +100,7 @@ export function createProject(label, { files = { 'index.html': INDEX_HTML, 'main
   execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', join(base, filename)], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const installed = join(dir, 'node_modules', 'localrank');
   assert.ok(lstatSync(installed).isDirectory() && !lstatSync(installed).isSymbolicLink(), 'installed as real files');
-  for (const name of WASM_FILES) assert.ok(existsSync(join(installed, 'pkg', name)), `the tarball holds pkg/${name}`);
+  for (const name of [...WASM_FILES, REPORT_WASM]) assert.ok(existsSync(join(installed, 'pkg', name)), `the tarball holds pkg/${name}`);
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);
@@ -255,4 +257,18 @@ export function assertFromOutput(run, { url, outDir }) {
     assert.ok(existsSync(file), `${file} is in the output`);
     assert.equal(sha(readFileSync(file)), r.sha);
   }
+  assertReportModuleEmitted(outDir);
+}
+
+/**
+ * The report module's wasm (takeReport(): loaded by a dynamic import only when a day is due,
+ * so this app never fetches it) is still in the build output, byte for byte: a storefront
+ * running an experiment gets it from its own bundle.
+ */
+export function assertReportModuleEmitted(outDir) {
+  const want = sha(readFileSync(join(ROOT, 'pkg', REPORT_WASM)));
+  const found = readdirSync(outDir, { recursive: true })
+    .filter((name) => name.endsWith('.wasm') && statSync(join(outDir, name)).isFile())
+    .some((name) => sha(readFileSync(join(outDir, name))) === want);
+  assert.ok(found, `${outDir} holds the report module (pkg/${REPORT_WASM}) for takeReport()`);
 }

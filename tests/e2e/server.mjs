@@ -30,10 +30,11 @@ export async function buildDemoSite() {
   return outDir;
 }
 
-export async function startServer({ modelDir, catalogue }) {
+/** `args`: more command-line options, e.g. `['--experiment-split', '1']`. */
+export async function startServer({ modelDir, catalogue, args = [] }) {
   const binary = serverBinary();
   const site = await buildDemoSite();
-  const child = spawn(binary, ['--addr', '127.0.0.1:0', '--site', site, '--model-dir', modelDir, '--catalogue', catalogue], {
+  const child = spawn(binary, ['--addr', '127.0.0.1:0', '--site', site, '--model-dir', modelDir, '--catalogue', catalogue, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

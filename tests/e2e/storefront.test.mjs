@@ -9,8 +9,12 @@
 // reasons → the browser is closed and started again on the same profile: the history
 // persisted and the page is personalized from the cached model without downloading it → the
 // privacy panel lists and exports the history → erase → server order again. Every request of
-// the whole flow is recorded and checked: only the pool, static files and the model, all GET,
-// none carrying an event, the history, a product the shopper touched, or a vector.
+// the whole flow is recorded and checked: only the pool, static files, the model and the demo
+// experiment's options, all GET, none carrying an event, the history, a product the shopper
+// touched, or a vector; the one exception, the experiment's sealed daily report (a PUT to the
+// demo leader, only if a day ends during the test), is checked by `checkReportUpload`. The demo
+// experiment runs with split 1 here (every browser personalized); tests/e2e/lift.test.mjs
+// covers the arms and the reports.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, chromiumArgs } from '../js/browser.mjs';
 import { BLEND, CATEGORIES, PER_CATEGORY, writeFixture } from './fixture.mjs';
+import { REPORT_PATH, checkReportUpload } from './audit.mjs';
 import { startServer } from './server.mjs';
 
 const TARGET = 'Coffee';
@@ -29,7 +34,8 @@ let fixtureDir;
 before(async () => {
   fixtureDir = mkdtempSync(join(tmpdir(), 'localrank-e2e-'));
   const fixture = writeFixture(join(fixtureDir, 'model'));
-  server = await startServer({ modelDir: fixture.dir, catalogue: fixture.catalogue });
+  // Split 1: every browser in the personalized arm, so this flow sees personalization.
+  server = await startServer({ modelDir: fixture.dir, catalogue: fixture.catalogue, args: ['--experiment-split', '1'] });
   mkdirSync(RESULTS, { recursive: true });
 });
 after(async () => {
@@ -47,7 +53,7 @@ async function openBrowser(profile, webgpu, requests) {
     acceptDownloads: true,
   });
   context.on('request', (request) => {
-    requests.push({ url: request.url(), method: request.method(), body: request.postData(), headers: request.headers() });
+    requests.push({ url: request.url(), method: request.method(), body: request.postDataBuffer(), headers: request.headers() });
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
@@ -225,6 +231,10 @@ function checkRequests(requests, touched, pool) {
     if (r.url.startsWith('blob:') || r.url.startsWith('data:')) continue; // never leave the browser
     const url = new URL(r.url);
     assert.equal(url.origin, origin, `no request leaves the shop's origin: ${r.url}`);
+    if (r.method === 'PUT' && REPORT_PATH.test(url.pathname)) {
+      checkReportUpload(r, touched);
+      continue;
+    }
     assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
     assert.ok(!r.body, `no request body: ${r.url}`);
     const path = url.pathname + url.search;
@@ -233,6 +243,7 @@ function checkRequests(requests, touched, pool) {
       path === '/api/pool?context=home&n=200' ||
       path === '/model/model.safetensors' ||
       path === '/model/model.json' ||
+      path === '/api/experiment' ||
       /^\/assets\/[\w.-]+$/.test(url.pathname) && url.search === ''; // Vite's hashed output
     assert.ok(allowed, `unexpected request ${path}`);
     const text = decodeURIComponent(r.url) + JSON.stringify(r.headers);

@@ -1,6 +1,6 @@
 // Compiled (not run) by `npm test` with `tsc --noEmit --strict`: the package's types must
 // accept what the README shows and reject what the engine rejects.
-import { open, type BlendWeights, type LocalRankEngine, type Ranking, type StoredEvent, type LocalRankError } from '../../js/index.js';
+import { open, type BlendWeights, type LocalRankEngine, type Ranking, type StoredEvent, type LocalRankError, type DapUpload } from '../../js/index.js';
 import { openInWorker } from '../../js/worker.js';
 
 async function storefront(): Promise<void> {
@@ -31,9 +31,22 @@ async function storefront(): Promise<void> {
     const code: LocalRankError['code'] = e.code;
     void code;
   }
+  // A lift experiment with its DAP task (README, "Measuring lift"): configs as bytes or base64url.
+  const dap = { taskId: 'x'.repeat(43), timePrecision: 86400, leaderConfig: new Uint8Array(43), helperConfig: 'AAAA' };
+  const measured = await open({ experiment: { id: 'home', split: 0.5, dap } });
+  const upload = await measured.takeReport();
+  if (upload !== null) {
+    const method: 'PUT' = upload.method;
+    const bytes: Uint8Array = upload.body;
+    await fetch(new URL(upload.path, 'https://leader.example/'), { method, headers: { 'content-type': upload.contentType }, body: upload.body });
+    void bytes;
+  }
+  // @ts-expect-error — the configs are bytes or base64url text, not numbers
+  await open({ experiment: { id: 'home', dap: { ...dap, leaderConfig: 42 } } });
   const remote = await openInWorker({ storage: 'memory' });
   const remoteRanking: Ranking = await remote.rank({ dim: 2, items: [] });
+  const remoteUpload: DapUpload | null = await remote.takeReport();
   await remote.terminate();
-  void [stored, order, why, serverWeight, warnings, dim, remoteRanking];
+  void [stored, order, why, serverWeight, warnings, dim, remoteRanking, remoteUpload];
 }
 void storefront;

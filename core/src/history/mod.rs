@@ -327,9 +327,53 @@ impl<S: HistoryStore> History<S> {
     /// The finished day's outcome, at most once per day (saved as reported before it is
     /// returned, so a crash after this call loses a report rather than doubling one).
     pub async fn take_experiment_report(&mut self, now: f64) -> Result<Option<(i64, DayOutcome)>, LocalRankError> {
-        let mut report = None;
-        self.update_experiment(|state, arm| report = state.take_report(now, arm)).await?;
-        Ok(report)
+        self.take_experiment_report_with(now, |day, outcome| Ok((day, outcome))).await
+    }
+
+    /// Whether [`take_experiment_report_with`](Self::take_experiment_report_with) would make a
+    /// report now: a finished day with a homepage shown, not reported yet. Changes nothing; the
+    /// engine asks first so the report module is loaded only when there is a day to seal.
+    pub fn experiment_report_due(&self, now: f64) -> bool {
+        let Some((config, state)) = &self.experiment else { return false };
+        let mut next = state.clone();
+        let arm = next.arm(config);
+        next.take_report(now, arm).is_some()
+    }
+
+    /// Turns the finished day into its report with `make` (the engine seals it) and marks the
+    /// day reported in the store before returning what `make` made. If `make` fails, nothing
+    /// is marked and the day stays due (a later call retries it); if the store cannot save
+    /// the mark, the report is dropped and the error returned; if another tab marked the day
+    /// first, the report is dropped and `None` returned: a day may be lost, never sent twice.
+    pub async fn take_experiment_report_with<T>(
+        &mut self,
+        now: f64,
+        make: impl FnOnce(i64, DayOutcome) -> Result<T, LocalRankError>,
+    ) -> Result<Option<T>, LocalRankError> {
+        let Some((config, state)) = &self.experiment else { return Ok(None) };
+        let mut next = state.clone();
+        let arm = next.arm(config);
+        let Some((day, outcome)) = next.take_report(now, arm) else {
+            // No day due; moving to today may still have closed one without a homepage.
+            if next != *state {
+                self.save_experiment(&next).await?;
+                if let Some((_, state)) = &mut self.experiment {
+                    *state = next;
+                }
+            }
+            return Ok(None);
+        };
+        let made = make(day, outcome)?;
+        // The mark and the check that no other tab of this browser reported the day are one
+        // store transaction: of two tabs taking the same day, one wins, the other sends nothing.
+        let won = self.store.save_report_mark(&next.to_record(), &next.id, day).await?;
+        if let Some((_, state)) = &mut self.experiment {
+            if !won {
+                next.reported_through = next.reported_through.max(Some(day));
+            }
+            *state = next;
+        }
+        Ok(won.then_some(made))
     }
 
     async fn tally_event(&mut self, event: &StoredEvent, now: f64) {

@@ -12,6 +12,7 @@
 //! The bucket layout is defined here once: the engine's tally, the report encoder and
 //! `localrank lift` all index buckets through [`DayOutcome::bucket`] / [`DayOutcome::from_bucket`].
 
+pub mod dap;
 pub mod estimate;
 pub mod tally;
 

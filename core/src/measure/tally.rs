@@ -33,6 +33,12 @@ pub struct ExperimentConfig {
     #[serde(default = "half")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub split: f64,
+    /// The DAP task the day's reports go to (`takeReport()`, docs/measurement.md). Kept as
+    /// given and checked by the engine at `open()`: a mistake in it is an `InvalidOptions`
+    /// warning (and `takeReport()`'s error), never a reason to stop ranking or tallying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "DapTaskConfig"))]
+    pub dap: Option<super::dap::OptionValue>,
 }
 
 fn half() -> f64 {
@@ -218,7 +224,7 @@ mod tests {
     const T: f64 = 20_000.0 * DAY; // midnight UTC, day 20,000
 
     fn config() -> ExperimentConfig {
-        ExperimentConfig { id: "home-2026-12".into(), split: 0.5 }
+        ExperimentConfig { id: "home-2026-12".into(), split: 0.5, dap: None }
     }
 
     fn ids(n: usize) -> Vec<String> {
@@ -297,9 +303,9 @@ mod tests {
     #[test]
     fn bad_configs_name_the_field() {
         assert!(config().validate().is_ok());
-        let e = ExperimentConfig { id: " ".into(), split: 0.5 }.validate().unwrap_err();
+        let e = ExperimentConfig { id: " ".into(), split: 0.5, dap: None }.validate().unwrap_err();
         assert_eq!(e.field(), Some("experiment.id"));
-        let e = ExperimentConfig { id: "x".into(), split: 1.5 }.validate().unwrap_err();
+        let e = ExperimentConfig { id: "x".into(), split: 1.5, dap: None }.validate().unwrap_err();
         assert_eq!(e.field(), Some("experiment.split"));
         let c: ExperimentConfig = serde_json::from_str(r#"{"id":"x"}"#).unwrap();
         assert_eq!(c.split, 0.5);
