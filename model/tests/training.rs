@@ -228,7 +228,7 @@ fn seen_items_are_masked_out_of_the_training_softmax() {
 
 #[test]
 fn settings_follow_the_data_and_explicit_ones_are_never_tuned() {
-    use localrank_model::auto::{derive, train_auto, DataShape, Overrides, TuneOptions, FULL_SOFTMAX_MAX_ITEMS};
+    use localrank_model::auto::{derive, train_auto, DataShape, Overrides, TuneOptions, FULL_SOFTMAX_MAX_ITEMS, MAX_EPOCH_CONTEXT_POSITIONS};
     let small = cyclic_dataset(40, 20, 30);
     let shape = DataShape::of(&small);
     assert_eq!((shape.users, shape.items, shape.median_history, shape.max_history), (40, 20, 28, 28));
@@ -239,6 +239,21 @@ fn settings_follow_the_data_and_explicit_ones_are_never_tuned() {
     assert!(tr.sampled_negatives > 0, "above the break-even the softmax is sampled");
     assert_eq!(tr.item_init, localrank_model::config::ItemInit::Bpr, "the item table starts from BPR-MF");
     assert_eq!((enc.max_len, tr.windows_per_user), (200, 5), "every position of the longest history is trained");
+    // Complete Journey's shape (leave-one-out): 797k training events, median history 256. The
+    // median asks for 200; training every event at 200 costs 160M positions × context per
+    // epoch, so the context shortens to what fits and the windows still cover every event.
+    let long = DataShape { users: 2439, items: 25_635, events: 797_186, train_events: 792_308, median_history: 256, p90_history: 800, max_history: 1900, ..shape.clone() };
+    let (enc, tr) = derive(&long);
+    assert!(enc.max_len * long.train_events <= MAX_EPOCH_CONTEXT_POSITIONS, "{}", enc.max_len);
+    assert_eq!((enc.max_len, tr.windows_per_user), (50, 38));
+    // A fixed context gets windows covering every event at that length...
+    let (mut e, mut t) = derive(&long);
+    Overrides { max_len: Some(100), ..Overrides::default() }.apply(&long, &mut e, &mut t);
+    assert_eq!((e.max_len, t.windows_per_user), (100, 19));
+    // ...and fixed windows bound the epoch themselves: the median's context, uncapped.
+    let (mut e, mut t) = derive(&long);
+    Overrides { windows: Some(3), ..Overrides::default() }.apply(&long, &mut e, &mut t);
+    assert_eq!((e.max_len, t.windows_per_user), (200, 3));
 
     let fixed = Overrides { dim: Some(8), heads: Some(2), blocks: Some(1), learning_rate: Some(0.02), epochs: Some(2), ..Overrides::default() };
     let opts = TuneOptions { budget_seconds: 1e6, trial_epochs: 1, min_gain: 0.0, time_budget_seconds: None };
