@@ -160,6 +160,9 @@ pub const ITEM_NEIGHBOURS: &str = "item_neighbours";
 /// Their similarities, `[ids.len(), k]`, encoded like `item_vectors` (F32, F16, or I8 +
 /// `item_neighbour_weights.scale`).
 pub const ITEM_NEIGHBOUR_WEIGHTS: &str = "item_neighbour_weights";
+/// Optional: each item's re-buy rate (the share of its buyers who bought it again), F32
+/// `[ids.len()]`, each in 0..=1. The candidate service sends it as a pool item's `rebuyRate`.
+pub const ITEM_REBUY_RATES: &str = "item_rebuy_rates";
 
 /// `items.json`: `ids[k]` is the item of row `k` of `item_vectors`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,6 +201,9 @@ pub enum ItemTableError {
 
     #[error("items.safetensors: item_neighbours / item_neighbour_weights {0}")]
     Neighbours(String),
+
+    #[error("items.safetensors: item_rebuy_rates {0}")]
+    RebuyRates(String),
 }
 
 /// Each item's co-occurrence neighbours (the item table's optional `item_neighbours`): row `r`
@@ -255,6 +261,22 @@ impl ItemNeighbours {
     }
 }
 
+/// The optional `item_rebuy_rates` tensor of a table of `n` rows.
+fn parse_rebuy_rates(st: &SafeTensors, n: usize) -> Result<Option<Vec<f32>>, ItemTableError> {
+    let Some(view) = st.get(ITEM_REBUY_RATES) else {
+        return Ok(None);
+    };
+    let bad = |reason: String| ItemTableError::RebuyRates(reason);
+    if view.dtype != "F32" || view.shape != [n] || view.data.len() != n * 4 {
+        return Err(bad(format!("is {} {:?}; F32 [{n}] expected", view.dtype, view.shape)));
+    }
+    let rates: Vec<f32> = view.data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    if let Some((row, r)) = rates.iter().enumerate().find(|(_, r)| !(r.is_finite() && (0.0..=1.0).contains(*r))) {
+        return Err(bad(format!("holds {r} at row {row}; rates are 0 to 1")));
+    }
+    Ok(Some(rates))
+}
+
 /// The exported item vectors, widened to f32: row `k` (`dim` floats) belongs to `ids[k]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemTable {
@@ -264,6 +286,8 @@ pub struct ItemTable {
     pub vectors: Vec<f32>,
     /// Co-occurrence neighbours, when the export has them.
     pub neighbours: Option<ItemNeighbours>,
+    /// Each item's re-buy rate in 0..=1, when the export has them.
+    pub rebuy_rates: Option<Vec<f32>>,
 }
 
 impl ItemTable {
@@ -294,7 +318,8 @@ impl ItemTable {
             return Err(ItemTableError::NonFinite { row, id: meta.ids[row].clone() });
         }
         let neighbours = ItemNeighbours::parse(&st, meta.ids.len())?;
-        Ok(ItemTable { dim: meta.dim, ids: meta.ids, vectors, neighbours })
+        let rebuy_rates = parse_rebuy_rates(&st, meta.ids.len())?;
+        Ok(ItemTable { dim: meta.dim, ids: meta.ids, vectors, neighbours, rebuy_rates })
     }
 
     pub fn len(&self) -> usize {

@@ -127,6 +127,12 @@ pub struct PoolItemInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub repeat: Option<bool>,
+    /// The share of the item's buyers who bought it again, 0 to 1 (the item table's
+    /// `item_rebuy_rates`, docs/model-format.md). It scales a bought `repeat` item's repeat
+    /// part by the model's `repeat.rebuy_mix`; without it the part is not scaled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub rebuy_rate: Option<f64>,
     /// The item's co-occurrence neighbours. When any item of a pool carries them, the engine's
     /// neighbour part is co-occurrence (an item without them has no known neighbour); otherwise
     /// it is the cosine of item vectors.
@@ -164,6 +170,8 @@ pub struct Candidate {
     pub sponsored: bool,
     pub available: bool,
     pub repeat: bool,
+    /// The share of the item's buyers who bought it again, in 0..=1.
+    pub rebuy_rate: Option<f32>,
     /// Co-occurrence neighbours: (item id, similarity in 0..=1).
     pub neighbours: Option<Vec<(String, f32)>>,
 }
@@ -256,6 +264,11 @@ impl CandidatePool {
                 }
                 Some(slot) => return Err(invalid(&field("pinned"), format!("must be a slot index (0, 1, …), got {slot}"))),
             };
+            if let Some(rate) = item.rebuy_rate
+                && !(rate.is_finite() && (0.0..=1.0).contains(&rate))
+            {
+                return Err(invalid(&field("rebuyRate"), format!("must be a share from 0 to 1, got {rate}")));
+            }
             let neighbours = match item.neighbours {
                 None => None,
                 Some(n) => Some(validate_neighbours(n).map_err(|(name, reason)| invalid(&format!("{}{name}", field("neighbours")), reason))?),
@@ -269,6 +282,7 @@ impl CandidatePool {
                 sponsored: item.sponsored.unwrap_or(false),
                 available: item.available.unwrap_or(true),
                 repeat: item.repeat.unwrap_or(false),
+                rebuy_rate: item.rebuy_rate.map(|r| r as f32),
                 neighbours,
             });
         }

@@ -532,6 +532,37 @@ fn a_staple_bought_yesterday_is_not_due_and_waits_for_its_interval() {
 }
 
 #[test]
+fn a_pools_rebuy_rate_scales_the_repeat_part_by_the_models_rebuy_mix() {
+    // Milk and tea bought on the same two days: the same history, the same part, until the
+    // pool says most milk buyers come back (0.9) and few tea buyers do (0.1).
+    let items: Vec<serde_json::Value> = [("milk", Some(0.9)), ("tea", Some(0.1)), ("bread", None)]
+        .iter()
+        .map(|(id, rate)| json!({ "id": id, "vector": [1.0, 0.0, 0.0], "repeat": true, "rebuyRate": rate }))
+        .collect();
+    let pool = pool(json!({ "dim": 3, "items": items }));
+    let history = purchases_on(&[("milk", 10.0), ("tea", 10.0), ("bread", 10.0), ("milk", 40.0), ("tea", 40.0), ("bread", 40.0)]);
+    let settings = RankSettings { now_ms: Some(NOW), ..RankSettings::default() };
+    let cache = history.vectors();
+    let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
+    let with = |rebuy_mix: f64| {
+        let blend = BlendWeights { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 1.0 };
+        let repeat = localrank_core::rank::RepeatParams { rebuy_mix, ..Default::default() };
+        let intent = ModelIntent { vector: vec![1.0, 0.0, 0.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(blend), blend_neighbours: None, repeat: Some(repeat) };
+        let r = rank::rank(&pool, history.events(), &lookup, Some(intent), &settings);
+        let part = |id: &str| r.items.iter().find(|i| i.id == id).unwrap().parts.repeat;
+        (part("milk"), part("tea"), part("bread"))
+    };
+    let (milk, tea, bread) = with(0.0);
+    assert!(milk > 0.0 && milk == tea && tea == bread, "rebuy_mix 0 ignores the rates: {milk} {tea} {bread}");
+    let (m, t, b) = with(1.0);
+    assert!((m - 0.9 * milk).abs() < 1e-6 && (t - 0.1 * tea).abs() < 1e-6, "scaled by the rate: {m} {t}");
+    assert_eq!(b, bread, "an item without a rate is not scaled");
+    // The rate is validated with the pool.
+    let bad = CandidatePool::from_input(serde_json::from_value(json!({ "dim": 1, "items": [{ "id": "a", "vector": [1.0], "rebuyRate": 1.5 }] })).unwrap());
+    assert_eq!(bad.unwrap_err().field(), Some("items[0].rebuyRate"));
+}
+
+#[test]
 fn a_models_repeat_params_and_weight_apply_and_old_model_json_gets_the_default_weight() {
     let pool = grocery_pool();
     let history = purchases_on(&[("tea", 1.0), ("tea", 30.0)]);
@@ -545,8 +576,8 @@ fn a_models_repeat_params_and_weight_apply_and_old_model_json_gets_the_default_w
     };
     let tea = |r: &Ranking| r.items.iter().find(|i| i.id == "tea").unwrap().parts.repeat;
     // Pure due-ness with a huge half-life vs pure frequency: the model's params are the ones used.
-    let due = with(Some(localrank_core::rank::RepeatParams { half_life_days: 3650.0, due_mix: 1.0 }), 1.0);
-    let freq = with(Some(localrank_core::rank::RepeatParams { half_life_days: 3650.0, due_mix: 0.0 }), 1.0);
+    let due = with(Some(localrank_core::rank::RepeatParams { half_life_days: 3650.0, due_mix: 1.0, rebuy_mix: 0.0 }), 1.0);
+    let freq = with(Some(localrank_core::rank::RepeatParams { half_life_days: 3650.0, due_mix: 0.0, rebuy_mix: 0.0 }), 1.0);
     assert_eq!(tea(&freq), 1.0);
     assert!(tea(&due) < 1.0 && tea(&due) > 0.0, "{}", tea(&due));
     assert_eq!(order(&with(None, 2.0))[0], "tea", "the model's weight lifts the staple");

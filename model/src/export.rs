@@ -6,14 +6,15 @@
 //! scale tensor `<name>.scale`, value = q * scale[row]; 1-D tensors stay F32).
 //! `items.safetensors` may also hold each item's co-occurrence neighbours: `item_neighbours`
 //! (I32 row indices `[num_items, k]`, -1 pads) and `item_neighbour_weights` (the similarities,
-//! `[num_items, k]`, in the export's precision like `item_vectors`).
+//! `[num_items, k]`, in the export's precision like `item_vectors`), and each item's re-buy
+//! rate, `item_rebuy_rates` (F32 `[num_items]`, in every precision: 4 bytes an item).
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
-use localrank_core::format::{self, ItemNeighbours, ItemTable, TensorDtype, ITEM_NEIGHBOURS, ITEM_NEIGHBOUR_WEIGHTS};
+use localrank_core::format::{self, ItemNeighbours, ItemTable, TensorDtype, ITEM_NEIGHBOURS, ITEM_NEIGHBOUR_WEIGHTS, ITEM_REBUY_RATES};
 use localrank_core::model::ModelConfig;
 use localrank_core::rank::{BlendWeights, NeighbourSource, RepeatParams};
 use serde::{Deserialize, Serialize};
@@ -171,8 +172,17 @@ fn encode_neighbours(lists: &[Vec<(u32, f32)>], p: Precision, out: &mut BTreeMap
     encode(ITEM_NEIGHBOUR_WEIGHTS, &NamedTensor { shape: vec![lists.len(), k], data: weights }, p, out);
 }
 
-/// Writes a complete model directory in the given precision. `neighbours`: each item's
-/// co-occurrence neighbours (row index, similarity), written into the item table.
+/// Catalogue statistics written into the item table next to the vectors (what the candidate
+/// service attaches to pool items).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ItemStats<'a> {
+    /// Each item's co-occurrence neighbours (row index, similarity in 0..=1).
+    pub neighbours: Option<&'a [Vec<(u32, f32)>]>,
+    /// Each item's re-buy rate in 0..=1 ([`crate::data::rebuy::rebuy_rates`]).
+    pub rebuy_rates: Option<&'a [f32]>,
+}
+
+/// Writes a complete model directory in the given precision, with `stats` in the item table.
 pub fn write_model_dir(
     dir: &Path,
     w: &ModelWeights,
@@ -180,7 +190,7 @@ pub fn write_model_dir(
     p: Precision,
     dataset: &str,
     metrics: serde_json::Value,
-    neighbours: Option<&[Vec<(u32, f32)>]>,
+    stats: ItemStats,
 ) -> Result<()> {
     w.check()?;
     if item_ids.len() != w.config.num_items {
@@ -191,11 +201,18 @@ pub fn write_model_dir(
     for (name, t) in &w.tensors {
         encode(name, t, p, if name == ITEM_VECTORS { &mut item_t } else { &mut enc_t });
     }
-    if let Some(lists) = neighbours {
+    if let Some(lists) = stats.neighbours {
         if lists.len() != item_ids.len() || lists.iter().flatten().any(|&(j, s)| j as usize >= item_ids.len() || !(0.0..=1.0).contains(&s)) {
             return Err(ModelError::BadWeights(format!("{} neighbour lists for {} items, or a neighbour outside the table or 0..=1", lists.len(), item_ids.len())));
         }
         encode_neighbours(lists, p, &mut item_t);
+    }
+    if let Some(rates) = stats.rebuy_rates {
+        if rates.len() != item_ids.len() || rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+            return Err(ModelError::BadWeights(format!("{} re-buy rates for {} items, or a rate outside 0..=1", rates.len(), item_ids.len())));
+        }
+        let bytes = rates.iter().flat_map(|r| r.to_le_bytes()).collect();
+        item_t.insert(ITEM_REBUY_RATES.into(), Encoded { dtype: Dtype::F32, shape: vec![rates.len()], bytes });
     }
     write_safetensors(&dir.join("model.safetensors"), &enc_t)?;
     write_safetensors(&dir.join("items.safetensors"), &item_t)?;

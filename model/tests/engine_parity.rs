@@ -4,7 +4,7 @@
 use localrank_core::model::{EncoderStep, IntentEncoder, ModelError};
 use localrank_model::data::{Event, EventKind};
 use localrank_model::encoder::make_batch;
-use localrank_model::export::{round_trip, write_model_dir, Precision};
+use localrank_model::export::{round_trip, write_model_dir, ItemStats, Precision};
 use localrank_model::train::history_row;
 use localrank_model::{cpu_device, EncoderConfig, ModelWeights};
 use rand::{Rng, SeedableRng};
@@ -81,7 +81,7 @@ fn engine_cpu_forward_equals_burn_default_shape() {
     let w = ModelWeights::random(&cfg, 2024).expect("random weights");
     let dir = temp_dir("f32");
     let ids: Vec<String> = (0..cfg.num_items).map(|i| format!("sku-{i}")).collect();
-    write_model_dir(&dir, &w, &ids, Precision::F32, "parity", serde_json::json!({}), None).expect("export");
+    write_model_dir(&dir, &w, &ids, Precision::F32, "parity", serde_json::json!({}), ItemStats::default()).expect("export");
     let diff = max_diff(&dir, &w, &histories(&cfg, 24, 1));
     eprintln!("engine vs burn, f32, d=64: max abs diff {diff:e}");
     assert!(diff < TOLERANCE, "max abs diff {diff}");
@@ -99,7 +99,7 @@ fn engine_cpu_forward_equals_burn_on_f16_and_int8_exports() {
     let hists = histories(&cfg, 12, 2);
     for p in [Precision::F16, Precision::Int8] {
         let dir = temp_dir(&format!("{p:?}"));
-        write_model_dir(&dir, &w, &ids, p, "parity", serde_json::json!({}), None).expect("export");
+        write_model_dir(&dir, &w, &ids, p, "parity", serde_json::json!({}), ItemStats::default()).expect("export");
         // burn runs on exactly the values the file decodes to, so the tolerance is the same.
         let dequantised = round_trip(&w, p).expect("round trip");
         let diff = max_diff(&dir, &dequantised, &hists);
@@ -114,7 +114,7 @@ fn engine_rejects_an_export_for_another_shape() {
     let cfg = EncoderConfig::tiny(5);
     let w = ModelWeights::random(&cfg, 3).expect("random weights");
     let dir = temp_dir("shape");
-    write_model_dir(&dir, &w, &(0..5).map(|i| format!("{i}")).collect::<Vec<_>>(), Precision::F32, "parity", serde_json::json!({}), None).expect("export");
+    write_model_dir(&dir, &w, &(0..5).map(|i| format!("{i}")).collect::<Vec<_>>(), Precision::F32, "parity", serde_json::json!({}), ItemStats::default()).expect("export");
     let bytes = std::fs::read(dir.join("model.safetensors")).expect("weights file");
     let json = std::fs::read_to_string(dir.join("model.json")).expect("config").replace("\"ffn_dim\": 16", "\"ffn_dim\": 24");
     let err = IntentEncoder::load(&bytes, &json).expect_err("a config that does not match the tensors");

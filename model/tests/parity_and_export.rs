@@ -3,7 +3,7 @@
 use burn::module::Module;
 use localrank_model::data::{Event, EventKind};
 use localrank_model::encoder::make_batch;
-use localrank_model::export::{read_model_dir, read_neighbours, round_trip, write_model_dir, Precision};
+use localrank_model::export::{read_model_dir, read_neighbours, round_trip, write_model_dir, ItemStats, Precision};
 use localrank_model::reference::{self, HistoryEvent};
 use localrank_model::train::history_row;
 use localrank_model::{cpu_device, EncoderConfig, ModelWeights};
@@ -60,7 +60,7 @@ fn export_files_round_trip_in_every_precision() {
     let ids: Vec<String> = (0..9).map(|i| format!("sku-{i}")).collect();
     for p in [Precision::F32, Precision::F16, Precision::Int8] {
         let dir = temp_dir(&format!("export-{p:?}"));
-        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::json!({"ndcg@10": 0.5}), None).expect("writes");
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::json!({"ndcg@10": 0.5}), ItemStats::default()).expect("writes");
         let (back, mj, back_ids) = read_model_dir(&dir).expect("reads");
         assert_eq!(back_ids, ids);
         assert_eq!(mj.config.dtype, p);
@@ -98,6 +98,37 @@ fn export_files_round_trip_in_every_precision() {
 }
 
 #[test]
+fn rebuy_rates_round_trip_through_the_item_table_in_every_precision() {
+    use localrank_core::format::{ItemTable, ItemTableError};
+    let cfg = EncoderConfig::tiny(4);
+    let w = ModelWeights::random(&cfg, 5).expect("random");
+    let ids: Vec<String> = (0..4).map(|i| format!("sku-{i}")).collect();
+    let rates = [0.0f32, 0.25, 0.731, 1.0];
+    let table = |dir: &std::path::Path| ItemTable::parse(&std::fs::read(dir.join("items.json")).unwrap(), &std::fs::read(dir.join("items.safetensors")).unwrap());
+    for p in [Precision::F32, Precision::F16, Precision::Int8] {
+        let dir = temp_dir(&format!("rebuy-{p:?}"));
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, ItemStats { rebuy_rates: Some(&rates), ..ItemStats::default() }).expect("writes");
+        assert_eq!(table(&dir).expect("reads").rebuy_rates.as_deref(), Some(&rates[..]), "{p:?}: F32 in every precision");
+        read_model_dir(&dir).expect("the model reads back as before");
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, ItemStats::default()).expect("writes");
+        assert_eq!(table(&dir).expect("reads").rebuy_rates, None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let dir = temp_dir("rebuy-bad");
+    assert!(write_model_dir(&dir, &w, &ids, Precision::F32, "unit", serde_json::Value::Null, ItemStats { rebuy_rates: Some(&[0.5, 1.5, 0.0, 0.0]), ..ItemStats::default() }).is_err(), "a rate above 1");
+    assert!(write_model_dir(&dir, &w, &ids, Precision::F32, "unit", serde_json::Value::Null, ItemStats { rebuy_rates: Some(&[0.5]), ..ItemStats::default() }).is_err(), "one rate for four items");
+    // A table whose rates were damaged after export is refused by name.
+    write_model_dir(&dir, &w, &ids, Precision::F32, "unit", serde_json::Value::Null, ItemStats { rebuy_rates: Some(&rates), ..ItemStats::default() }).expect("writes");
+    let mut bytes = std::fs::read(dir.join("items.safetensors")).unwrap();
+    let stored: Vec<u8> = rates.iter().flat_map(|r| r.to_le_bytes()).collect();
+    let at = bytes.windows(stored.len()).position(|b| b == stored.as_slice()).expect("the rates' bytes");
+    bytes[at + 12..at + 16].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(dir.join("items.safetensors"), bytes).unwrap();
+    assert!(matches!(table(&dir), Err(ItemTableError::RebuyRates(_))), "{:?}", table(&dir).map(|t| t.rebuy_rates));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn neighbour_lists_round_trip_through_the_item_table() {
     let cfg = EncoderConfig::tiny(4);
     let w = ModelWeights::random(&cfg, 5).expect("random");
@@ -106,7 +137,7 @@ fn neighbour_lists_round_trip_through_the_item_table() {
     let lists: Vec<Vec<(u32, f32)>> = vec![vec![(1, 1.0), (3, 0.5), (2, 0.125)], vec![(0, 1.0)], vec![], vec![(0, 0.5), (2, 0.0033)]];
     for p in [Precision::F32, Precision::F16, Precision::Int8] {
         let dir = temp_dir(&format!("neighbours-{p:?}"));
-        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, Some(&lists)).expect("writes");
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, ItemStats { neighbours: Some(&lists), ..ItemStats::default() }).expect("writes");
         let back = read_neighbours(&dir).expect("reads").expect("has neighbours");
         assert_eq!(back.k, 3);
         for (row, list) in lists.iter().enumerate() {
@@ -127,13 +158,13 @@ fn neighbour_lists_round_trip_through_the_item_table() {
         }
         // The model files read back as before; without lists the table has none.
         read_model_dir(&dir).expect("reads");
-        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, None).expect("writes");
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, ItemStats::default()).expect("writes");
         assert_eq!(read_neighbours(&dir).expect("reads"), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
     // A list naming a row outside the table is refused.
     let dir = temp_dir("neighbours-bad");
-    assert!(write_model_dir(&dir, &w, &ids, Precision::F32, "unit", serde_json::Value::Null, Some(&[vec![(4, 0.5)], vec![], vec![], vec![]])).is_err());
+    assert!(write_model_dir(&dir, &w, &ids, Precision::F32, "unit", serde_json::Value::Null, ItemStats { neighbours: Some(&[vec![(4, 0.5)], vec![], vec![], vec![]]), ..ItemStats::default() }).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -143,9 +174,9 @@ fn corrupt_or_mismatched_files_are_rejected() {
     let w = ModelWeights::random(&cfg, 1).expect("random");
     let dir = temp_dir("corrupt");
     let short_ids = vec!["a".to_string()];
-    assert!(write_model_dir(&dir, &w, &short_ids, Precision::F32, "x", serde_json::Value::Null, None).is_err());
+    assert!(write_model_dir(&dir, &w, &short_ids, Precision::F32, "x", serde_json::Value::Null, ItemStats::default()).is_err());
     let ids: Vec<String> = (0..4).map(|i| i.to_string()).collect();
-    write_model_dir(&dir, &w, &ids, Precision::F32, "x", serde_json::Value::Null, None).expect("writes");
+    write_model_dir(&dir, &w, &ids, Precision::F32, "x", serde_json::Value::Null, ItemStats::default()).expect("writes");
     std::fs::write(dir.join("model.safetensors"), b"not a safetensors file").expect("overwrite");
     let err = read_model_dir(&dir).unwrap_err();
     assert!(err.to_string().contains("model.safetensors"), "{err}");

@@ -22,6 +22,10 @@ struct PoolItem<'a> {
     /// Groceries are bought again and again: without this the engine would sink items the
     /// shopper already bought to the end of the page (its rule for one-off purchases).
     repeat: bool,
+    /// The share of the product's buyers who bought it again (the item table's
+    /// `item_rebuy_rates`, when the export has them): the engine's repeat part scales by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rebuy_rate: Option<f32>,
     title: &'a str,
     department: &'a str,
     /// The item's co-occurrence neighbours from the item table, when the export has them: the
@@ -79,6 +83,7 @@ impl Pool {
                 category: &product.category,
                 price: product.price,
                 repeat: true,
+                rebuy_rate: table.rebuy_rates.as_ref().and_then(|r| r.get(row).copied()),
                 title: &product.title,
                 department: &product.department,
                 image_key: &product.category,

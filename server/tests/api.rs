@@ -71,11 +71,19 @@ fn fixture(name: &str) -> (PathBuf, ServerConfig) {
         safetensors::tensor::TensorView::new(safetensors::Dtype::I32, vec![4, 2], &rows).unwrap();
     let sims_view =
         safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4, 2], &sims).unwrap();
+    // Re-buy rates: c3 (row 2) 0.625.
+    let rates: Vec<u8> = [0.25f32, 0.0, 0.625, 1.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let rates_view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &rates).unwrap();
     safetensors::serialize_to_file(
         [
             ("item_vectors", view),
             ("item_neighbours", rows_view),
             ("item_neighbour_weights", sims_view),
+            ("item_rebuy_rates", rates_view),
         ],
         None,
         &model.join("items.safetensors"),
@@ -239,6 +247,8 @@ async fn pool_is_the_catalogue_by_popularity_with_vectors() {
     assert_eq!(items[0]["title"], "Yogurt item c3, 12 oz");
     assert_eq!(items[0]["imageKey"], "Yogurt");
     assert_eq!(items[0]["repeat"], true, "groceries are bought again");
+    assert_eq!(items[0]["rebuyRate"], 0.625, "the item table's re-buy rate, by row");
+    assert_eq!(items[3]["rebuyRate"], 0.0);
     // The item table's neighbour lists travel with the items, by id, padding dropped.
     assert_eq!(
         items[0]["neighbours"],

@@ -278,6 +278,7 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
             sponsored: optional(&item, i, "sponsored", JsValue::as_bool, "true or false")?,
             available: optional(&item, i, "available", JsValue::as_bool, "true or false")?,
             repeat: optional(&item, i, "repeat", JsValue::as_bool, "true or false")?,
+            rebuy_rate: optional(&item, i, "rebuyRate", JsValue::as_f64, "a number from 0 to 1")?,
             neighbours: match get(&item, "neighbours") {
                 n if n.is_undefined() || n.is_null() => None,
                 n => Some(serde_wasm_bindgen::from_value::<NeighboursInput>(n).map_err(|_| {

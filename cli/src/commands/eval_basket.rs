@@ -75,7 +75,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let tuning = setup.tune(Some(&encoder), BATCH);
     let (w, params) = (tuning.blend, tuning.repeat);
     log(&format!(
-        "tuned on validation ({} grid points, {:.0}s): intent {} / server {} / affinity {} / repeat {}, half-life {} days, due mix {} → NDCG@10 {:.4} (engine defaults {:.4}, intent alone {:.4})",
+        "tuned on validation ({} grid points, {:.0}s): intent {} / server {} / affinity {} / repeat {}, half-life {} days, due mix {}, re-buy mix {} → NDCG@10 {:.4} (engine defaults {:.4}, intent alone {:.4})",
         tuning.grid_points,
         t.elapsed().as_secs_f64(),
         w.intent,
@@ -84,6 +84,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         w.repeat,
         params.half_life_days,
         params.due_mix,
+        params.rebuy_mix,
         tuning.validation_tuned,
         tuning.validation_default,
         tuning.validation_intent_only

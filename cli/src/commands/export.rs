@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use localrank_model::baselines::{cooccurrence_neighbours, EXPORT_NEIGHBOURS};
-use localrank_model::export::{read_model_dir, set_blend, set_repeat, write_model_dir, Precision};
+use localrank_model::data::rebuy::rebuy_rates;
+use localrank_model::export::{read_model_dir, set_blend, set_repeat, write_model_dir, ItemStats, Precision};
 use localrank_model::{EncoderConfig, ModelWeights};
 use serde_json::json;
 
@@ -54,11 +55,11 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         "all" => vec![Precision::F32, Precision::F16, Precision::Int8],
         p => vec![Precision::parse(p).ok_or_else(|| CliError::Usage(format!("unknown precision {p:?}; use f32, f16, int8 or all")))?],
     };
-    let (weights, ids, name, metrics, blend, lists, repeat) = if a.random {
+    let (weights, ids, name, metrics, blend, (lists, rates), repeat) = if a.random {
         let cfg = EncoderConfig { dim: a.dim, heads: a.heads, blocks: a.blocks, max_len: a.max_len, ffn_dim: a.dim * 2, ..EncoderConfig::tiny(a.items) };
         let w = ModelWeights::random(&cfg, a.seed)?;
         let ids = (0..a.items).map(|i| format!("item{i}")).collect();
-        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, None, None)
+        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, (None, None), None)
     } else {
         let spec = DatasetSpec::parse(&a.dataset);
         let dir = paths.artifacts_as(&spec, a.protocol);
@@ -74,21 +75,19 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         }
         // The neighbour lists come from the prepared data's training split, the data the model
         // was trained on (the item set is checked equal).
-        let lists = if a.neighbours > 0 {
-            let ds = load_or_prepare_as(paths, &a.dataset, a.protocol, log)?;
-            if ds.item_ids != ids {
-                return Err(CliError::Usage(format!("the model in {} was trained on a different item set; retrain it", dir.display())));
-            }
-            Some(cooccurrence_neighbours(&ds, a.neighbours))
-        } else {
-            None
-        };
-        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), lists, mj.config.repeat)
+        // So do the re-buy rates, written when the log has repeat purchases at all.
+        let ds = load_or_prepare_as(paths, &a.dataset, a.protocol, log)?;
+        if ds.item_ids != ids {
+            return Err(CliError::Usage(format!("the model in {} was trained on a different item set; retrain it", dir.display())));
+        }
+        let lists = (a.neighbours > 0).then(|| cooccurrence_neighbours(&ds, a.neighbours));
+        let rates = Some(rebuy_rates(&ds)).filter(|r| r.iter().any(|&r| r > 0.0));
+        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), (lists, rates), mj.config.repeat)
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {
         let dir = if a.precision == "all" { out.join(format!("{p:?}").to_lowercase()) } else { out.clone() };
-        write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone(), lists.as_deref())?;
+        write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone(), ItemStats { neighbours: lists.as_deref(), rebuy_rates: rates.as_deref() })?;
         if let Some((blend, source)) = blend {
             set_blend(&dir, blend, source)?;
         }

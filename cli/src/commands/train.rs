@@ -1,6 +1,6 @@
 //! `localrank train`.
 use clap::Args;
-use localrank_model::export::{write_model_dir, Precision};
+use localrank_model::export::{write_model_dir, ItemStats, Precision};
 use localrank_model::auto::{train_auto, Overrides, TuneOptions};
 use serde_json::json;
 
@@ -116,7 +116,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     let dir = paths.artifacts_as(&spec, a.protocol);
     // Checkpoint every new best so an interrupted run still leaves a usable model.
     let mut checkpoint = |w: &localrank_model::ModelWeights, epoch: usize, m: &localrank_model::eval::Metrics| {
-        write_model_dir(&dir, w, &ds.item_ids, Precision::F32, &ds.name, json!({ "validation": m, "best_epoch": epoch, "complete": false }), None)
+        write_model_dir(&dir, w, &ds.item_ids, Precision::F32, &ds.name, json!({ "validation": m, "best_epoch": epoch, "complete": false }), ItemStats::default())
     };
     let auto = train_auto(&ds, &overrides, a.seed, &opts, &device, !a.quiet, log, &mut checkpoint)?;
     let out = &auto.outcome;
@@ -126,7 +126,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     ));
     let settings = json!({ "encoder": auto.encoder, "training": auto.training, "tuning": auto.report });
     let metrics = json!({ "validation": out.best_validation, "best_epoch": out.best_epoch, "complete": true, "settings": settings });
-    write_model_dir(&dir, &out.weights, &ds.item_ids, Precision::F32, &ds.name, metrics, None)?;
+    write_model_dir(&dir, &out.weights, &ds.item_ids, Precision::F32, &ds.name, metrics, ItemStats::default())?;
     let report = json!({
         "dataset": ds.name, "encoder": auto.encoder, "training": auto.training, "tuning": auto.report,
         "best_epoch": out.best_epoch, "best_validation": out.best_validation,

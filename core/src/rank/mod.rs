@@ -346,7 +346,7 @@ fn rank_steps<'a>(
     if !profile.is_empty() {
         for (id, part) in profile.scorer(settings.now_ms, &repeat_params).each_bought() {
             if let Some(p) = pool.position(id).filter(|&p| pool.items[p].repeat) {
-                repeat[p] = part;
+                repeat[p] = part * repeat_params.rebuy_factor(pool.items[p].rebuy_rate);
             }
         }
     }

@@ -13,7 +13,11 @@
 //!   between them, `c = exp(−ln²(days_since_last / usual) / 2)`: 1 when exactly one usual
 //!   interval has passed, 0.61 at half or double it, falling for an item just bought or long
 //!   abandoned; `c = 0.5` (no cycle known) for an item bought once;
-//! - `repeat = f · ((1 − due_mix) + due_mix · c)`.
+//! - `repeat = f · ((1 − due_mix) + due_mix · c) · ((1 − rebuy_mix) + rebuy_mix · r)`, where
+//!   `r` is the item's re-buy rate (the pool item's `rebuyRate`: the share of the store's
+//!   buyers of the item who bought it again, a public catalogue statistic the trainer exports
+//!   with the item table); an item without one gets the factor 1. Milk bought twice is more
+//!   likely due than a barbecue bought twice.
 //!
 //! `half_life_days` and `due_mix` ([`RepeatParams`]) are tuned by `localrank eval --protocol
 //! next-basket` on the validation baskets and shipped in model.json (`repeat`); without a model
@@ -40,13 +44,18 @@ pub struct RepeatParams {
     /// How much of the part is due-ness (0: frequency × recency alone; 1: all of it scaled by
     /// how due the item is).
     pub due_mix: f64,
+    /// How much of the part is the item's re-buy rate (0: ignored). Absent in model.json
+    /// files written before it: 0.
+    #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub rebuy_mix: f64,
 }
 
 impl Default for RepeatParams {
     /// The no-model rule: a month's half-life (a weekly staple keeps its place through a
     /// holiday; a one-off from last season fades), half of the part from due-ness.
     fn default() -> Self {
-        RepeatParams { half_life_days: 30.0, due_mix: 0.5 }
+        RepeatParams { half_life_days: 30.0, due_mix: 0.5, rebuy_mix: 0.0 }
     }
 }
 
@@ -62,7 +71,18 @@ impl RepeatParams {
         if !(self.due_mix.is_finite() && (0.0..=1.0).contains(&self.due_mix)) {
             return Err(("due_mix", format!("must be a number from 0 to 1, got {}", self.due_mix)));
         }
+        if !(self.rebuy_mix.is_finite() && (0.0..=1.0).contains(&self.rebuy_mix)) {
+            return Err(("rebuy_mix", format!("must be a number from 0 to 1, got {}", self.rebuy_mix)));
+        }
         Ok(())
+    }
+
+    /// What an item's re-buy rate (0..=1; `None`: unknown) multiplies its repeat part by.
+    pub fn rebuy_factor(&self, rate: Option<f32>) -> f32 {
+        match rate {
+            Some(r) => (1.0 - self.rebuy_mix as f32) + self.rebuy_mix as f32 * r,
+            None => 1.0,
+        }
     }
 }
 
@@ -262,7 +282,7 @@ mod tests {
             view("tv", 14.5),
         ];
         let profile = RepeatProfile::from_history(&history);
-        let frequency_only = RepeatParams { half_life_days: 30.0, due_mix: 0.0 };
+        let frequency_only = RepeatParams { half_life_days: 30.0, due_mix: 0.0, rebuy_mix: 0.0 };
         let s = profile.scores(["milk", "candle", "tv", "never"], Some(15.0 * DAY), &frequency_only);
         assert_eq!(s[0], 1.0, "the most-bought item is the shopper's maximum");
         assert!(s[1] > 0.0 && s[1] < s[0], "bought once, recently: below the staple, above zero ({s:?})");
@@ -273,7 +293,7 @@ mod tests {
     fn an_item_is_most_due_one_usual_interval_after_its_last_purchase() {
         let history = vec![purchase("coffee", 0.0), purchase("coffee", 14.0), purchase("coffee", 28.0), purchase("tea", 27.0), purchase("tea", 28.0)];
         let profile = RepeatProfile::from_history(&history);
-        let due_only = RepeatParams { half_life_days: MAX_HALF_LIFE_DAYS, due_mix: 1.0 };
+        let due_only = RepeatParams { half_life_days: MAX_HALF_LIFE_DAYS, due_mix: 1.0, rebuy_mix: 0.0 };
         let coffee = |day: f64| profile.scores(["coffee"], Some(day * DAY), &due_only)[0];
         let early = coffee(29.0);
         let due = coffee(42.0);
@@ -321,8 +341,11 @@ mod tests {
     #[test]
     fn params_out_of_range_are_named() {
         assert!(RepeatParams::default().check().is_ok());
-        assert_eq!(RepeatParams { half_life_days: 0.0, due_mix: 0.5 }.check().map_err(|e| e.0), Err("half_life_days"));
-        assert_eq!(RepeatParams { half_life_days: 7.0, due_mix: 1.5 }.check().map_err(|e| e.0), Err("due_mix"));
-        assert_eq!(RepeatParams { half_life_days: f64::NAN, due_mix: 0.5 }.check().map_err(|e| e.0), Err("half_life_days"));
+        assert_eq!(RepeatParams { half_life_days: 0.0, due_mix: 0.5, rebuy_mix: 0.0 }.check().map_err(|e| e.0), Err("half_life_days"));
+        assert_eq!(RepeatParams { half_life_days: 7.0, due_mix: 1.5, rebuy_mix: 0.0 }.check().map_err(|e| e.0), Err("due_mix"));
+        assert_eq!(RepeatParams { half_life_days: f64::NAN, due_mix: 0.5, rebuy_mix: 0.0 }.check().map_err(|e| e.0), Err("half_life_days"));
+        assert_eq!(RepeatParams { rebuy_mix: -0.1, ..RepeatParams::default() }.check().map_err(|e| e.0), Err("rebuy_mix"));
+        let p = RepeatParams { rebuy_mix: 0.5, ..RepeatParams::default() };
+        assert_eq!((p.rebuy_factor(None), p.rebuy_factor(Some(1.0)), p.rebuy_factor(Some(0.2))), (1.0, 1.0, 0.6));
     }
 }

@@ -3,6 +3,7 @@ pub mod dataset;
 pub mod event_kind;
 pub mod prepare;
 pub mod readers;
+pub mod rebuy;
 pub mod timestamp;
 
 pub use dataset::{Dataset, Event, Protocol, SplitPart};

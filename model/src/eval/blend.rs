@@ -81,6 +81,7 @@ impl<'a> HomepageSetup<'a> {
                     sponsored: None,
                     available: None,
                     repeat: None,
+                    rebuy_rate: None,
                     neighbours: neighbours.map(|lists| NeighboursInput {
                         ids: lists[i].iter().map(|&(j, _)| ds.item_ids[j as usize].clone()).collect(),
                         weights: lists[i].iter().map(|&(_, w)| w).collect(),

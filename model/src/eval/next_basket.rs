@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::basket::{top_n, BasketCase, SplitMetrics, SplitSum, TOP};
 use super::Scorer;
+use crate::data::rebuy::rebuy_rates;
 use crate::data::{Dataset, Event, SplitPart};
 use crate::encoder::{l2_normalize, make_batch, IntentEncoder};
 use crate::error::{ModelError, Result};
@@ -41,12 +42,16 @@ pub const SERVER_GRID: [f64; 8] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0];
 pub const AFFINITY_GRID: [f64; 5] = [0.0, 0.05, 0.1, 0.2, 0.5];
 pub const HALF_LIFE_GRID: [f64; 9] = [7.0, 14.0, 30.0, 60.0, 90.0, 120.0, 180.0, 240.0, 365.0];
 pub const DUE_MIX_GRID: [f64; 6] = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0];
+pub const REBUY_MIX_GRID: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 
 /// What the scorer needs for a data set: each item's server part, and an empty pool through
 /// which the engine's history resolution runs (categories come with the history events).
 pub struct NextBasketSetup<'a> {
     ds: &'a Dataset,
     server: Vec<f32>,
+    /// Each item's re-buy rate over the training events (what `export` ships with the item
+    /// table and the candidate service puts in the pool as `rebuyRate`).
+    rebuy: Vec<f32>,
     empty_pool: CandidatePool,
 }
 
@@ -65,7 +70,7 @@ impl<'a> NextBasketSetup<'a> {
         let server = pop.iter().map(|&p| if hi > lo { (p - lo) as f32 / (hi - lo) as f32 } else { 1.0 }).collect();
         let empty_pool = CandidatePool::from_input(PoolInput { model: None, dim: 1.0, items: Vec::new(), vectors: None })
             .map_err(|e| ModelError::BadConfig(format!("the engine rejected an empty pool: {e}")))?;
-        Ok(NextBasketSetup { ds, server, empty_pool })
+        Ok(NextBasketSetup { ds, server, rebuy: rebuy_rates(ds), empty_pool })
     }
 
     fn inputs(&self, user: usize, part: SplitPart) -> UserInputs {
@@ -94,7 +99,7 @@ impl<'a> NextBasketSetup<'a> {
     fn repeat_scores(&self, inputs: &UserInputs, items: &[u32], params: &RepeatParams) -> Vec<f32> {
         let profile = RepeatProfile::from_history(&inputs.history);
         let scorer = profile.scorer(Some(inputs.now_ms), params);
-        items.iter().map(|&i| scorer.score(&self.ds.item_ids[i as usize])).collect()
+        items.iter().map(|&i| scorer.score(&self.ds.item_ids[i as usize]) * params.rebuy_factor(self.rebuy.get(i as usize).copied())).collect()
     }
 
     fn parts(&self, inputs: &UserInputs, intent: &[f32], item: usize, repeat: f32) -> ScoreParts {
@@ -127,8 +132,10 @@ impl<'a> NextBasketSetup<'a> {
     /// Tunes the blend and repeat parameters on the validation baskets of every user.
     pub fn tune(&self, intent: Option<&dyn Scorer>, batch: usize) -> NextBasketTuning {
         let combos: Vec<(f64, f64)> = SERVER_GRID.iter().flat_map(|&s| AFFINITY_GRID.iter().map(move |&a| (s, a))).collect();
-        let params: Vec<RepeatParams> =
-            HALF_LIFE_GRID.iter().flat_map(|&h| DUE_MIX_GRID.iter().map(move |&d| RepeatParams { half_life_days: h, due_mix: d })).collect();
+        let params: Vec<RepeatParams> = HALF_LIFE_GRID
+            .iter()
+            .flat_map(|&h| DUE_MIX_GRID.iter().flat_map(move |&d| REBUY_MIX_GRID.iter().map(move |&r| RepeatParams { half_life_days: h, due_mix: d, rebuy_mix: r })))
+            .collect();
         let users: Vec<usize> = (0..self.ds.num_users()).collect();
         let mut cases = Vec::with_capacity(users.len());
         for chunk in users.chunks(batch.max(1)) {
@@ -394,5 +401,16 @@ mod tests {
         assert!((dense.all.ndcg10 - t.validation_tuned).abs() < 1e-12, "{} vs {}", dense.all.ndcg10, t.validation_tuned);
         assert!(t.validation_tuned >= t.validation_default && t.validation_tuned >= t.validation_intent_only, "{t:?}");
         assert!(t.grid_points > REPEAT_GRID.len());
+    }
+
+    #[test]
+    fn rebuy_rates_count_later_occasions_over_training_baskets_only() {
+        // Training baskets: the first two of each user. "a": 3 buyers, all came back; b..e:
+        // 1, 2, 2, 1 buyers, none came back (their repeats are in the held-out baskets).
+        // Catalogue-wide 3 of 9; each rate is blended with PRIOR_BUYERS of it.
+        let rates = rebuy_rates(&toy());
+        let prior = crate::data::rebuy::PRIOR_BUYERS;
+        let expect = |repeaters: f64, buyers: f64| ((repeaters + prior / 3.0) / (buyers + prior)) as f32;
+        assert_eq!(rates, vec![expect(3.0, 3.0), expect(0.0, 1.0), expect(0.0, 2.0), expect(0.0, 2.0), expect(0.0, 1.0)]);
     }
 }

@@ -1,0 +1,49 @@
+//! Each item's re-buy rate: of the shoppers who bought it, the share who bought it again on a
+//! later occasion. A public catalogue statistic (no shopper's history in it, only counts over
+//! the store's log), exported with the item table and carried by pool items as `rebuyRate`;
+//! the repeat part multiplies by it (`RepeatParams::rebuy_factor`): a staple bought twice is
+//! more likely due than a one-off bought twice.
+use super::{Dataset, EventKind};
+
+/// Purchases of one item closer together than this are one occasion (the engine's rule too:
+/// the rows of one basket are not a habit).
+const OCCASION_GAP_SECONDS: i64 = 3600;
+
+/// How many buyers' worth of the catalogue-wide rate an item's own count is blended with, so
+/// an item with two buyers does not get a rate of 0 or 1.
+pub const PRIOR_BUYERS: f64 = 5.0;
+
+/// Rates per item index, over the training events only (never a validation or test target).
+/// Items nobody bought get the catalogue-wide rate; a log without purchases gives all zeros.
+pub fn rebuy_rates(ds: &Dataset) -> Vec<f32> {
+    let purchase = EventKind::ALL.iter().position(|k| *k == EventKind::Purchase).map(|k| k as u8);
+    let n = ds.num_items();
+    let (mut buyers, mut repeaters) = (vec![0u32; n], vec![0u32; n]);
+    // Per user: the item's first purchase time, then whether a later occasion followed.
+    let mut first: Vec<Option<i64>> = vec![None; n];
+    let mut again = vec![false; n];
+    let mut touched = Vec::new();
+    for u in 0..ds.num_users() {
+        for e in ds.train_sequence(u).iter().filter(|e| Some(e.kind) == purchase) {
+            let i = e.item as usize;
+            match first[i] {
+                None => {
+                    first[i] = Some(e.ts);
+                    touched.push(i);
+                }
+                Some(t) if e.ts - t >= OCCASION_GAP_SECONDS => again[i] = true,
+                Some(_) => {}
+            }
+        }
+        for &i in &touched {
+            buyers[i] += 1;
+            repeaters[i] += u32::from(again[i]);
+            first[i] = None;
+            again[i] = false;
+        }
+        touched.clear();
+    }
+    let (b, r): (u64, u64) = buyers.iter().zip(&repeaters).fold((0, 0), |(b, r), (&x, &y)| (b + u64::from(x), r + u64::from(y)));
+    let overall = if b > 0 { r as f64 / b as f64 } else { 0.0 };
+    buyers.iter().zip(&repeaters).map(|(&b, &r)| ((f64::from(r) + PRIOR_BUYERS * overall) / (f64::from(b) + PRIOR_BUYERS)) as f32).collect()
+}
