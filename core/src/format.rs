@@ -267,10 +267,10 @@ fn parse_rebuy_rates(st: &SafeTensors, n: usize) -> Result<Option<Vec<f32>>, Ite
         return Ok(None);
     };
     let bad = |reason: String| ItemTableError::RebuyRates(reason);
-    if view.dtype != "F32" || view.shape != [n] || view.data.len() != n * 4 {
+    if view.dtype != "F32" || view.shape != [n] {
         return Err(bad(format!("is {} {:?}; F32 [{n}] expected", view.dtype, view.shape)));
     }
-    let rates: Vec<f32> = view.data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let rates = decode_tensor(TensorDtype::F32, view.data, view.shape, None).map_err(|e| bad(e.to_string()))?;
     if let Some((row, r)) = rates.iter().enumerate().find(|(_, r)| !(r.is_finite() && (0.0..=1.0).contains(*r))) {
         return Err(bad(format!("holds {r} at row {row}; rates are 0 to 1")));
     }

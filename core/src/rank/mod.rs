@@ -32,7 +32,7 @@ use crate::history::{EventKind, StoredEvent};
 use crate::model::{EncoderStep, ModelError};
 use crate::pool::CandidatePool;
 pub use options::{BlendWeights, BlendWeightsInput, NeighbourSource, RankOptions, RankSettings};
-pub use repeat::{RepeatInfo, RepeatParams, RepeatProfile};
+pub use repeat::{RepeatInfo, RepeatParams, RepeatProfile, OCCASION_GAP_MS};
 pub use score::{cosine, cosine_scores};
 use neighbours::HistoryNeighbours;
 use signals::HistoryStep;

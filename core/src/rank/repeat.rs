@@ -33,7 +33,7 @@ const MS_PER_DAY: f64 = 86_400_000.0;
 
 /// Purchases of one item closer together than this are one occasion: the rows of one basket,
 /// or a double tap on "buy", are not a habit.
-const OCCASION_GAP_MS: f64 = 3_600_000.0;
+pub const OCCASION_GAP_MS: f64 = 3_600_000.0;
 
 /// The parameters of the repeat part (model.json `repeat`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -3,11 +3,13 @@
 //! the store's log), exported with the item table and carried by pool items as `rebuyRate`;
 //! the repeat part multiplies by it (`RepeatParams::rebuy_factor`): a staple bought twice is
 //! more likely due than a one-off bought twice.
+use localrank_core::rank::OCCASION_GAP_MS;
+
 use super::{Dataset, EventKind};
 
-/// Purchases of one item closer together than this are one occasion (the engine's rule too:
-/// the rows of one basket are not a habit).
-const OCCASION_GAP_SECONDS: i64 = 3600;
+/// The engine's occasion rule, in the prepared data's seconds: purchases of one item closer
+/// together than this are one occasion (the rows of one basket are not a habit).
+const OCCASION_GAP_SECONDS: i64 = (OCCASION_GAP_MS / 1000.0) as i64;
 
 /// How many buyers' worth of the catalogue-wide rate an item's own count is blended with, so
 /// an item with two buyers does not get a rate of 0 or 1.
@@ -16,7 +18,7 @@ pub const PRIOR_BUYERS: f64 = 5.0;
 /// Rates per item index, over the training events only (never a validation or test target).
 /// Items nobody bought get the catalogue-wide rate; a log without purchases gives all zeros.
 pub fn rebuy_rates(ds: &Dataset) -> Vec<f32> {
-    let purchase = EventKind::ALL.iter().position(|k| *k == EventKind::Purchase).map(|k| k as u8);
+    let purchase = EventKind::Purchase.index() as u8;
     let n = ds.num_items();
     let (mut buyers, mut repeaters) = (vec![0u32; n], vec![0u32; n]);
     // Per user: the item's first purchase time, then whether a later occasion followed.
@@ -24,7 +26,7 @@ pub fn rebuy_rates(ds: &Dataset) -> Vec<f32> {
     let mut again = vec![false; n];
     let mut touched = Vec::new();
     for u in 0..ds.num_users() {
-        for e in ds.train_sequence(u).iter().filter(|e| Some(e.kind) == purchase) {
+        for e in ds.train_sequence(u).iter().filter(|e| e.kind == purchase) {
             let i = e.item as usize;
             match first[i] {
                 None => {
