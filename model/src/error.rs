@@ -11,8 +11,12 @@ pub enum ModelError {
     Csv { path: PathBuf, message: String },
     #[error("{path}: missing required column `{column}`; a store log needs columns user,item,timestamp and optionally kind,category,price,basket")]
     MissingColumn { path: PathBuf, column: String },
-    #[error("unsupported input format for {path}: expected a .csv, .tsv, .inter or .parquet file")]
+    #[error("unsupported input format for {path}: expected a .csv, .tsv, .inter or .parquet file, or a folder of them")]
     UnsupportedFormat { path: PathBuf },
+    #[error("{dir}: no part files (.parquet, .pq, .csv, .tsv) in this folder or below it (names starting with _ or . are skipped)")]
+    NoParts { dir: PathBuf },
+    #[error("{dir}: part {part} does not match part {first}: it has {found}, the first has {expected}; write every part with one schema (one job, one query)")]
+    PartSchemaMismatch { dir: PathBuf, part: String, first: String, found: String, expected: String },
     #[error("no usable interactions left after filtering ({stage}); lower --k-core or check the input")]
     EmptyDataset { stage: String },
     #[error("invalid JSON in {path}: {message} (re-run the command that writes it)")]

@@ -5,6 +5,7 @@ pub mod auto;
 pub mod baselines;
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod encoder;
 pub mod error;
 pub mod eval;
@@ -18,7 +19,4 @@ pub use config::{EncoderConfig, TrainConfig};
 pub use error::{ModelError, Result};
 pub use weights::ModelWeights;
 
-/// The CPU device used for training and inference (burn's pure-Rust flex backend).
-pub fn cpu_device() -> burn::tensor::Device {
-    burn::tensor::Device::flex()
-}
+pub use device::{cpu_device, TrainDevice};

@@ -5,29 +5,8 @@ use localrank_model::eval::{evaluate, homepage_pool, EvalOptions, Scorer};
 use localrank_model::train::{train, training_rows};
 use localrank_model::{cpu_device, EncoderConfig, TrainConfig};
 
-/// Each user walks a cycle over the catalogue from their own start: item i is always followed
-/// by item (i + 1) mod n. A sequential model can learn this exactly; popularity cannot.
-fn cyclic_dataset(users: usize, items: usize, len: usize) -> Dataset {
-    let sequences: Vec<Vec<Event>> = (0..users)
-        .map(|u| (0..len).map(|t| Event { item: ((u * 7 + t) % items) as u32, kind: 0, ts: 1_000 + (t as i64) * 60 }).collect())
-        .collect();
-    synthetic("cyclic", vec![None; items], sequences)
-}
-
-/// A data set with items `i0…` (one category entry each) and users `u0…` (one sequence each).
-fn synthetic(name: &str, item_category: Vec<Option<String>>, sequences: Vec<Vec<Event>>) -> Dataset {
-    let items = item_category.len();
-    Dataset {
-        name: name.into(),
-        item_ids: (0..items).map(|i| format!("i{i}")).collect(),
-        item_category,
-        item_price: vec![None; items],
-        user_ids: (0..sequences.len()).map(|u| format!("u{u}")).collect(),
-        sequences,
-        notes: vec![],
-        basket_starts: vec![],
-    }
-}
+mod common;
+use common::{cyclic_dataset, synthetic};
 
 #[test]
 fn training_rows_use_every_position_and_windows_from_the_end() {

@@ -8,7 +8,7 @@ use crate::paths::{DatasetSpec, Paths};
 
 #[derive(Args, Debug, Clone)]
 pub struct PrepareArgs {
-    /// ml-100k, complete-journey, or a store log (.csv/.tsv/.parquet with user,item,timestamp[,kind,category,price])
+    /// ml-100k, complete-journey, or a store log: a .csv/.tsv/.parquet file or a folder of part files (Spark/DuckDB/Polars output) with user,item,timestamp[,kind,category,price,basket]
     #[arg(long, default_value = "ml-100k")]
     pub dataset: String,
     /// Iterative k-core filter on users and items [default: 5; 1 (none) for ml-100k, matching
@@ -51,6 +51,9 @@ pub fn run(paths: &Paths, a: &PrepareArgs, log: &mut dyn FnMut(&str)) -> Result<
         DatasetSpec::File(p) => readers::read_store_log(p, localrank_model::data::EventKind::Purchase)?,
     };
     log(&raw.malformed_summary(20));
+    for note in &raw.notes {
+        log(note);
+    }
     let next_basket = a.protocol == Protocol::NextBasket;
     if next_basket && a.first_only == Some(true) {
         return Err(CliError::Usage("--first-only true drops repeat purchases, which the next-basket protocol keeps; leave it out".into()));
@@ -59,6 +62,8 @@ pub fn run(paths: &Paths, a: &PrepareArgs, log: &mut dyn FnMut(&str)) -> Result<
     let k_core = a.k_core.unwrap_or(if spec == DatasetSpec::Ml100k { 1 } else { 5 });
     let opts = PrepareOptions { k_core, dedupe: if first_only { Dedupe::FirstPerUserItem } else { Dedupe::None }, protocol: a.protocol };
     let ds = localrank_model::data::prepare(&spec.name(), &raw, &opts)?;
+    // The raw log is no longer needed: free it before writing, so the peak is one copy.
+    drop(raw);
     if next_basket {
         for note in &ds.notes {
             log(note);

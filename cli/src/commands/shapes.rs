@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
-use localrank_model::data::readers::{self, RawEvent, RawLog};
+use localrank_model::data::readers::{self, RawEvent, RawLog, RowFields};
+use localrank_model::data::synth::Rng;
 
 use crate::error::{io_err, CliError};
 use crate::fetch;
@@ -30,35 +31,11 @@ pub struct ShapesArgs {
     pub seed: u64,
 }
 
-/// splitmix64: a tiny seeded generator, enough for sampling users and synthesising a log.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            v.swap(i, self.below(i + 1));
-        }
-    }
-}
-
 /// Per user, events in time order (ties keep file order).
 fn by_user(log: &RawLog) -> BTreeMap<&str, Vec<&RawEvent>> {
     let mut m: BTreeMap<&str, Vec<&RawEvent>> = BTreeMap::new();
     for e in &log.events {
-        m.entry(e.user.as_str()).or_default().push(e);
+        m.entry(log.user_name(e)).or_default().push(e);
     }
     for v in m.values_mut() {
         v.sort_by_key(|e| e.timestamp);
@@ -66,12 +43,12 @@ fn by_user(log: &RawLog) -> BTreeMap<&str, Vec<&RawEvent>> {
     m
 }
 
-fn csv(events: &[&RawEvent]) -> String {
+fn csv(log: &RawLog, events: &[&RawEvent]) -> String {
     let mut s = String::from("user,item,timestamp,kind,category,price\n");
     for e in events {
-        let cat = e.category.as_deref().unwrap_or("").replace([',', '"', '\n'], " ");
-        let price = e.price.map(|p| format!("{p:.2}")).unwrap_or_default();
-        let _ = writeln!(s, "{},{},{},{},{},{}", e.user, e.item, e.timestamp, e.kind.as_str(), cat, price);
+        let cat = log.item_category[e.item as usize].as_deref().unwrap_or("").replace([',', '"', '\n'], " ");
+        let price = e.price().map(|p| format!("{p:.2}")).unwrap_or_default();
+        let _ = writeln!(s, "{},{},{},{},{},{}", log.user_name(e), log.item_name(e), e.timestamp, e.kind.as_str(), cat, price);
     }
     s
 }
@@ -83,11 +60,11 @@ pub fn run(paths: &Paths, a: &ShapesArgs, log: &mut dyn FnMut(&str)) -> Result<(
         log("raw data missing: fetching first");
         fetch::fetch_all(&paths.cache, log)?;
     }
-    let write = |name: &str, events: Vec<&RawEvent>, log: &mut dyn FnMut(&str)| -> Result<(), CliError> {
+    let write = |name: &str, raw: &RawLog, events: Vec<&RawEvent>, log: &mut dyn FnMut(&str)| -> Result<(), CliError> {
         let p = out.join(format!("{name}.csv"));
-        let users: HashSet<&str> = events.iter().map(|e| e.user.as_str()).collect();
-        let items: HashSet<&str> = events.iter().map(|e| e.item.as_str()).collect();
-        std::fs::write(&p, csv(&events)).map_err(io_err(&p))?;
+        let users: HashSet<u32> = events.iter().map(|e| e.user).collect();
+        let items: HashSet<u32> = events.iter().map(|e| e.item).collect();
+        std::fs::write(&p, csv(raw, &events)).map_err(io_err(&p))?;
         log(&format!("{}: {} users, {} items, {} events (before 5-core)", p.display(), users.len(), items.len(), events.len()));
         Ok(())
     };
@@ -104,8 +81,8 @@ pub fn run(paths: &Paths, a: &ShapesArgs, log: &mut dyn FnMut(&str)) -> Result<(
     rest.truncate(800);
     long.sort_unstable();
     rest.sort_unstable();
-    write("ml-long", long.iter().flat_map(|u| users[u].iter().copied()).collect(), log)?;
-    write("ml-short", rest.iter().flat_map(|u| users[u].iter().take(25).copied()).collect(), log)?;
+    write("ml-long", &ml, long.iter().flat_map(|u| users[u].iter().copied()).collect(), log)?;
+    write("ml-short", &ml, rest.iter().flat_map(|u| users[u].iter().take(25).copied()).collect(), log)?;
 
     let cj = readers::read_complete_journey(&paths.cj_dir().join("transactions.parquet"), &paths.cj_dir().join("products.parquet"))?;
     let households = by_user(&cj);
@@ -116,12 +93,12 @@ pub fn run(paths: &Paths, a: &ShapesArgs, log: &mut dyn FnMut(&str)) -> Result<(
     let mut grocery = Vec::new();
     for u in &ids {
         let mut seen = HashSet::new();
-        grocery.extend(households[u].iter().copied().filter(|e| seen.insert(e.item.as_str())).take(80));
+        grocery.extend(households[u].iter().copied().filter(|e| seen.insert(e.item)).take(80));
     }
-    write("cj-first", grocery, log)?;
+    write("cj-first", &cj, grocery, log)?;
 
     let synthetic = synthetic_log(&mut Rng(a.seed ^ 0x5EED));
-    write("synthetic-large", synthetic.iter().collect(), log)?;
+    write("synthetic-large", &synthetic, synthetic.events.iter().collect(), log)?;
     Ok(())
 }
 
@@ -129,9 +106,9 @@ pub fn run(paths: &Paths, a: &ShapesArgs, log: &mut dyn FnMut(&str)) -> Result<(
 /// event stays in the current topic with probability 0.8, and within a topic it follows the
 /// topic's item order (the next 1–3 items) half of the time. A shopper buys each item once
 /// (draws of an item already bought are skipped), 40–200 draws each.
-fn synthetic_log(rng: &mut Rng) -> Vec<RawEvent> {
+fn synthetic_log(rng: &mut Rng) -> RawLog {
     let (users, topics, per_topic) = (1500, 300, 30);
-    let mut events = Vec::new();
+    let mut events = RawLog::default();
     for u in 0..users {
         let liked: Vec<usize> = (0..4).map(|_| rng.below(topics)).collect();
         let draws = 40 + rng.below(161);
@@ -153,12 +130,12 @@ fn synthetic_log(rng: &mut Rng) -> Vec<RawEvent> {
             if !bought.insert(item) {
                 continue;
             }
-            events.push(RawEvent {
-                user: format!("s{u:04}"),
-                item: format!("p{item:05}"),
+            events.push(RowFields {
+                user: &format!("s{u:04}"),
+                item: &format!("p{item:05}"),
                 timestamp: ts,
                 kind: localrank_model::data::EventKind::Purchase,
-                category: Some(format!("topic{topic}")),
+                category: Some(&format!("topic{topic}")),
                 price: None,
                 basket: None,
             });

@@ -71,6 +71,9 @@ pub struct TrainArgs {
     /// Where the item vectors start: bpr (BPR-MF item factors fitted on the same training events) or random [default: bpr; tuned]
     #[arg(long)]
     pub item_init: Option<localrank_model::config::ItemInit>,
+    /// Where to train: cpu (every core) or gpu (the first wgpu adapter; needs a build with --features gpu)
+    #[arg(long, default_value = "cpu")]
+    pub device: localrank_model::TrainDevice,
     /// Seed for initialisation, shuffling and sampling
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -112,7 +115,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
     }
     let opts = TuneOptions { budget_seconds: a.tune_budget, trial_epochs: a.trial_epochs.max(1), time_budget_seconds: a.time_budget, ..TuneOptions::default() };
     log(&format!("{}: {} users, {} items, {} events", ds.name, ds.num_users(), ds.num_items(), ds.num_events()));
-    let device = localrank_model::cpu_device();
+    let device = localrank_model::device::device(a.device)?;
     let dir = paths.artifacts_as(&spec, a.protocol);
     // Checkpoint every new best so an interrupted run still leaves a usable model.
     let mut checkpoint = |w: &localrank_model::ModelWeights, epoch: usize, m: &localrank_model::eval::Metrics| {

@@ -4,9 +4,10 @@ pub mod event_kind;
 pub mod prepare;
 pub mod readers;
 pub mod rebuy;
+pub mod synth;
 pub mod timestamp;
 
 pub use dataset::{Dataset, Event, Protocol, SplitPart};
 pub use event_kind::EventKind;
 pub use prepare::{prepare, Dedupe, PrepareOptions};
-pub use readers::{Malformed, RawEvent, RawLog};
+pub use readers::{Malformed, RawEvent, RawLog, RowFields};

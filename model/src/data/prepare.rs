@@ -1,10 +1,10 @@
 //! From a raw log to a [`Dataset`]: stable chronological order with a fixed tie-break,
 //! optional first-occurrence de-duplication, iterative k-core filtering, and for the
 //! next-basket protocol the grouping of each user's events into baskets.
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::dataset::{Dataset, Event, Protocol};
-use super::readers::{RawEvent, RawLog};
+use super::readers::{BasketKey, Interner, RawEvent, RawLog};
 use crate::error::{ModelError, Result};
 
 /// Next-basket protocol on a log without a basket column: a user's events less than this far
@@ -43,19 +43,19 @@ impl Default for PrepareOptions {
 /// keeps its own).
 #[derive(Debug, Clone, PartialEq)]
 struct Basket {
-    rows: Vec<usize>,
+    rows: Vec<u32>,
     ts: Option<i64>,
 }
 
 /// Groups one user's rows (sorted by time, then input row) into baskets: by the basket id when
 /// `by_column` (rows without one are left out and counted), else by [`SESSION_GAP_SECS`].
 /// Baskets are ordered by time, then by their first row.
-fn group_baskets(rows: &[usize], events: &[RawEvent], by_column: bool) -> (Vec<Basket>, usize) {
+fn group_baskets(rows: &[u32], events: &[RawEvent], by_column: bool) -> (Vec<Basket>, usize) {
     if !by_column {
         let mut baskets: Vec<Basket> = Vec::new();
         let mut last_ts = None;
         for &i in rows {
-            let ts = events[i].timestamp;
+            let ts = events[i as usize].timestamp;
             match (baskets.last_mut(), last_ts) {
                 (Some(b), Some(prev)) if ts - prev <= SESSION_GAP_SECS => b.rows.push(i),
                 _ => baskets.push(Basket { rows: vec![i], ts: None }),
@@ -64,11 +64,11 @@ fn group_baskets(rows: &[usize], events: &[RawEvent], by_column: bool) -> (Vec<B
         }
         return (baskets, 0);
     }
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: HashMap<BasketKey, usize> = HashMap::new();
     let mut baskets: Vec<Basket> = Vec::new();
     let mut without_id = 0;
     for &i in rows {
-        let Some(id) = events[i].basket.as_deref() else {
+        let Some(id) = events[i as usize].basket else {
             without_id += 1;
             continue;
         };
@@ -78,82 +78,122 @@ fn group_baskets(rows: &[usize], events: &[RawEvent], by_column: bool) -> (Vec<B
         });
         baskets[b].rows.push(i);
         // Rows come in time order, so the last one seen is the basket's latest.
-        baskets[b].ts = Some(events[i].timestamp);
+        baskets[b].ts = Some(events[i as usize].timestamp);
     }
     baskets.sort_by_key(|b| (b.ts, b.rows[0]));
     (baskets, without_id)
 }
 
+/// Each interned id's position in the sorted order of the ids' text, so that the prepared
+/// data set does not depend on the input's row order.
+fn sorted_ranks(ids: &Interner) -> Vec<u32> {
+    let mut by_name: Vec<u32> = (0..ids.len() as u32).collect();
+    by_name.sort_unstable_by(|&a, &b| ids.name(a).cmp(ids.name(b)));
+    let mut rank = vec![0u32; ids.len()];
+    for (r, &id) in by_name.iter().enumerate() {
+        rank[id as usize] = r as u32;
+    }
+    rank
+}
+
+/// The runs of `order` (sorted by user) that belong to one user each.
+fn user_runs<'a>(order: &'a [u32], events: &'a [RawEvent]) -> impl Iterator<Item = &'a [u32]> + 'a {
+    order.chunk_by(move |&a, &b| events[a as usize].user == events[b as usize].user)
+}
+
+/// Prepares a raw log. Memory: the log, plus 4 bytes per event for the order and the final
+/// sequences (16 bytes per kept event); nothing per event is copied as text.
 pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Dataset> {
     if opts.protocol == Protocol::NextBasket && opts.dedupe != Dedupe::None {
         return Err(ModelError::BadConfig("the next-basket protocol keeps repeat purchases; do not combine it with first-only de-duplication".into()));
     }
-    // Order: by user, then timestamp, then the row's position in the input. The last key makes
-    // the order of same-timestamp events (a basket, a MovieLens rating burst) fixed and
-    // reproducible instead of depending on the sort algorithm.
-    let mut order: Vec<usize> = (0..log.events.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (ea, eb) = (&log.events[a], &log.events[b]);
-        (ea.user.as_str(), ea.timestamp, a).cmp(&(eb.user.as_str(), eb.timestamp, b))
+    let events = &log.events;
+    if events.len() > u32::MAX as usize {
+        return Err(ModelError::BadConfig(format!("{} events is more than one preparation handles (2^32); prepare a sample or split the log by user upstream", events.len())));
+    }
+    // Order: by user (their id's text), then timestamp, then the row's position in the input.
+    // The last key makes the order of same-timestamp events (a basket, a MovieLens rating
+    // burst) fixed and reproducible instead of depending on the sort algorithm.
+    let user_rank = sorted_ranks(&log.users);
+    let mut order: Vec<u32> = (0..events.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| {
+        let e = &events[i as usize];
+        (user_rank[e.user as usize], e.timestamp, i)
     });
 
     if opts.dedupe == Dedupe::FirstPerUserItem {
-        let mut seen: HashSet<(&str, &str)> = HashSet::new();
-        order.retain(|&i| seen.insert((log.events[i].user.as_str(), log.events[i].item.as_str())));
+        // One user at a time, so the set holds one history, not the whole log.
+        let mut keep = Vec::with_capacity(order.len());
+        let mut seen: HashSet<u32> = HashSet::new();
+        for run in user_runs(&order, events) {
+            seen.clear();
+            keep.extend(run.iter().copied().filter(|&i| seen.insert(events[i as usize].item)));
+        }
+        order = keep;
     }
     let after_dedupe = order.len();
 
     // Iterative k-core: removing an item can push a user below k and vice versa.
     let k = opts.k_core.max(1);
+    let (mut user_count, mut item_count) = (vec![0u32; log.users.len()], vec![0u32; log.items.len()]);
     loop {
-        let mut user_count: HashMap<&str, usize> = HashMap::new();
-        let mut item_count: HashMap<&str, usize> = HashMap::new();
+        user_count.iter_mut().for_each(|c| *c = 0);
+        item_count.iter_mut().for_each(|c| *c = 0);
         for &i in &order {
-            *user_count.entry(log.events[i].user.as_str()).or_default() += 1;
-            *item_count.entry(log.events[i].item.as_str()).or_default() += 1;
+            let e = &events[i as usize];
+            user_count[e.user as usize] += 1;
+            item_count[e.item as usize] += 1;
         }
         let before = order.len();
-        order.retain(|&i| user_count[log.events[i].user.as_str()] >= k && item_count[log.events[i].item.as_str()] >= k);
+        order.retain(|&i| {
+            let e = &events[i as usize];
+            user_count[e.user as usize] as usize >= k && item_count[e.item as usize] as usize >= k
+        });
         if order.len() == before {
             break;
         }
     }
     if order.is_empty() {
-        return Err(ModelError::EmptyDataset { stage: format!("{k}-core filter") });
+        return Err(ModelError::EmptyDataset { stage: empty_after_k_core(log, k) });
     }
 
     // Leave-one-out needs a training, a validation and a test event per user; next-basket a
     // training, a validation and a test basket.
-    let mut per_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for &i in &order {
-        per_user.entry(log.events[i].user.as_str()).or_default().push(i);
-    }
     let mut notes = vec![
-        format!("{} rows read, {} malformed", log.rows_read, log.malformed.len()),
+        format!("{} rows read, {} malformed", log.rows_read, log.malformed_rows),
         format!("{} events after de-duplication ({:?})", after_dedupe, opts.dedupe),
     ];
-    let mut baskets_of: BTreeMap<&str, Vec<Basket>> = BTreeMap::new();
+    notes.extend(log.notes.iter().cloned());
+    // Per kept user: its run of `order`, and under next-basket its baskets.
+    let mut users: Vec<(&[u32], Option<Vec<Basket>>)> = Vec::new();
     match opts.protocol {
         Protocol::LeaveOneOut => {
-            let short_users = per_user.values().filter(|v| v.len() < 3).count();
-            per_user.retain(|_, v| v.len() >= 3);
-            if per_user.is_empty() {
-                return Err(ModelError::EmptyDataset { stage: "leave-one-out (every user has fewer than 3 events)".into() });
+            let mut short_users = 0;
+            for run in user_runs(&order, events) {
+                if run.len() >= 3 {
+                    users.push((run, None));
+                } else {
+                    short_users += 1;
+                }
+            }
+            if users.is_empty() {
+                return Err(ModelError::EmptyDataset { stage: "leave-one-out (every user has fewer than 3 events: a training, a validation and a test event each)".into() });
             }
             notes.push(format!("{}-core filter; {} users dropped for having fewer than 3 events", k, short_users));
         }
         Protocol::NextBasket => {
-            let by_column = log.events.iter().any(|e| e.basket.is_some());
-            let mut without_id = 0;
-            for (user, rows) in &per_user {
-                let (baskets, missing) = group_baskets(rows, &log.events, by_column);
+            let by_column = events.iter().any(|e| e.basket.is_some());
+            let (mut without_id, mut short_users) = (0, 0);
+            for run in user_runs(&order, events) {
+                let (baskets, missing) = group_baskets(run, events, by_column);
                 without_id += missing;
-                baskets_of.insert(user, baskets);
+                if baskets.len() >= MIN_BASKETS {
+                    users.push((run, Some(baskets)));
+                } else {
+                    short_users += 1;
+                }
             }
-            let short_users = baskets_of.values().filter(|b| b.len() < MIN_BASKETS).count();
-            baskets_of.retain(|_, b| b.len() >= MIN_BASKETS);
-            per_user.retain(|u, _| baskets_of.contains_key(u));
-            if per_user.is_empty() {
+            if users.is_empty() {
                 return Err(ModelError::EmptyDataset { stage: format!("next-basket (every user has fewer than {MIN_BASKETS} baskets)") });
             }
             notes.push(if by_column {
@@ -166,33 +206,40 @@ pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Datase
     }
 
     // Dense item index in sorted id order, so it does not depend on the input's row order.
-    let item_set: std::collections::BTreeSet<&str> = per_user.values().flatten().map(|&i| log.events[i].item.as_str()).collect();
-    let item_ids: Vec<String> = item_set.iter().map(|s| s.to_string()).collect();
-    let item_index: HashMap<&str, u32> = item_set.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
-    let mut item_category: Vec<Option<String>> = vec![None; item_ids.len()];
+    let mut kept_item = vec![false; log.items.len()];
+    for (run, _) in &users {
+        for &i in run.iter() {
+            kept_item[events[i as usize].item as usize] = true;
+        }
+    }
+    let mut kept: Vec<u32> = (0..log.items.len() as u32).filter(|&i| kept_item[i as usize]).collect();
+    kept.sort_unstable_by(|&a, &b| log.items.name(a).cmp(log.items.name(b)));
+    let mut dense = vec![u32::MAX; log.items.len()];
+    for (d, &i) in kept.iter().enumerate() {
+        dense[i as usize] = d as u32;
+    }
+    let item_ids: Vec<String> = kept.iter().map(|&i| log.items.name(i).to_string()).collect();
+    let item_category: Vec<Option<String>> = kept.iter().map(|&i| log.item_category[i as usize].clone()).collect();
     let mut price_sum = vec![(0.0f64, 0u32); item_ids.len()];
 
-    let mut user_ids = Vec::with_capacity(per_user.len());
-    let mut sequences = Vec::with_capacity(per_user.len());
+    let mut user_ids = Vec::with_capacity(users.len());
+    let mut sequences = Vec::with_capacity(users.len());
     let mut basket_starts = Vec::new();
-    let mut to_event = |i: usize, ts: Option<i64>| {
-        let e = &log.events[i];
-        let item = item_index[e.item.as_str()];
-        if item_category[item as usize].is_none() {
-            item_category[item as usize] = e.category.clone();
-        }
-        if let Some(p) = e.price {
+    let mut to_event = |i: u32, ts: Option<i64>| {
+        let e = &events[i as usize];
+        let item = dense[e.item as usize];
+        if let Some(p) = e.price() {
             price_sum[item as usize].0 += f64::from(p);
             price_sum[item as usize].1 += 1;
         }
         Event { item, kind: e.kind.index() as u8, ts: ts.unwrap_or(e.timestamp) }
     };
-    for (user, rows) in &per_user {
-        user_ids.push(user.to_string());
-        match baskets_of.get(user) {
-            None => sequences.push(rows.iter().map(|&i| to_event(i, None)).collect::<Vec<Event>>()),
+    for (run, baskets) in &users {
+        user_ids.push(log.users.name(events[run[0] as usize].user).to_string());
+        match baskets {
+            None => sequences.push(run.iter().map(|&i| to_event(i, None)).collect::<Vec<Event>>()),
             Some(baskets) => {
-                let mut seq = Vec::with_capacity(rows.len());
+                let mut seq = Vec::with_capacity(run.len());
                 let mut starts = Vec::with_capacity(baskets.len());
                 for b in baskets {
                     starts.push(seq.len() as u32);
@@ -203,10 +250,10 @@ pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Datase
             }
         }
     }
-    // The item's price is its mean observed unit price.
+    // The item's price is its mean observed unit price over the kept events.
     let item_price = price_sum.iter().map(|&(s, n)| (n > 0).then(|| (s / f64::from(n)) as f32)).collect();
 
-    notes.push("order: user, timestamp, input row (stable tie-break)".to_string());
+    notes.push("order: user, timestamp, input row (stable tie-break); an item's category: the first the log gives it".to_string());
     if !basket_starts.is_empty() {
         let baskets: usize = basket_starts.iter().map(Vec::len).sum();
         let events: usize = sequences.iter().map(Vec::len).sum();
@@ -217,20 +264,47 @@ pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Datase
     Ok(ds)
 }
 
+/// Why nothing survived the k-core filter, in numbers a store can act on.
+fn empty_after_k_core(log: &RawLog, k: usize) -> String {
+    if log.events.is_empty() {
+        return format!("the log has no usable rows: {} read, {} malformed", log.rows_read, log.malformed_rows);
+    }
+    let mut per_user = vec![0u32; log.users.len()];
+    for e in &log.events {
+        per_user[e.user as usize] += 1;
+    }
+    let longest = per_user.iter().copied().max().unwrap_or(0);
+    let at_least_k = per_user.iter().filter(|&&n| n as usize >= k).count();
+    format!(
+        "{k}-core filter: {} users, {} of them with {k}+ events (the longest history has {longest}); every user and item needs {k} events after filtering",
+        log.users.len(),
+        at_least_k
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::dataset::SplitPart;
     use crate::data::Event;
     use crate::data::event_kind::EventKind;
-    use crate::data::readers::RawEvent;
+    use crate::data::readers::RowFields;
 
-    fn ev(user: &str, item: &str, ts: i64) -> RawEvent {
-        RawEvent { user: user.into(), item: item.into(), timestamp: ts, kind: EventKind::Purchase, category: None, price: Some(2.0), basket: None }
+    /// A test row: user, item, time, basket.
+    #[derive(Clone)]
+    struct Ev(&'static str, &'static str, i64, Option<&'static str>);
+
+    fn ev(user: &'static str, item: &'static str, ts: i64) -> Ev {
+        Ev(user, item, ts, None)
     }
 
-    fn log(events: Vec<RawEvent>) -> RawLog {
-        RawLog { rows_read: events.len(), events, malformed: vec![] }
+    fn log(events: Vec<Ev>) -> RawLog {
+        let mut l = RawLog::default();
+        for Ev(user, item, timestamp, basket) in events {
+            l.rows_read += 1;
+            l.push(RowFields { user, item, timestamp, kind: EventKind::Purchase, category: None, price: Some(2.0), basket });
+        }
+        l
     }
 
     #[test]
@@ -266,11 +340,11 @@ mod tests {
                 events.push(ev(u, i, t as i64));
             }
         }
-        let l = log(events);
+        let l = log(events.clone());
         let ds = prepare("t", &l, &PrepareOptions { k_core: 2, dedupe: Dedupe::None, ..PrepareOptions::default() });
         // After the cascade u1 and u2 keep only x,y: two events each, too few for leave-one-out.
         assert!(matches!(ds, Err(ModelError::EmptyDataset { .. })));
-        let mut more = l.events.clone();
+        let mut more = events;
         more.push(ev("u1", "w", 10));
         more.push(ev("u2", "w", 10));
         let ds = prepare("t", &log(more), &PrepareOptions { k_core: 2, dedupe: Dedupe::None, ..PrepareOptions::default() }).expect("prepares");
@@ -278,8 +352,20 @@ mod tests {
         assert_eq!(ds.user_ids, vec!["u1", "u2"]);
     }
 
-    fn bev(user: &str, item: &str, ts: i64, basket: Option<&str>) -> RawEvent {
-        RawEvent { basket: basket.map(str::to_string), ..ev(user, item, ts) }
+    #[test]
+    fn a_log_where_every_user_has_one_event_is_a_clear_error() {
+        let name = |prefix: &str, i: usize| -> &'static str { Box::leak(format!("{prefix}{i}").into_boxed_str()) };
+        let l = log((0..50).map(|u| ev(name("u", u), name("p", u % 7), u as i64)).collect());
+        let err = prepare("t", &l, &PrepareOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("5-core filter: 50 users, 0 of them with 5+ events (the longest history has 1)"), "{err}");
+        let err = prepare("t", &l, &PrepareOptions { k_core: 1, ..PrepareOptions::default() }).unwrap_err().to_string();
+        assert!(err.contains("every user has fewer than 3 events"), "{err}");
+        let err = prepare("t", &RawLog { rows_read: 3, malformed_rows: 3, ..RawLog::default() }, &PrepareOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("no usable rows: 3 read, 3 malformed"), "{err}");
+    }
+
+    fn bev(user: &'static str, item: &'static str, ts: i64, basket: Option<&'static str>) -> Ev {
+        Ev(user, item, ts, basket)
     }
 
     fn next_basket(l: &RawLog) -> Result<Dataset> {

@@ -1,166 +1,331 @@
 //! Readers for raw interaction logs: MovieLens atomic `.inter` files (RecBole format), the
 //! Complete Journey Parquet tables, and a store's own log (CSV/TSV or Parquet with columns
-//! user, item, timestamp and optional kind, category, price, basket).
+//! user, item, timestamp and optional kind, category, price, basket), given as one file or as
+//! a folder of part files the way Spark, DuckDB or Polars write them.
 //!
-//! Rows that cannot be used are never dropped silently: each is recorded in
-//! [`RawLog::malformed`] with its line number (CSV: 1-based file line, the header is line 1;
-//! Parquet: 1-based row number) and the reason.
+//! Memory: a log is read row by row (CSV records; one Parquet row group at a time, only the
+//! columns it uses) into a [`RawLog`] that stores each user and item id once and one 32-byte
+//! record per usable row, so a log costs ~32 bytes per event plus its users and catalogue,
+//! not its raw text.
+//!
+//! Rows that cannot be used are never dropped silently: each is counted, and the first
+//! [`MAX_MALFORMED_KEPT`] are recorded in [`RawLog::malformed`] with their line number (CSV:
+//! 1-based file line, the header is line 1; Parquet: 1-based row number), the part file they
+//! came from, and the reason.
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::Path;
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
+use parquet::schema::types::Type as SchemaType;
 
 use super::event_kind::{parse_log_kind, EventKind};
 use super::timestamp::parse_timestamp;
 use crate::error::{io_err, ModelError, Result};
 
-#[derive(Debug, Clone, PartialEq)]
+/// How many malformed rows a log keeps in detail; the rest are only counted, so a log where
+/// every row is bad cannot exhaust memory.
+pub const MAX_MALFORMED_KEPT: usize = 1000;
+
+/// Distinct strings numbered in order of first appearance.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    index: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.index.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.into());
+        self.index.insert(s.into(), id);
+        id
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.index.get(s).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// A basket (order, transaction) id, kept as a 64-bit hash of its text: baskets are only ever
+/// compared for equality within one user, where a collision among a few thousand ids has a
+/// probability near 10⁻¹³, and a hash costs 8 bytes where the text would cost a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BasketKey(NonZeroU64);
+
+impl BasketKey {
+    pub fn of(id: &str) -> BasketKey {
+        // DefaultHasher::new() has fixed keys: the same id gives the same key in every run.
+        let mut h = DefaultHasher::new();
+        id.hash(&mut h);
+        BasketKey(NonZeroU64::new(h.finish()).unwrap_or(NonZeroU64::MIN))
+    }
+}
+
+/// One usable row of a log. `user` and `item` index [`RawLog::users`] and [`RawLog::items`].
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RawEvent {
-    pub user: String,
-    pub item: String,
     pub timestamp: i64,
+    /// The basket the event belongs to. None when the log has no basket column or the cell is
+    /// empty (next-basket preparation then groups by session gap, see `prepare::SESSION_GAP_SECS`).
+    pub basket: Option<BasketKey>,
+    pub user: u32,
+    pub item: u32,
+    /// The unit price, NaN when the row has none (an Option would make the record 8 bytes larger).
+    price: f32,
     pub kind: EventKind,
-    pub category: Option<String>,
-    pub price: Option<f32>,
-    /// The basket (order, transaction) the event belongs to, as text: a basket column may mix
-    /// numbers and strings, and an id is only ever compared for equality. None when the log
-    /// has no basket column or the cell is empty (next-basket preparation then groups by
-    /// session gap, see `prepare::SESSION_GAP_SECS`).
-    pub basket: Option<String>,
+}
+
+impl RawEvent {
+    pub fn price(&self) -> Option<f32> {
+        (!self.price.is_nan()).then_some(self.price)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Malformed {
+    /// The part file the row is in, when the log is a folder of parts.
+    pub part: Option<String>,
     /// CSV: the file line (header = 1). Parquet: the row number, from 1.
     pub line: usize,
     pub reason: String,
 }
 
+/// A whole raw log, compactly: ids interned, one [`RawEvent`] per usable row in input order
+/// (the order is the tie-break for events with the same timestamp).
 #[derive(Debug, Default, Clone)]
 pub struct RawLog {
+    pub users: Interner,
+    pub items: Interner,
     pub events: Vec<RawEvent>,
+    /// Per item (indexed like `items`): the first category the log gives it.
+    pub item_category: Vec<Option<String>>,
+    /// The first [`MAX_MALFORMED_KEPT`] unusable rows.
     pub malformed: Vec<Malformed>,
+    /// Every unusable row, kept or not.
+    pub malformed_rows: usize,
     pub rows_read: usize,
+    /// What reading did besides rows: part files read or skipped.
+    pub notes: Vec<String>,
+}
+
+/// One row's fields, borrowed from the reader's buffer.
+pub struct RowFields<'a> {
+    pub user: &'a str,
+    pub item: &'a str,
+    pub timestamp: i64,
+    pub kind: EventKind,
+    pub category: Option<&'a str>,
+    pub price: Option<f32>,
+    pub basket: Option<&'a str>,
 }
 
 impl RawLog {
+    /// Adds one usable row.
+    pub fn push(&mut self, row: RowFields<'_>) {
+        let user = self.users.intern(row.user.trim());
+        let item = self.items.intern(row.item.trim());
+        if item as usize == self.item_category.len() {
+            self.item_category.push(None);
+        }
+        if let (None, Some(c)) = (&self.item_category[item as usize], row.category) {
+            self.item_category[item as usize] = Some(c.to_string());
+        }
+        let basket = row.basket.map(|b| BasketKey::of(b.trim()));
+        self.events.push(RawEvent { timestamp: row.timestamp, basket, user, item, price: row.price.unwrap_or(f32::NAN), kind: row.kind });
+    }
+
+    /// Records one unusable row.
+    pub fn reject(&mut self, part: Option<&str>, line: usize, reason: String) {
+        self.malformed_rows += 1;
+        if self.malformed.len() < MAX_MALFORMED_KEPT {
+            self.malformed.push(Malformed { part: part.map(str::to_string), line, reason });
+        }
+    }
+
+    pub fn user_name(&self, e: &RawEvent) -> &str {
+        self.users.name(e.user)
+    }
+
+    pub fn item_name(&self, e: &RawEvent) -> &str {
+        self.items.name(e.item)
+    }
+
     /// A short human-readable summary: counts plus the first few malformed rows.
     pub fn malformed_summary(&self, max_lines: usize) -> String {
-        let mut s = format!("{} rows read, {} usable, {} malformed", self.rows_read, self.events.len(), self.malformed.len());
+        let mut s = format!("{} rows read, {} usable, {} malformed", self.rows_read, self.events.len(), self.malformed_rows);
         for m in self.malformed.iter().take(max_lines) {
-            s.push_str(&format!("\n  line {}: {}", m.line, m.reason));
+            match &m.part {
+                Some(p) => s.push_str(&format!("\n  {p} row {}: {}", m.line, m.reason)),
+                None => s.push_str(&format!("\n  line {}: {}", m.line, m.reason)),
+            }
         }
-        if self.malformed.len() > max_lines {
-            s.push_str(&format!("\n  … and {} more", self.malformed.len() - max_lines));
+        if self.malformed_rows > max_lines {
+            s.push_str(&format!("\n  … and {} more", self.malformed_rows - max_lines));
         }
         s
     }
 }
 
-/// Which column of a log holds which field. Names are matched case-insensitively, with any
-/// RecBole type suffix (`:token`, `:float`) removed, against a few common aliases.
-#[derive(Debug, Default)]
-struct ColumnMap {
-    user: Option<usize>,
-    item: Option<usize>,
-    timestamp: Option<usize>,
-    kind: Option<usize>,
-    category: Option<usize>,
-    price: Option<usize>,
-    basket: Option<usize>,
+/// What a column of a log holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    User,
+    Item,
+    Timestamp,
+    Kind,
+    Category,
+    Price,
+    Basket,
 }
 
-fn normalise_name(name: &str) -> String {
-    name.split(':').next().unwrap_or(name).trim().to_ascii_lowercase()
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Item => "item",
+            Role::Timestamp => "timestamp",
+            Role::Kind => "kind",
+            Role::Category => "category",
+            Role::Price => "price",
+            Role::Basket => "basket",
+        }
+    }
+
+    /// The role of a column name, matched case-insensitively with any RecBole type suffix
+    /// (`:token`, `:float`) removed, against a few common aliases.
+    fn of_column(name: &str) -> Option<Role> {
+        let n = name.split(':').next().unwrap_or(name).trim().to_ascii_lowercase();
+        Some(match n.as_str() {
+            "user" | "user_id" | "userid" | "visitorid" | "customer_id" | "household_id" => Role::User,
+            "item" | "item_id" | "itemid" | "product_id" | "sku" => Role::Item,
+            "timestamp" | "time" | "ts" | "event_time" | "datetime" => Role::Timestamp,
+            "kind" | "event" | "event_type" | "type" => Role::Kind,
+            "category" | "category_id" | "categoryid" => Role::Category,
+            "price" => Role::Price,
+            "basket" | "basket_id" | "order" | "order_id" | "transaction_id" => Role::Basket,
+            _ => return None,
+        })
+    }
+}
+
+/// Which column (by position in the file) holds each role; the first matching column wins.
+#[derive(Debug, Default, Clone)]
+struct ColumnMap {
+    columns: Vec<(Role, usize)>,
 }
 
 impl ColumnMap {
     fn from_names<'a>(names: impl Iterator<Item = &'a str>) -> ColumnMap {
         let mut map = ColumnMap::default();
-        for (i, raw) in names.enumerate() {
-            let slot = match normalise_name(raw).as_str() {
-                "user" | "user_id" | "userid" | "visitorid" | "customer_id" | "household_id" => &mut map.user,
-                "item" | "item_id" | "itemid" | "product_id" | "sku" => &mut map.item,
-                "timestamp" | "time" | "ts" | "event_time" | "datetime" => &mut map.timestamp,
-                "kind" | "event" | "event_type" | "type" => &mut map.kind,
-                "category" | "category_id" | "categoryid" => &mut map.category,
-                "price" => &mut map.price,
-                "basket" | "basket_id" | "order" | "order_id" | "transaction_id" => &mut map.basket,
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = Some(i);
+        for (i, name) in names.enumerate() {
+            if let Some(role) = Role::of_column(name) {
+                if map.get(role).is_none() {
+                    map.columns.push((role, i));
+                }
             }
         }
+        map.columns.sort();
         map
     }
 
-    fn require(&self, path: &Path) -> Result<(usize, usize, usize)> {
-        let missing = |c: &str| ModelError::MissingColumn { path: path.to_path_buf(), column: c.to_string() };
-        Ok((
-            self.user.ok_or_else(|| missing("user"))?,
-            self.item.ok_or_else(|| missing("item"))?,
-            self.timestamp.ok_or_else(|| missing("timestamp"))?,
-        ))
+    fn get(&self, role: Role) -> Option<usize> {
+        self.columns.iter().find(|(r, _)| *r == role).map(|&(_, i)| i)
+    }
+
+    fn require(&self, path: &Path) -> Result<()> {
+        for role in [Role::User, Role::Item, Role::Timestamp] {
+            if self.get(role).is_none() {
+                return Err(ModelError::MissingColumn { path: path.to_path_buf(), column: role.as_str().to_string() });
+            }
+        }
+        Ok(())
     }
 }
 
-/// Turns one row's cells into an event, or the reason it is unusable.
-fn event_from_cells(cells: &[Option<String>], map: &ColumnMap, default_kind: EventKind) -> Result<RawEvent, String> {
-    let get = |i: Option<usize>| i.and_then(|i| cells.get(i).cloned().flatten()).filter(|s| !s.trim().is_empty());
-    let user = get(map.user).ok_or("empty user")?;
-    let item = get(map.item).ok_or("empty item")?;
-    let ts_raw = get(map.timestamp).ok_or("empty timestamp")?;
-    let timestamp = parse_timestamp(&ts_raw).ok_or_else(|| format!("unparseable timestamp {ts_raw:?}"))?;
-    let kind = match get(map.kind) {
-        Some(k) => parse_log_kind(&k).ok_or_else(|| format!("unknown event kind {k:?} (expected one of {}, or a common synonym)", EventKind::names()))?,
+/// Turns one row's cells into an event's fields, or the reason it is unusable. `cell(i)` is
+/// the text of column i (None: null or absent).
+fn row_fields<'a>(cell: impl Fn(usize) -> Option<&'a str>, map: &ColumnMap, default_kind: EventKind) -> Result<RowFields<'a>, String> {
+    let get = |role: Role| map.get(role).and_then(&cell).filter(|s| !s.trim().is_empty());
+    let user = get(Role::User).ok_or("empty user")?;
+    let item = get(Role::Item).ok_or("empty item")?;
+    let ts_raw = get(Role::Timestamp).ok_or("empty timestamp")?;
+    let timestamp = parse_timestamp(ts_raw).ok_or_else(|| format!("unparseable timestamp {ts_raw:?}"))?;
+    let kind = match get(Role::Kind) {
+        Some(k) => parse_log_kind(k).ok_or_else(|| format!("unknown event kind {k:?} (expected one of {}, or a common synonym)", EventKind::names()))?,
         None => default_kind,
     };
-    let price = match get(map.price) {
+    let price = match get(Role::Price) {
         Some(p) => Some(p.trim().parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("unparseable price {p:?}"))?),
         None => None,
     };
-    let basket = get(map.basket).map(|b| b.trim().to_string());
-    Ok(RawEvent { user: user.trim().to_string(), item: item.trim().to_string(), timestamp, kind, category: get(map.category), price, basket })
+    Ok(RowFields { user, item, timestamp, kind, category: get(Role::Category), price, basket: get(Role::Basket) })
 }
 
 /// Reads a delimited text log with a header row. `.inter` (RecBole) files are tab separated.
 pub fn read_delimited(path: &Path, delimiter: u8, default_kind: EventKind) -> Result<RawLog> {
-    let file = File::open(path).map_err(io_err(path))?;
-    read_delimited_from(file, path, delimiter, default_kind)
+    let mut log = RawLog::default();
+    read_delimited_into(File::open(path).map_err(io_err(path))?, path, None, delimiter, default_kind, &mut log)?;
+    Ok(log)
 }
 
 pub fn read_delimited_from(reader: impl std::io::Read, path: &Path, delimiter: u8, default_kind: EventKind) -> Result<RawLog> {
+    let mut log = RawLog::default();
+    read_delimited_into(reader, path, None, delimiter, default_kind, &mut log)?;
+    Ok(log)
+}
+
+/// Streams a delimited log into `log`, one record at a time; returns the columns it mapped.
+fn read_delimited_into(reader: impl std::io::Read, path: &Path, part: Option<&str>, delimiter: u8, default_kind: EventKind, log: &mut RawLog) -> Result<ColumnMap> {
     let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(reader);
     let headers = rdr.headers().map_err(|e| ModelError::Csv { path: path.to_path_buf(), message: e.to_string() })?.clone();
     let map = ColumnMap::from_names(headers.iter());
     map.require(path)?;
     let width = headers.len();
-    let mut log = RawLog::default();
-    for (i, rec) in rdr.records().enumerate() {
-        log.rows_read += 1;
-        let line = i + 2; // 1-based, after the header line
-        let rec = match rec {
-            Ok(r) => r,
+    let mut rec = csv::StringRecord::new();
+    let mut line = 1;
+    loop {
+        line += 1; // the fallback when the record has no position: header = 1, rows follow
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
             Err(e) => {
-                log.malformed.push(Malformed { line, reason: format!("unreadable row: {e}") });
+                log.rows_read += 1;
+                log.reject(part, line, format!("unreadable row: {e}"));
                 continue;
             }
-        };
+        }
+        log.rows_read += 1;
         let line = rec.position().map(|p| p.line() as usize).unwrap_or(line);
         if rec.len() != width {
-            log.malformed.push(Malformed { line, reason: format!("expected {width} fields, found {}", rec.len()) });
+            log.reject(part, line, format!("expected {width} fields, found {}", rec.len()));
             continue;
         }
-        let cells: Vec<Option<String>> = rec.iter().map(|s| Some(s.to_string())).collect();
-        match event_from_cells(&cells, &map, default_kind) {
-            Ok(ev) => log.events.push(ev),
-            Err(reason) => log.malformed.push(Malformed { line, reason }),
+        match row_fields(|i| rec.get(i), &map, default_kind) {
+            Ok(row) => log.push(row),
+            Err(reason) => log.reject(part, line, reason),
         }
     }
-    Ok(log)
+    Ok(map)
 }
 
 /// Renders a Parquet cell as text, converting timestamps to epoch seconds.
@@ -192,60 +357,200 @@ fn parquet_err(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> ModelEr
     move |e| ModelError::Parquet { path: path.to_path_buf(), message: e.to_string() }
 }
 
-/// A row's text cells (None = null), or why the row could not be read.
-type CellRow = Result<Vec<Option<String>>, String>;
+/// An open Parquet file and its top-level columns.
+struct ParquetFile {
+    reader: SerializedFileReader<File>,
+    root: String,
+    fields: Vec<std::sync::Arc<SchemaType>>,
+}
 
-/// Reads every row of a Parquet file as text cells, with the column names.
-fn read_parquet_rows(path: &Path) -> Result<(Vec<String>, Vec<CellRow>)> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let reader = SerializedFileReader::new(file).map_err(parquet_err(path))?;
-    let schema = reader.metadata().file_metadata().schema_descr();
-    let names: Vec<String> = schema.root_schema().get_fields().iter().map(|f| f.name().to_string()).collect();
-    let index: HashMap<String, usize> = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
-    let mut rows = Vec::new();
-    for row in reader.get_row_iter(None).map_err(parquet_err(path))? {
-        match row {
-            Ok(row) => {
-                let mut cells = vec![None; names.len()];
-                for (name, field) in row.get_column_iter() {
-                    if let Some(&i) = index.get(name) {
-                        cells[i] = field_text(field);
-                    }
-                }
-                rows.push(Ok(cells));
-            }
-            Err(e) => rows.push(Err(format!("unreadable row: {e}"))),
+impl ParquetFile {
+    fn open(path: &Path) -> Result<ParquetFile> {
+        let file = File::open(path).map_err(io_err(path))?;
+        let reader = SerializedFileReader::new(file).map_err(parquet_err(path))?;
+        let root = reader.metadata().file_metadata().schema_descr().root_schema();
+        let (name, fields) = (root.name().to_string(), root.get_fields().to_vec());
+        Ok(ParquetFile { reader, root: name, fields })
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|f| f.name())
+    }
+
+    fn rows(&self) -> i64 {
+        self.reader.metadata().file_metadata().num_rows()
+    }
+
+    /// A column's type as the schema states it, for comparing part files.
+    fn type_of(&self, column: usize) -> String {
+        let f = &self.fields[column];
+        if f.is_primitive() {
+            let info = f.get_basic_info();
+            format!("{}{}", f.get_physical_type(), info.logical_type_ref().map(|l| format!(" ({l:?})")).unwrap_or_default())
+        } else {
+            "group".to_string()
         }
     }
-    Ok((names, rows))
+
+    /// Calls `each(row_number, cells)` for every row, reading only `columns` (cells are in
+    /// that order). Rows are decoded one row group at a time. An unreadable row is an error:
+    /// reading on past it would silently drop the rest of the file.
+    fn for_each_row(&self, path: &Path, columns: &[usize], mut each: impl FnMut(usize, &[Option<String>])) -> Result<()> {
+        let projected: Vec<_> = columns.iter().map(|&c| self.fields[c].clone()).collect();
+        let projection = SchemaType::group_type_builder(&self.root).with_fields(projected).build().map_err(parquet_err(path))?;
+        let position: HashMap<&str, usize> = columns.iter().enumerate().map(|(pos, &c)| (self.fields[c].name(), pos)).collect();
+        let mut cells: Vec<Option<String>> = vec![None; columns.len()];
+        for (i, row) in self.reader.get_row_iter(Some(projection)).map_err(parquet_err(path))?.enumerate() {
+            let row = row.map_err(|e| ModelError::Parquet { path: path.to_path_buf(), message: format!("row {}: {e}", i + 1) })?;
+            cells.iter_mut().for_each(|c| *c = None);
+            for (name, field) in row.get_column_iter() {
+                if let Some(&pos) = position.get(name.as_str()) {
+                    cells[pos] = field_text(field);
+                }
+            }
+            each(i + 1, &cells);
+        }
+        Ok(())
+    }
+}
+
+/// Streams a store log stored as Parquet into `log`; returns the columns it mapped (indices
+/// into the file's columns).
+fn read_parquet_into(file: &ParquetFile, path: &Path, part: Option<&str>, default_kind: EventKind, log: &mut RawLog) -> Result<ColumnMap> {
+    let full = ColumnMap::from_names(file.names());
+    full.require(path)?;
+    // Read only the mapped columns; in the projected row, role k sits at position k.
+    let columns: Vec<usize> = full.columns.iter().map(|&(_, c)| c).collect();
+    let projected = ColumnMap { columns: full.columns.iter().enumerate().map(|(pos, &(role, _))| (role, pos)).collect() };
+    file.for_each_row(path, &columns, |row, cells| {
+        log.rows_read += 1;
+        match row_fields(|i| cells.get(i).and_then(|c| c.as_deref()), &projected, default_kind) {
+            Ok(fields) => log.push(fields),
+            Err(reason) => log.reject(part, row, reason),
+        }
+    })?;
+    Ok(full)
 }
 
 /// Reads a store log stored as Parquet (same columns as the CSV form).
 pub fn read_parquet_log(path: &Path, default_kind: EventKind) -> Result<RawLog> {
-    let (names, rows) = read_parquet_rows(path)?;
-    let map = ColumnMap::from_names(names.iter().map(String::as_str));
-    map.require(path)?;
     let mut log = RawLog::default();
-    for (i, row) in rows.into_iter().enumerate() {
-        log.rows_read += 1;
-        let result = row.and_then(|cells| event_from_cells(&cells, &map, default_kind));
-        match result {
-            Ok(ev) => log.events.push(ev),
-            Err(reason) => log.malformed.push(Malformed { line: i + 1, reason }),
-        }
-    }
+    read_parquet_into(&ParquetFile::open(path)?, path, None, default_kind, &mut log)?;
     Ok(log)
 }
 
-/// Reads any store log, choosing the parser by file extension.
-pub fn read_store_log(path: &Path, default_kind: EventKind) -> Result<RawLog> {
+/// The delimiter of a log file by extension, or None for Parquet.
+enum LogFormat {
+    Delimited(u8),
+    Parquet,
+}
+
+fn format_of(path: &Path) -> Option<LogFormat> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
-        "csv" => read_delimited(path, b',', default_kind),
-        "tsv" | "inter" => read_delimited(path, b'\t', default_kind),
-        "parquet" | "pq" => read_parquet_log(path, default_kind),
-        _ => Err(ModelError::UnsupportedFormat { path: path.to_path_buf() }),
+        "csv" => Some(LogFormat::Delimited(b',')),
+        "tsv" | "inter" => Some(LogFormat::Delimited(b'\t')),
+        "parquet" | "pq" => Some(LogFormat::Parquet),
+        _ => None,
     }
+}
+
+/// Reads any store log: a file (parser chosen by extension) or a folder of part files.
+pub fn read_store_log(path: &Path, default_kind: EventKind) -> Result<RawLog> {
+    if path.is_dir() {
+        return read_log_folder(path, default_kind);
+    }
+    match format_of(path) {
+        Some(LogFormat::Delimited(d)) => read_delimited(path, d, default_kind),
+        Some(LogFormat::Parquet) => read_parquet_log(path, default_kind),
+        None => Err(ModelError::UnsupportedFormat { path: path.to_path_buf() }),
+    }
+}
+
+/// The part files of a folder, as Spark (`part-00000-….snappy.parquet`, `_SUCCESS`,
+/// `.part-….crc`), DuckDB (`data_0.parquet`) or Polars write them, including Hive-style
+/// sub-folders (`date=2024-01-01/…`): every `.parquet`/`.pq`/`.csv`/`.tsv` file below the
+/// folder, in path order; names starting with `_` or `.` (markers, checksums) are skipped.
+pub fn part_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut parts = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(io_err(&d))? {
+            let entry = entry.map_err(io_err(&d))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('_') || name.starts_with('.') {
+                continue;
+            }
+            let p = entry.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else if format_of(&p).is_some() {
+                parts.push(p);
+            }
+        }
+    }
+    parts.sort();
+    Ok(parts)
+}
+
+/// Reads a folder of part files as one log. Every part must map the same columns to the same
+/// roles with the same types as the first part with rows (a part written by a different job
+/// or schema version is an error naming both parts, not a silent mix); empty parts (no bytes
+/// or no rows) are skipped and listed in [`RawLog::notes`].
+fn read_log_folder(dir: &Path, default_kind: EventKind) -> Result<RawLog> {
+    let parts = part_files(dir)?;
+    if parts.is_empty() {
+        return Err(ModelError::NoParts { dir: dir.to_path_buf() });
+    }
+    let mut log = RawLog::default();
+    // The first part with rows: its name and its schema (role → column name and type).
+    let mut reference: Option<(String, Vec<(Role, String)>)> = None;
+    let mut empty = Vec::new();
+    for path in &parts {
+        let name = path.strip_prefix(dir).unwrap_or(path).display().to_string();
+        let size = std::fs::metadata(path).map_err(io_err(path))?.len();
+        if size == 0 {
+            empty.push(name);
+            continue;
+        }
+        let before = log.rows_read;
+        let schema: Vec<(Role, String)> = match format_of(path) {
+            Some(LogFormat::Parquet) => {
+                let file = ParquetFile::open(path)?;
+                if file.rows() == 0 {
+                    empty.push(name);
+                    continue;
+                }
+                let map = read_parquet_into(&file, path, Some(&name), default_kind, &mut log)?;
+                let names: Vec<&str> = file.names().collect();
+                map.columns.iter().map(|&(role, c)| (role, format!("`{}` {}", names[c], file.type_of(c)))).collect()
+            }
+            Some(LogFormat::Delimited(d)) => {
+                let file = File::open(path).map_err(io_err(path))?;
+                let map = read_delimited_into(file, path, Some(&name), d, default_kind, &mut log)?;
+                if log.rows_read == before {
+                    empty.push(name);
+                    continue;
+                }
+                map.columns.iter().map(|&(role, _)| (role, "text".to_string())).collect()
+            }
+            None => continue,
+        };
+        match &reference {
+            None => reference = Some((name, schema)),
+            Some((first, expected)) if *expected != schema => {
+                let describe = |s: &[(Role, String)]| s.iter().map(|(r, t)| format!("{}: {t}", r.as_str())).collect::<Vec<_>>().join(", ");
+                return Err(ModelError::PartSchemaMismatch { dir: dir.to_path_buf(), part: name, first: first.clone(), found: describe(&schema), expected: describe(expected) });
+            }
+            Some(_) => {}
+        }
+    }
+    log.notes.push(format!("{} part files read from {}", parts.len() - empty.len(), dir.display()));
+    if !empty.is_empty() {
+        log.notes.push(format!("{} empty part files skipped: {}", empty.len(), empty.join(", ")));
+    }
+    Ok(log)
 }
 
 /// MovieLens-100k as shipped by RecBole (`user_id:token item_id:token rating:float timestamp:float`).
@@ -258,43 +563,54 @@ pub fn read_ml100k(path: &Path) -> Result<RawLog> {
 /// `product_category`; the price is the unit price `sales_value / quantity` (absent when the
 /// quantity is zero, e.g. for returns and coupons).
 pub fn read_complete_journey(transactions: &Path, products: &Path) -> Result<RawLog> {
-    let (pnames, prows) = read_parquet_rows(products)?;
-    let pcol = |n: &str| pnames.iter().position(|c| c == n);
     let missing = |c: &str, p: &Path| ModelError::MissingColumn { path: p.to_path_buf(), column: c.to_string() };
+    let pfile = ParquetFile::open(products)?;
+    let pcol = |n: &str| pfile.names().position(|c| c == n);
     let p_id = pcol("product_id").ok_or_else(|| missing("product_id", products))?;
-    let p_cat = pcol("product_category");
     let mut category: HashMap<String, String> = HashMap::new();
-    for cells in prows.into_iter().flatten() {
-        if let (Some(id), Some(cat)) = (cells[p_id].clone(), p_cat.and_then(|c| cells[c].clone())) {
-            category.insert(id, cat);
-        }
+    if let Some(p_cat) = pcol("product_category") {
+        pfile.for_each_row(products, &[p_id, p_cat], |_, cells| {
+            if let [Some(id), Some(cat)] = cells {
+                category.insert(id.clone(), cat.clone());
+            }
+        })?;
     }
 
-    let (tnames, trows) = read_parquet_rows(transactions)?;
-    let tcol = |n: &str| tnames.iter().position(|c| c == n).ok_or_else(|| missing(n, transactions));
-    let (c_user, c_item, c_ts) = (tcol("household_id")?, tcol("product_id")?, tcol("transaction_timestamp")?);
-    let (c_qty, c_sales, c_basket) = (tcol("quantity").ok(), tcol("sales_value").ok(), tcol("basket_id").ok());
+    let tfile = ParquetFile::open(transactions)?;
+    let tcol = |n: &str| tfile.names().position(|c| c == n);
+    let required = ["household_id", "product_id", "transaction_timestamp"].map(|n| tcol(n).ok_or_else(|| missing(n, transactions)));
+    let [c_user, c_item, c_ts] = required;
+    let mut columns = vec![c_user?, c_item?, c_ts?];
+    // Optional columns take the next positions when present.
+    let mut optional = |n: &str| {
+        tcol(n).map(|c| {
+            columns.push(c);
+            columns.len() - 1
+        })
+    };
+    let (c_qty, c_sales, c_basket) = (optional("quantity"), optional("sales_value"), optional("basket_id"));
     let mut log = RawLog::default();
-    for (i, row) in trows.into_iter().enumerate() {
+    tfile.for_each_row(transactions, &columns, |row, cells| {
         log.rows_read += 1;
-        let parsed = row.and_then(|cells| {
-            let user = cells[c_user].clone().ok_or("empty household_id")?;
-            let item = cells[c_item].clone().ok_or("empty product_id")?;
-            let ts_raw = cells[c_ts].clone().ok_or("empty transaction_timestamp")?;
-            let timestamp = parse_timestamp(&ts_raw).ok_or_else(|| format!("unparseable timestamp {ts_raw:?}"))?;
-            let num = |c: Option<usize>| c.and_then(|c| cells[c].as_deref().and_then(|s| s.parse::<f64>().ok()));
+        let text = |c: Option<usize>| c.and_then(|c| cells[c].as_deref());
+        let parsed = (|| {
+            let user = text(Some(0)).ok_or("empty household_id")?;
+            let item = text(Some(1)).ok_or("empty product_id")?;
+            let ts_raw = text(Some(2)).ok_or("empty transaction_timestamp")?;
+            let timestamp = parse_timestamp(ts_raw).ok_or_else(|| format!("unparseable timestamp {ts_raw:?}"))?;
+            let num = |c: Option<usize>| text(c).and_then(|s| s.parse::<f64>().ok());
             let price = match (num(c_sales), num(c_qty)) {
                 (Some(s), Some(q)) if q > 0.0 => Some((s / q) as f32),
                 _ => None,
             };
-            let basket = c_basket.and_then(|c| cells[c].clone());
-            Ok::<_, String>(RawEvent { category: category.get(&item).cloned(), user, item, timestamp, kind: EventKind::Purchase, price, basket })
-        });
+            let category = category.get(item).map(String::as_str);
+            Ok::<_, String>(RowFields { user, item, timestamp, kind: EventKind::Purchase, category, price, basket: text(c_basket) })
+        })();
         match parsed {
-            Ok(ev) => log.events.push(ev),
-            Err(reason) => log.malformed.push(Malformed { line: i + 1, reason }),
+            Ok(fields) => log.push(fields),
+            Err(reason) => log.reject(None, row, reason),
         }
-    }
+    })?;
     Ok(log)
 }
 
@@ -320,9 +636,14 @@ mod tests {
         );
         assert_eq!(log.rows_read, 7);
         assert_eq!(log.events.len(), 2);
-        assert_eq!(log.events[0], RawEvent { user: "u1".into(), item: "a".into(), timestamp: 100, kind: EventKind::View, category: Some("shoes".into()), price: Some(10.5), basket: None });
+        let first = &log.events[0];
+        assert_eq!((log.user_name(first), log.item_name(first), first.timestamp, first.kind, first.price(), first.basket), ("u1", "a", 100, EventKind::View, Some(10.5), None));
+        assert_eq!(log.item_category, vec![Some("shoes".to_string())]);
         assert_eq!(log.events[1].kind, EventKind::Cart);
         assert_eq!(log.events[1].timestamp, 1_577_836_800);
+        assert_eq!(log.events[1].price(), None);
+        // One id, one number: both of u1's and u2's rows for "a" share item 0.
+        assert_eq!((log.events[0].item, log.events[1].item, log.users.len()), (0, 0, 2));
         let lines: Vec<usize> = log.malformed.iter().map(|m| m.line).collect();
         assert_eq!(lines, vec![3, 5, 6, 7, 8]);
         assert!(log.malformed[0].reason.contains("timestamp"));
@@ -330,6 +651,23 @@ mod tests {
         assert!(log.malformed[3].reason.contains("expected 6 fields"));
         assert!(log.malformed[4].reason.contains("price"));
         assert!(log.malformed_summary(2).contains("… and 3 more"));
+    }
+
+    #[test]
+    fn a_log_of_bad_rows_keeps_a_bounded_sample_and_counts_the_rest() {
+        let mut text = String::from("user,item,timestamp\n");
+        for i in 0..(MAX_MALFORMED_KEPT + 500) {
+            text.push_str(&format!("u{i},x,never\n"));
+        }
+        let log = read_csv(&text);
+        assert_eq!((log.malformed.len(), log.malformed_rows, log.events.len()), (MAX_MALFORMED_KEPT, MAX_MALFORMED_KEPT + 500, 0));
+        assert!(log.malformed_summary(1).contains(&format!("{} malformed", MAX_MALFORMED_KEPT + 500)));
+    }
+
+    #[test]
+    fn the_event_record_stays_compact() {
+        // ~32 bytes per event is what bounds preparing a 20M-event log to well under 2 GB.
+        assert!(std::mem::size_of::<RawEvent>() <= 32, "{}", std::mem::size_of::<RawEvent>());
     }
 
     #[test]
@@ -343,43 +681,97 @@ mod tests {
         let text = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n196\t242\t3\t881250949\n";
         let log = read_delimited_from(text.as_bytes(), Path::new("ml.inter"), b'\t', EventKind::View).expect("valid");
         assert_eq!(log.events.len(), 1);
-        assert_eq!((log.events[0].user.as_str(), log.events[0].item.as_str(), log.events[0].timestamp), ("196", "242", 881_250_949));
+        let e = &log.events[0];
+        assert_eq!((log.user_name(e), log.item_name(e), e.timestamp), ("196", "242", 881_250_949));
     }
 
-    #[test]
-    fn parquet_round_trip_through_store_log_reader() {
+    /// Writes a Parquet file with the given string columns and an INT64 `timestamp` column.
+    fn write_parquet(path: &Path, strings: &[(&str, Vec<&str>)], timestamps: &[i64], ts_type: &str) {
         use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
         use parquet::file::properties::WriterProperties;
         use parquet::file::writer::SerializedFileWriter;
         use parquet::schema::parser::parse_message_type;
         use std::sync::Arc;
 
-        let dir = std::env::temp_dir().join(format!("localrank-pq-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("log.parquet");
-        let schema = Arc::new(parse_message_type("message log { REQUIRED BINARY user (UTF8); REQUIRED BINARY item (UTF8); REQUIRED INT64 timestamp; }").expect("schema"));
-        let file = File::create(&path).expect("create");
+        let fields: String = strings.iter().map(|(n, _)| format!("REQUIRED BINARY {n} (UTF8); ")).collect();
+        let schema = Arc::new(parse_message_type(&format!("message log {{ {fields}REQUIRED INT64 timestamp{ts_type}; }}")).expect("schema"));
+        let file = File::create(path).expect("create");
         let mut writer = SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::builder().build())).expect("writer");
         let mut rg = writer.next_row_group().expect("row group");
-        let users: Vec<ByteArray> = vec!["u1".into(), "u2".into()];
-        let items: Vec<ByteArray> = vec!["a".into(), "b".into()];
-        for col in [users, items] {
+        for (_, values) in strings {
+            let col: Vec<ByteArray> = values.iter().map(|&v| v.into()).collect();
             let mut w = rg.next_column().expect("col").expect("present");
             w.typed::<ByteArrayType>().write_batch(&col, None, None).expect("write");
             w.close().expect("close");
         }
         let mut w = rg.next_column().expect("col").expect("present");
-        w.typed::<Int64Type>().write_batch(&[10, 20], None, None).expect("write");
+        w.typed::<Int64Type>().write_batch(timestamps, None, None).expect("write");
         w.close().expect("close");
         rg.close().expect("close rg");
         writer.close().expect("close file");
+    }
 
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("localrank-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn parquet_round_trip_through_store_log_reader() {
+        let dir = temp_dir("pq");
+        let path = dir.join("log.parquet");
+        write_parquet(&path, &[("user", vec!["u1", "u2"]), ("item", vec!["a", "b"]), ("note", vec!["x", "y"])], &[10, 20], "");
         let log = read_store_log(&path, EventKind::Purchase).expect("readable");
         assert_eq!(log.events.len(), 2);
-        assert_eq!(log.events[1].item, "b");
+        assert_eq!(log.item_name(&log.events[1]), "b");
         assert_eq!(log.events[1].timestamp, 20);
         assert_eq!(log.events[1].kind, EventKind::Purchase);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_folder_of_parts_reads_as_one_log_in_path_order() {
+        let dir = temp_dir("parts");
+        std::fs::create_dir_all(dir.join("date=2024-01-02")).expect("hive folder");
+        write_parquet(&dir.join("part-00000-x.snappy.parquet"), &[("user_id", vec!["u1", "u2"]), ("item_id", vec!["a", "b"])], &[10, 20], "");
+        write_parquet(&dir.join("date=2024-01-02/part-00000.parquet"), &[("user_id", vec!["u1"]), ("item_id", vec!["c"])], &[30], "");
+        // Spark's markers and checksums, an empty part, a zero-row part.
+        std::fs::write(dir.join("_SUCCESS"), "").expect("marker");
+        std::fs::write(dir.join(".part-00000-x.snappy.parquet.crc"), "junk").expect("crc");
+        std::fs::write(dir.join("part-00001-x.snappy.parquet"), "").expect("empty part");
+        write_parquet(&dir.join("part-00002-x.snappy.parquet"), &[("user_id", vec![]), ("item_id", vec![])], &[], "");
+        let log = read_store_log(&dir, EventKind::View).expect("readable");
+        let names: Vec<(&str, &str)> = log.events.iter().map(|e| (log.user_name(e), log.item_name(e))).collect();
+        assert_eq!(names, vec![("u1", "c"), ("u1", "a"), ("u2", "b")], "path order: date=… sorts before part-…");
+        assert!(log.notes.iter().any(|n| n.contains("2 empty part files skipped") && n.contains("part-00001") && n.contains("part-00002")), "{:?}", log.notes);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn parts_with_different_schemas_are_an_error_naming_both() {
+        let dir = temp_dir("mismatch");
+        write_parquet(&dir.join("part-0.parquet"), &[("user", vec!["u1"]), ("item", vec!["a"])], &[10], "");
+        // Same names, but the timestamp is a TIMESTAMP(MILLIS) here and plain INT64 above.
+        write_parquet(&dir.join("part-1.parquet"), &[("user", vec!["u2"]), ("item", vec!["b"])], &[20_000], " (TIMESTAMP(MILLIS,true))");
+        let err = read_store_log(&dir, EventKind::View).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ModelError::PartSchemaMismatch { .. }), "{text}");
+        assert!(text.contains("part-1.parquet") && text.contains("part-0.parquet") && text.contains("timestamp"), "{text}");
+        // A part that lacks a required column names the part.
+        write_parquet(&dir.join("part-1.parquet"), &[("user", vec!["u2"]), ("sku_name", vec!["b"])], &[20], "");
+        let err = read_store_log(&dir, EventKind::View).unwrap_err();
+        assert!(matches!(err, ModelError::MissingColumn { ref path, ref column } if path.ends_with("part-1.parquet") && column == "item"), "{err}");
+        // A folder without parts.
+        let empty = temp_dir("noparts");
+        std::fs::write(empty.join("_SUCCESS"), "").expect("marker");
+        assert!(matches!(read_store_log(&empty, EventKind::View), Err(ModelError::NoParts { .. })));
+        // A part that is not Parquet at all.
+        std::fs::write(dir.join("part-1.parquet"), "not parquet").expect("corrupt");
+        assert!(matches!(read_store_log(&dir, EventKind::View), Err(ModelError::Parquet { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&empty);
     }
 
     #[test]
@@ -389,10 +781,12 @@ mod tests {
              u1,a,100,1001\n\
              u1,b,100,A-17\n\
              u1,c,200,\n\
-             u1,d,oops,1002\n",
+             u1,d,oops,1002\n\
+             u1,e,300,1001\n",
         );
-        let baskets: Vec<Option<&str>> = log.events.iter().map(|e| e.basket.as_deref()).collect();
-        assert_eq!(baskets, vec![Some("1001"), Some("A-17"), None]);
+        let baskets: Vec<Option<BasketKey>> = log.events.iter().map(|e| e.basket).collect();
+        assert_eq!(baskets, vec![Some(BasketKey::of("1001")), Some(BasketKey::of("A-17")), None, Some(BasketKey::of("1001"))]);
+        assert_ne!(BasketKey::of("1001"), BasketKey::of("A-17"));
         assert_eq!(log.malformed.iter().map(|m| m.line).collect::<Vec<_>>(), vec![5]);
     }
 }
