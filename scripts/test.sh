@@ -11,6 +11,11 @@ echo "== native: cargo test --workspace"
 # fails now and then (seen once in five runs). The native suite takes seconds either way.
 RUST_TEST_THREADS=1 cargo test --workspace
 
+echo "== native GPU build: the trainer with --features gpu, smoke test on Mesa's software Vulkan"
+# The largest compile of the suite (burn-wgpu, cubecl, wgpu), in its own unoptimised profile
+# (Cargo.toml: profile.gpu-smoke). A tiny model trains on the adapter and scores as on the CPU.
+cargo test --profile gpu-smoke -p localrank-model --features gpu --test gpu
+
 echo "== browser: wasm-pack test --headless --chrome (WebGPU on, see webdriver.json)"
 wasm-pack test --headless --chrome
 

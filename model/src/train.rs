@@ -37,7 +37,36 @@ pub fn history_row(hist: &[Event], now: i64, max_len: usize) -> Row {
 /// input i is s[i+1].ts - s[i].ts (the time of the event being predicted, as at ranking time).
 /// Up to `windows` non-overlapping windows of `max_len` positions, taken from the end.
 pub fn training_rows(ds: &Dataset, max_len: usize, windows: usize) -> Vec<Row> {
-    let mut rows = Vec::new();
+    training_spans(ds, max_len, windows).iter().map(|span| span.row(ds)).collect()
+}
+
+/// One training window as a range of a user's training sequence: 12 bytes where the
+/// materialised [`Row`] costs ~21 bytes per position, so training holds no second copy of the
+/// data set; rows are built per batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowSpan {
+    user: u32,
+    /// Input positions `start..end`; position i predicts event i + 1.
+    start: u32,
+    end: u32,
+}
+
+impl RowSpan {
+    pub fn row(&self, ds: &Dataset) -> Row {
+        let s = ds.train_sequence(self.user as usize);
+        let range = self.start as usize..self.end as usize;
+        (
+            s[range.clone()].iter().map(|e| e.item).collect(),
+            s[range.clone()].iter().map(|e| e.kind).collect(),
+            range.clone().map(|i| time_gap::bucket(s[i + 1].ts - s[i].ts)).collect(),
+            range.map(|i| i64::from(s[i + 1].item)).collect(),
+        )
+    }
+}
+
+/// The windows [`training_rows`] describes, as spans.
+pub fn training_spans(ds: &Dataset, max_len: usize, windows: usize) -> Vec<RowSpan> {
+    let mut spans = Vec::new();
     for u in 0..ds.num_users() {
         let s = ds.train_sequence(u);
         if s.len() < 2 {
@@ -46,21 +75,14 @@ pub fn training_rows(ds: &Dataset, max_len: usize, windows: usize) -> Vec<Row> {
         let mut end = s.len() - 1; // exclusive end of the input positions
         for _ in 0..windows.max(1) {
             let start = end.saturating_sub(max_len);
-            let mut row: Row = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for i in start..end {
-                row.0.push(s[i].item);
-                row.1.push(s[i].kind);
-                row.2.push(time_gap::bucket(s[i + 1].ts - s[i].ts));
-                row.3.push(i64::from(s[i + 1].item));
-            }
-            rows.push(row);
+            spans.push(RowSpan { user: u as u32, start: start as u32, end: end as u32 });
             if start == 0 {
                 break;
             }
             end = start;
         }
     }
-    rows
+    spans
 }
 
 /// Draws negatives from q = half uniform, half training popularity: popular items are the
@@ -198,7 +220,7 @@ pub struct Session<'a> {
     ad: Device,
     model: IntentEncoder,
     optim: burn::optim::ModuleOptimizer,
-    rows: Vec<Row>,
+    rows: Vec<RowSpan>,
     order: Vec<usize>,
     rng: ChaCha8Rng,
     val_users: Vec<usize>,
@@ -268,7 +290,7 @@ impl<'a> Session<'a> {
             model = model.with_item_vectors(starts.bpr(ds, enc.dim, cfg.seed), &ad);
         }
         let optim = AdamWConfig::new().with_weight_decay(cfg.weight_decay).init();
-        let rows = training_rows(ds, enc.max_len, cfg.windows_per_user);
+        let rows = training_spans(ds, enc.max_len, cfg.windows_per_user);
         if rows.is_empty() {
             return Err(ModelError::EmptyDataset { stage: "training rows (every user needs 4+ events)".into() });
         }
@@ -381,7 +403,7 @@ impl<'a> Session<'a> {
                 break;
             }
             let tb = Instant::now();
-            let batch_rows: Vec<Row> = chunk.iter().map(|&i| self.rows[i].clone()).collect();
+            let batch_rows: Vec<Row> = chunk.iter().map(|&i| self.rows[i].row(self.ds)).collect();
             let len = batch_rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
             let batch = make_batch(&batch_rows, len);
             let loss = match &self.sampler {
