@@ -15,12 +15,17 @@ pub struct BprConfig {
     /// Validate every this many epochs; stop after `patience` validations without gain.
     pub eval_every: usize,
     pub patience: usize,
+    /// Users the epoch choice is validated on (0 = all); above it, an evenly spaced sample.
+    /// Full-catalogue validation of every user is the fit's largest cost on a large log
+    /// (20,000 users × 50,000 items per check); 3,000 users measure NDCG@10 well enough to
+    /// pick an epoch, as for the encoder (`auto`'s validation users).
+    pub validation_users: usize,
     pub seed: u64,
 }
 
 impl Default for BprConfig {
     fn default() -> Self {
-        BprConfig { dim: 64, learning_rate: 0.05, reg: 1e-3, max_epochs: 200, eval_every: 5, patience: 3, seed: 7 }
+        BprConfig { dim: 64, learning_rate: 0.05, reg: 1e-3, max_epochs: 200, eval_every: 5, patience: 3, validation_users: 3_000, seed: 7 }
     }
 }
 
@@ -89,11 +94,12 @@ impl Bpr {
             seen[u].dedup();
         }
         let opts = EvalOptions::default();
+        let val_users: Option<Vec<usize>> = (cfg.validation_users > 0 && nu > cfg.validation_users).then(|| (0..cfg.validation_users).map(|k| k * nu / cfg.validation_users).collect());
         let (mut best, mut best_m, mut best_epoch, mut bad) = (model.clone(), Metrics::default(), 0, 0);
         for epoch in 1..=cfg.max_epochs {
             model.train_epoch(&pairs, &seen, cfg, &mut rng);
             if epoch % cfg.eval_every == 0 {
-                let m = evaluate(&model, ds, SplitPart::Validation, None, &opts);
+                let m = evaluate(&model, ds, SplitPart::Validation, val_users.as_deref(), &opts);
                 if m.ndcg10 > best_m.ndcg10 {
                     (best, best_m, best_epoch, bad) = (model.clone(), m, epoch, 0);
                 } else {
