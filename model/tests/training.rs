@@ -1,7 +1,7 @@
 //! Training, evaluation and baselines on small synthetic data with a known structure.
 use localrank_model::baselines::{Bpr, BprConfig, ItemKnn, Popularity};
 use localrank_model::data::{Dataset, Event, SplitPart};
-use localrank_model::eval::{evaluate, homepage_pool, EvalOptions, Scorer};
+use localrank_model::eval::{evaluate, evaluate_parallel, homepage_pool, EvalOptions, Scorer};
 use localrank_model::train::{train, training_rows};
 use localrank_model::{cpu_device, EncoderConfig, TrainConfig};
 
@@ -71,6 +71,14 @@ fn item_knn_and_bpr_learn_co_occurrence() {
     assert!(val.hr10 > 0.9, "BPR separates the groups: {val:?}");
     let m = evaluate(&bpr, &ds, SplitPart::Test, None, &EvalOptions::default());
     assert!(m.hr10 > 0.9, "{m:?}");
+    // Scoring on every core gives the same numbers, to the bit, for all users or a subset.
+    for users in [None, Some(&[3usize, 1, 17, 8, 9][..])] {
+        for part in [SplitPart::Test, SplitPart::Validation] {
+            let opts = EvalOptions::default();
+            assert_eq!(evaluate_parallel(&bpr, &ds, part, users, &opts), evaluate(&bpr, &ds, part, users, &opts));
+            assert_eq!(evaluate_parallel(&knn, &ds, part, users, &opts), evaluate(&knn, &ds, part, users, &opts));
+        }
+    }
 }
 
 /// Scores the test target highest: the best possible reordering.

@@ -14,7 +14,7 @@ use localrank_core::model::IntentEncoder;
 use localrank_core::rank::{BlendWeights, NeighbourSource};
 use localrank_model::data::Dataset;
 use localrank_model::eval::blend::{tune, HomepageSetup};
-use localrank_model::eval::{evaluate, homepage_pool, EvalOptions};
+use localrank_model::eval::{evaluate, evaluate_parallel, homepage_pool, EvalOptions};
 use localrank_model::export::{read_model_dir, round_trip, set_blend, Precision};
 use localrank_model::weights::ITEM_VECTORS;
 use localrank_model::train::EncoderScorer;
@@ -160,15 +160,15 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     }
 
     if !a.no_baselines {
-        record("pop", evaluate(&Popularity::fit(&ds), &ds, SplitPart::Test, None, &opts), log);
+        record("pop", evaluate_parallel(&Popularity::fit(&ds), &ds, SplitPart::Test, None, &opts), log);
         let t = Instant::now();
         let knn = ItemKnn::fit(&ds, 100);
-        record("item-knn", evaluate(&knn, &ds, SplitPart::Test, None, &opts), log);
+        record("item-knn", evaluate_parallel(&knn, &ds, SplitPart::Test, None, &opts), log);
         log(&format!("  (item-kNN fit+eval {:.1}s)", t.elapsed().as_secs_f64()));
         let t = Instant::now();
         let (bpr, val, epochs) = Bpr::fit(&ds, &BprConfig::default());
         log(&format!("  (BPR: best validation NDCG@10 {:.4} after {epochs} epochs, {:.1}s)", val.ndcg10, t.elapsed().as_secs_f64()));
-        record("bpr", evaluate(&bpr, &ds, SplitPart::Test, None, &opts), log);
+        record("bpr", evaluate_parallel(&bpr, &ds, SplitPart::Test, None, &opts), log);
     }
 
     let mut report = json!({

@@ -4,7 +4,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::{Dataset, SplitPart};
-use crate::eval::{evaluate, EvalOptions, Metrics, Scorer};
+use crate::eval::{evaluate_parallel, EvalOptions, Metrics, Scorer};
 
 #[derive(Debug, Clone)]
 pub struct BprConfig {
@@ -99,7 +99,7 @@ impl Bpr {
         for epoch in 1..=cfg.max_epochs {
             model.train_epoch(&pairs, &seen, cfg, &mut rng);
             if epoch % cfg.eval_every == 0 {
-                let m = evaluate(&model, ds, SplitPart::Validation, val_users.as_deref(), &opts);
+                let m = evaluate_parallel(&model, ds, SplitPart::Validation, val_users.as_deref(), &opts);
                 if m.ndcg10 > best_m.ndcg10 {
                     (best, best_m, best_epoch, bad) = (model.clone(), m, epoch, 0);
                 } else {

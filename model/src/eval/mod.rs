@@ -46,14 +46,41 @@ fn excluded_mask(ds: &Dataset, user: usize, part: SplitPart, opts: &EvalOptions)
 /// Full ranking over all items for `users` (all users when None).
 pub fn evaluate(scorer: &dyn Scorer, ds: &Dataset, part: SplitPart, users: Option<&[usize]>, opts: &EvalOptions) -> Metrics {
     let all: Vec<usize> = (0..ds.num_users()).collect();
+    mean_of(&target_ranks(scorer, ds, users.unwrap_or(&all), part, opts))
+}
+
+/// As [`evaluate`], with the users split over every core: for scorers that are plain Rust
+/// (the baselines; the encoder's burn backend is parallel already). The ranks are merged in
+/// user order, so the result is bit-identical to [`evaluate`]'s on any number of cores.
+pub fn evaluate_parallel<S: Scorer + Sync>(scorer: &S, ds: &Dataset, part: SplitPart, users: Option<&[usize]>, opts: &EvalOptions) -> Metrics {
+    let all: Vec<usize> = (0..ds.num_users()).collect();
     let users = users.unwrap_or(&all);
-    let mut sum = MetricsSum::default();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, users.len().max(1));
+    let per_thread = users.len().div_ceil(threads).max(1);
+    let ranks: Vec<usize> = std::thread::scope(|s| {
+        let handles: Vec<_> = users.chunks(per_thread).map(|chunk| s.spawn(move || target_ranks(scorer, ds, chunk, part, opts))).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    mean_of(&ranks)
+}
+
+/// The 0-based rank of each user's target, in `users` order.
+fn target_ranks(scorer: &dyn Scorer, ds: &Dataset, users: &[usize], part: SplitPart, opts: &EvalOptions) -> Vec<usize> {
+    let mut ranks = Vec::with_capacity(users.len());
     for chunk in users.chunks(opts.batch_users.max(1)) {
         let scores = scorer.score(ds, chunk, part);
         for (&u, s) in chunk.iter().zip(&scores) {
             let (ex, target) = excluded_mask(ds, u, part, opts);
-            sum.add_rank(rank_of(s, target, &ex));
+            ranks.push(rank_of(s, target, &ex));
         }
+    }
+    ranks
+}
+
+fn mean_of(ranks: &[usize]) -> Metrics {
+    let mut sum = MetricsSum::default();
+    for &r in ranks {
+        sum.add_rank(r);
     }
     sum.mean()
 }
