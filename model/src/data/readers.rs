@@ -395,7 +395,17 @@ impl ParquetFile {
     /// Calls `each(row_number, cells)` for every row, reading only `columns` (cells are in
     /// that order). Rows are decoded one row group at a time. An unreadable row is an error:
     /// reading on past it would silently drop the rest of the file.
-    fn for_each_row(&self, path: &Path, columns: &[usize], mut each: impl FnMut(usize, &[Option<String>])) -> Result<()> {
+    fn for_each_row(&self, path: &Path, columns: &[usize], each: impl FnMut(usize, &[Option<String>])) -> Result<()> {
+        // The parquet crate's row reader panics (`unimplemented!`) on a few column types it
+        // cannot convert; a store's file must get an error naming it, not a crash.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_rows(path, columns, each))).unwrap_or_else(|panic| {
+            let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            let columns: Vec<String> = columns.iter().map(|&c| format!("`{}` {}", self.fields[c].name(), self.type_of(c))).collect();
+            Err(ModelError::Parquet { path: path.to_path_buf(), message: format!("cannot convert a value of the columns {} ({message}); write them as strings, integers, floats or timestamps", columns.join(", ")) })
+        })
+    }
+
+    fn read_rows(&self, path: &Path, columns: &[usize], mut each: impl FnMut(usize, &[Option<String>])) -> Result<()> {
         let projected: Vec<_> = columns.iter().map(|&c| self.fields[c].clone()).collect();
         let projection = SchemaType::group_type_builder(&self.root).with_fields(projected).build().map_err(parquet_err(path))?;
         let position: HashMap<&str, usize> = columns.iter().enumerate().map(|(pos, &c)| (self.fields[c].name(), pos)).collect();
@@ -772,6 +782,37 @@ mod tests {
         assert!(matches!(read_store_log(&dir, EventKind::View), Err(ModelError::Parquet { .. })));
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(&empty);
+    }
+
+    #[test]
+    fn a_column_type_the_row_reader_cannot_convert_is_an_error_not_a_crash() {
+        use parquet::data_type::{ByteArray, ByteArrayType, FixedLenByteArray, FixedLenByteArrayType};
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        use parquet::schema::parser::parse_message_type;
+        use std::sync::Arc;
+
+        // An INTERVAL timestamp: valid Parquet, but the crate's row reader has no conversion
+        // for it (it panics with `unimplemented!`).
+        let dir = temp_dir("interval");
+        let path = dir.join("log.parquet");
+        let schema = Arc::new(parse_message_type("message log { REQUIRED BINARY user (UTF8); REQUIRED BINARY item (UTF8); REQUIRED FIXED_LEN_BYTE_ARRAY (12) timestamp (INTERVAL); }").expect("schema"));
+        let mut writer = SerializedFileWriter::new(File::create(&path).expect("create"), schema, Arc::new(WriterProperties::builder().build())).expect("writer");
+        let mut rg = writer.next_row_group().expect("row group");
+        for values in [vec!["u1"], vec!["a"]] {
+            let col: Vec<ByteArray> = values.iter().map(|&v| v.into()).collect();
+            let mut w = rg.next_column().expect("col").expect("present");
+            w.typed::<ByteArrayType>().write_batch(&col, None, None).expect("write");
+            w.close().expect("close");
+        }
+        let mut w = rg.next_column().expect("col").expect("present");
+        w.typed::<FixedLenByteArrayType>().write_batch(&[FixedLenByteArray::from(vec![0u8; 12])], None, None).expect("write");
+        w.close().expect("close");
+        rg.close().expect("close rg");
+        writer.close().expect("close file");
+        let err = read_store_log(&path, EventKind::View).unwrap_err();
+        assert!(matches!(err, ModelError::Parquet { .. }) && err.to_string().contains("cannot convert") && err.to_string().contains("`timestamp`"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

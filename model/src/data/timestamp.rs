@@ -1,23 +1,35 @@
-//! Timestamp parsing for store logs: epoch seconds, epoch milliseconds, or ISO-8601 date-times.
+//! Timestamp parsing for store logs: epoch seconds, milli-, micro- or nanoseconds, or ISO-8601 date-times.
 
-/// Parses a timestamp into epoch seconds. Integers above 10^11 are taken as milliseconds
-/// (10^11 s is the year 5138, so no real seconds value is that large).
+/// Parses a timestamp into epoch seconds. Epoch numbers in seconds, milliseconds, microseconds
+/// or nanoseconds are told apart by size: a seconds value above 10^11 would be after the year
+/// 5138, so larger numbers are milliseconds, above 10^14 microseconds and above 10^17
+/// nanoseconds (pandas and pyarrow write nanosecond timestamps; a Parquet TIMESTAMP(NANOS)
+/// column arrives as a plain integer).
 pub fn parse_timestamp(raw: &str) -> Option<i64> {
     let s = raw.trim();
     if s.is_empty() {
         return None;
     }
     if let Ok(v) = s.parse::<i64>() {
-        return Some(if v.abs() > 100_000_000_000 { v / 1000 } else { v });
+        return Some(v.div_euclid(epoch_unit(v.unsigned_abs() as f64) as i64));
     }
     if let Ok(v) = s.parse::<f64>() {
         if v.is_finite() {
-            let v = if v.abs() > 1e11 { v / 1000.0 } else { v };
-            return Some(v.floor() as i64);
+            return Some((v / epoch_unit(v.abs())).floor() as i64);
         }
         return None;
     }
     parse_iso(s)
+}
+
+/// How many of an epoch number's units make a second, judged by its size.
+fn epoch_unit(magnitude: f64) -> f64 {
+    match magnitude {
+        m if m > 1e17 => 1e9,
+        m if m > 1e14 => 1e6,
+        m if m > 1e11 => 1e3,
+        _ => 1.0,
+    }
 }
 
 /// `YYYY-MM-DD`, optionally followed by `T` or a space and `HH:MM[:SS[.fff]]`, optional `Z`.
@@ -73,6 +85,10 @@ mod tests {
         assert_eq!(parse_timestamp("881250949"), Some(881_250_949));
         assert_eq!(parse_timestamp("881250949.0"), Some(881_250_949));
         assert_eq!(parse_timestamp("1700000000123"), Some(1_700_000_000));
+        assert_eq!(parse_timestamp("1700000000123456"), Some(1_700_000_000), "microseconds");
+        assert_eq!(parse_timestamp("1700000000123456789"), Some(1_700_000_000), "nanoseconds");
+        assert_eq!(parse_timestamp("1.7e18"), Some(1_700_000_000), "nanoseconds as a float");
+        assert_eq!(parse_timestamp("-86400"), Some(-86_400), "before 1970");
         assert_eq!(parse_timestamp("1970-01-02"), Some(86_400));
         assert_eq!(parse_timestamp("2017-01-01T00:00:01Z"), Some(1_483_228_801));
         assert_eq!(parse_timestamp("2017-01-01 10:30"), Some(1_483_228_800 + 37_800));
