@@ -175,6 +175,8 @@ impl RawLog {
         let mut s = format!("{} rows read, {} usable, {} malformed", self.rows_read, self.events.len(), self.malformed_rows);
         for m in self.malformed.iter().take(max_lines) {
             match &m.part {
+                // A delimited part counts file lines (header = 1), a Parquet part rows.
+                Some(p) if matches!(format_of(Path::new(p)), Some(LogFormat::Delimited(_))) => s.push_str(&format!("\n  {p} line {}: {}", m.line, m.reason)),
                 Some(p) => s.push_str(&format!("\n  {p} row {}: {}", m.line, m.reason)),
                 None => s.push_str(&format!("\n  line {}: {}", m.line, m.reason)),
             }
@@ -449,7 +451,7 @@ pub fn read_parquet_log(path: &Path, default_kind: EventKind) -> Result<RawLog> 
     Ok(log)
 }
 
-/// The delimiter of a log file by extension, or None for Parquet.
+/// A log file's format, by its extension.
 enum LogFormat {
     Delimited(u8),
     Parquet,
@@ -756,6 +758,17 @@ mod tests {
         let names: Vec<(&str, &str)> = log.events.iter().map(|e| (log.user_name(e), log.item_name(e))).collect();
         assert_eq!(names, vec![("u1", "c"), ("u1", "a"), ("u2", "b")], "path order: date=… sorts before part-…");
         assert!(log.notes.iter().any(|n| n.contains("2 empty part files skipped") && n.contains("part-00001") && n.contains("part-00002")), "{:?}", log.notes);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_folder_of_csv_parts_reports_bad_rows_by_part_and_line() {
+        let dir = temp_dir("csvparts");
+        std::fs::write(dir.join("part-0.csv"), "user,item,timestamp\nu1,a,10\nu1,b,20\n").expect("part");
+        std::fs::write(dir.join("part-1.csv"), "user,item,timestamp\nu2,a,30\nu2,b,later\n").expect("part");
+        let log = read_store_log(&dir, EventKind::View).expect("readable");
+        assert_eq!((log.events.len(), log.rows_read, log.malformed_rows), (3, 4, 1));
+        assert!(log.malformed_summary(5).contains("part-1.csv line 3: unparseable timestamp"), "{}", log.malformed_summary(5));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
