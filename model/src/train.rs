@@ -251,6 +251,10 @@ pub struct Session<'a> {
 #[derive(Default)]
 pub struct ItemStarts {
     fitted: Vec<((usize, u64), Vec<f32>)>,
+    /// Fits end at their first epoch past this instant (a time-budgeted run).
+    pub deadline: Option<Instant>,
+    /// One line per fit: epochs, validation NDCG@10, seconds, whether the deadline cut it.
+    pub fits: Vec<String>,
 }
 
 impl ItemStarts {
@@ -260,7 +264,15 @@ impl ItemStarts {
         let at = match self.fitted.iter().position(|(k, _)| *k == key) {
             Some(at) => at,
             None => {
-                let (bpr, _, _) = Bpr::fit(ds, &BprConfig { dim, seed, ..BprConfig::default() });
+                let t = Instant::now();
+                let (bpr, val, epoch) = Bpr::fit(ds, &BprConfig { dim, seed, deadline: self.deadline, ..BprConfig::default() });
+                let cut = self.deadline.is_some_and(|d| Instant::now() >= d);
+                self.fits.push(format!(
+                    "item table started from BPR-MF (d {dim}): best epoch {epoch}, validation NDCG@10 {:.4}, {:.0}s{}",
+                    val.ndcg10,
+                    t.elapsed().as_secs_f64(),
+                    if cut { ", cut short by the time budget" } else { "" }
+                ));
                 self.fitted.push((key, bpr.item_factors().0.to_vec()));
                 self.fitted.len() - 1
             }

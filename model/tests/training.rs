@@ -268,11 +268,16 @@ fn a_time_budget_ends_training_with_the_best_model_so_far() {
     assert_eq!(out.outcome.best_epoch, 1);
     assert!(out.report.trials.len() == 1, "no tuning trial fits a budget of 0: {:?}", out.report.trials);
     assert!(lines.iter().any(|l| l.contains("batches: time budget")), "the cut epoch says so: {lines:?}");
-    // Without a budget the same run goes on (here to its 50 epochs or early stopping).
+    // The item table's BPR-MF start is bounded by the budget too: one epoch, validated.
+    assert!(lines.iter().any(|l| l.contains("item table started from BPR-MF") && l.contains("best epoch 1,") && l.contains("cut short by the time budget")), "{lines:?}");
+    // Without a budget the same run goes on (here to its 50 epochs or early stopping), and so
+    // does the BPR-MF start.
     let opts = TuneOptions { time_budget_seconds: None, budget_seconds: 0.0, ..opts };
     let fixed = Overrides { epochs: Some(3), ..fixed };
-    let out = train_auto(&ds, &fixed, 5, &opts, &cpu_device(), false, &mut |_| {}, &mut |_, _, _| Ok(())).expect("trains");
+    let mut lines = Vec::new();
+    let out = train_auto(&ds, &fixed, 5, &opts, &cpu_device(), false, &mut |l| lines.push(l.to_owned()), &mut |_, _, _| Ok(())).expect("trains");
     assert_eq!((out.outcome.stopped_by, out.outcome.epochs.len()), ("epochs", 3));
+    assert!(lines.iter().any(|l| l.contains("item table started from BPR-MF") && !l.contains("cut short")), "{lines:?}");
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! BPR-MF (Rendle et al. 2009): user and item factors trained by SGD on (user, positive,
 //! uniformly sampled negative) triples. The epoch count is chosen on validation NDCG@10.
+use std::time::Instant;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -21,11 +23,15 @@ pub struct BprConfig {
     /// pick an epoch, as for the encoder (`auto`'s validation users).
     pub validation_users: usize,
     pub seed: u64,
+    /// Stop at the first epoch that ends after this instant, keeping the best model so far
+    /// (the current one when no epoch was validated yet): a time-budgeted training run must
+    /// not spend its budget on the item table's starting point.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for BprConfig {
     fn default() -> Self {
-        BprConfig { dim: 64, learning_rate: 0.05, reg: 1e-3, max_epochs: 200, eval_every: 5, patience: 3, validation_users: 3_000, seed: 7 }
+        BprConfig { dim: 64, learning_rate: 0.05, reg: 1e-3, max_epochs: 200, eval_every: 5, patience: 3, validation_users: 3_000, seed: 7, deadline: None }
     }
 }
 
@@ -98,9 +104,10 @@ impl Bpr {
         let (mut best, mut best_m, mut best_epoch, mut bad) = (model.clone(), Metrics::default(), 0, 0);
         for epoch in 1..=cfg.max_epochs {
             model.train_epoch(&pairs, &seen, cfg, &mut rng);
-            if epoch % cfg.eval_every == 0 {
+            let out_of_time = cfg.deadline.is_some_and(|d| Instant::now() >= d);
+            if epoch % cfg.eval_every == 0 || out_of_time {
                 let m = evaluate_parallel(&model, ds, SplitPart::Validation, val_users.as_deref(), &opts);
-                if m.ndcg10 > best_m.ndcg10 {
+                if m.ndcg10 > best_m.ndcg10 || (out_of_time && best_epoch == 0) {
                     (best, best_m, best_epoch, bad) = (model.clone(), m, epoch, 0);
                 } else {
                     bad += 1;
@@ -108,6 +115,9 @@ impl Bpr {
                         break;
                     }
                 }
+            }
+            if out_of_time {
+                break;
             }
         }
         (best, best_m, best_epoch)
