@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use localrank_model::data::readers::{self, RawEvent, RawLog, RowFields};
-use localrank_model::data::synth::Rng;
+use localrank_model::data::synth::{Rng, TopicWalk, ITEMS_PER_TOPIC};
 
 use crate::error::{io_err, CliError};
 use crate::fetch;
@@ -72,7 +72,7 @@ pub fn run(paths: &Paths, a: &ShapesArgs, log: &mut dyn FnMut(&str)) -> Result<(
     let ml = readers::read_ml100k(&paths.ml100k_inter())?;
     let users = by_user(&ml);
     let mut long: Vec<&str> = users.iter().filter(|(_, v)| v.len() >= 100).map(|(u, _)| *u).collect();
-    let mut rng = Rng(a.seed);
+    let mut rng = Rng::new(a.seed);
     rng.shuffle(&mut long);
     long.truncate(500);
     let long_set: HashSet<&str> = long.iter().copied().collect();
@@ -97,7 +97,7 @@ pub fn run(paths: &Paths, a: &ShapesArgs, log: &mut dyn FnMut(&str)) -> Result<(
     }
     write("cj-first", &cj, grocery, log)?;
 
-    let synthetic = synthetic_log(&mut Rng(a.seed ^ 0x5EED));
+    let synthetic = synthetic_log(&mut Rng::new(a.seed ^ 0x5EED));
     write("synthetic-large", &synthetic, synthetic.events.iter().collect(), log)?;
     Ok(())
 }
@@ -107,25 +107,18 @@ pub fn run(paths: &Paths, a: &ShapesArgs, log: &mut dyn FnMut(&str)) -> Result<(
 /// topic's item order (the next 1–3 items) half of the time. A shopper buys each item once
 /// (draws of an item already bought are skipped), 40–200 draws each.
 fn synthetic_log(rng: &mut Rng) -> RawLog {
-    let (users, topics, per_topic) = (1500, 300, 30);
+    let (users, topics) = (1500, 300);
     let mut events = RawLog::default();
     for u in 0..users {
         let liked: Vec<usize> = (0..4).map(|_| rng.below(topics)).collect();
         let draws = 40 + rng.below(161);
-        let mut topic = liked[0];
-        let mut pos = rng.below(per_topic);
+        let start = rng.below(ITEMS_PER_TOPIC);
+        let mut walk = TopicWalk::new(liked, start);
         let mut ts = 1_700_000_000 + rng.below(86_400 * 30) as i64;
         let mut bought = HashSet::new();
         for _ in 0..draws {
-            if rng.unit() > 0.8 {
-                topic = liked[rng.below(liked.len())];
-                pos = rng.below(per_topic);
-            } else if rng.unit() < 0.5 {
-                pos = (pos + 1 + rng.below(3)) % per_topic;
-            } else {
-                pos = rng.below(per_topic);
-            }
-            let item = topic * per_topic + pos;
+            let item = walk.step(rng);
+            let topic = item / ITEMS_PER_TOPIC;
             ts += 60 + rng.below(86_400) as i64;
             if !bought.insert(item) {
                 continue;

@@ -16,6 +16,8 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 
+use localrank_core::model::fixture::SplitMix;
+
 use super::event_kind::EventKind;
 use crate::error::{io_err, ModelError, Result};
 
@@ -24,16 +26,16 @@ pub const ITEMS_PER_TOPIC: usize = 30;
 /// Rows per Parquet row group: bounds the writer's (and a reader's) buffer.
 const ROWS_PER_GROUP: usize = 500_000;
 
-/// splitmix64: a tiny seeded generator, enough for sampling users and synthesising logs.
-pub struct Rng(pub u64);
+/// The project's seeded generator (core's SplitMix64) with the draws sampling needs.
+pub struct Rng(SplitMix);
 
 impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(SplitMix(seed))
+    }
+
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     pub fn below(&mut self, n: usize) -> usize {
@@ -48,6 +50,36 @@ impl Rng {
         for i in (1..v.len()).rev() {
             v.swap(i, self.below(i + 1));
         }
+    }
+}
+
+/// A shopper's walk through the topics they like (topics of [`ITEMS_PER_TOPIC`] items): the
+/// next item stays in the current topic with probability 0.8, and then half of the time it is
+/// one of the topic's next three items (the sequential structure a model can learn), else any
+/// item of the topic; otherwise the walk jumps to a random item of a random liked topic.
+pub struct TopicWalk {
+    liked: Vec<usize>,
+    topic: usize,
+    pos: usize,
+}
+
+impl TopicWalk {
+    /// Starts in the first liked topic at position `start`.
+    pub fn new(liked: Vec<usize>, start: usize) -> TopicWalk {
+        TopicWalk { topic: liked[0], liked, pos: start }
+    }
+
+    /// The next item's index (topic × ITEMS_PER_TOPIC + position).
+    pub fn step(&mut self, rng: &mut Rng) -> usize {
+        if rng.unit() > 0.8 {
+            self.topic = self.liked[rng.below(self.liked.len())];
+            self.pos = rng.below(ITEMS_PER_TOPIC);
+        } else if rng.unit() < 0.5 {
+            self.pos = (self.pos + 1 + rng.below(3)) % ITEMS_PER_TOPIC;
+        } else {
+            self.pos = rng.below(ITEMS_PER_TOPIC);
+        }
+        self.topic * ITEMS_PER_TOPIC + self.pos
     }
 }
 
@@ -112,7 +144,7 @@ pub fn write_parquet_parts(dir: &Path, spec: &SynthSpec) -> Result<SynthSummary>
             .map_err(|e| ModelError::BadConfig(e.to_string()))?,
     );
     let topics = spec.items / ITEMS_PER_TOPIC;
-    let mut rng = Rng(spec.seed);
+    let mut rng = Rng::new(spec.seed);
     // Zipf(1) over the catalogue by inverse CDF on a precomputed cumulative table.
     let mut cumulative = Vec::with_capacity(spec.items);
     let mut total = 0.0f64;
@@ -138,22 +170,15 @@ pub fn write_parquet_parts(dir: &Path, spec: &SynthSpec) -> Result<SynthSummary>
             let user: ByteArray = format!("u{users:07}").as_str().into();
             users += 1;
             let liked: Vec<usize> = (0..3).map(|_| rng.below(topics)).collect();
-            let (mut topic, mut pos) = (liked[0], rng.below(ITEMS_PER_TOPIC));
+            let start = rng.below(ITEMS_PER_TOPIC);
+            let mut walk = TopicWalk::new(liked, start);
             let mut ts_ms = 1_700_000_000_000 + rng.below(365 * 86_400) as i64 * 1000;
             for _ in 0..len {
                 let item = if rng.unit() < 0.1 {
                     let u = rng.unit() * total;
                     popular[cumulative.partition_point(|&c| c < u).min(spec.items - 1)]
                 } else {
-                    if rng.unit() > 0.8 {
-                        topic = liked[rng.below(liked.len())];
-                        pos = rng.below(ITEMS_PER_TOPIC);
-                    } else if rng.unit() < 0.5 {
-                        pos = (pos + 1 + rng.below(3)) % ITEMS_PER_TOPIC;
-                    } else {
-                        pos = rng.below(ITEMS_PER_TOPIC);
-                    }
-                    topic * ITEMS_PER_TOPIC + pos
+                    walk.step(&mut rng)
                 };
                 ts_ms += (30 + rng.below(2 * 86_400)) as i64 * 1000;
                 let draw = rng.unit();
