@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use tsify::Tsify;
 
 use super::{Backend, GpuDevice, GpuError, GpuOutput, NoGpu};
-use crate::model::{EncoderStep, IntentEncoder, ModelError, PreparedInput};
+use crate::model::{EncoderState, EncoderStep, IntentEncoder, ModelError};
 // One cosine for every CPU path (SIMD128 in the wasm build); the WGSL kernel is tested
 // against it.
 use crate::rank::cosine_scores;
@@ -94,11 +94,12 @@ pub struct ModelRuntime<G: GpuDevice = NoGpu> {
     version: String,
     gpu: RefCell<GpuSlot<G>>,
     calibration: RefCell<Option<Calibration>>,
-    /// The last encoder input and its intent. The forward pass is a pure function of the
-    /// prepared input, so an identical input (the same recent history, the last event's time
-    /// gap still in the same bucket: every re-render of the homepage between two events) reuses
-    /// the intent exactly instead of running the transformer again.
-    last_intent: RefCell<Option<(PreparedInput, Vec<f32>)>>,
+    /// The last pass's rows and intent. The forward pass is a pure function of the prepared
+    /// input, so an identical input (the same recent history, the last event's time gap still in
+    /// the same bucket: every re-render of the homepage between two events) reuses the intent
+    /// exactly, and after a new event only the rows that changed are computed (`FromStart`
+    /// models; see `EncoderState`).
+    state: RefCell<EncoderState>,
 }
 
 /// Top `k` indices of `scores`, best first, ties by lower index — the GPU kernel's order.
@@ -130,7 +131,7 @@ impl<G: GpuDevice> ModelRuntime<G> {
             version: version.into(),
             gpu: RefCell::new(GpuSlot::Untried),
             calibration: RefCell::new(None),
-            last_intent: RefCell::new(None),
+            state: RefCell::new(EncoderState::default()),
         }
     }
 
@@ -150,7 +151,13 @@ impl<G: GpuDevice> ModelRuntime<G> {
     /// Drops the remembered last input and intent, so the next call runs the model in full
     /// (benchmarks use it to measure the forward pass itself).
     pub fn forget_last_intent(&self) {
-        self.last_intent.borrow_mut().take();
+        self.state.borrow_mut().clear();
+    }
+
+    /// Rows per block the last CPU pass computed (0 when it reused the kept intent): how much
+    /// of the incremental path a ranking used.
+    pub fn last_recomputed_rows(&self) -> usize {
+        self.state.borrow().recomputed_rows()
     }
 
     /// Whether the WebGPU runtime is created and usable.
@@ -295,7 +302,7 @@ impl<G: GpuDevice> ModelRuntime<G> {
         let d = self.encoder.config().dim;
         // Validate input up front so a bad history is an error, not a "fallback".
         let input = self.encoder.prepare(steps, now_ms)?;
-        let cached = self.last_intent.borrow().as_ref().filter(|(last, _)| *last == input).map(|(_, intent)| intent.clone());
+        let cached = self.state.borrow_mut().reuse(&input);
         if let Some(intent) = cached {
             return self.score(&intent, items, k, choice).await;
         }
@@ -303,14 +310,13 @@ impl<G: GpuDevice> ModelRuntime<G> {
         if self.wants_gpu(choice, items.len() / d) {
             match self.run_gpu(Some((steps, now_ms)), None, items, k).await {
                 Ok(out) => {
-                    *self.last_intent.borrow_mut() = Some((input, out.intent.clone()));
+                    self.state.borrow_mut().remember(&input, &out.intent);
                     return Ok(Scored { intent: out.intent, scores: out.scores, top: out.top, backend: Backend::Webgpu, fallback: None });
                 }
                 Err(reason) => fallback = Some(reason),
             }
         }
-        let intent = self.encoder.forward(&input)?;
-        *self.last_intent.borrow_mut() = Some((input, intent.clone()));
+        let intent = self.encoder.forward_from(&input, &mut self.state.borrow_mut())?;
         let scores = cosine_scores(&intent, items, d);
         let top = top_k(&scores, k);
         Ok(Scored { intent, scores, top, backend: Backend::Cpu, fallback })

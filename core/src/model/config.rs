@@ -51,6 +51,30 @@ impl Precision {
     }
 }
 
+/// Which row of `position_embedding` each history step of the encoder's window adds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Positions {
+    /// The window's last step uses row `max_len − 1` (training left-padded every window to the
+    /// right edge). Models exported before `positions` existed are read this way. A new event
+    /// shifts every step's row, so each ranking after an event is a full forward pass.
+    #[default]
+    FromEnd,
+    /// Step p of the window uses row p, and the window ([`ModelConfig::window_len`]) advances
+    /// by half its length at a time: between two advances a new event only appends a row, and
+    /// the engine recomputes just the rows that changed (`EncoderState`). What the trainer exports.
+    FromStart,
+}
+
+impl Positions {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Positions::FromEnd => "from_end",
+            Positions::FromStart => "from_start",
+        }
+    }
+}
+
 /// The fields of model.json the engine uses; the rest (dataset, metrics, file names) is ignored.
 /// The exporter (`localrank-model`) writes this same struct, flattened into its model.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +94,9 @@ pub struct ModelConfig {
     pub time_gap_boundaries_seconds: Vec<i64>,
     #[serde(default)]
     pub num_items: usize,
+    /// How steps map to position rows, and so which recent events form the window.
+    #[serde(default)]
+    pub positions: Positions,
     /// Blend weights tuned for this model by `localrank eval` on its validation split. They
     /// replace the built-in defaults whenever this model computes the intent; a `rank()` call's
     /// own `weights` still win. Absent in untuned models.
@@ -149,6 +176,41 @@ impl ModelConfig {
         Ok(())
     }
 
+    /// How many of the most recent events the encoder reads: at most `cap` (the model's
+    /// `max_len`, or a smaller history length the caller asks for), given the sequence number
+    /// of the newest event (`last_seq`: the engine's stored `seq`, the trainer's index in the
+    /// user's sequence; only its progression matters).
+    ///
+    /// `FromEnd` models read the last `cap` events. `FromStart` models read the events since an
+    /// anchor that moves in steps of half the window: `cap/2 + 1 ..= cap` events once the
+    /// history is longer than `cap`. So between two anchor moves every new event appends one
+    /// step to an otherwise unchanged window (the incremental path), and the window does not
+    /// depend on how many older events retention kept. One definition for the engine and the
+    /// trainer's evaluation, which must read the same window the engine will.
+    pub fn window_len(&self, cap: usize, last_seq: u64) -> usize {
+        let cap = cap.clamp(1, self.max_len) as u64;
+        match self.positions {
+            Positions::FromEnd => cap as usize,
+            Positions::FromStart => {
+                let events = last_seq.saturating_add(1);
+                if events <= cap {
+                    return events as usize;
+                }
+                let step = (cap / 2).max(1);
+                let anchor = (events - cap).div_ceil(step) * step;
+                (events - anchor) as usize
+            }
+        }
+    }
+
+    /// The `position_embedding` row of step `p` (0 = oldest) of an `n`-step window.
+    pub fn position_row(&self, p: usize, n: usize) -> usize {
+        match self.positions {
+            Positions::FromEnd => self.max_len - n + p,
+            Positions::FromStart => p,
+        }
+    }
+
     pub fn head_dim(&self) -> usize {
         self.dim / self.heads
     }
@@ -197,5 +259,54 @@ mod tests {
         assert_eq!(gap_bucket(86_400), 6);
         assert_eq!(gap_bucket(10_000_000), 10);
         assert_eq!(NUM_GAP_BUCKETS, 11);
+    }
+
+    fn config(max_len: usize, positions: Positions) -> ModelConfig {
+        let mut c = ModelConfig::from_json(&crate::model::fixture::config_json(8, 2, 1, max_len, 16, Precision::F32)).expect("fixture config");
+        c.positions = positions;
+        c
+    }
+
+    #[test]
+    fn a_from_start_window_grows_one_event_at_a_time_and_advances_by_half() {
+        let c = config(50, Positions::FromStart);
+        let lens: Vec<usize> = (0..130u64).map(|seq| c.window_len(50, seq)).collect();
+        // Short histories: every event.
+        assert_eq!(&lens[..50], &(1..=50).collect::<Vec<_>>()[..]);
+        // Then 26..=50, 26..=50, …: the anchor moves by 25 when the window would exceed 50.
+        assert_eq!(&lens[50..75], &(26..=50).collect::<Vec<_>>()[..]);
+        assert_eq!(&lens[75..100], &(26..=50).collect::<Vec<_>>()[..]);
+        for (seq, &len) in lens.iter().enumerate() {
+            assert!((1..=50).contains(&len));
+            // Between anchor moves (to 26 events) the window's first event stays the same.
+            if seq > 0 {
+                assert!(len == lens[seq - 1] + 1 || len == 26, "at seq {seq}: {len} after {}", lens[seq - 1]);
+            }
+        }
+        // A smaller cap (the call's history length) bounds it the same way; cap 1 and 2 work.
+        assert!((0..200).all(|seq| (6..=10).contains(&c.window_len(10, seq + 10))));
+        assert!((0..20).all(|seq| c.window_len(1, seq) == 1));
+        assert!((1..20).all(|seq| c.window_len(2, seq) == 2));
+        assert_eq!(c.window_len(500, 1000), c.window_len(50, 1000), "capped by max_len");
+    }
+
+    #[test]
+    fn a_from_end_window_is_the_last_cap_events() {
+        let c = config(50, Positions::FromEnd);
+        assert!((0..200).all(|seq| c.window_len(50, seq) == 50));
+        assert_eq!(c.window_len(20, 3), 20);
+        assert_eq!((c.position_row(0, 3), c.position_row(2, 3)), (47, 49));
+        let s = config(50, Positions::FromStart);
+        assert_eq!((s.position_row(0, 3), s.position_row(2, 3)), (0, 2));
+    }
+
+    #[test]
+    fn model_json_without_positions_is_a_from_end_model() {
+        let mut v: serde_json::Value = serde_json::from_str(&crate::model::fixture::config_json(8, 2, 1, 10, 16, Precision::F32)).expect("json");
+        v.as_object_mut().expect("object").remove("positions");
+        assert_eq!(ModelConfig::from_json(&v.to_string()).expect("valid").positions, Positions::FromEnd);
+        v["positions"] = "sideways".into();
+        let err = ModelConfig::from_json(&v.to_string()).expect_err("unknown variant");
+        assert!(err.to_string().contains("sideways"), "{err}");
     }
 }

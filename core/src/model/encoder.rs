@@ -18,7 +18,7 @@ pub struct EncoderStep<'a> {
 
 /// The encoder's input after the embedding lookups: `len` rows of `dim` values (item vector +
 /// kind + time-gap + position embeddings). Both backends start from it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PreparedInput {
     pub len: usize,
     pub x: Vec<f32>,
@@ -112,8 +112,7 @@ impl IntentEncoder {
             let next = steps.get(p + 1).map_or(now_ms, |s| s.timestamp);
             let k = step.kind.index() * d;
             let g = gap_bucket(gap_seconds(step.timestamp, next)) * d;
-            // Left-aligned like training's left padding: the last step always uses row max_len-1.
-            let q = (c.max_len - n + p) * d;
+            let q = c.position_row(p, n) * d;
             x.extend((0..d).map(|i| step.vector[i] + kind[k + i] + gap[g + i] + pos[q + i]));
         }
         Ok(PreparedInput { len: n, x })
@@ -127,38 +126,64 @@ impl IntentEncoder {
 
     /// The transformer on prepared input (`input.len` in 1..=max_len, as `prepare` makes it).
     pub fn forward(&self, input: &PreparedInput) -> Result<Vec<f32>, ModelError> {
+        self.forward_from(input, &mut EncoderState::default())
+    }
+
+    /// The transformer on prepared input, starting from what `state` kept of the previous pass:
+    /// only the rows from the first input row that differs are computed (none when the input is
+    /// identical: the kept intent is returned). `state` then holds this pass. The result equals
+    /// [`forward`](Self::forward) exactly (see [`EncoderState`]).
+    pub fn forward_from(&self, input: &PreparedInput, state: &mut EncoderState) -> Result<Vec<f32>, ModelError> {
         let w = &self.weights;
         let c = &w.config;
         let (d, f, heads, n) = (c.dim, c.ffn_dim, c.heads, input.len);
         if n == 0 || n > c.max_len || input.x.len() != n * d {
             return Err(ModelError::Input(format!("prepared input of {} values for {n} steps does not fit the model", input.x.len())));
         }
+        let unchanged = state.unchanged_rows(input, d);
+        if let Some(intent) = state.intent.as_ref().filter(|_| unchanged == n && state.input.len == n) {
+            state.recomputed = 0;
+            return Ok(intent.clone());
+        }
+        let r = unchanged.min(state.valid_rows);
         let dh = d / heads;
         let scale = 1.0 / (dh as f32).sqrt();
         let eps = c.layer_norm_eps as f32;
         let d3 = 3 * d;
+        let nb = w.blocks.len();
+        state.valid_rows = 0;
+        state.blocks.resize_with(nb, BlockState::default);
+        for blk in &mut state.blocks {
+            blk.x.resize(n * d, 0.0);
+            blk.qkv.resize(n * d3, 0.0);
+        }
+        state.blocks[0].x[r * d..].copy_from_slice(&input.x[r * d..]);
 
-        // All scratch for the whole pass, allocated once per call.
-        let mut x = input.x.clone();
-        let mut a = vec![0f32; n * d];
-        let mut qkv = vec![0f32; n * d3];
-        let mut att = vec![0f32; n * d];
+        // Scratch for the rows computed (r.. in early blocks, at least the last in the final one).
+        let m = n - r.min(n - 1);
+        let mut a = vec![0f32; m * d];
+        let mut att = vec![0f32; m * d];
+        let mut y = vec![0f32; m * d];
         let mut probs = vec![0f32; n];
-        let mut hidden = vec![0f32; n * f];
+        let mut hidden = vec![0f32; m * f];
+        let mut intent = vec![0f32; d];
 
         for (bi, b) in w.blocks.iter().enumerate() {
-            let last_block = bi + 1 == w.blocks.len();
-            // Keys and values are needed for every position, even in the last block.
-            for p in 0..n {
-                layer_norm(&x[p * d..(p + 1) * d], w.get(b.ln1_gamma), w.get(b.ln1_beta), eps, &mut a[p * d..(p + 1) * d]);
+            let last_block = bi + 1 == nb;
+            let blk = &mut state.blocks[bi];
+            // Keys and values of the new rows, even in the last block (later queries attend to them).
+            for p in r..n {
+                layer_norm(&blk.x[p * d..(p + 1) * d], w.get(b.ln1_gamma), w.get(b.ln1_beta), eps, &mut a[(p - r) * d..(p - r + 1) * d]);
             }
-            linear_rows(&a, d, w.get(b.qkv_weight), w.get(b.qkv_bias), &mut qkv, d3, false);
-            // Rows whose query, feed-forward and residual updates are computed: all of them in
+            linear_rows(&a[..(n - r) * d], d, w.get(b.qkv_weight), w.get(b.qkv_bias), &mut blk.qkv[r * d3..n * d3], d3, false);
+            // Rows whose query, feed-forward and residual updates are computed: the new ones in
             // early blocks, only the last one in the final block (nothing else reaches the output).
-            let q0 = if last_block { n - 1 } else { 0 };
+            let q0 = if last_block { n - 1 } else { r };
+            let rows = n - q0;
+            let qkv = &blk.qkv;
             for i in q0..n {
                 let q_row = &qkv[i * d3..i * d3 + d];
-                let out_row = &mut att[i * d..(i + 1) * d];
+                let out_row = &mut att[(i - q0) * d..(i - q0 + 1) * d];
                 out_row.fill(0.0);
                 for h in 0..heads {
                     let hs = h * dh..(h + 1) * dh;
@@ -186,21 +211,91 @@ impl IntentEncoder {
                     }
                 }
             }
-            // Residual updates touch only rows q0.., and every attention input (qkv) was
-            // computed before them.
-            linear_rows(&att[q0 * d..n * d], d, w.get(b.o_weight), w.get(b.o_bias), &mut x[q0 * d..n * d], d, true);
-            for i in q0..n {
-                layer_norm(&x[i * d..(i + 1) * d], w.get(b.ln2_gamma), w.get(b.ln2_beta), eps, &mut a[i * d..(i + 1) * d]);
+            // The block's output rows q0..n: residual + attention, then + feed-forward.
+            let y = &mut y[..rows * d];
+            y.copy_from_slice(&blk.x[q0 * d..n * d]);
+            linear_rows(&att[..rows * d], d, w.get(b.o_weight), w.get(b.o_bias), y, d, true);
+            for i in 0..rows {
+                layer_norm(&y[i * d..(i + 1) * d], w.get(b.ln2_gamma), w.get(b.ln2_beta), eps, &mut a[i * d..(i + 1) * d]);
             }
-            let hid = &mut hidden[q0 * f..n * f];
-            linear_rows(&a[q0 * d..n * d], d, w.get(b.up_weight), w.get(b.up_bias), hid, f, false);
+            let hid = &mut hidden[..rows * f];
+            linear_rows(&a[..rows * d], d, w.get(b.up_weight), w.get(b.up_bias), hid, f, false);
             for v in hid.iter_mut() {
                 *v = gelu_tanh(*v);
             }
-            linear_rows(&hidden[q0 * f..n * f], f, w.get(b.down_weight), w.get(b.down_bias), &mut x[q0 * d..n * d], d, true);
+            linear_rows(hid, f, w.get(b.down_weight), w.get(b.down_bias), y, d, true);
+            if last_block {
+                layer_norm(&y[(rows - 1) * d..rows * d], w.get(w.ln_final_gamma), w.get(w.ln_final_beta), eps, &mut intent);
+            } else {
+                state.blocks[bi + 1].x[q0 * d..n * d].copy_from_slice(y);
+            }
         }
-        let mut intent = vec![0f32; d];
-        layer_norm(&x[(n - 1) * d..n * d], w.get(w.ln_final_gamma), w.get(w.ln_final_beta), eps, &mut intent);
+        state.input.clone_from(input);
+        state.valid_rows = n;
+        state.recomputed = n - r;
+        state.intent = Some(intent.clone());
         Ok(intent)
+    }
+}
+
+/// One block's kept rows: its input (the residual stream) and the q|k|v projections.
+#[derive(Debug, Clone, Default)]
+struct BlockState {
+    x: Vec<f32>,
+    qkv: Vec<f32>,
+}
+
+/// What the last forward pass computed, kept so the next can skip what did not change: its
+/// input rows, every block's input rows and keys/values, and the intent.
+///
+/// Why the skip is exact: with causal attention, row i of every block depends on input rows
+/// 0..=i only; and every kernel computes a row with the same float operations whichever rows
+/// it is batched with (kernels.rs), so recomputing from the first changed input row gives the
+/// full pass's result bit for bit. With a `FromStart` model a new event changes the last two
+/// input rows (the new step, and the previous last step's time gap, which was measured to
+/// "now" and is now measured to the new event): two rows per block instead of `max_len`.
+#[derive(Debug, Clone, Default)]
+pub struct EncoderState {
+    input: PreparedInput,
+    /// Leading rows whose block caches belong to `input` (0 when the last intent came from
+    /// elsewhere, e.g. the WebGPU runtime, which keeps no rows here).
+    valid_rows: usize,
+    blocks: Vec<BlockState>,
+    intent: Option<Vec<f32>>,
+    recomputed: usize,
+}
+
+impl EncoderState {
+    /// Remembers an intent computed elsewhere (WebGPU) for this input: an identical input reuses
+    /// it; any other input is a full CPU pass.
+    pub fn remember(&mut self, input: &PreparedInput, intent: &[f32]) {
+        self.input.clone_from(input);
+        self.valid_rows = 0;
+        self.intent = Some(intent.to_vec());
+        self.recomputed = 0;
+    }
+
+    /// The kept intent if `input` is identical to the last pass's (counted as a pass that
+    /// computed no row).
+    pub fn reuse(&mut self, input: &PreparedInput) -> Option<Vec<f32>> {
+        let intent = self.intent.clone().filter(|_| self.input == *input)?;
+        self.recomputed = 0;
+        Some(intent)
+    }
+
+    /// Forgets everything (the next pass is a full one).
+    pub fn clear(&mut self) {
+        *self = EncoderState::default();
+    }
+
+    /// Rows the last `forward_from` computed per block (0: the kept intent was reused).
+    pub fn recomputed_rows(&self) -> usize {
+        self.recomputed
+    }
+
+    /// Leading input rows identical (bit for bit) to the kept pass's.
+    fn unchanged_rows(&self, input: &PreparedInput, d: usize) -> usize {
+        let kept = self.input.x.chunks_exact(d);
+        kept.zip(input.x.chunks_exact(d)).take_while(|(a, b)| a.iter().zip(*b).all(|(x, y)| x.to_bits() == y.to_bits())).count()
     }
 }

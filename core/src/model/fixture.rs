@@ -23,7 +23,7 @@ impl SplitMix {
     }
 }
 
-/// model.json for the given shape.
+/// model.json for the given shape (positions from the window's start, as the trainer exports).
 pub fn config_json(dim: usize, heads: usize, blocks: usize, max_len: usize, ffn_dim: usize, dtype: Precision) -> String {
     serde_json::json!({
         "format": FORMAT_NAME,
@@ -36,6 +36,7 @@ pub fn config_json(dim: usize, heads: usize, blocks: usize, max_len: usize, ffn_
         "event_kinds": EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "time_gap_boundaries_seconds": TIME_GAP_BOUNDARIES_SECONDS,
         "num_items": 0,
+        "positions": super::Positions::FromStart.as_str(),
     })
     .to_string()
 }

@@ -19,7 +19,7 @@ pub(crate) use kernels::linear_rows;
 pub(crate) mod safetensors;
 mod weights;
 
-pub use config::{gap_bucket, ModelConfig, Precision, ACTIVATION, FORMAT_NAME, FORMAT_VERSION, NUM_GAP_BUCKETS, TIME_GAP_BOUNDARIES_SECONDS};
-pub use encoder::{tanh, EncoderStep, IntentEncoder, PreparedInput};
+pub use config::{gap_bucket, ModelConfig, Positions, Precision, ACTIVATION, FORMAT_NAME, FORMAT_VERSION, NUM_GAP_BUCKETS, TIME_GAP_BOUNDARIES_SECONDS};
+pub use encoder::{tanh, EncoderState, EncoderStep, IntentEncoder, PreparedInput};
 pub use error::ModelError;
 pub use weights::{BlockWeights, Span, Weights};

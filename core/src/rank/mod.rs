@@ -236,7 +236,7 @@ pub fn rank<'a>(
     rank_steps(pool, history, steps, model, settings)
 }
 
-/// The model's intent for the resolved steps (their last `max_len` with a vector), or `None`
+/// The model's intent for the resolved steps (those with a vector in the model's window), or `None`
 /// when the model does not fit this pool or no step has a vector.
 async fn model_intent<G: GpuDevice>(
     runtime: &ModelRuntime<G>,
@@ -249,7 +249,9 @@ async fn model_intent<G: GpuDevice>(
     if config.dim != pool.dim || pool.is_empty() {
         return Ok(None);
     }
-    let recent = &steps[steps.len().saturating_sub(settings.history_length.min(config.max_len))..];
+    // The model's window of recent events (one definition with the trainer's evaluation).
+    let window = steps.last().map_or(0, |s| config.window_len(settings.history_length, u64::from(s.event.seq)));
+    let recent = &steps[steps.len().saturating_sub(window)..];
     let steps: Vec<EncoderStep> = recent
         .iter()
         .filter_map(|s| s.vector.map(|vector| EncoderStep { vector, kind: s.event.kind, timestamp: s.event.timestamp }))

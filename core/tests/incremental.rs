@@ -1,0 +1,175 @@
+//! The incremental encoder pass (`EncoderState`): after a new event only the changed rows are
+//! computed, and the ranking is exactly what a full pass gives — across random event
+//! sequences, retention trims, model reloads and ranking times.
+
+use futures::executor::block_on;
+use localrank_core::gpu::{BackendChoice, ModelRuntime};
+use localrank_core::model::fixture::{random_model, SplitMix};
+use localrank_core::model::{EncoderState, EncoderStep, IntentEncoder, Positions, Precision};
+use localrank_core::pool::{CandidatePool, PoolInput};
+use localrank_core::rank::{self, RankSettings, Ranking, ShopperModel};
+use localrank_core::{EventInput, EventKind, History, MemoryStore, OpenOptions};
+use proptest::prelude::*;
+
+const DIM: usize = 16;
+const ITEMS: usize = 24;
+const START: f64 = 1_780_000_000_000.0;
+
+fn item_vector(i: usize) -> Vec<f32> {
+    let mut rng = SplitMix(1000 + i as u64);
+    (0..DIM).map(|_| rng.uniform()).collect()
+}
+
+fn catalogue() -> CandidatePool {
+    let items: Vec<serde_json::Value> = (0..ITEMS)
+        .map(|i| serde_json::json!({ "id": format!("i{i}"), "vector": item_vector(i), "category": format!("c{}", i % 4), "score": (ITEMS - i) as f64 }))
+        .collect();
+    let input: PoolInput = serde_json::from_value(serde_json::json!({ "dim": DIM, "items": items })).expect("pool JSON");
+    CandidatePool::from_input(input).expect("valid pool")
+}
+
+fn runtime(max_len: usize, seed: u64, dtype: Precision) -> ModelRuntime {
+    let (bytes, json) = random_model(DIM, 2, 2, max_len, 32, dtype, seed).expect("fixture");
+    ModelRuntime::new(IntentEncoder::load(&bytes, &json).expect("loads"), format!("m{seed}"))
+}
+
+fn rank_at(pool: &CandidatePool, history: &History<MemoryStore>, runtime: &ModelRuntime, now_ms: f64) -> Ranking {
+    let cache = history.vectors();
+    let settings = RankSettings { backend: BackendChoice::Cpu, ..RankSettings::default() };
+    let mut ranking = block_on(rank::rank_for_shopper(
+        pool,
+        history.events(),
+        &|id| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref())),
+        Some(ShopperModel { runtime, now_ms }),
+        &settings,
+        &mut |e| panic!("the model failed: {e}"),
+    ));
+    ranking.elapsed_ms = 0.0;
+    ranking
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// The shopper does something with item `item`, `seconds` after the previous event.
+    Record { item: usize, kind: usize, seconds: u32 },
+    /// The homepage is ranked `seconds` after the last event.
+    Rank { seconds: u32 },
+    /// The storefront loads another model (a new runtime: nothing is kept across it).
+    Reload { seed: u64, int8: bool },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..ITEMS, 0..5usize, 0..200_000u32).prop_map(|(item, kind, seconds)| Op::Record { item, kind, seconds }),
+        3 => (0..2_000_000u32).prop_map(|seconds| Op::Rank { seconds }),
+        1 => (1..4u64, any::<bool>()).prop_map(|(seed, int8)| Op::Reload { seed, int8 }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_ranking_equals_a_full_pass(
+        max_len in prop_oneof![Just(3usize), Just(6), Just(10)],
+        max_events in 4usize..40,
+        ops in prop::collection::vec(op(), 1..90),
+    ) {
+        let pool = catalogue();
+        let options = OpenOptions { max_events: Some(max_events as f64), ..OpenOptions::default() };
+        let mut history = block_on(History::open(MemoryStore::new(), &options, START)).expect("opens");
+        let mut kept = runtime(max_len, 1, Precision::F32);
+        let (mut seed, mut dtype) = (1, Precision::F32);
+        let mut clock = START;
+        for op in ops {
+            match op {
+                Op::Record { item, kind, seconds } => {
+                    clock += f64::from(seconds) * 1000.0;
+                    let input = EventInput { kind: Some(EventKind::ALL[kind]), item: Some(format!("i{item}")), timestamp: Some(clock), ..Default::default() };
+                    block_on(history.record(input, clock)).expect("records");
+                    prop_assert!(history.len() <= max_events, "retention keeps at most {max_events}");
+                }
+                Op::Rank { seconds } => {
+                    let now = clock + f64::from(seconds) * 1000.0;
+                    let got = rank_at(&pool, &history, &kept, now);
+                    // A new runtime has nothing kept: a full pass.
+                    let full = rank_at(&pool, &history, &runtime(max_len, seed, dtype), now);
+                    prop_assert_eq!(&got, &full);
+                }
+                Op::Reload { seed: s, int8 } => {
+                    (seed, dtype) = (s, if int8 { Precision::Int8 } else { Precision::F32 });
+                    kept = runtime(max_len, seed, dtype);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_homepage_after_a_new_event_computes_two_rows_per_block() {
+    let pool = catalogue();
+    let mut history = block_on(History::open(MemoryStore::new(), &OpenOptions::default(), START)).expect("opens");
+    let kept = runtime(10, 3, Precision::F32);
+    let mut clock = START;
+    for i in 0..14 {
+        clock += 60_000.0;
+        let input = EventInput { kind: Some(EventKind::View), item: Some(format!("i{i}")), timestamp: Some(clock), ..Default::default() };
+        block_on(history.record(input, clock)).expect("records");
+        let got = rank_at(&pool, &history, &kept, clock + 1_000.0);
+        assert_eq!(got, rank_at(&pool, &history, &runtime(10, 3, Precision::F32), clock + 1_000.0));
+        // seq 1.. : the window holds 10 events, then moves its start by 5 at the 11th.
+        let window = if i < 9 { i + 1 } else { 6 + (i - 9) % 5 };
+        let expected = if window == 1 || (i >= 9 && window == 6) { window } else { 2 };
+        assert_eq!(kept.last_recomputed_rows(), expected, "event {i}: window of {window}");
+        // The same page rendered again: the kept intent.
+        assert_eq!(rank_at(&pool, &history, &kept, clock + 1_500.0), got);
+        assert_eq!(kept.last_recomputed_rows(), 0, "event {i}: re-render");
+    }
+}
+
+fn steps_of(vectors: &[Vec<f32>], start_ms: f64) -> Vec<EncoderStep<'_>> {
+    vectors.iter().enumerate().map(|(i, v)| EncoderStep { vector: v, kind: EventKind::ALL[i % 5], timestamp: start_ms + i as f64 * 90_000.0 }).collect()
+}
+
+#[test]
+fn a_new_event_computes_two_rows_and_a_rerender_none() {
+    let (bytes, json) = random_model(DIM, 2, 2, 50, 32, Precision::F32, 7).expect("fixture");
+    let encoder = IntentEncoder::load(&bytes, &json).expect("loads");
+    assert_eq!(encoder.config().positions, Positions::FromStart);
+    let vectors: Vec<Vec<f32>> = (0..30).map(item_vector).collect();
+    let steps = steps_of(&vectors, START);
+    let mut state = EncoderState::default();
+    for n in 1..=30 {
+        let now = steps[n - 1].timestamp + 5_000.0;
+        let input = encoder.prepare(&steps[..n], now).expect("prepares");
+        let got = encoder.forward_from(&input, &mut state).expect("encodes");
+        assert_eq!(got, encoder.forward(&input).expect("encodes"), "{n} steps");
+        // The new step, and the previous last step whose gap is now measured to it.
+        assert_eq!(state.recomputed_rows(), n.min(2), "{n} steps");
+        // The same input again (a re-render): nothing computed, the same intent.
+        assert_eq!(encoder.forward_from(&input, &mut state).expect("encodes"), got);
+        assert_eq!(state.recomputed_rows(), 0);
+    }
+    // Later, only the last step's gap to "now" changes bucket: one row.
+    let input = encoder.prepare(&steps, steps[29].timestamp + 4.0 * 86_400_000.0).expect("prepares");
+    let got = encoder.forward_from(&input, &mut state).expect("encodes");
+    assert_eq!(state.recomputed_rows(), 1);
+    assert_eq!(got, encoder.forward(&input).expect("encodes"));
+}
+
+#[test]
+fn a_from_end_model_recomputes_everything_and_still_matches() {
+    let (bytes, json) = random_model(DIM, 2, 2, 8, 32, Precision::F32, 8).expect("fixture");
+    let mut config: serde_json::Value = serde_json::from_str(&json).expect("json");
+    config["positions"] = "from_end".into();
+    let encoder = IntentEncoder::load(&bytes, &config.to_string()).expect("loads");
+    let vectors: Vec<Vec<f32>> = (0..6).map(item_vector).collect();
+    let steps = steps_of(&vectors, START);
+    let mut state = EncoderState::default();
+    for n in 1..=6 {
+        let input = encoder.prepare(&steps[..n], steps[n - 1].timestamp + 5_000.0).expect("prepares");
+        assert_eq!(encoder.forward_from(&input, &mut state).expect("encodes"), encoder.forward(&input).expect("encodes"));
+        // Every step moved to another position row.
+        assert_eq!(state.recomputed_rows(), n);
+    }
+}
