@@ -2,6 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
+pub use localrank_core::model::Positions;
 
 /// Shape of the intent encoder. Everything the forward pass needs besides the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,16 +17,20 @@ pub struct EncoderConfig {
     /// Scores are cosine(intent, item) / temperature.
     pub temperature: f64,
     pub layer_norm_eps: f64,
+    /// Position rows from the window's start (what the trainer trains now) or its end (models
+    /// trained before; checkpoints without the field).
+    #[serde(default)]
+    pub positions: Positions,
 }
 
 impl EncoderConfig {
     pub fn new(num_items: usize) -> EncoderConfig {
-        EncoderConfig { dim: 64, heads: 2, blocks: 2, max_len: 50, ffn_dim: 256, num_items, dropout: 0.2, temperature: 0.05, layer_norm_eps: 1e-5 }
+        EncoderConfig { dim: 64, heads: 2, blocks: 2, max_len: 50, ffn_dim: 256, num_items, dropout: 0.2, temperature: 0.05, layer_norm_eps: 1e-5, positions: Positions::FromStart }
     }
 
     /// A very small model for tests and parity fixtures.
     pub fn tiny(num_items: usize) -> EncoderConfig {
-        EncoderConfig { dim: 8, heads: 2, blocks: 2, max_len: 6, ffn_dim: 16, num_items, dropout: 0.0, temperature: 0.1, layer_norm_eps: 1e-5 }
+        EncoderConfig { dim: 8, heads: 2, blocks: 2, max_len: 6, ffn_dim: 16, num_items, dropout: 0.0, temperature: 0.1, layer_norm_eps: 1e-5, positions: Positions::FromStart }
     }
 
     pub fn head_dim(&self) -> usize {
@@ -50,6 +55,7 @@ impl EncoderConfig {
             event_kinds: localrank_core::EventKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
             time_gap_boundaries_seconds: TIME_GAP_BOUNDARIES_SECONDS.to_vec(),
             num_items: self.num_items,
+            positions: self.positions,
             blend: None,
             blend_neighbours: None,
             repeat: None,

@@ -11,7 +11,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, 
 use burn::tensor::activation::{gelu_approximate, log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::config::EncoderConfig;
+use crate::config::{EncoderConfig, Positions};
 
 /// Additive attention bias for masked keys. Large and finite: exp(-1e9 - max) is exactly 0 in
 /// f32, so masked keys contribute nothing, yet a fully masked row (a padding query) stays
@@ -43,6 +43,8 @@ pub struct IntentEncoder {
     pub ln_final: LayerNorm,
     pub dropout: Dropout,
     pub temperature: f64,
+    /// `Positions::FromStart` (true) or `FromEnd`: which position row each step adds.
+    pub positions_from_start: bool,
 }
 
 /// A padded batch of histories (left-padded: the last real event sits at position max_len-1).
@@ -112,6 +114,7 @@ impl IntentEncoder {
             ln_final: ln(),
             dropout: DropoutConfig::new(cfg.dropout).init(),
             temperature: cfg.temperature,
+            positions_from_start: cfg.positions == Positions::FromStart,
         }
     }
 
@@ -120,8 +123,19 @@ impl IntentEncoder {
         let (b, l) = (batch.size, batch.len);
         let ids = |v: &[i64]| Tensor::<2, Int>::from_data(TensorData::new(v.to_vec(), [b, l]), device);
         let max_len = self.position.weight.dims()[0];
-        // Left padding: position p of a len-l batch uses position row (max_len - l + p).
-        let pos: Vec<i64> = (0..b).flat_map(|_| (0..l).map(move |p| (max_len - l + p) as i64)).collect();
+        // Rows are left-padded; a real step's position row is the engine's (`position_row`):
+        // from the row's first real step, or from the right edge. Padding steps get row 0
+        // (their outputs are masked out and never used).
+        let pos: Vec<i64> = (0..b)
+            .flat_map(|bi| {
+                let pad = (0..l).take_while(|&t| batch.is_pad(bi, t)).count();
+                (0..l).map(move |p| match (self.positions_from_start, p.checked_sub(pad)) {
+                    (true, Some(step)) => step as i64,
+                    (true, None) => 0,
+                    (false, _) => (max_len - l + p) as i64,
+                })
+            })
+            .collect();
         let x = self.item.forward(ids(&batch.items)) + self.kind.forward(ids(&batch.kinds)) + self.gap.forward(ids(&batch.gaps)) + self.position.forward(ids(&pos));
         let mut x = self.dropout.forward(x);
 
@@ -143,6 +157,17 @@ impl IntentEncoder {
             x = blk.forward(x, bias.clone());
         }
         self.ln_final.forward(x)
+    }
+
+    pub fn positions(&self) -> Positions {
+        if self.positions_from_start { Positions::FromStart } else { Positions::FromEnd }
+    }
+
+    /// How many of a history's last events (`events` in all, oldest first) the model reads:
+    /// the engine's window (`ModelConfig::window_len`), the last event's index as its seq.
+    pub fn window_len(&self, events: usize) -> usize {
+        let max_len = self.position.weight.dims()[0];
+        self.positions().window_len(max_len, max_len, events.saturating_sub(1) as u64).min(events)
     }
 
     /// Intent vectors [size, dim]: the final hidden state of the last position.

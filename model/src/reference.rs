@@ -51,12 +51,13 @@ pub fn intent(w: &ModelWeights, history: &[HistoryEvent]) -> Result<Vec<f32>> {
         t.data.get(r * d..(r + 1) * d).map(<[f32]>::to_vec).ok_or_else(|| ModelError::BadConfig(format!("index {r} out of range")))
     };
     let (kind, gap, pos) = (w.get("kind_embedding")?, w.get("gap_embedding")?, w.get("position_embedding")?);
+    let engine = c.engine_config();
     let mut x: Vec<Vec<f32>> = Vec::with_capacity(n);
     for (p, ev) in history.iter().enumerate() {
         if ev.item_vector.len() != d {
             return Err(ModelError::BadConfig(format!("item vector has {} dims, model has {d}", ev.item_vector.len())));
         }
-        let (k, g, q) = (row(kind, ev.kind)?, row(gap, ev.gap_bucket)?, row(pos, c.max_len - n + p)?);
+        let (k, g, q) = (row(kind, ev.kind)?, row(gap, ev.gap_bucket)?, row(pos, engine.position_row(p, n))?);
         x.push((0..d).map(|i| ev.item_vector[i] + k[i] + g[i] + q[i]).collect());
     }
     let dh = d / heads;

@@ -24,11 +24,12 @@ use crate::weights::ModelWeights;
 
 pub use crate::encoder::Row;
 
-/// Input row for ranking after `hist` at time `now` (the last `max_len` events).
-pub fn history_row(hist: &[Event], now: i64, max_len: usize) -> Row {
+/// Input row for ranking after `hist` at time `now`: its last `window` events (the model's
+/// window, `IntentEncoder::window_len`).
+pub fn history_row(hist: &[Event], now: i64, window: usize) -> Row {
     let ts: Vec<i64> = hist.iter().map(|e| e.ts).collect();
     let gaps = time_gap::buckets_for(&ts, now);
-    let skip = hist.len().saturating_sub(max_len);
+    let skip = hist.len().saturating_sub(window);
     let h = &hist[skip..];
     (h.iter().map(|e| e.item).collect(), h.iter().map(|e| e.kind).collect(), gaps[skip..].to_vec(), vec![-1; h.len()])
 }
@@ -135,7 +136,7 @@ impl EncoderScorer<'_> {
             .map(|&u| {
                 let (hist, target) = ds.history_and_target(u, part);
                 let now = if self.gap_to_target { target.ts } else { hist.last().map_or(target.ts, |e| e.ts) };
-                history_row(hist, now, self.max_len)
+                history_row(hist, now, self.model.window_len(hist.len()).min(self.max_len))
             })
             .collect();
         let len = rows.iter().map(|r| r.0.len()).max().unwrap_or(1).max(1);

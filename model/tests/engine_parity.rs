@@ -1,7 +1,7 @@
 //! Parity (a) and (c) of issue 3: the engine crate's CPU forward (`localrank_core::model`), fed the
 //! files this crate exports, equals burn's forward on the same weights and inputs within 1e-4 —
 //! in f32, and in f16/int8 against burn run on the same dequantised weights.
-use localrank_core::model::{EncoderStep, IntentEncoder, ModelError};
+use localrank_core::model::{EncoderStep, IntentEncoder, ModelError, Positions};
 use localrank_model::data::{Event, EventKind};
 use localrank_model::encoder::make_batch;
 use localrank_model::export::{round_trip, write_model_dir, ItemStats, Precision};
@@ -52,7 +52,8 @@ fn max_diff(dir: &std::path::Path, burn_weights: &ModelWeights, hists: &[(Vec<Ev
 
     let device = cpu_device();
     let model = burn_weights.to_encoder(&device).expect("burn model");
-    let rows: Vec<_> = hists.iter().map(|(h, now)| history_row(h, *now, cfg.max_len)).collect();
+    // Both read the model's window of each history (`window_len`: the engine's rule).
+    let rows: Vec<_> = hists.iter().map(|(h, now)| history_row(h, *now, model.window_len(h.len()))).collect();
     let batch = make_batch(&rows, cfg.max_len);
     let burn = model.intents(&batch, &device).into_data().try_to_vec::<f32>().expect("f32 intents");
 
@@ -60,8 +61,9 @@ fn max_diff(dir: &std::path::Path, burn_weights: &ModelWeights, hists: &[(Vec<Ev
     let d = cfg.dim;
     let mut worst = 0f32;
     for (b, (events, now)) in hists.iter().enumerate() {
-        // The engine gets the whole history in ms and cuts it to max_len itself.
-        let steps: Vec<EncoderStep> = events
+        // The engine gets the window the engine's own rule picks (the last index as the seq).
+        let window = engine.config().window_len(cfg.max_len, events.len() as u64 - 1);
+        let steps: Vec<EncoderStep> = events[events.len().saturating_sub(window)..]
             .iter()
             .map(|e| EncoderStep { vector: &items.data[e.item as usize * d..(e.item as usize + 1) * d], kind: engine_kind(e.kind), timestamp: e.ts as f64 * 1000.0 })
             .collect();
@@ -75,17 +77,23 @@ fn max_diff(dir: &std::path::Path, burn_weights: &ModelWeights, hists: &[(Vec<Ev
 
 #[test]
 fn engine_cpu_forward_equals_burn_default_shape() {
-    // The shipped shape: d=64, 2 heads, 2 blocks, 50 positions. dropout 0: inference.
-    let mut cfg = EncoderConfig::new(40);
-    cfg.dropout = 0.0;
-    let w = ModelWeights::random(&cfg, 2024).expect("random weights");
-    let dir = temp_dir("f32");
-    let ids: Vec<String> = (0..cfg.num_items).map(|i| format!("sku-{i}")).collect();
-    write_model_dir(&dir, &w, &ids, Precision::F32, "parity", serde_json::json!({}), ItemStats::default()).expect("export");
-    let diff = max_diff(&dir, &w, &histories(&cfg, 24, 1));
-    eprintln!("engine vs burn, f32, d=64: max abs diff {diff:e}");
-    assert!(diff < TOLERANCE, "max abs diff {diff}");
-    let _ = std::fs::remove_dir_all(&dir);
+    // The shipped shape: d=64, 2 heads, 2 blocks, 50 positions. dropout 0: inference. Both
+    // position layouts: what the trainer exports now, and models exported before `positions`.
+    for positions in [Positions::FromStart, Positions::FromEnd] {
+        let mut cfg = EncoderConfig::new(40);
+        cfg.dropout = 0.0;
+        cfg.positions = positions;
+        let w = ModelWeights::random(&cfg, 2024).expect("random weights");
+        let dir = temp_dir(positions.as_str());
+        let ids: Vec<String> = (0..cfg.num_items).map(|i| format!("sku-{i}")).collect();
+        write_model_dir(&dir, &w, &ids, Precision::F32, "parity", serde_json::json!({}), ItemStats::default()).expect("export");
+        let json = std::fs::read_to_string(dir.join("model.json")).expect("config file");
+        assert!(json.contains(&format!("\"positions\": \"{}\"", positions.as_str())), "model.json names its positions: {json}");
+        let diff = max_diff(&dir, &w, &histories(&cfg, 24, 1));
+        eprintln!("engine vs burn, f32, d=64, {positions:?}: max abs diff {diff:e}");
+        assert!(diff < TOLERANCE, "{positions:?}: max abs diff {diff}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 #[test]

@@ -320,7 +320,7 @@ impl Scorer for ForeignModelScorer<'_> {
             .map(|&u| {
                 let (hist, target) = ds.history_and_target(u, part);
                 let mapped: Vec<Event> = hist.iter().filter_map(|e| self.to_model[e.item as usize].map(|item| Event { item, ..*e })).collect();
-                history_row(&mapped, target.ts, self.max_len)
+                history_row(&mapped, target.ts, self.model.window_len(mapped.len()).min(self.max_len))
             })
             .collect();
         let known: Vec<usize> = (0..rows.len()).filter(|&k| !rows[k].0.is_empty()).collect();
