@@ -73,6 +73,24 @@ impl Positions {
             Positions::FromStart => "from_start",
         }
     }
+
+    /// [`ModelConfig::window_len`] for a model of `max_len` positions (the trainer's burn
+    /// encoder calls this directly).
+    pub fn window_len(self, max_len: usize, cap: usize, last_seq: u64) -> usize {
+        let cap = cap.clamp(1, max_len.max(1)) as u64;
+        match self {
+            Positions::FromEnd => cap as usize,
+            Positions::FromStart => {
+                let events = last_seq.saturating_add(1);
+                if events <= cap {
+                    return events as usize;
+                }
+                let step = (cap / 2).max(1);
+                let anchor = (events - cap).div_ceil(step) * step;
+                (events - anchor) as usize
+            }
+        }
+    }
 }
 
 /// The fields of model.json the engine uses; the rest (dataset, metrics, file names) is ignored.
@@ -188,19 +206,7 @@ impl ModelConfig {
     /// depend on how many older events retention kept. One definition for the engine and the
     /// trainer's evaluation, which must read the same window the engine will.
     pub fn window_len(&self, cap: usize, last_seq: u64) -> usize {
-        let cap = cap.clamp(1, self.max_len) as u64;
-        match self.positions {
-            Positions::FromEnd => cap as usize,
-            Positions::FromStart => {
-                let events = last_seq.saturating_add(1);
-                if events <= cap {
-                    return events as usize;
-                }
-                let step = (cap / 2).max(1);
-                let anchor = (events - cap).div_ceil(step) * step;
-                (events - anchor) as usize
-            }
-        }
+        self.positions.window_len(self.max_len, cap, last_seq)
     }
 
     /// The `position_embedding` row of step `p` (0 = oldest) of an `n`-step window.
