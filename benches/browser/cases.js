@@ -74,7 +74,7 @@ function randomModel({ dim = 64, heads = 2, blocks = 2, maxLen = 50, ffnDim = 25
   const config = JSON.stringify({
     format: 'localrank-intent-encoder', version: 1, dtype: 'f32', dim, heads, blocks, max_len: maxLen, ffn_dim: ffnDim,
     layer_norm_eps: 1e-5, activation: 'gelu_tanh', temperature: 0.05, event_kinds: kinds,
-    time_gap_boundaries_seconds: boundaries, num_items: 0,
+    time_gap_boundaries_seconds: boundaries, num_items: 0, positions: 'from_start',
   });
   const tensors = [['kind_embedding', [kinds.length, dim]], ['gap_embedding', [boundaries.length + 1, dim]], ['position_embedding', [maxLen, dim]]];
   for (let b = 0; b < blocks; b += 1) {
@@ -386,6 +386,20 @@ export const cases = {
     const r = await engine.benchmarkModel({ backend: 'cpu', historyLength: 50, poolSize: 100, iterations });
     const total = now() - start;
     return { samples: r.samples, total, params: { backend: r.backend, historyLength: 50, poolSize: 100, dim: 64, blocks: 2, precision: 'f32' } };
+  },
+
+  /**
+   * The shopper acts, the model re-encodes: each call's history is the last one plus a new
+   * event (the model's window of it, the engine's rule), with the previous pass's rows kept.
+   * Median: the incremental pass (two rows per block); p90/max: the full passes when the
+   * window's start moves (every 25 events at max_len 50). Plus the 100-item cosine and top-10.
+   */
+  async 'model/cpu-incremental-d64-l50'({ iterations = 300 } = {}) {
+    const engine = await modelEngine({});
+    const start = now();
+    const r = await engine.benchmarkModel({ backend: 'cpu', historyLength: 50, poolSize: 100, iterations, incremental: true });
+    const total = now() - start;
+    return { samples: r.samples, total, params: { backend: r.backend, historyLength: '50 + 1 per call', poolSize: 100, dim: 64, blocks: 2, precision: 'f32' } };
   },
 
   /** Loading (parse + validate) the default model's 0.4 MB f32 safetensors. */

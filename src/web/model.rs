@@ -93,6 +93,11 @@ pub struct BenchmarkOptions {
     /// Score a fixed intent only (no forward pass).
     #[tsify(optional)]
     pub score_only: Option<bool>,
+    /// Each call's history is the previous one plus a new event, in the model's window (the
+    /// engine's rule), with what the last pass computed kept: the cost of a ranking right after
+    /// the shopper acts. Off: every call is a full pass on the same history.
+    #[tsify(optional)]
+    pub incremental: Option<bool>,
 }
 
 #[derive(Debug, Serialize, Tsify)]
@@ -221,7 +226,9 @@ impl Engine {
             let (n, pool, iterations) = (o.history_length.unwrap_or(50).max(1), o.pool_size.unwrap_or(100), o.iterations.unwrap_or(50).max(1));
             let choice = o.backend.unwrap_or_default();
             let mut rng = SplitMix(17);
-            let vectors: Vec<Vec<f32>> = (0..n).map(|_| (0..d).map(|_| rng.uniform()).collect()).collect();
+            let incremental = o.incremental.unwrap_or(false);
+            let events = if incremental { n + iterations } else { n };
+            let vectors: Vec<Vec<f32>> = (0..events).map(|_| (0..d).map(|_| rng.uniform()).collect()).collect();
             let steps: Vec<EncoderStep> = vectors.iter().enumerate().map(|(i, v)| EncoderStep { vector: v, kind: EventKind::ALL[i % 6], timestamp: 1.7e12 + i as f64 * 60_000.0 }).collect();
             let items: Vec<f32> = (0..pool * d).map(|_| rng.uniform()).collect();
             let intent: Vec<f32> = (0..d).map(|_| rng.uniform()).collect();
@@ -229,11 +236,21 @@ impl Engine {
             let mut samples = Vec::with_capacity(iterations);
             let mut first_ms = 0.0;
             let mut last = (Backend::Cpu, None);
+            let max_len = rt.encoder().config().max_len;
             for i in 0..=iterations {
-                // Measure the whole pass every time, not the reuse of an unchanged input's intent.
-                rt.forget_last_intent();
+                let (steps, now) = if incremental {
+                    // A history of n + i events (seq 0..): the model's window of it, ranked a
+                    // minute after its last event.
+                    let len = n + i;
+                    let window = rt.encoder().config().window_len(max_len, len as u64 - 1).min(len);
+                    (&steps[len - window..len], steps[len - 1].timestamp + 60_000.0)
+                } else {
+                    // Measure the whole pass every time, not the reuse of an unchanged input's intent.
+                    rt.forget_last_intent();
+                    (&steps[..], now)
+                };
                 let t0 = now_ms();
-                let r = if o.score_only.unwrap_or(false) { rt.score(&intent, &items, 10, choice).await } else { rt.encode_and_score(&steps, now, &items, 10, choice).await };
+                let r = if o.score_only.unwrap_or(false) { rt.score(&intent, &items, 10, choice).await } else { rt.encode_and_score(steps, now, &items, 10, choice).await };
                 let dt = now_ms() - t0;
                 let r = r.map_err(|e| model_error(&e))?;
                 last = (r.backend, r.fallback);
