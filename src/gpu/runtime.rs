@@ -5,6 +5,22 @@
 //! Failure handling: every call runs inside validation + out-of-memory error scopes, and a
 //! device-lost callback flips a flag. Any error is returned as `GpuError`; the caller
 //! (the core's `ModelRuntime`) completes the call on the CPU and drops this runtime if the device is gone.
+//!
+//! ## Start-up cost, and why the pipelines are created here with the synchronous API
+//! Measured in headless Chromium 156 on SwiftShader (2 cores, shared), with performance.now
+//! marks in `new` and the first `run` of a scratch build: adapter 1–26 ms, device 3–16 ms, the
+//! five pipelines ~100 ms (one by one: layer_norm 16, linear 18, attention 33, cosine 10, top_k
+//! 21) — 150–260 ms for the first device of a browser session, which also starts SwiftShader —
+//! the weights upload ~10 ms, the first call 25–35 ms. Nothing here blocks the page:
+//! `create_compute_pipeline` returns at once (~1 ms for all five) and the GPU process compiles;
+//! the wait is the error-scope pop below. wgpu 30 has no `createComputePipelineAsync`; tried
+//! through the raw `GPUDevice` (`Device::as_webgpu`, whose pipelines Dawn then deduplicates
+//! with these), all five at once compiled no faster (ready after 104–159 ms vs 99–155 ms with
+//! the calls below): Chromium compiles them one after another. It would also compile everything
+//! twice in a browser that does not deduplicate. So this cost is paid in `engine.warmup()` (the
+//! page's idle time: `ModelRuntime::warmup` runs one small call through every pipeline), and
+//! the first call after it took 6–18 ms (`model/webgpu-first-after-warmup` in
+//! benches/browser/cases.js; no warm-up: `model/webgpu-first-call`).
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
