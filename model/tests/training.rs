@@ -211,6 +211,36 @@ fn seen_items_are_masked_out_of_the_training_softmax() {
     let q = vec![1.0 / 12.0; 12];
     let (plain, masked) = (value(model.sampled_loss(&batch, &negatives, &q, &device, false)), value(model.sampled_loss(&batch, &negatives, &q, &device, true)));
     assert!(masked < plain, "sampled: {masked} vs {plain}");
+
+    // The sampled loss equals its definition computed here by hand, with a negative drawn
+    // twice (both copies masked where the item is seen or is the target) and skewed q.
+    let negatives = [3i64, 5, 3, 9, 1, 11];
+    let q: Vec<f32> = (0..12).map(|i| (i + 1) as f32 / 78.0).collect();
+    let read = |t: burn::tensor::Tensor<2>| -> Vec<f32> { t.into_data().try_to_vec::<f32>().expect("f32") };
+    let hidden = read(model.hidden(&batch, &device).reshape([5, 8]));
+    let table = read(model.item_table());
+    let unit = |v: &[f32]| -> Vec<f32> {
+        let n = (v.iter().map(|x| x * x).sum::<f32>() + 1e-12).sqrt();
+        v.iter().map(|x| x / n).collect()
+    };
+    let cos = |a: &[f32], item: i64| -> f32 { a.iter().zip(&table[item as usize * 8..item as usize * 8 + 8]).map(|(x, y)| x * y).sum::<f32>() / 0.1 };
+    let k = negatives.len() as f32;
+    let mut total = 0f64;
+    let seen_lists = batch.seen_before(&[1, 2, 3, 4]);
+    for ((pos, target), seen) in [1usize, 2, 3, 4].into_iter().zip([5i64, 3, 7, 9]).zip(&seen_lists) {
+        let h = unit(&hidden[pos * 8..pos * 8 + 8]);
+        let mut logits = vec![cos(&h, target) - (k * q[target as usize]).ln()];
+        for &n in &negatives {
+            let masked = n == target || seen.contains(&n);
+            logits.push(if masked { cos(&h, n) + localrank_model::encoder::MASK_BIAS } else { cos(&h, n) - (k * q[n as usize]).ln() });
+        }
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let z: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+        total += f64::from(-(logits[0] - max - z.ln()));
+    }
+    let want = (total / 4.0) as f32;
+    let got = value(model.sampled_loss(&batch, &negatives, &q, &device, true));
+    assert!((got - want).abs() < 1e-4, "sampled loss {got} vs its definition {want}");
 }
 
 #[test]
