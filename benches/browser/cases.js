@@ -72,7 +72,7 @@ function randomModel({ dim = 64, heads = 2, blocks = 2, maxLen = 50, ffnDim = 25
   const kinds = ['view', 'click', 'cart', 'purchase', 'favorite', 'search'];
   const boundaries = [1, 60, 600, 3600, 21600, 86400, 259200, 604800, 2592000, 7776000];
   const config = JSON.stringify({
-    format: 'localrank-intent-encoder', version: 1, dtype: 'f32', dim, heads, blocks, max_len: maxLen, ffn_dim: ffnDim,
+    format: 'localrank-intent-encoder', version: 2, dtype: 'f32', dim, heads, blocks, max_len: maxLen, ffn_dim: ffnDim,
     layer_norm_eps: 1e-5, activation: 'gelu_tanh', temperature: 0.05, event_kinds: kinds,
     time_gap_boundaries_seconds: boundaries, num_items: 0, positions: 'from_start',
   });
@@ -322,7 +322,7 @@ export const cases = {
     return { samples, total, params: { pool: 10000, dim: 64, events: 200, vectors: 'matrix', model: 'none (history mean)' } };
   },
 
-  /** rank() with the trained model (d=64, 2 blocks, last 50 events): the homepage case. */
+  /** rank() with the trained model (d=64, 2 blocks; its window of the 200 events: the last 50, or 26..50 for a from_start model): the homepage case. */
   async 'rank-model/500/cpu'({ iterations = 100 } = {}) { return modelRankCase(500, 'cpu', iterations); },
   async 'rank-model/500/auto'({ iterations = 100 } = {}) { return modelRankCase(500, 'auto', iterations); },
   async 'rank-model/10000/cpu'({ iterations = 20 } = {}) { return modelRankCase(10000, 'cpu', iterations); },
@@ -392,7 +392,7 @@ export const cases = {
   /**
    * The shopper acts, the model re-encodes: each call's history is the last one plus a new
    * event (the model's window of it, the engine's rule), with the previous pass's rows kept.
-   * Median: the incremental pass (two rows per block); p90/max: the full passes when the
+   * Median: the incremental pass (two rows per block); max: the full passes when the
    * window's start moves (every 25 events at max_len 50). Plus the 100-item cosine and top-10.
    */
   async 'model/cpu-incremental-d64-l50'({ iterations = 300 } = {}) {

@@ -1,11 +1,12 @@
 //! The incremental encoder pass (`EncoderState`): after a new event only the changed rows are
 //! computed, and the ranking is exactly what a full pass gives — across random event
-//! sequences, retention trims, model reloads and ranking times.
+//! sequences (back-dated events, items without a vector), retention trims, `forget()`, model
+//! reloads, WebGPU passes in between, and ranking times.
 
 use futures::executor::block_on;
-use localrank_core::gpu::{BackendChoice, ModelRuntime};
+use localrank_core::gpu::{BackendChoice, GpuDevice, GpuError, GpuOutput, ModelRuntime};
 use localrank_core::model::fixture::{random_model, SplitMix};
-use localrank_core::model::{EncoderState, EncoderStep, IntentEncoder, Positions, Precision};
+use localrank_core::model::{EncoderState, EncoderStep, IntentEncoder, Positions, Precision, PreparedInput, Weights};
 use localrank_core::pool::{CandidatePool, PoolInput};
 use localrank_core::rank::{self, RankSettings, Ranking, ShopperModel};
 use localrank_core::{EventInput, EventKind, History, MemoryStore, OpenOptions};
@@ -50,19 +51,25 @@ fn rank_at(pool: &CandidatePool, history: &History<MemoryStore>, runtime: &Model
 
 #[derive(Debug, Clone)]
 enum Op {
-    /// The shopper does something with item `item`, `seconds` after the previous event.
-    Record { item: usize, kind: usize, seconds: u32 },
+    /// The shopper does something with item `item` (items past the pool have no vector),
+    /// `seconds` after the previous event, or `back` seconds before it (a back-dated event
+    /// sorts into the middle of the history).
+    Record { item: usize, kind: usize, seconds: u32, back: Option<u32> },
     /// The homepage is ranked `seconds` after the last event.
     Rank { seconds: u32 },
-    /// The storefront loads another model (a new runtime: nothing is kept across it).
+    /// The storefront loads another model (the engine makes a new runtime: nothing is kept).
     Reload { seed: u64, int8: bool },
+    /// The shopper erases their history (`forget()`, which also clears the kept rows).
+    Forget,
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => (0..ITEMS, 0..5usize, 0..200_000u32).prop_map(|(item, kind, seconds)| Op::Record { item, kind, seconds }),
-        3 => (0..2_000_000u32).prop_map(|seconds| Op::Rank { seconds }),
+        12 => (0..ITEMS + 4, 0..5usize, 0..200_000u32, prop::option::weighted(0.1, 1..3_000u32))
+            .prop_map(|(item, kind, seconds, back)| Op::Record { item, kind, seconds, back }),
+        6 => (0..2_000_000u32).prop_map(|seconds| Op::Rank { seconds }),
         1 => (1..4u64, any::<bool>()).prop_map(|(seed, int8)| Op::Reload { seed, int8 }),
+        1 => Just(Op::Forget),
     ]
 }
 
@@ -83,11 +90,15 @@ proptest! {
         let mut clock = START;
         for op in ops {
             match op {
-                Op::Record { item, kind, seconds } => {
+                Op::Record { item, kind, seconds, back } => {
                     clock += f64::from(seconds) * 1000.0;
-                    let input = EventInput { kind: Some(EventKind::ALL[kind]), item: Some(format!("i{item}")), timestamp: Some(clock), ..Default::default() };
+                    let at = clock - f64::from(back.unwrap_or(0)) * 1000.0;
+                    let input = EventInput { kind: Some(EventKind::ALL[kind]), item: Some(format!("i{item}")), timestamp: Some(at), ..Default::default() };
                     block_on(history.record(input, clock)).expect("records");
-                    prop_assert!(history.len() <= max_events, "retention keeps at most {max_events}");
+                }
+                Op::Forget => {
+                    block_on(history.forget()).expect("forgets");
+                    kept.forget_last_intent();
                 }
                 Op::Rank { seconds } => {
                     let now = clock + f64::from(seconds) * 1000.0;
@@ -117,9 +128,9 @@ fn the_homepage_after_a_new_event_computes_two_rows_per_block() {
         block_on(history.record(input, clock)).expect("records");
         let got = rank_at(&pool, &history, &kept, clock + 1_000.0);
         assert_eq!(got, rank_at(&pool, &history, &runtime(10, 3, Precision::F32), clock + 1_000.0));
-        // seq 1.. : the window holds 10 events, then moves its start by 5 at the 11th.
-        let window = if i < 9 { i + 1 } else { 6 + (i - 9) % 5 };
-        let expected = if window == 1 || (i >= 9 && window == 6) { window } else { 2 };
+        // The window grows to 10 events (max_len), then moves its start by 5 at the 11th.
+        let window = if i < 10 { i + 1 } else { 6 + (i - 10) % 5 };
+        let expected = if window == 1 || (i >= 10 && window == 6) { window } else { 2 };
         assert_eq!(kept.last_recomputed_rows(), expected, "event {i}: window of {window}");
         // The same page rendered again: the kept intent.
         assert_eq!(rank_at(&pool, &history, &kept, clock + 1_500.0), got);
@@ -172,4 +183,58 @@ fn a_from_end_model_recomputes_everything_and_still_matches() {
         // Every step moved to another position row.
         assert_eq!(state.recomputed_rows(), n);
     }
+}
+
+/// A GPU that answers with a slightly different intent than the CPU (as a real one may): after
+/// it ran, nothing the CPU kept may be reused for another input.
+struct OffByALittleGpu(IntentEncoder);
+
+impl GpuDevice for OffByALittleGpu {
+    async fn create(weights: &Weights) -> Result<Self, GpuError> {
+        Ok(OffByALittleGpu(IntentEncoder::new(weights.clone())))
+    }
+
+    fn is_lost(&self) -> bool {
+        false
+    }
+
+    fn destroy(&self) {}
+
+    async fn run(&mut self, _: &Weights, input: Option<&PreparedInput>, intent: Option<&[f32]>, items: &[f32], k: usize) -> Result<GpuOutput, GpuError> {
+        let mut intent = match (input, intent) {
+            (Some(input), _) => self.0.forward(input).map_err(|e| GpuError::Failed(e.to_string()))?,
+            (None, Some(intent)) => intent.to_vec(),
+            (None, None) => return Err(GpuError::Failed("nothing to score".into())),
+        };
+        intent.iter_mut().for_each(|v| *v += 1e-3);
+        let d = intent.len();
+        let scores: Vec<f32> = items.chunks(d).map(|row| row.iter().zip(&intent).map(|(a, b)| a * b).sum()).collect();
+        Ok(GpuOutput { top: localrank_core::gpu::top_k(&scores, k), scores, intent })
+    }
+}
+
+#[test]
+fn after_a_webgpu_pass_the_next_cpu_pass_is_a_full_one() {
+    let (bytes, json) = random_model(DIM, 2, 2, 50, 32, Precision::F32, 9).expect("fixture");
+    let encoder = IntentEncoder::load(&bytes, &json).expect("loads");
+    let runtime: ModelRuntime<OffByALittleGpu> = ModelRuntime::new(encoder.clone(), "m-gpu");
+    let vectors: Vec<Vec<f32>> = (0..12).map(item_vector).collect();
+    let steps = steps_of(&vectors, START);
+    let items: Vec<f32> = (0..ITEMS).flat_map(item_vector).collect();
+    let now = |n: usize| steps[n - 1].timestamp + 5_000.0;
+    let run = |n: usize, choice| block_on(runtime.encode_and_score(&steps[..n], now(n), &items, 3, choice)).expect("scores");
+    let full = |n: usize| encoder.encode(&steps[..n], now(n)).expect("encodes");
+
+    assert_eq!(run(9, BackendChoice::Cpu).intent, full(9));
+    let gpu = run(10, BackendChoice::Webgpu);
+    assert_eq!(gpu.backend, localrank_core::gpu::Backend::Webgpu);
+    assert_ne!(gpu.intent, full(10), "the fake GPU's answer differs");
+    // The same input again reuses what WebGPU answered (as before this change)...
+    assert_eq!(run(10, BackendChoice::Cpu).intent, gpu.intent);
+    // ...but a new event is a full CPU pass: the rows kept from the CPU pass at 9 steps are
+    // not trusted after WebGPU answered for 10.
+    assert_eq!(run(11, BackendChoice::Cpu).intent, full(11));
+    assert_eq!(runtime.last_recomputed_rows(), 11);
+    assert_eq!(run(12, BackendChoice::Cpu).intent, full(12));
+    assert_eq!(runtime.last_recomputed_rows(), 2);
 }

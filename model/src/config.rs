@@ -39,10 +39,10 @@ impl EncoderConfig {
 
     /// The engine's view of this shape (f32, untuned): what the browser will load.
     pub fn engine_config(&self) -> localrank_core::model::ModelConfig {
-        use localrank_core::model::{ModelConfig, Precision, FORMAT_NAME, FORMAT_VERSION, TIME_GAP_BOUNDARIES_SECONDS};
+        use localrank_core::model::{ModelConfig, Precision, FORMAT_NAME, TIME_GAP_BOUNDARIES_SECONDS};
         ModelConfig {
             format: FORMAT_NAME.to_owned(),
-            version: FORMAT_VERSION,
+            version: self.positions.format_version(),
             dtype: Precision::F32,
             dim: self.dim,
             heads: self.heads,

@@ -43,8 +43,9 @@ pub struct IntentEncoder {
     pub ln_final: LayerNorm,
     pub dropout: Dropout,
     pub temperature: f64,
-    /// `Positions::FromStart` (true) or `FromEnd`: which position row each step adds.
-    pub positions_from_start: bool,
+    /// Which position row each step adds (configuration, not a parameter).
+    #[module(skip)]
+    pub positions: Positions,
 }
 
 /// A padded batch of histories (left-padded: the last real event sits at position max_len-1).
@@ -114,7 +115,7 @@ impl IntentEncoder {
             ln_final: ln(),
             dropout: DropoutConfig::new(cfg.dropout).init(),
             temperature: cfg.temperature,
-            positions_from_start: cfg.positions == Positions::FromStart,
+            positions: cfg.positions,
         }
     }
 
@@ -123,17 +124,13 @@ impl IntentEncoder {
         let (b, l) = (batch.size, batch.len);
         let ids = |v: &[i64]| Tensor::<2, Int>::from_data(TensorData::new(v.to_vec(), [b, l]), device);
         let max_len = self.position.weight.dims()[0];
-        // Rows are left-padded; a real step's position row is the engine's (`position_row`):
-        // from the row's first real step, or from the right edge. Padding steps get row 0
-        // (their outputs are masked out and never used).
+        // Rows are left-padded: a row's real steps are its last n, and step j of them uses the
+        // engine's position row. Padding steps get row 0 (their outputs are masked out and
+        // never used).
         let pos: Vec<i64> = (0..b)
             .flat_map(|bi| {
-                let pad = (0..l).take_while(|&t| batch.is_pad(bi, t)).count();
-                (0..l).map(move |p| match (self.positions_from_start, p.checked_sub(pad)) {
-                    (true, Some(step)) => step as i64,
-                    (true, None) => 0,
-                    (false, _) => (max_len - l + p) as i64,
-                })
+                let n = l - (0..l).take_while(|&t| batch.is_pad(bi, t)).count();
+                (0..l).map(move |t| (t + n).checked_sub(l).map_or(0, |j| self.positions.row(max_len, j, n)) as i64)
             })
             .collect();
         let x = self.item.forward(ids(&batch.items)) + self.kind.forward(ids(&batch.kinds)) + self.gap.forward(ids(&batch.gaps)) + self.position.forward(ids(&pos));
@@ -159,15 +156,11 @@ impl IntentEncoder {
         self.ln_final.forward(x)
     }
 
-    pub fn positions(&self) -> Positions {
-        if self.positions_from_start { Positions::FromStart } else { Positions::FromEnd }
-    }
-
     /// How many of a history's last events (`events` in all, oldest first) the model reads:
-    /// the engine's window (`ModelConfig::window_len`), the last event's index as its seq.
+    /// the engine's window (`ModelConfig::window_len`).
     pub fn window_len(&self, events: usize) -> usize {
         let max_len = self.position.weight.dims()[0];
-        self.positions().window_len(max_len, max_len, events.saturating_sub(1) as u64).min(events)
+        self.positions.window_len(max_len, max_len, events as u64)
     }
 
     /// Intent vectors [size, dim]: the final hidden state of the last position.

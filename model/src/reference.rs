@@ -39,7 +39,7 @@ pub fn gelu_tanh(x: f32) -> f32 {
 }
 
 /// The intent vector (final layer-norm output at the last event) for up to `max_len` events,
-/// oldest first. Longer histories must be cut to their last `max_len` events by the caller.
+/// oldest first: the model's window of a history (`ModelConfig::window_len`), cut by the caller.
 pub fn intent(w: &ModelWeights, history: &[HistoryEvent]) -> Result<Vec<f32>> {
     let c = &w.config;
     let (d, n, heads) = (c.dim, history.len(), c.heads);

@@ -136,7 +136,7 @@ impl EncoderScorer<'_> {
             .map(|&u| {
                 let (hist, target) = ds.history_and_target(u, part);
                 let now = if self.gap_to_target { target.ts } else { hist.last().map_or(target.ts, |e| e.ts) };
-                history_row(hist, now, self.model.window_len(hist.len()).min(self.max_len))
+                history_row(hist, now, self.model.window_len(hist.len()))
             })
             .collect();
         let len = rows.iter().map(|r| r.0.len()).max().unwrap_or(1).max(1);

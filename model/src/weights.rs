@@ -146,7 +146,7 @@ impl ModelWeights {
             ln_final: ln("ln_final")?,
             dropout: DropoutConfig::new(c.dropout).init(),
             temperature: c.temperature,
-            positions_from_start: c.positions == crate::config::Positions::FromStart,
+            positions: c.positions,
         })
     }
 

@@ -61,9 +61,9 @@ fn max_diff(dir: &std::path::Path, burn_weights: &ModelWeights, hists: &[(Vec<Ev
     let d = cfg.dim;
     let mut worst = 0f32;
     for (b, (events, now)) in hists.iter().enumerate() {
-        // The engine gets the window the engine's own rule picks (the last index as the seq).
-        let window = engine.config().window_len(cfg.max_len, events.len() as u64 - 1);
-        let steps: Vec<EncoderStep> = events[events.len().saturating_sub(window)..]
+        // The engine gets the window its own rule picks for this many events.
+        let window = engine.config().window_len(cfg.max_len, events.len() as u64);
+        let steps: Vec<EncoderStep> = events[events.len() - window..]
             .iter()
             .map(|e| EncoderStep { vector: &items.data[e.item as usize * d..(e.item as usize + 1) * d], kind: engine_kind(e.kind), timestamp: e.ts as f64 * 1000.0 })
             .collect();

@@ -254,6 +254,10 @@ impl Engine {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn forget(&self) -> Promise {
         let history = self.history.clone();
+        // The model's kept rows and intent are derived from the history: erased too.
+        if let Some(runtime) = self.model_runtime() {
+            runtime.forget_last_intent();
+        }
         future_to_promise(async move {
             history.lock().await.forget().await.map_err(|e| js_error(&e))?;
             history.changed();

@@ -239,10 +239,10 @@ impl Engine {
             let max_len = rt.encoder().config().max_len;
             for i in 0..=iterations {
                 let (steps, now) = if incremental {
-                    // A history of n + i events (seq 0..): the model's window of it, ranked a
-                    // minute after its last event.
+                    // A history of n + i events: the model's window of it, ranked a minute
+                    // after its last event.
                     let len = n + i;
-                    let window = rt.encoder().config().window_len(max_len, len as u64 - 1).min(len);
+                    let window = rt.encoder().config().window_len(max_len, len as u64);
                     (&steps[len - window..len], steps[len - 1].timestamp + 60_000.0)
                 } else {
                     // Measure the whole pass every time, not the reuse of an unchanged input's intent.

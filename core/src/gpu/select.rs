@@ -154,8 +154,8 @@ impl<G: GpuDevice> ModelRuntime<G> {
         self.state.borrow_mut().clear();
     }
 
-    /// Rows per block the last CPU pass computed (0 when it reused the kept intent): how much
-    /// of the incremental path a ranking used.
+    /// Rows per block the last CPU pass computed (0 when it reused the kept intent, or when
+    /// the last pass ran on WebGPU): how much of the incremental path a ranking used.
     pub fn last_recomputed_rows(&self) -> usize {
         self.state.borrow().recomputed_rows()
     }

@@ -7,7 +7,10 @@ use crate::history::EventKind;
 use crate::rank::{BlendWeights, NeighbourSource, RepeatParams};
 
 pub const FORMAT_NAME: &str = "localrank-intent-encoder";
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest model.json version: 2 added `positions: "from_start"`. Version 1 files (no
+/// `positions`, or `from_end`) still load; a `from_start` model is written as version 2 so that
+/// an engine that predates it refuses the file instead of reading its positions wrongly.
+pub const FORMAT_VERSION: u32 = 2;
 /// The feed-forward activation (GELU, tanh approximation): the only one the format has.
 pub const ACTIVATION: &str = "gelu_tanh";
 
@@ -74,21 +77,35 @@ impl Positions {
         }
     }
 
+    /// The model.json version a model with these positions is written as.
+    pub fn format_version(self) -> u32 {
+        match self {
+            Positions::FromEnd => 1,
+            Positions::FromStart => 2,
+        }
+    }
+
     /// [`ModelConfig::window_len`] for a model of `max_len` positions (the trainer's burn
     /// encoder calls this directly).
-    pub fn window_len(self, max_len: usize, cap: usize, last_seq: u64) -> usize {
+    pub fn window_len(self, max_len: usize, cap: usize, events: u64) -> usize {
         let cap = cap.clamp(1, max_len.max(1)) as u64;
-        match self {
-            Positions::FromEnd => cap as usize,
+        let len = match self {
+            Positions::FromEnd => cap,
+            Positions::FromStart if events <= cap => events,
             Positions::FromStart => {
-                let events = last_seq.saturating_add(1);
-                if events <= cap {
-                    return events as usize;
-                }
                 let step = (cap / 2).max(1);
                 let anchor = (events - cap).div_ceil(step) * step;
-                (events - anchor) as usize
+                events - anchor
             }
+        };
+        len.min(events) as usize
+    }
+
+    /// [`ModelConfig::position_row`] for a model of `max_len` positions.
+    pub fn row(self, max_len: usize, p: usize, n: usize) -> usize {
+        match self {
+            Positions::FromEnd => max_len - n + p,
+            Positions::FromStart => p,
         }
     }
 }
@@ -151,8 +168,11 @@ impl ModelConfig {
         if self.format != FORMAT_NAME {
             return Err(ModelError::config("format", format!("is {:?}, expected {FORMAT_NAME:?}", self.format)));
         }
-        if self.version != FORMAT_VERSION {
-            return Err(ModelError::config("version", format!("{} is not supported (this engine reads version {FORMAT_VERSION})", self.version)));
+        if !(1..=FORMAT_VERSION).contains(&self.version) {
+            return Err(ModelError::config("version", format!("{} is not supported (this engine reads versions 1 to {FORMAT_VERSION})", self.version)));
+        }
+        if self.version < self.positions.format_version() {
+            return Err(ModelError::config("positions", format!("{:?} needs format version {} (the file says {})", self.positions.as_str(), self.positions.format_version(), self.version)));
         }
         if self.dim == 0 || self.dim > MAX_DIM {
             return Err(ModelError::config("dim", format!("{} must be in 1..={MAX_DIM}", self.dim)));
@@ -194,27 +214,24 @@ impl ModelConfig {
         Ok(())
     }
 
-    /// How many of the most recent events the encoder reads: at most `cap` (the model's
-    /// `max_len`, or a smaller history length the caller asks for), given the sequence number
-    /// of the newest event (`last_seq`: the engine's stored `seq`, the trainer's index in the
-    /// user's sequence; only its progression matters).
+    /// How many of the most recent events the encoder reads (never more than `events`): at most
+    /// `cap` (the model's `max_len`, or a smaller history length the caller asks for), given
+    /// how many events the shopper has recorded so far (`events`: the engine's newest stored
+    /// `seq`, which counts from 1; the trainer's history length).
     ///
     /// `FromEnd` models read the last `cap` events. `FromStart` models read the events since an
-    /// anchor that moves in steps of half the window: `cap/2 + 1 ..= cap` events once the
-    /// history is longer than `cap`. So between two anchor moves every new event appends one
-    /// step to an otherwise unchanged window (the incremental path), and the window does not
-    /// depend on how many older events retention kept. One definition for the engine and the
-    /// trainer's evaluation, which must read the same window the engine will.
-    pub fn window_len(&self, cap: usize, last_seq: u64) -> usize {
-        self.positions.window_len(self.max_len, cap, last_seq)
+    /// anchor that moves in steps of `h = cap/2` (at least 1): `cap − h + 1 ..= cap` events once
+    /// the history is longer than `cap`. So between two anchor moves every new event appends
+    /// one step to an otherwise unchanged window (the incremental path), and the window does
+    /// not depend on how many older events retention kept. One definition for the engine and
+    /// the trainer's evaluation, which must read the same window the engine will.
+    pub fn window_len(&self, cap: usize, events: u64) -> usize {
+        self.positions.window_len(self.max_len, cap, events)
     }
 
     /// The `position_embedding` row of step `p` (0 = oldest) of an `n`-step window.
     pub fn position_row(&self, p: usize, n: usize) -> usize {
-        match self.positions {
-            Positions::FromEnd => self.max_len - n + p,
-            Positions::FromStart => p,
-        }
+        self.positions.row(self.max_len, p, n)
     }
 
     pub fn head_dim(&self) -> usize {
@@ -276,7 +293,7 @@ mod tests {
     #[test]
     fn a_from_start_window_grows_one_event_at_a_time_and_advances_by_half() {
         let c = config(50, Positions::FromStart);
-        let lens: Vec<usize> = (0..130u64).map(|seq| c.window_len(50, seq)).collect();
+        let lens: Vec<usize> = (1..=130u64).map(|events| c.window_len(50, events)).collect();
         // Short histories: every event.
         assert_eq!(&lens[..50], &(1..=50).collect::<Vec<_>>()[..]);
         // Then 26..=50, 26..=50, …: the anchor moves by 25 when the window would exceed 50.
@@ -290,17 +307,20 @@ mod tests {
             }
         }
         // A smaller cap (the call's history length) bounds it the same way; cap 1 and 2 work.
-        assert!((0..200).all(|seq| (6..=10).contains(&c.window_len(10, seq + 10))));
-        assert!((0..20).all(|seq| c.window_len(1, seq) == 1));
-        assert!((1..20).all(|seq| c.window_len(2, seq) == 2));
+        assert!((11..200).all(|events| (6..=10).contains(&c.window_len(10, events))));
+        assert!((11..200).all(|events| (4..=5).contains(&c.window_len(5, events))), "odd cap: cap - cap/2 + 1 ..= cap");
+        assert!((1..20).all(|events| c.window_len(1, events) == 1));
+        assert!((2..20).all(|events| c.window_len(2, events) == 2));
         assert_eq!(c.window_len(500, 1000), c.window_len(50, 1000), "capped by max_len");
+        assert_eq!(c.window_len(50, 0), 0, "no events, no window");
     }
 
     #[test]
     fn a_from_end_window_is_the_last_cap_events() {
         let c = config(50, Positions::FromEnd);
-        assert!((0..200).all(|seq| c.window_len(50, seq) == 50));
-        assert_eq!(c.window_len(20, 3), 20);
+        assert!((50..200).all(|events| c.window_len(50, events) == 50));
+        assert_eq!(c.window_len(20, 30), 20);
+        assert_eq!(c.window_len(20, 3), 3, "never more than the events there are");
         assert_eq!((c.position_row(0, 3), c.position_row(2, 3)), (47, 49));
         let s = config(50, Positions::FromStart);
         assert_eq!((s.position_row(0, 3), s.position_row(2, 3)), (0, 2));
@@ -309,8 +329,18 @@ mod tests {
     #[test]
     fn model_json_without_positions_is_a_from_end_model() {
         let mut v: serde_json::Value = serde_json::from_str(&crate::model::fixture::config_json(8, 2, 1, 10, 16, Precision::F32)).expect("json");
+        assert_eq!(v["version"], 2, "from_start models are version 2");
         v.as_object_mut().expect("object").remove("positions");
         assert_eq!(ModelConfig::from_json(&v.to_string()).expect("valid").positions, Positions::FromEnd);
+        v["version"] = 1.into();
+        assert_eq!(ModelConfig::from_json(&v.to_string()).expect("a version-1 file loads").positions, Positions::FromEnd);
+        // A version-1 file cannot claim from_start: an older engine would read it wrongly.
+        v["positions"] = "from_start".into();
+        let err = ModelConfig::from_json(&v.to_string()).expect_err("from_start needs version 2");
+        assert!(err.to_string().contains("positions"), "{err}");
+        v["version"] = 3.into();
+        assert!(ModelConfig::from_json(&v.to_string()).expect_err("a future version").to_string().contains("version"));
+        v["version"] = 2.into();
         v["positions"] = "sideways".into();
         let err = ModelConfig::from_json(&v.to_string()).expect_err("unknown variant");
         assert!(err.to_string().contains("sideways"), "{err}");

@@ -246,7 +246,9 @@ struct BlockState {
 }
 
 /// What the last forward pass computed, kept so the next can skip what did not change: its
-/// input rows, every block's input rows and keys/values, and the intent.
+/// input rows, every block's input rows and keys/values, and the intent. A state belongs to one
+/// encoder (the engine's `ModelRuntime` keeps one per loaded model): it records rows, not which
+/// weights produced them.
 ///
 /// Why the skip is exact: with causal attention, row i of every block depends on input rows
 /// 0..=i only; and every kernel computes a row with the same float operations whichever rows
@@ -283,8 +285,17 @@ impl EncoderState {
         Some(intent)
     }
 
-    /// Forgets everything (the next pass is a full one).
+    /// Forgets everything (the next pass is a full one), overwriting the kept rows first: they
+    /// are derived from the shopper's history, which `forget()` promises to erase from memory.
     pub fn clear(&mut self) {
+        self.input.x.fill(0.0);
+        for block in &mut self.blocks {
+            block.x.fill(0.0);
+            block.qkv.fill(0.0);
+        }
+        if let Some(intent) = &mut self.intent {
+            intent.fill(0.0);
+        }
         *self = EncoderState::default();
     }
 

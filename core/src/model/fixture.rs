@@ -2,7 +2,7 @@
 //! storefront that has no model yet. Not a trained model: its intents are meaningless.
 
 use super::safetensors;
-use super::{ModelConfig, ModelError, Precision, FORMAT_NAME, FORMAT_VERSION, TIME_GAP_BOUNDARIES_SECONDS};
+use super::{ModelConfig, ModelError, Precision, FORMAT_NAME, TIME_GAP_BOUNDARIES_SECONDS};
 use crate::history::EventKind;
 
 /// A tiny deterministic generator (SplitMix64): no dependency, same numbers on every platform.
@@ -27,7 +27,7 @@ impl SplitMix {
 pub fn config_json(dim: usize, heads: usize, blocks: usize, max_len: usize, ffn_dim: usize, dtype: Precision) -> String {
     serde_json::json!({
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": super::Positions::FromStart.format_version(),
         "dtype": dtype.as_str(),
         "dim": dim, "heads": heads, "blocks": blocks, "max_len": max_len, "ffn_dim": ffn_dim,
         "layer_norm_eps": 1e-5,

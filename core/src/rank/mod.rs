@@ -249,8 +249,11 @@ async fn model_intent<G: GpuDevice>(
     if config.dim != pool.dim || pool.is_empty() {
         return Ok(None);
     }
-    // The model's window of recent events (one definition with the trainer's evaluation).
-    let window = steps.last().map_or(0, |s| config.window_len(settings.history_length, u64::from(s.event.seq)));
+    // The model's window of recent events (one definition with the trainer's evaluation). The
+    // count of events recorded so far is the newest seq (seqs count from 1), whatever order
+    // the timestamps put them in.
+    let events = steps.iter().map(|s| s.event.seq).max().unwrap_or(0);
+    let window = config.window_len(settings.history_length, u64::from(events));
     let recent = &steps[steps.len().saturating_sub(window)..];
     let steps: Vec<EncoderStep> = recent
         .iter()

@@ -106,7 +106,8 @@ impl<'a> HomepageSetup<'a> {
         hist.iter()
             .enumerate()
             .map(|(seq, e)| StoredEvent {
-                seq: seq as u32,
+                // As the browser stores it: seqs count from 1.
+                seq: seq as u32 + 1,
                 // The model crate's kind index is the format's vocabulary order, the engine's too
                 // (model.json's event_kinds are checked equal at load).
                 kind: EventKind::ALL.get(usize::from(e.kind)).copied().unwrap_or(EventKind::View),

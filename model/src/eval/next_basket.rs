@@ -80,7 +80,8 @@ impl<'a> NextBasketSetup<'a> {
             .iter()
             .enumerate()
             .map(|(seq, e)| StoredEvent {
-                seq: seq as u32,
+                // As the browser stores it: seqs count from 1.
+                seq: seq as u32 + 1,
                 kind: EventKind::ALL.get(usize::from(e.kind)).copied().unwrap_or(EventKind::View),
                 item: Some(ds.item_ids[e.item as usize].clone()),
                 query: None,
@@ -319,8 +320,11 @@ impl Scorer for ForeignModelScorer<'_> {
             .iter()
             .map(|&u| {
                 let (hist, target) = ds.history_and_target(u, part);
-                let mapped: Vec<Event> = hist.iter().filter_map(|e| self.to_model[e.item as usize].map(|item| Event { item, ..*e })).collect();
-                history_row(&mapped, target.ts, self.model.window_len(mapped.len()).min(self.max_len))
+                // As the engine does: the window over every event, then the events the model
+                // has no vector for dropped.
+                let window = &hist[hist.len() - self.model.window_len(hist.len())..];
+                let mapped: Vec<Event> = window.iter().filter_map(|e| self.to_model[e.item as usize].map(|item| Event { item, ..*e })).collect();
+                history_row(&mapped, target.ts, mapped.len())
             })
             .collect();
         let known: Vec<usize> = (0..rows.len()).filter(|&k| !rows[k].0.is_empty()).collect();
