@@ -245,10 +245,17 @@ impl IntentEncoder {
         let targets: Vec<i64> = rows.iter().map(|&r| batch.targets[r as usize]).collect();
         let (m, k) = (rows.len(), negatives.len());
         let hn = l2_normalize(h.reshape([b * l, d]).select(0, Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), device)));
-        let table = self.item_table();
-        let pos_vec = table.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(targets.clone(), [m]), device));
+        // Only the rows this batch scores are normalised (the same per-row arithmetic as
+        // `item_table`, without normalising — and back-propagating through — the whole catalogue
+        // every step). Row i + 1 of the embedding is dataset item i.
+        let weight = self.item.weight.val();
+        let rows_of = |items: Vec<i64>| {
+            let n = items.len();
+            l2_normalize(weight.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(items.into_iter().map(|i| i + 1).collect::<Vec<_>>(), [n]), device)))
+        };
+        let pos_vec = rows_of(targets.clone());
         let pos = (hn.clone() * pos_vec).sum_dim(1).div_scalar(self.temperature);
-        let neg_vec = table.select(0, Tensor::<1, Int>::from_data(TensorData::new(negatives.to_vec(), [k]), device));
+        let neg_vec = rows_of(negatives.to_vec());
         let neg = hn.matmul(neg_vec.transpose()).div_scalar(self.temperature);
         let kf = k as f32;
         let pos_corr: Vec<f32> = targets.iter().map(|&t| (kf * q[t as usize]).max(1e-30).ln()).collect();
