@@ -48,7 +48,7 @@ pub struct IntentEncoder {
     pub positions: Positions,
 }
 
-/// A padded batch of histories (left-padded: the last real event sits at position max_len-1).
+/// A padded batch of histories, left-padded to a common length (each row's real events last).
 #[derive(Debug, Clone)]
 pub struct Batch {
     pub size: usize,
@@ -258,11 +258,13 @@ impl IntentEncoder {
         let neg_vec = rows_of(negatives.to_vec());
         let neg = hn.matmul(neg_vec.transpose()).div_scalar(self.temperature);
         let kf = k as f32;
-        let pos_corr: Vec<f32> = targets.iter().map(|&t| (kf * q[t as usize]).max(1e-30).ln()).collect();
+        // The log-Q correction ln(K q_i) of an item.
+        let log_q = |i: i64| (kf * q[i as usize]).max(1e-30).ln();
+        let pos_corr: Vec<f32> = targets.iter().map(|&t| log_q(t)).collect();
         // Each position's row is the negatives' log-Q corrections, with the slots of its target
         // and of the items it has seen masked. Built by copying one row and touching only the
         // masked slots: a lookup per (position, negative) pair was ~5M hash probes per batch.
-        let base: Vec<f32> = negatives.iter().map(|&n| (kf * q[n as usize]).max(1e-30).ln()).collect();
+        let base: Vec<f32> = negatives.iter().map(|&n| log_q(n)).collect();
         let mut slots: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::with_capacity(k);
         for (j, &n) in negatives.iter().enumerate() {
             // An item may be drawn more than once.

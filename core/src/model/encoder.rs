@@ -140,12 +140,10 @@ impl IntentEncoder {
         if n == 0 || n > c.max_len || input.x.len() != n * d {
             return Err(ModelError::Input(format!("prepared input of {} values for {n} steps does not fit the model", input.x.len())));
         }
-        let unchanged = state.unchanged_rows(input, d);
-        if let Some(intent) = state.intent.as_ref().filter(|_| unchanged == n && state.input.len == n) {
-            state.recomputed = 0;
-            return Ok(intent.clone());
+        if let Some(intent) = state.reuse(input) {
+            return Ok(intent);
         }
-        let r = unchanged.min(state.valid_rows);
+        let r = state.unchanged_rows(input, d).min(state.valid_rows);
         let dh = d / heads;
         let scale = 1.0 / (dh as f32).sqrt();
         let eps = c.layer_norm_eps as f32;
@@ -277,10 +275,11 @@ impl EncoderState {
         self.recomputed = 0;
     }
 
-    /// The kept intent if `input` is identical to the last pass's (counted as a pass that
-    /// computed no row).
+    /// The kept intent if `input` is identical (bit for bit) to the last pass's, counted as a
+    /// pass that computed no row.
     pub fn reuse(&mut self, input: &PreparedInput) -> Option<Vec<f32>> {
-        let intent = self.intent.clone().filter(|_| self.input == *input)?;
+        let same = input.len > 0 && self.input.len == input.len && self.unchanged_rows(input, input.x.len() / input.len) == input.len;
+        let intent = self.intent.clone().filter(|_| same)?;
         self.recomputed = 0;
         Some(intent)
     }
