@@ -21,7 +21,7 @@ use std::time::Instant;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EncoderConfig, ItemInit, TrainConfig};
+use crate::config::{EncoderConfig, ItemInit, Positions, TrainConfig};
 use crate::data::{Dataset, Protocol};
 use crate::error::Result;
 use crate::eval::Metrics;
@@ -45,6 +45,17 @@ pub const SAMPLED_NEGATIVES: usize = 2048;
 /// 50 (39.9M) 200–330 s, and reached 1.7× the old hand-tuned preset. Every other log the
 /// project measures stays far below (ML-100k: 100k events × 200).
 pub const MAX_EPOCH_CONTEXT_POSITIONS: usize = 40_000_000;
+
+/// Training events (summed over epochs) the derived patience lets pass without a validation
+/// gain, within [`PATIENCE_RANGE`]. On a 600-user log one user's hit moves validation NDCG@10 by
+/// ~0.002, so single epochs spike and dip: on the 20k-event `cj-first` log, patience 5 stopped
+/// three seeds at epochs 12, 11 and 6; patience 15 let one of them reach epoch 44 (test 0.0490 →
+/// 0.0623) at ~3 s an epoch. On logs of 100k+ events an epoch costs a minute or more and the
+/// validation is steadier, so the floor of 5 holds.
+pub const PATIENCE_EVENTS: usize = 200_000;
+
+/// The fewest and most epochs the derived patience waits.
+pub const PATIENCE_RANGE: (usize, usize) = (5, 15);
 
 /// The context the median history asks for: in steps of 10, within 20..=200.
 fn median_context(shape: &DataShape) -> usize {
@@ -107,7 +118,7 @@ pub fn derive(shape: &DataShape) -> (EncoderConfig, TrainConfig) {
     let windows: usize = shape.train_events.div_ceil(enc.max_len).max(shape.users);
     tr.batch_size = if windows < 20_000 { 64 } else { 128 };
     tr.learning_rate = 3e-3;
-    tr.patience = 5;
+    tr.patience = PATIENCE_EVENTS.div_ceil(shape.train_events.max(1)).clamp(PATIENCE_RANGE.0, PATIENCE_RANGE.1);
     tr.sampled_negatives = if shape.items > FULL_SOFTMAX_MAX_ITEMS { SAMPLED_NEGATIVES } else { 0 };
     // Validation on a few thousand users is enough to rank settings and keeps epochs short.
     tr.validation_users = if shape.users > 4000 { 3000 } else { 0 };
@@ -144,6 +155,8 @@ pub struct Overrides {
     pub exclude_seen: Option<bool>,
     #[serde(default)]
     pub item_init: Option<ItemInit>,
+    #[serde(default)]
+    pub positions: Option<Positions>,
 }
 
 impl Overrides {
@@ -174,6 +187,7 @@ impl Overrides {
         tr.validation_users = self.validation_users.unwrap_or(tr.validation_users);
         tr.exclude_seen = self.exclude_seen.unwrap_or(tr.exclude_seen);
         tr.item_init = self.item_init.unwrap_or(tr.item_init);
+        enc.positions = self.positions.unwrap_or(enc.positions);
     }
 }
 

@@ -263,6 +263,17 @@ fn settings_follow_the_data_and_explicit_ones_are_never_tuned() {
     let (enc, tr) = derive(&long);
     assert!(enc.max_len * long.train_events <= MAX_EPOCH_CONTEXT_POSITIONS, "{}", enc.max_len);
     assert_eq!((enc.max_len, tr.windows_per_user), (50, 38));
+    // Patience follows the epoch's size: a minute-long epoch waits the floor of 5, a 20k-event
+    // log (epochs of seconds, a validation split of a few hundred users) waits 10.
+    assert_eq!(tr.patience, 5);
+    let first_purchases = DataShape { users: 578, items: 1912, events: 21_314, train_events: 20_158, median_history: 36, p90_history: 48, max_history: 62, ..shape.clone() };
+    assert_eq!(derive(&first_purchases).1.patience, 10);
+    assert_eq!(derive(&shape).1.patience, 15, "a tiny log is capped at 15 epochs without a gain");
+    // The position layout is a setting like any other: a flag fixes it.
+    let (mut e, mut t) = derive(&long);
+    assert_eq!(e.positions, localrank_model::config::Positions::FromStart);
+    Overrides { positions: Some(localrank_model::config::Positions::FromEnd), ..Overrides::default() }.apply(&long, &mut e, &mut t);
+    assert_eq!(e.positions, localrank_model::config::Positions::FromEnd);
     // A fixed context gets windows covering every event at that length...
     let (mut e, mut t) = derive(&long);
     Overrides { max_len: Some(100), ..Overrides::default() }.apply(&long, &mut e, &mut t);

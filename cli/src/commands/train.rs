@@ -71,6 +71,11 @@ pub struct TrainArgs {
     /// Where the item vectors start: bpr (BPR-MF item factors fitted on the same training events) or random [default: bpr; tuned]
     #[arg(long)]
     pub item_init: Option<localrank_model::config::ItemInit>,
+    /// How steps map to position rows: from_start (the window grows, then advances by half its
+    /// length; the browser re-encodes only new rows) or from_end (the newest event always at the
+    /// last row, as in SASRec; every event is a full pass) [default: from_start]
+    #[arg(long)]
+    pub positions: Option<localrank_model::config::Positions>,
     /// Where to train: cpu (every core) or gpu (the first wgpu adapter; needs a build with --features gpu)
     #[arg(long, default_value = "cpu")]
     pub device: localrank_model::TrainDevice,
@@ -106,6 +111,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
         validation_users: a.validation_users,
         exclude_seen: a.exclude_seen,
         item_init: a.item_init,
+        positions: a.positions,
     };
     if !a.tune_budget.is_finite() || a.tune_budget < 0.0 {
         return Err(CliError::Usage("--tune-budget must be a number of seconds >= 0".into()));

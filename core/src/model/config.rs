@@ -69,6 +69,17 @@ pub enum Positions {
     FromStart,
 }
 
+impl std::str::FromStr for Positions {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "from_end" => Ok(Positions::FromEnd),
+            "from_start" => Ok(Positions::FromStart),
+            other => Err(format!("unknown position layout {other:?}: use from_start or from_end")),
+        }
+    }
+}
+
 impl Positions {
     pub fn as_str(self) -> &'static str {
         match self {
