@@ -44,7 +44,7 @@ if (!tableOnly) {
 }
 
 const rows = [
-  '| log | users | items | events | localrank | encoder alone | item-kNN | BPR-MF | pop | localrank / item-kNN | int8 vs f32 (encoder) | chosen settings | engine weights (intent / server / affinity / neighbour) |',
+  '| log | users | items | events | localrank | encoder alone | item-kNN | BPR-MF | pop | localrank / item-kNN | int8 vs f32 (encoder, ± s.e.) | chosen settings | engine weights (intent / server / affinity / neighbour) |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const name of logs) {
@@ -61,9 +61,11 @@ for (const name of logs) {
   } catch { /* no train.json */ }
   const ratio = nd('localrank') / nd('item-knn');
   const int8 = r.quantization?.int8?.['relative_ndcg@10_change'];
+  // The change's standard error over the test users (reports from before it was measured lack it).
+  const int8se = r.quantization?.int8?.['relative_ndcg@10_stderr'];
   const w = r.engine_over_catalogue?.test?.weights;
   const weights = w ? `${w.intent} / ${w.server} / ${w.affinity} / ${w.neighbour}` : '–';
-  rows.push(`| ${name} | ${r.users} | ${r.items} | ${r.events} | ${f(nd('localrank'))} | ${f(nd('localrank-encoder'))} | ${f(nd('item-knn'))} | ${f(nd('bpr'))} | ${f(nd('pop'))} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '–'} | ${typeof int8 === 'number' ? `${(int8 * 100).toFixed(2)}%` : '–'} | ${settings} | ${weights} |`);
+  rows.push(`| ${name} | ${r.users} | ${r.items} | ${r.events} | ${f(nd('localrank'))} | ${f(nd('localrank-encoder'))} | ${f(nd('item-knn'))} | ${f(nd('bpr'))} | ${f(nd('pop'))} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '–'} | ${typeof int8 === 'number' ? `${int8 >= 0 ? '+' : ''}${(int8 * 100).toFixed(2)}%${typeof int8se === 'number' ? ` ± ${(int8se * 100).toFixed(2)}` : ''}` : '–'} | ${settings} | ${weights} |`);
 }
 const table = rows.join('\n');
 writeFileSync(join(cache, 'reports', 'log-shapes.md'), `${table}\n`);

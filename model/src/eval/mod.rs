@@ -9,7 +9,7 @@ pub mod metrics;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, SplitPart};
-pub use metrics::{rank_of, Metrics, MetricsSum};
+pub use metrics::{paired_ndcg10_change, rank_of, Metrics, MetricsSum, PairedChange};
 
 /// Anything that scores every item for a batch of users.
 pub trait Scorer {
@@ -47,6 +47,15 @@ fn excluded_mask(ds: &Dataset, user: usize, part: SplitPart, opts: &EvalOptions)
 pub fn evaluate(scorer: &dyn Scorer, ds: &Dataset, part: SplitPart, users: Option<&[usize]>, opts: &EvalOptions) -> Metrics {
     let all: Vec<usize> = (0..ds.num_users()).collect();
     mean_of(&target_ranks(scorer, ds, users.unwrap_or(&all), part, opts))
+}
+
+/// Each user's 0-based target rank (all users when None), in user order, and their mean
+/// metrics: what [`evaluate`] returns, plus the ranks a paired comparison
+/// ([`paired_ndcg10_change`]) needs.
+pub fn evaluate_ranks(scorer: &dyn Scorer, ds: &Dataset, part: SplitPart, users: Option<&[usize]>, opts: &EvalOptions) -> (Metrics, Vec<usize>) {
+    let all: Vec<usize> = (0..ds.num_users()).collect();
+    let ranks = target_ranks(scorer, ds, users.unwrap_or(&all), part, opts);
+    (mean_of(&ranks), ranks)
 }
 
 /// As [`evaluate`], with the users split over every core: for scorers that are plain Rust
