@@ -244,7 +244,6 @@ impl<'a> EngineInputs<'a> {
     }
 }
 
-/// The model as the browser loads it: the engine's own loader and CPU forward pass.
 /// Adds a paired change's fields to a report entry.
 fn merge(entry: &mut serde_json::Value, c: &PairedChange) {
     if let (Some(obj), Ok(serde_json::Value::Object(fields))) = (entry.as_object_mut(), serde_json::to_value(c)) {
@@ -252,6 +251,7 @@ fn merge(entry: &mut serde_json::Value, c: &PairedChange) {
     }
 }
 
+/// The model as the browser loads it: the engine's own loader and CPU forward pass.
 fn load_engine(dir: &Path) -> Result<ModelRuntime, CliError> {
     let (st, js) = (dir.join("model.safetensors"), dir.join("model.json"));
     let bytes = std::fs::read(&st).map_err(io_err(&st))?;

@@ -29,7 +29,7 @@ pub struct MetricsSum {
 impl MetricsSum {
     pub fn add_rank(&mut self, rank: usize) {
         self.users += 1;
-        let dcg = 1.0 / ((rank + 2) as f64).log2();
+        let dcg = dcg_of_rank(rank);
         if rank < 10 {
             self.sum.hr10 += 1.0;
             self.sum.ndcg10 += dcg;
@@ -62,9 +62,14 @@ pub fn rank_of(scores: &[f32], target: usize, excluded: &[bool]) -> usize {
     rank
 }
 
+/// The gain of a single held-out item at a 0-based rank, before any cut-off.
+fn dcg_of_rank(rank: usize) -> f64 {
+    1.0 / ((rank + 2) as f64).log2()
+}
+
 /// NDCG@10 of one 0-based rank (0 beyond the cut-off).
 pub fn ndcg10_of_rank(rank: usize) -> f64 {
-    if rank < 10 { 1.0 / ((rank + 2) as f64).log2() } else { 0.0 }
+    if rank < 10 { dcg_of_rank(rank) } else { 0.0 }
 }
 
 /// Two rankings of the same users compared user by user: how much NDCG@10 changed, and how

@@ -45,8 +45,7 @@ fn excluded_mask(ds: &Dataset, user: usize, part: SplitPart, opts: &EvalOptions)
 
 /// Full ranking over all items for `users` (all users when None).
 pub fn evaluate(scorer: &dyn Scorer, ds: &Dataset, part: SplitPart, users: Option<&[usize]>, opts: &EvalOptions) -> Metrics {
-    let all: Vec<usize> = (0..ds.num_users()).collect();
-    mean_of(&target_ranks(scorer, ds, users.unwrap_or(&all), part, opts))
+    evaluate_ranks(scorer, ds, part, users, opts).0
 }
 
 /// Each user's 0-based target rank (all users when None), in user order, and their mean
