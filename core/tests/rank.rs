@@ -190,7 +190,7 @@ fn a_models_tuned_weights_apply_when_it_computed_the_intent_and_the_call_still_w
     let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
     // The model's intent points at garden; its tuned weights trust the intent alone.
     let tuned = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 0.0 };
-    let intent = |blend| ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "test".into(), blend, blend_neighbours: None, repeat: None };
+    let intent = |blend| ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "test".into(), blend, blend_neighbours: None, repeat: None, repeat_scorer: None };
     let settings = RankOptions { diversity: Some(1.0), ..Default::default() }.resolve(RankSettings::default()).unwrap();
 
     let ranking = rank::rank(&pool, history.events(), &lookup, Some(intent(Some(tuned))), &settings);
@@ -347,7 +347,7 @@ fn the_neighbour_part_finds_items_like_one_history_item_that_the_intent_averages
     let history = history_of(&[("seen-x", EventKind::View, None, None), ("seen-y", EventKind::View, Some(vec![0.0, 1.0, 0.0]), None)]);
     let cache = history.vectors();
     let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
-    let intent = || ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: None, blend_neighbours: None, repeat: None };
+    let intent = || ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: None, blend_neighbours: None, repeat: None, repeat_scorer: None };
     let with = |neighbour: f64, all_parts: bool| {
         let weights = BlendWeightsInput { server: Some(0.0), affinity: Some(0.0), neighbour: Some(neighbour), ..Default::default() };
         let settings = RankOptions { weights: Some(weights), diversity: Some(1.0), ..Default::default() }.resolve(RankSettings { all_parts, ..RankSettings::default() }).unwrap();
@@ -434,7 +434,7 @@ fn a_models_neighbour_weight_applies_only_to_the_similarity_it_was_tuned_with() 
         let cache = history.vectors();
         let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
         let tuned = BlendWeights { intent: 1.0, server: 0.1, affinity: 0.0, neighbour: 2.0, repeat: 0.0 };
-        let intent = ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(tuned), blend_neighbours: source, repeat: None };
+        let intent = ModelIntent { vector: vec![0.0, 0.0, 1.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(tuned), blend_neighbours: source, repeat: None, repeat_scorer: None };
         rank::rank(pool, history.events(), &lookup, Some(intent), settings).weights.map(|w| w.neighbour)
     }
     let weights = |pool: &CandidatePool, source, settings: &RankSettings| weights(pool, &history, source, settings);
@@ -547,7 +547,7 @@ fn a_pools_rebuy_rate_scales_the_repeat_part_by_the_models_rebuy_mix() {
     let with = |rebuy_mix: f64| {
         let blend = BlendWeights { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 1.0 };
         let repeat = localrank_core::rank::RepeatParams { rebuy_mix, ..Default::default() };
-        let intent = ModelIntent { vector: vec![1.0, 0.0, 0.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(blend), blend_neighbours: None, repeat: Some(repeat) };
+        let intent = ModelIntent { vector: vec![1.0, 0.0, 0.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(blend), blend_neighbours: None, repeat: Some(repeat), repeat_scorer: None };
         let r = rank::rank(&pool, history.events(), &lookup, Some(intent), &settings);
         let part = |id: &str| r.items.iter().find(|i| i.id == id).unwrap().parts.repeat;
         (part("milk"), part("tea"), part("bread"))
@@ -571,7 +571,7 @@ fn a_models_repeat_params_and_weight_apply_and_old_model_json_gets_the_default_w
     let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
     let with = |repeat: Option<localrank_core::rank::RepeatParams>, weight: f64| {
         let blend = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: weight };
-        let intent = ModelIntent { vector: vec![1.0, 0.0, 0.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(blend), blend_neighbours: None, repeat };
+        let intent = ModelIntent { vector: vec![1.0, 0.0, 0.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(blend), blend_neighbours: None, repeat, repeat_scorer: None };
         rank::rank(&pool, history.events(), &lookup, Some(intent), &settings)
     };
     let tea = |r: &Ranking| r.items.iter().find(|i| i.id == "tea").unwrap().parts.repeat;
@@ -586,4 +586,73 @@ fn a_models_repeat_params_and_weight_apply_and_old_model_json_gets_the_default_w
     assert_eq!(old.repeat, BlendWeights::default().repeat);
     let bad = BlendWeights { repeat: f64::NAN, ..BlendWeights::default() };
     assert_eq!(bad.check().unwrap_err().0, "repeat");
+}
+
+/// A learned repeat scorer whose only input is `feature` (weight `w` on the standardised value).
+fn learned_on(feature: &str, w: f32) -> localrank_core::rank::LearnedRepeat {
+    use localrank_core::rank::REPEAT_FEATURES;
+    let n = REPEAT_FEATURES.len();
+    let mut linear = vec![0.0; n];
+    linear[REPEAT_FEATURES.iter().position(|f| *f == feature).expect("a feature name")] = w;
+    localrank_core::rank::LearnedRepeat {
+        features: REPEAT_FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+        mean: vec![0.0; n],
+        scale: vec![1.0; n],
+        hidden: vec![],
+        output: vec![],
+        linear,
+        bias: 0.0,
+    }
+}
+
+#[test]
+fn a_models_learned_repeat_scorer_replaces_the_rule_and_reads_the_pools_rebuy_rate() {
+    // Milk bought on four trips, tea on one more recent trip, bread once long ago.
+    let items: Vec<serde_json::Value> = [("milk", Some(0.2)), ("tea", Some(0.9)), ("bread", None)]
+        .iter()
+        .map(|(id, rate)| json!({ "id": id, "vector": [1.0, 0.0, 0.0], "repeat": true, "rebuyRate": rate }))
+        .collect();
+    let pool = pool(json!({ "dim": 3, "items": items }));
+    let history = purchases_on(&[("bread", 1.0), ("milk", 20.0), ("milk", 27.0), ("milk", 34.0), ("milk", 41.0), ("tea", 44.0)]);
+    let settings = RankSettings { now_ms: Some(NOW), ..RankSettings::default() };
+    let cache = history.vectors();
+    let lookup = |id: &str| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref()));
+    let with = |scorer: Option<localrank_core::rank::LearnedRepeat>| {
+        let blend = BlendWeights { intent: 0.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 1.0 };
+        let intent = ModelIntent { vector: vec![1.0, 0.0, 0.0], scores: None, backend: Backend::Cpu, fallback: None, version: "t".into(), blend: Some(blend), blend_neighbours: None, repeat: None, repeat_scorer: scorer };
+        let r = rank::rank(&pool, history.events(), &lookup, Some(intent), &settings);
+        let part = |id: &str| r.items.iter().find(|i| i.id == id).unwrap().parts.repeat;
+        (part("milk"), part("tea"), part("bread"))
+    };
+    // By purchase count: milk (4) above tea and bread (1 each); a probability in (0, 1).
+    let (milk, tea, bread) = with(Some(learned_on("purchases_log", 3.0)));
+    assert!(milk > tea && (tea - bread).abs() < 1e-6 && bread > 0.5 && milk < 1.0, "{milk} {tea} {bread}");
+    // By the pool's re-buy rate: tea (0.9) above milk (0.2); bread has none and gets the
+    // scorer's mean, 0, so a neutral 0.5.
+    let (milk, tea, bread) = with(Some(learned_on("rebuy_rate", 3.0)));
+    assert!(tea > milk && milk > bread && (bread - 0.5).abs() < 1e-6, "{milk} {tea} {bread}");
+    // By recency: tea (bought on the last trip) above bread.
+    let (_, tea, bread) = with(Some(learned_on("in_last_trip", 3.0)));
+    assert!(tea > bread, "{tea} {bread}");
+    // Without a scorer the rule applies (the default parameters: no model `repeat`).
+    let rule = localrank_core::rank::RepeatProfile::from_history(history.events()).scores(["milk"], Some(NOW), &Default::default())[0];
+    assert_eq!(with(None).0, rule);
+}
+
+#[test]
+fn a_learned_repeat_scorer_that_does_not_fit_the_engine_is_refused_naming_the_field() {
+    let mut s = learned_on("due", 1.0);
+    assert_eq!(s.check(), Ok(()));
+    s.features.swap(0, 1);
+    assert_eq!(s.check().unwrap_err().0, "features");
+    let mut s = learned_on("due", 1.0);
+    s.scale[3] = 0.0;
+    assert_eq!(s.check().unwrap_err().0, "scale");
+    let mut s = learned_on("due", 1.0);
+    s.hidden = vec![vec![0.0; 3]];
+    s.output = vec![1.0];
+    assert_eq!(s.check().unwrap_err().0, "hidden");
+    let mut s = learned_on("due", 1.0);
+    s.linear[0] = f32::NAN;
+    assert_eq!(s.check().unwrap_err().0, "linear");
 }

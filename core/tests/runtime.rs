@@ -167,6 +167,18 @@ fn config_errors_name_the_field() {
     let blend = tuned.config().blend.expect("blend kept");
     assert_eq!((blend.intent, blend.server, blend.affinity), (1.0, 0.2, 1.5));
     assert_eq!(IntentEncoder::load(&bytes, &json).expect("loads").config().blend, None, "untuned models have none");
+    // So is a learned repeat scorer: it must list this engine's features, in order.
+    let names: Vec<String> = localrank_core::rank::REPEAT_FEATURES.iter().map(|f| format!("{f:?}")).collect();
+    let n = names.len();
+    let scorer = |features: &[String], scale: f32| {
+        let v = |x: f32| format!("[{}]", vec![x.to_string(); n].join(","));
+        format!(r#"{{"features":[{}],"mean":{},"scale":{},"hidden":[],"output":[],"linear":{},"bias":0}}"#, features.join(","), v(0.0), v(scale), v(0.5))
+    };
+    let with_scorer = |s: String| json.replacen('{', &format!("{{\"repeat_scorer\":{s},"), 1);
+    let loaded = IntentEncoder::load(&bytes, &with_scorer(scorer(&names, 1.0))).expect("a valid scorer loads");
+    assert_eq!(loaded.config().repeat_scorer.as_ref().map(|s| s.linear.len()), Some(n));
+    assert_eq!(field(&with_scorer(scorer(&names[1..], 1.0))), "repeat_scorer.features", "a scorer of another engine version");
+    assert_eq!(field(&with_scorer(scorer(&names, -1.0))), "repeat_scorer.scale");
 }
 
 #[test]

@@ -58,6 +58,7 @@ impl EncoderConfig {
             positions: self.positions,
             blend: None,
             blend_neighbours: None,
+            repeat_scorer: None,
             repeat: None,
         }
     }

@@ -16,7 +16,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use localrank_core::format::{self, ItemNeighbours, ItemTable, TensorDtype, ITEM_NEIGHBOURS, ITEM_NEIGHBOUR_WEIGHTS, ITEM_REBUY_RATES};
 use localrank_core::model::ModelConfig;
-use localrank_core::rank::{BlendWeights, NeighbourSource, RepeatParams};
+use localrank_core::rank::{BlendWeights, LearnedRepeat, NeighbourSource, RepeatParams};
 use serde::{Deserialize, Serialize};
 
 use crate::config::EncoderConfig;
@@ -234,12 +234,14 @@ pub fn set_blend(dir: &Path, blend: BlendWeights, source: Option<NeighbourSource
     std::fs::write(&path, erased::Json::to_json(&mj)).map_err(io_err(&path))
 }
 
-/// Records tuned repeat parameters in a model directory's model.json (`repeat`, next to `blend`).
-pub fn set_repeat(dir: &Path, repeat: RepeatParams) -> Result<()> {
+/// Records tuned repeat parameters in a model directory's model.json (`repeat`, next to `blend`)
+/// and the learned repeat scorer (`repeat_scorer`; None removes an earlier one).
+pub fn set_repeat(dir: &Path, repeat: RepeatParams, scorer: Option<LearnedRepeat>) -> Result<()> {
     let path = dir.join("model.json");
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
     let mut mj: ModelJson = serde_json::from_slice(&bytes).map_err(|e| ModelError::Json { path: path.clone(), message: e.to_string() })?;
     mj.config.repeat = Some(repeat);
+    mj.config.repeat_scorer = scorer;
     std::fs::write(&path, erased::Json::to_json(&mj)).map_err(io_err(&path))
 }
 

@@ -72,26 +72,35 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let setup = NextBasketSetup::new(&ds)?;
 
     let t = Instant::now();
-    let tuning = setup.tune(Some(&encoder), BATCH);
-    let (w, params) = (tuning.blend, tuning.repeat);
+    let learned = setup.fit_repeat_scorer();
     log(&format!(
-        "tuned on validation ({} grid points, {:.0}s): intent {} / server {} / affinity {} / repeat {}, half-life {} days, due mix {}, re-buy mix {} → NDCG@10 {:.4} (engine defaults {:.4}, intent alone {:.4})",
+        "learned repeat scorer: {} ({:.0}s)",
+        if learned.is_some() { "fitted on the training baskets" } else { "not fitted (too few repeat purchases)" },
+        t.elapsed().as_secs_f64()
+    ));
+    let tuning = setup.tune(Some(&encoder), learned.as_ref(), BATCH);
+    let (w, params) = (tuning.blend, tuning.repeat);
+    let scorer = tuning.repeat_scorer.as_ref();
+    log(&format!(
+        "tuned on validation ({} grid points, {:.0}s): intent {} / server {} / affinity {} / repeat {}, {} → NDCG@10 {:.4} (engine defaults {:.4}, intent alone {:.4})",
         tuning.grid_points,
         t.elapsed().as_secs_f64(),
         w.intent,
         w.server,
         w.affinity,
         w.repeat,
-        params.half_life_days,
-        params.due_mix,
-        params.rebuy_mix,
+        if scorer.is_some() {
+            "the learned repeat scorer".to_string()
+        } else {
+            format!("the rule: half-life {} days, due mix {}, re-buy mix {}", params.half_life_days, params.due_mix, params.rebuy_mix)
+        },
         tuning.validation_tuned,
         tuning.validation_default,
         tuning.validation_intent_only
     ));
     if !a.keep_blend {
         set_blend(&dir, w, None)?;
-        set_repeat(&dir, params)?;
+        set_repeat(&dir, params, tuning.repeat_scorer.clone())?;
         log(&format!("blend and repeat parameters written to {} (re-run `localrank export --protocol next-basket` to ship them)", dir.join("model.json").display()));
     }
 
@@ -101,7 +110,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         models.insert(name.to_string(), serde_json::to_value(m).unwrap_or_default());
     };
     let t = Instant::now();
-    record("localrank", setup.evaluate(SplitPart::Test, Some(&encoder), w, &params, BATCH), log);
+    record("localrank", setup.evaluate(SplitPart::Test, Some(&encoder), w, &params, scorer, BATCH), log);
     log(&format!("  (localrank test scoring {:.1}s)", t.elapsed().as_secs_f64()));
     let mut variants = serde_json::Map::new();
     let mut variant = |name: &str, m: SplitMetrics, log: &mut dyn FnMut(&str)| {
@@ -109,9 +118,9 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         variants.insert(name.to_string(), serde_json::to_value(m).unwrap_or_default());
     };
     variant("intent alone", evaluate_baskets(&encoder, &ds, SplitPart::Test, None, BATCH), log);
-    variant("tuned blend without the intent", setup.evaluate(SplitPart::Test, None, BlendWeights { intent: 0.0, ..w }, &params, BATCH), log);
+    variant("tuned blend without the intent", setup.evaluate(SplitPart::Test, None, BlendWeights { intent: 0.0, ..w }, &params, scorer, BATCH), log);
     let defaults = BlendWeights { neighbour: 0.0, ..BlendWeights::default() };
-    variant("engine default weights and rule", setup.evaluate(SplitPart::Test, Some(&encoder), defaults, &Default::default(), BATCH), log);
+    variant("engine default weights and rule", setup.evaluate(SplitPart::Test, Some(&encoder), defaults, &Default::default(), None, BATCH), log);
 
     if !a.no_baselines {
         for kind in [TopFreqKind::Global, TopFreqKind::Personal, TopFreqKind::PersonalThenGlobal] {

@@ -82,7 +82,7 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         }
         let lists = (a.neighbours > 0).then(|| cooccurrence_neighbours(&ds, a.neighbours));
         let rates = Some(rebuy_rates(&ds)).filter(|r| r.iter().any(|&r| r > 0.0));
-        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), (lists, rates), mj.config.repeat)
+        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), (lists, rates), mj.config.repeat.map(|r| (r, mj.config.repeat_scorer.clone())))
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {
@@ -91,8 +91,8 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         if let Some((blend, source)) = blend {
             set_blend(&dir, blend, source)?;
         }
-        if let Some(params) = repeat {
-            set_repeat(&dir, params)?;
+        if let Some((params, scorer)) = &repeat {
+            set_repeat(&dir, *params, scorer.clone())?;
         }
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
         log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes)", dir.display(), size("model.safetensors"), size("items.safetensors")));

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 use crate::history::EventKind;
-use crate::rank::{BlendWeights, NeighbourSource, RepeatParams};
+use crate::rank::{BlendWeights, LearnedRepeat, NeighbourSource, RepeatParams};
 
 pub const FORMAT_NAME: &str = "localrank-intent-encoder";
 /// The newest model.json version: 2 added `positions: "from_start"`. Version 1 files (no
@@ -157,6 +157,10 @@ pub struct ModelConfig {
     /// next-basket`); absent: the engine's defaults ([`RepeatParams::default`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<RepeatParams>,
+    /// The learned "buy it again" scorer (`localrank eval --protocol next-basket`), which gives
+    /// the repeat part in place of the `repeat` rule; absent: the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_scorer: Option<LearnedRepeat>,
 }
 
 /// Upper bounds that keep a hostile or mistaken config from asking for gigabytes; far above any
@@ -221,6 +225,9 @@ impl ModelConfig {
         }
         if let Some(repeat) = &self.repeat {
             repeat.check().map_err(|(name, reason)| ModelError::config(&format!("repeat.{name}"), reason))?;
+        }
+        if let Some(scorer) = &self.repeat_scorer {
+            scorer.check().map_err(|(name, reason)| ModelError::config(&format!("repeat_scorer.{name}"), reason))?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ pub mod mmr;
 pub mod neighbours;
 pub mod options;
 pub mod repeat;
+pub mod repeat_learned;
 pub mod score;
 pub mod signals;
 mod slots;
@@ -33,6 +34,7 @@ use crate::model::{EncoderStep, ModelError};
 use crate::pool::CandidatePool;
 pub use options::{BlendWeights, BlendWeightsInput, NeighbourSource, RankOptions, RankSettings};
 pub use repeat::{RepeatInfo, RepeatParams, RepeatProfile, OCCASION_GAP_MS};
+pub use repeat_learned::{LearnedRepeat, REPEAT_FEATURES};
 pub use score::{cosine, cosine_scores};
 use neighbours::HistoryNeighbours;
 use signals::HistoryStep;
@@ -189,6 +191,8 @@ pub struct ModelIntent {
     pub blend_neighbours: Option<NeighbourSource>,
     /// The model's tuned repeat parameters (model.json `repeat`), if it has them.
     pub repeat: Option<RepeatParams>,
+    /// The model's learned repeat scorer (model.json `repeat_scorer`), if it has one.
+    pub repeat_scorer: Option<LearnedRepeat>,
 }
 
 /// The loaded model, for [`rank_for_shopper`]: it turns the history into the intent.
@@ -272,6 +276,7 @@ async fn model_intent<G: GpuDevice>(
         blend: config.blend,
         blend_neighbours: config.blend_neighbours,
         repeat: config.repeat,
+        repeat_scorer: config.repeat_scorer.clone(),
     }))
 }
 
@@ -288,11 +293,13 @@ fn rank_steps<'a>(
     let mut backend_reason = None;
     let mut model_blend = None;
     let mut repeat_params = RepeatParams::default();
+    let mut repeat_scorer = None;
     let (intent, source, backend) = match model {
         Some(m) if m.vector.len() == pool.dim => {
             precomputed = m.scores.filter(|s| s.len() == pool.len());
             model_version = Some(m.version);
             repeat_params = m.repeat.unwrap_or_default();
+            repeat_scorer = m.repeat_scorer;
             backend_reason = m.fallback;
             // A neighbour weight tuned with the other similarity than this pool's does not fit
             // its scale: the model contributes none (a call's own weight still applies below).
@@ -349,9 +356,10 @@ fn rank_steps<'a>(
     let profile = if personalized && (w.repeat > 0.0 || settings.all_parts) { RepeatProfile::from_history(history) } else { RepeatProfile::default() };
     let mut repeat = vec![0.0f32; pool.len()];
     if !profile.is_empty() {
-        for (id, part) in profile.scorer(settings.now_ms, &repeat_params).each_bought() {
+        let scorer = profile.scorer(settings.now_ms, &repeat_params, repeat_scorer.as_ref());
+        for id in scorer.bought() {
             if let Some(p) = pool.position(id).filter(|&p| pool.items[p].repeat) {
-                repeat[p] = part * repeat_params.rebuy_factor(pool.items[p].rebuy_rate);
+                repeat[p] = scorer.part(id, pool.items[p].rebuy_rate);
             }
         }
     }

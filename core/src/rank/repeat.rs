@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "tsify")]
 use tsify::Tsify;
 
+use super::repeat_learned::{LearnedRepeat, DECAY_HALF_LIVES_DAYS, NUM_REPEAT_FEATURES, REBUY_FEATURE};
 use crate::history::{EventKind, StoredEvent};
 
 const MS_PER_DAY: f64 = 86_400_000.0;
@@ -129,6 +130,9 @@ pub struct RepeatProfile<'h> {
     /// Sorted by item id, for binary search: a sorted list costs the wasm far less code than
     /// another `HashMap` instantiation, and a shopper's distinct purchases are few.
     items: Vec<(&'h str, Occasions)>,
+    /// When each shopping trip began, oldest first: purchases of any items less than
+    /// [`OCCASION_GAP_MS`] after the previous purchase belong to its trip.
+    trips: Vec<f64>,
     /// The newest event's time: "now" when the caller has no clock.
     newest_ms: f64,
 }
@@ -151,6 +155,16 @@ impl<'h> RepeatProfile<'h> {
                 purchases.push((item, event.timestamp));
             }
         }
+        let mut times: Vec<f64> = purchases.iter().map(|p| p.1).collect();
+        crate::sort::sort_by(&mut times, f64::total_cmp);
+        let mut trips: Vec<f64> = Vec::new();
+        let mut previous = f64::NEG_INFINITY;
+        for t in times {
+            if t - previous >= OCCASION_GAP_MS {
+                trips.push(t);
+            }
+            previous = t;
+        }
         crate::sort::sort_by(&mut purchases, |a, b| a.0.cmp(b.0).then(a.1.total_cmp(&b.1)));
         let mut items: Vec<(&'h str, Occasions)> = Vec::new();
         for (item, time) in purchases {
@@ -163,7 +177,7 @@ impl<'h> RepeatProfile<'h> {
                 _ => items.push((item, Occasions(vec![time]))),
             }
         }
-        RepeatProfile { items, newest_ms: if newest_ms.is_finite() { newest_ms } else { 0.0 } }
+        RepeatProfile { items, trips, newest_ms: if newest_ms.is_finite() { newest_ms } else { 0.0 } }
     }
 
     fn occasions(&self, id: &str) -> Option<&Occasions> {
@@ -187,15 +201,16 @@ impl<'h> RepeatProfile<'h> {
 
     /// The repeat part of every item in `ids` (0 for items never bought), in [0, 1].
     pub fn scores<'a>(&self, ids: impl IntoIterator<Item = &'a str>, now_ms: Option<f64>, params: &RepeatParams) -> Vec<f32> {
-        let scorer = self.scorer(now_ms, params);
-        ids.into_iter().map(|id| scorer.score(id)).collect()
+        let scorer = self.scorer(now_ms, params, None);
+        ids.into_iter().map(|id| scorer.part(id, None)).collect()
     }
 
-    /// A scorer for many lookups at one time (the normaliser computed once).
-    pub fn scorer(&self, now_ms: Option<f64>, params: &RepeatParams) -> RepeatScorer<'_, 'h> {
+    /// A scorer for many lookups at one time (the normaliser computed once). With `learned`
+    /// (a model's `repeat_scorer`), that network gives the part and `params` only its clock.
+    pub fn scorer<'s>(&'s self, now_ms: Option<f64>, params: &RepeatParams, learned: Option<&'s LearnedRepeat>) -> RepeatScorer<'s, 'h> {
         let now = self.clock(now_ms);
         let max = self.items.iter().map(|(_, o)| decayed_count(o, now, params.half_life_days)).fold(0.0f32, f32::max);
-        RepeatScorer { profile: self, now, params: *params, max }
+        RepeatScorer { profile: self, now, params: *params, max, learned }
     }
 
     /// What the history says about `id`, if the shopper bought it.
@@ -216,20 +231,64 @@ pub struct RepeatScorer<'p, 'h> {
     now: f64,
     params: RepeatParams,
     max: f32,
+    learned: Option<&'p LearnedRepeat>,
 }
 
 impl RepeatScorer<'_, '_> {
-    pub fn score(&self, id: &str) -> f32 {
-        match self.profile.occasions(id) {
-            Some(occasions) => self.score_occasions(occasions),
-            None => 0.0,
+    /// The repeat part of `id` (0 for an item never bought), given its re-buy rate when the
+    /// pool carries one: the learned network's, or the rule's scaled by the re-buy factor.
+    pub fn part(&self, id: &str, rebuy_rate: Option<f32>) -> f32 {
+        let Some(occasions) = self.profile.occasions(id) else { return 0.0 };
+        match self.learned {
+            Some(learned) => learned.part(&self.features(occasions, rebuy_rate.unwrap_or(learned.mean[REBUY_FEATURE]))),
+            None => self.score_occasions(occasions) * self.params.rebuy_factor(rebuy_rate),
         }
     }
 
-    /// Every item the shopper bought with its part: a ranking visits these few instead of
-    /// looking up each of the pool's items here.
-    pub fn each_bought(&self) -> impl Iterator<Item = (&str, f32)> + '_ {
-        self.profile.items.iter().map(|(id, occasions)| (*id, self.score_occasions(occasions)))
+    /// The learned scorer's inputs for a bought `id` (None: never bought), in the order of
+    /// [`super::repeat_learned::REPEAT_FEATURES`]: what the trainer fits on.
+    pub fn features_of(&self, id: &str, rebuy_rate: f32) -> Option<[f32; NUM_REPEAT_FEATURES]> {
+        self.profile.occasions(id).map(|o| self.features(o, rebuy_rate))
+    }
+
+    /// The items the shopper bought: a ranking visits these few instead of looking up each of
+    /// the pool's items here.
+    pub fn bought(&self) -> impl Iterator<Item = &str> + '_ {
+        self.profile.items.iter().map(|(id, _)| *id)
+    }
+
+    fn features(&self, occasions: &Occasions, rebuy_rate: f32) -> [f32; NUM_REPEAT_FEATURES] {
+        let trips = &self.profile.trips;
+        let n = occasions.0.len() as f32;
+        let days = |ms: f64| (ms / MS_PER_DAY) as f32;
+        let since = days((self.now - occasions.last()).max(OCCASION_GAP_MS));
+        let last_trip = trips.last().copied().unwrap_or(0.0);
+        let fifth_last_trip = trips.get(trips.len().saturating_sub(5)).copied().unwrap_or(0.0);
+        let recent = occasions.0.iter().filter(|&&t| t >= fifth_last_trip).count().min(5) as f32;
+        let (due, log_ratio, usual_log) = match occasions.usual_interval_ms() {
+            Some(usual) => {
+                let ratio = (since / days(usual)).ln();
+                ((-0.5 * ratio * ratio).exp(), ratio.clamp(-3.0, 3.0), days(usual).ln_1p())
+            }
+            None => (0.0, 0.0, 0.0),
+        };
+        let decayed = |k: usize| decayed_count(occasions, self.now, DECAY_HALF_LIVES_DAYS[k]).ln_1p();
+        [
+            (trips.len() as f32).ln_1p(),
+            rebuy_rate,
+            n.ln_1p(),
+            decayed(0),
+            decayed(1),
+            decayed(2),
+            decayed(3),
+            since.ln_1p(),
+            due,
+            log_ratio,
+            n / (trips.len() as f32).max(1.0),
+            f32::from(u8::from(occasions.last() >= last_trip)),
+            recent / 5.0,
+            usual_log,
+        ]
     }
 
     fn score_occasions(&self, occasions: &Occasions) -> f32 {

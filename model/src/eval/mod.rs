@@ -4,6 +4,7 @@
 pub mod basket;
 pub mod blend;
 pub mod next_basket;
+pub mod repeat_fit;
 pub mod metrics;
 
 use serde::{Deserialize, Serialize};

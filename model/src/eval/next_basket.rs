@@ -23,11 +23,12 @@
 use std::cmp::Ordering;
 
 use localrank_core::pool::{CandidatePool, PoolInput};
-use localrank_core::rank::{signals, BlendWeights, RankSettings, RepeatParams, RepeatProfile, ScoreParts};
+use localrank_core::rank::{signals, BlendWeights, LearnedRepeat, RankSettings, RepeatParams, RepeatProfile, ScoreParts};
 use localrank_core::{EventKind, StoredEvent};
 use serde::{Deserialize, Serialize};
 
 use super::basket::{top_n, BasketCase, SplitMetrics, SplitSum, TOP};
+use super::repeat_fit::{fit_repeat_scorer, RepeatFitOptions};
 use super::Scorer;
 use crate::data::rebuy::rebuy_rates;
 use crate::data::{Dataset, Event, SplitPart};
@@ -96,11 +97,17 @@ impl<'a> NextBasketSetup<'a> {
         UserInputs { history, now_ms: target.ts as f64 * 1000.0, affinity }
     }
 
-    /// The repeat part of each of `items` (0 for items never bought).
-    fn repeat_scores(&self, inputs: &UserInputs, items: &[u32], params: &RepeatParams) -> Vec<f32> {
+    /// The repeat part of each of `items` (0 for items never bought): the rule with `params`,
+    /// or the `learned` scorer.
+    fn repeat_scores(&self, inputs: &UserInputs, items: &[u32], params: &RepeatParams, learned: Option<&LearnedRepeat>) -> Vec<f32> {
         let profile = RepeatProfile::from_history(&inputs.history);
-        let scorer = profile.scorer(Some(inputs.now_ms), params);
-        items.iter().map(|&i| scorer.score(&self.ds.item_ids[i as usize]) * params.rebuy_factor(self.rebuy.get(i as usize).copied())).collect()
+        let scorer = profile.scorer(Some(inputs.now_ms), params, learned);
+        items.iter().map(|&i| scorer.part(&self.ds.item_ids[i as usize], self.rebuy.get(i as usize).copied())).collect()
+    }
+
+    /// Fits the learned repeat scorer on the training baskets (None: too few repeats).
+    pub fn fit_repeat_scorer(&self) -> Option<LearnedRepeat> {
+        fit_repeat_scorer(self.ds, &self.rebuy, &RepeatFitOptions::default())
     }
 
     fn parts(&self, inputs: &UserInputs, intent: &[f32], item: usize, repeat: f32) -> ScoreParts {
@@ -109,7 +116,7 @@ impl<'a> NextBasketSetup<'a> {
 
     /// Every item's blended score for `users` on `part`; `intent` gives each user's cosine per
     /// item (None: no model, the intent part is 0).
-    pub fn scores(&self, users: &[usize], part: SplitPart, intent: Option<&dyn Scorer>, w: BlendWeights, params: &RepeatParams) -> Vec<Vec<f32>> {
+    pub fn scores(&self, users: &[usize], part: SplitPart, intent: Option<&dyn Scorer>, w: BlendWeights, params: &RepeatParams, learned: Option<&LearnedRepeat>) -> Vec<Vec<f32>> {
         let intents = intent.map(|s| s.score(self.ds, users, part));
         let all: Vec<u32> = (0..self.ds.num_items() as u32).collect();
         users
@@ -117,7 +124,7 @@ impl<'a> NextBasketSetup<'a> {
             .enumerate()
             .map(|(k, &u)| {
                 let inputs = self.inputs(u, part);
-                let repeat = self.repeat_scores(&inputs, &all, params);
+                let repeat = self.repeat_scores(&inputs, &all, params, learned);
                 let intent = intents.as_ref().map_or(&[][..], |v| v[k].as_slice());
                 (0..self.ds.num_items()).map(|i| w.score(&self.parts(&inputs, intent, i, repeat[i]))).collect()
             })
@@ -125,25 +132,29 @@ impl<'a> NextBasketSetup<'a> {
     }
 
     /// Next-basket metrics of the blend on `part`.
-    pub fn evaluate(&self, part: SplitPart, intent: Option<&dyn Scorer>, w: BlendWeights, params: &RepeatParams, batch: usize) -> SplitMetrics {
-        let scorer = BlendScorer { setup: self, intent, w, params: *params };
+    pub fn evaluate(&self, part: SplitPart, intent: Option<&dyn Scorer>, w: BlendWeights, params: &RepeatParams, learned: Option<&LearnedRepeat>, batch: usize) -> SplitMetrics {
+        let scorer = BlendScorer { setup: self, intent, w, params: *params, learned };
         super::basket::evaluate_baskets(&scorer, self.ds, part, None, batch)
     }
 
-    /// Tunes the blend and repeat parameters on the validation baskets of every user.
-    pub fn tune(&self, intent: Option<&dyn Scorer>, batch: usize) -> NextBasketTuning {
+    /// Tunes the blend and repeat parameters on the validation baskets of every user; with
+    /// `learned` (from [`Self::fit_repeat_scorer`]), that scorer competes with the rule's grid
+    /// as one more repeat setting, and wins only if it scores higher on validation.
+    pub fn tune(&self, intent: Option<&dyn Scorer>, learned: Option<&LearnedRepeat>, batch: usize) -> NextBasketTuning {
         let combos: Vec<(f64, f64)> = SERVER_GRID.iter().flat_map(|&s| AFFINITY_GRID.iter().map(move |&a| (s, a))).collect();
         let params: Vec<RepeatParams> = HALF_LIFE_GRID
             .iter()
             .flat_map(|&h| DUE_MIX_GRID.iter().flat_map(move |&d| REBUY_MIX_GRID.iter().map(move |&r| RepeatParams { half_life_days: h, due_mix: d, rebuy_mix: r })))
             .collect();
+        // Repeat settings: each rule parameter set, then the learned scorer (if any) last.
+        let rules: Vec<(RepeatParams, Option<&LearnedRepeat>)> = params.iter().map(|&p| (p, None)).chain(learned.map(|l| (RepeatParams::default(), Some(l)))).collect();
         let users: Vec<usize> = (0..self.ds.num_users()).collect();
         let mut cases = Vec::with_capacity(users.len());
         for chunk in users.chunks(batch.max(1)) {
             let intents = intent.map(|s| s.score(self.ds, chunk, SplitPart::Validation));
             for (k, &u) in chunk.iter().enumerate() {
                 let intent = intents.as_ref().map_or(&[][..], |v| v[k].as_slice());
-                cases.push(self.tune_case(u, intent, &combos, &params));
+                cases.push(self.tune_case(u, intent, &combos, &rules));
             }
         }
         let point = |c: usize, r: f64, p: usize| {
@@ -151,7 +162,7 @@ impl<'a> NextBasketSetup<'a> {
             let w = BlendWeights { intent: 1.0, server, affinity, neighbour: 0.0, repeat: r };
             (validation_metrics(&cases, c, p, w).all.ndcg10, w, p)
         };
-        let default_p = params.iter().position(|p| *p == RepeatParams::default()).unwrap_or(0);
+        let default_p = rules.iter().position(|r| r.0 == RepeatParams::default() && r.1.is_none()).unwrap_or(0);
         let mut points = 0;
         // Only a strictly better point replaces the incumbent, so ties keep the earlier
         // (smaller) weights.
@@ -171,7 +182,7 @@ impl<'a> NextBasketSetup<'a> {
         // point again at the chosen repeat settings, then (2) once more where (3) moved.
         let repeat_round = |best: &mut (f64, BlendWeights, usize), points: &mut usize| {
             let c = c_best(&best.1);
-            for pi in 0..params.len() {
+            for pi in 0..rules.len() {
                 for &r in &REPEAT_GRID {
                     *points += 1;
                     let p = point(c, r, pi);
@@ -198,7 +209,8 @@ impl<'a> NextBasketSetup<'a> {
         let defaults = BlendWeights { neighbour: 0.0, ..BlendWeights::default() };
         NextBasketTuning {
             blend,
-            repeat: params[pi],
+            repeat: rules[pi].0,
+            repeat_scorer: rules[pi].1.cloned(),
             validation_tuned: ndcg,
             validation_default: validation_metrics(&cases, c_best(&defaults), default_p, defaults).all.ndcg10,
             validation_intent_only: point(0, 0.0, default_p).0,
@@ -209,11 +221,11 @@ impl<'a> NextBasketSetup<'a> {
     /// One validation user's compressed parts: the bought items' parts (repeat 0) and their
     /// repeat part per parameter set, and per server/affinity point the top of the never-bought
     /// items (whose score no repeat setting changes).
-    fn tune_case(&self, user: usize, intent: &[f32], combos: &[(f64, f64)], params: &[RepeatParams]) -> TuneCase {
+    fn tune_case(&self, user: usize, intent: &[f32], combos: &[(f64, f64)], rules: &[(RepeatParams, Option<&LearnedRepeat>)]) -> TuneCase {
         let case = BasketCase::of(self.ds, user, SplitPart::Validation);
         let inputs = self.inputs(user, SplitPart::Validation);
         let bought_parts = case.bought.iter().map(|&i| self.parts(&inputs, intent, i as usize, 0.0)).collect();
-        let repeat = params.iter().map(|p| self.repeat_scores(&inputs, &case.bought, p)).collect();
+        let repeat = rules.iter().map(|(p, l)| self.repeat_scores(&inputs, &case.bought, p, *l)).collect();
         let mut scores = vec![0f32; self.ds.num_items()];
         let lists = combos
             .iter()
@@ -265,7 +277,12 @@ fn validation_metrics(cases: &[TuneCase], combo: usize, params: usize, w: BlendW
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NextBasketTuning {
     pub blend: BlendWeights,
+    /// The rule's parameters (the defaults when the learned scorer won).
     pub repeat: RepeatParams,
+    /// The learned scorer, when it beat the rule on validation (its weights go to model.json,
+    /// not into the report).
+    #[serde(skip)]
+    pub repeat_scorer: Option<LearnedRepeat>,
     #[serde(rename = "validation_ndcg@10_tuned")]
     pub validation_tuned: f64,
     /// The engine's built-in weights and repeat rule (neighbour part off).
@@ -282,11 +299,12 @@ pub struct BlendScorer<'s, 'a> {
     pub intent: Option<&'s dyn Scorer>,
     pub w: BlendWeights,
     pub params: RepeatParams,
+    pub learned: Option<&'s LearnedRepeat>,
 }
 
 impl Scorer for BlendScorer<'_, '_> {
     fn score(&self, _ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
-        self.setup.scores(users, part, self.intent, self.w, &self.params)
+        self.setup.scores(users, part, self.intent, self.w, &self.params, self.learned)
     }
 }
 
@@ -395,16 +413,35 @@ mod tests {
         let setup = NextBasketSetup::new(&ds).expect("setup");
         let w = BlendWeights { intent: 1.0, server: 0.0, affinity: 0.0, neighbour: 0.0, repeat: 1.0 };
         let params = RepeatParams::default();
-        let scores = setup.scores(&[0], SplitPart::Test, None, w, &params);
+        let scores = setup.scores(&[0], SplitPart::Test, None, w, &params, None);
         assert_eq!(top_n(&scores[0], 1, |_| false), vec![0], "the weekly staple ranks first: {:?}", scores[0]);
         assert!(scores[0][0] > 0.0 && scores[0][0] <= 1.0);
-        let t = setup.tune(None, 2);
+        let t = setup.tune(None, None, 2);
         // The tuned point's validation NDCG@10 from the compressed search equals the dense
         // scorer's on the same weights.
-        let dense = setup.evaluate(SplitPart::Validation, None, t.blend, &t.repeat, 2);
+        let dense = setup.evaluate(SplitPart::Validation, None, t.blend, &t.repeat, t.repeat_scorer.as_ref(), 2);
         assert!((dense.all.ndcg10 - t.validation_tuned).abs() < 1e-12, "{} vs {}", dense.all.ndcg10, t.validation_tuned);
         assert!(t.validation_tuned >= t.validation_default && t.validation_tuned >= t.validation_intent_only, "{t:?}");
         assert!(t.grid_points > REPEAT_GRID.len());
+        // A learned scorer competes as one more repeat setting; whichever wins, the compressed
+        // search and the dense scorer agree on it.
+        let n = localrank_core::rank::REPEAT_FEATURES.len();
+        let mut linear = vec![0.0; n];
+        linear[2] = 2.0; // purchases_log: the staple first
+        let learned = LearnedRepeat {
+            features: localrank_core::rank::REPEAT_FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+            mean: vec![0.0; n],
+            scale: vec![1.0; n],
+            hidden: vec![],
+            output: vec![],
+            linear,
+            bias: -1.0,
+        };
+        let scores = setup.scores(&[0], SplitPart::Test, None, w, &params, Some(&learned));
+        assert_eq!(top_n(&scores[0], 1, |_| false), vec![0], "the learned scorer also puts the staple first: {:?}", scores[0]);
+        let t = setup.tune(None, Some(&learned), 2);
+        let dense = setup.evaluate(SplitPart::Validation, None, t.blend, &t.repeat, t.repeat_scorer.as_ref(), 2);
+        assert!((dense.all.ndcg10 - t.validation_tuned).abs() < 1e-12, "{} vs {}", dense.all.ndcg10, t.validation_tuned);
     }
 
     #[test]

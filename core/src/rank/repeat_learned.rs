@@ -1,0 +1,108 @@
+//! The learned "buy it again" scorer: a small network over what the shopper's own purchase
+//! history says about an item (how often, how recently at several time scales, how due against
+//! its usual interval, how much of their trips it is in), trained by `localrank eval
+//! --protocol next-basket` on the store's own baskets and shipped in model.json
+//! (`repeat_scorer`). It replaces the hand-written frequency × recency × due-ness rule of
+//! [`super::repeat`] when a model carries one: on Complete Journey the rule ranks re-buys at
+//! 1.06 × GP-TopFreq and the learned scorer at 1.09 × (docs/training.md, "Repeat purchases").
+//!
+//! The part is the network's probability that the item is in the next basket, in (0, 1). The
+//! features are computed by [`super::repeat::RepeatProfile`] from the history alone, plus the
+//! item's public re-buy rate when the pool carries one (otherwise the training mean, so the
+//! feature says nothing); nothing leaves the device.
+
+use serde::{Deserialize, Serialize};
+
+/// The features, in order, by the names model.json lists them under (`repeat_scorer.features`).
+/// One definition: the trainer and the engine both compute them with
+/// [`super::repeat::RepeatScorer::features`], and a model listing other names is refused.
+pub const REPEAT_FEATURES: [&str; 14] = [
+    "trips_log",
+    "rebuy_rate",
+    "purchases_log",
+    "decayed_7d_log",
+    "decayed_30d_log",
+    "decayed_90d_log",
+    "decayed_365d_log",
+    "days_since_log",
+    "due",
+    "due_log_ratio",
+    "trip_share",
+    "in_last_trip",
+    "last_5_trips_share",
+    "usual_days_log",
+];
+
+/// Number of features.
+pub const NUM_REPEAT_FEATURES: usize = REPEAT_FEATURES.len();
+
+/// The index of the re-buy rate feature (the one input that comes from the pool, not the history).
+pub const REBUY_FEATURE: usize = 1;
+
+/// Half-lives of the decayed purchase counts (features 3–6).
+pub const DECAY_HALF_LIVES_DAYS: [f64; 4] = [7.0, 30.0, 90.0, 365.0];
+
+/// Largest hidden layer accepted from model.json (the trainer uses 16).
+pub const MAX_HIDDEN: usize = 256;
+
+/// `logit = bias + Σ_h output[h] · tanh(hidden[h] · z) + linear · z`, `z = (x − mean) / scale`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnedRepeat {
+    pub features: Vec<String>,
+    pub mean: Vec<f32>,
+    pub scale: Vec<f32>,
+    pub hidden: Vec<Vec<f32>>,
+    pub output: Vec<f32>,
+    pub linear: Vec<f32>,
+    pub bias: f32,
+}
+
+impl LearnedRepeat {
+    /// Names the first field that does not fit this engine, with the reason.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.features.iter().map(String::as_str).ne(REPEAT_FEATURES) {
+            return Err(("features", format!("{:?} differ from this engine's {:?}; re-run localrank eval --protocol next-basket with this version", self.features, REPEAT_FEATURES)));
+        }
+        let n = NUM_REPEAT_FEATURES;
+        let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+        for (name, v) in [("mean", &self.mean), ("scale", &self.scale), ("linear", &self.linear)] {
+            if v.len() != n || !finite(v) {
+                return Err((name, format!("must be {n} finite numbers, got {} values", v.len())));
+            }
+        }
+        if self.scale.iter().any(|&s| s <= 0.0) {
+            return Err(("scale", "every scale must be above 0".into()));
+        }
+        if self.hidden.len() > MAX_HIDDEN || self.output.len() != self.hidden.len() || !finite(&self.output) {
+            return Err(("output", format!("must hold one finite number per hidden unit ({}, at most {MAX_HIDDEN})", self.hidden.len())));
+        }
+        if let Some(h) = self.hidden.iter().position(|row| row.len() != n || !finite(row)) {
+            return Err(("hidden", format!("row {h} must be {n} finite numbers")));
+        }
+        if !self.bias.is_finite() {
+            return Err(("bias", "must be a finite number".into()));
+        }
+        Ok(())
+    }
+
+    /// The standardised input.
+    pub fn standardise(&self, x: &[f32; NUM_REPEAT_FEATURES]) -> [f32; NUM_REPEAT_FEATURES] {
+        let mut z = [0f32; NUM_REPEAT_FEATURES];
+        for (j, z) in z.iter_mut().enumerate() {
+            *z = (x[j] - self.mean[j]) / self.scale[j];
+        }
+        z
+    }
+
+    pub fn logit(&self, x: &[f32; NUM_REPEAT_FEATURES]) -> f32 {
+        let z = self.standardise(x);
+        let dot = |w: &[f32]| w.iter().zip(&z).map(|(a, b)| a * b).sum::<f32>();
+        let hidden: f32 = self.hidden.iter().zip(&self.output).map(|(row, o)| o * dot(row).tanh()).sum();
+        self.bias + hidden + dot(&self.linear)
+    }
+
+    /// The repeat part: the probability the item is in the next basket.
+    pub fn part(&self, x: &[f32; NUM_REPEAT_FEATURES]) -> f32 {
+        1.0 / (1.0 + (-self.logit(x)).exp())
+    }
+}
