@@ -184,8 +184,37 @@ async function timeModelRank(engine, weights, config, pool, backend, iterations,
   return { samples, total, params: { pool: pool.items.length, dim: pool.dim, events: 200, model: 'complete-journey (trained)', requested: backend, ran: [...backends].join('+') } };
 }
 
-async function groceryCase(iterations, options) {
-  const { weights, config, pool } = await realModelPool(500);
+/**
+ * The engine's learned repeat scorer's feature names (core/src/rank/repeat_learned.rs
+ * `REPEAT_FEATURES`). Listed here only to build a bench model: if the engine's list changes,
+ * loadModel refuses this one (`repeat_scorer.features`) and the case fails instead of timing
+ * the rule.
+ */
+const REPEAT_FEATURES = ['trips_log', 'rebuy_rate', 'purchases_log', 'decayed_7d_log', 'decayed_30d_log', 'decayed_90d_log', 'decayed_365d_log', 'days_since_log', 'due', 'due_log_ratio', 'trip_share', 'in_last_trip', 'last_5_trips_share', 'usual_days_log'];
+
+/** model.json text with a learned repeat scorer of `hidden` units (deterministic weights). */
+function withLearnedRepeat(config, hidden = 16) {
+  const random = rng(29);
+  const n = REPEAT_FEATURES.length;
+  const row = () => Array.from({ length: n }, () => random() - 0.5);
+  const json = JSON.parse(config);
+  json.repeat_scorer = {
+    features: REPEAT_FEATURES,
+    mean: new Array(n).fill(0),
+    scale: new Array(n).fill(1),
+    hidden: Array.from({ length: hidden }, row),
+    hidden_bias: Array.from({ length: hidden }, () => random() - 0.5),
+    output: Array.from({ length: hidden }, () => random() - 0.5),
+    linear: row(),
+    bias: -1,
+  };
+  return JSON.stringify(json);
+}
+
+async function groceryCase(iterations, options, { learned = false } = {}) {
+  const real = await realModelPool(500);
+  const { weights, pool } = real;
+  const config = learned ? withLearnedRepeat(real.config) : real.config;
   for (const item of pool.items) item.repeat = true;
   const engine = await freshEngine();
   await engine.rank(pool);
@@ -200,6 +229,7 @@ async function groceryCase(iterations, options) {
   }
   const result = await timeModelRank(engine, weights, config, pool, 'cpu', iterations, options);
   result.params.history = '200 events over 85 days, 50 purchases of 40 staples; every item repeat';
+  result.params.repeat = learned ? 'learned scorer (16 hidden units)' : 'rule';
   result.params.options = JSON.stringify(options);
   return result;
 }
@@ -338,6 +368,9 @@ export const cases = {
 
   /** The same with the repeat part's weight at 0 (not computed): the part's cost is the difference. */
   async 'rank-model/500/cpu/grocery/repeat-off'({ iterations = 100 } = {}) { return groceryCase(iterations, { weights: { repeat: 0 } }); },
+
+  /** The grocery case with a learned repeat scorer in model.json (`repeat_scorer`) instead of the rule. */
+  async 'rank-model/500/cpu/grocery/learned'({ iterations = 100 } = {}) { return groceryCase(iterations, {}, { learned: true }); },
 
   /**
    * The shopper acts, the homepage re-ranks: one record() (in-memory store, so this is the

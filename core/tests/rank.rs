@@ -599,6 +599,7 @@ fn learned_on(feature: &str, w: f32) -> localrank_core::rank::LearnedRepeat {
         mean: vec![0.0; n],
         scale: vec![1.0; n],
         hidden: vec![],
+        hidden_bias: vec![],
         output: vec![],
         linear,
         bias: 0.0,
@@ -650,6 +651,7 @@ fn a_learned_repeat_scorer_that_does_not_fit_the_engine_is_refused_naming_the_fi
     assert_eq!(s.check().unwrap_err().0, "scale");
     let mut s = learned_on("due", 1.0);
     s.hidden = vec![vec![0.0; 3]];
+    s.hidden_bias = vec![0.0];
     s.output = vec![1.0];
     assert_eq!(s.check().unwrap_err().0, "hidden");
     let mut s = learned_on("due", 1.0);

@@ -172,7 +172,7 @@ fn config_errors_name_the_field() {
     let n = names.len();
     let scorer = |features: &[String], scale: f32| {
         let v = |x: f32| format!("[{}]", vec![x.to_string(); n].join(","));
-        format!(r#"{{"features":[{}],"mean":{},"scale":{},"hidden":[],"output":[],"linear":{},"bias":0}}"#, features.join(","), v(0.0), v(scale), v(0.5))
+        format!(r#"{{"features":[{}],"mean":{},"scale":{},"hidden":[],"hidden_bias":[],"output":[],"linear":{},"bias":0}}"#, features.join(","), v(0.0), v(scale), v(0.5))
     };
     let with_scorer = |s: String| json.replacen('{', &format!("{{\"repeat_scorer\":{s},"), 1);
     let loaded = IntentEncoder::load(&bytes, &with_scorer(scorer(&names, 1.0))).expect("a valid scorer loads");

@@ -45,13 +45,15 @@ pub const DECAY_HALF_LIVES_DAYS: [f64; 4] = [7.0, 30.0, 90.0, 365.0];
 /// Largest hidden layer accepted from model.json (the trainer uses 16).
 pub const MAX_HIDDEN: usize = 256;
 
-/// `logit = bias + Σ_h output[h] · tanh(hidden[h] · z) + linear · z`, `z = (x − mean) / scale`.
+/// `logit = bias + Σ_h output[h] · tanh(hidden[h] · z + hidden_bias[h]) + linear · z`,
+/// `z = (x − mean) / scale`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearnedRepeat {
     pub features: Vec<String>,
     pub mean: Vec<f32>,
     pub scale: Vec<f32>,
     pub hidden: Vec<Vec<f32>>,
+    pub hidden_bias: Vec<f32>,
     pub output: Vec<f32>,
     pub linear: Vec<f32>,
     pub bias: f32,
@@ -73,8 +75,13 @@ impl LearnedRepeat {
         if self.scale.iter().any(|&s| s <= 0.0) {
             return Err(("scale", "every scale must be above 0".into()));
         }
-        if self.hidden.len() > MAX_HIDDEN || self.output.len() != self.hidden.len() || !finite(&self.output) {
-            return Err(("output", format!("must hold one finite number per hidden unit ({}, at most {MAX_HIDDEN})", self.hidden.len())));
+        if self.hidden.len() > MAX_HIDDEN {
+            return Err(("hidden", format!("at most {MAX_HIDDEN} rows, got {}", self.hidden.len())));
+        }
+        for (name, v) in [("hidden_bias", &self.hidden_bias), ("output", &self.output)] {
+            if v.len() != self.hidden.len() || !finite(v) {
+                return Err((name, format!("must hold one finite number per hidden row ({}), got {} values", self.hidden.len(), v.len())));
+            }
         }
         if let Some(h) = self.hidden.iter().position(|row| row.len() != n || !finite(row)) {
             return Err(("hidden", format!("row {h} must be {n} finite numbers")));
@@ -97,7 +104,7 @@ impl LearnedRepeat {
     pub fn logit(&self, x: &[f32; NUM_REPEAT_FEATURES]) -> f32 {
         let z = self.standardise(x);
         let dot = |w: &[f32]| w.iter().zip(&z).map(|(a, b)| a * b).sum::<f32>();
-        let hidden: f32 = self.hidden.iter().zip(&self.output).map(|(row, o)| o * dot(row).tanh()).sum();
+        let hidden: f32 = self.hidden.iter().zip(&self.hidden_bias).zip(&self.output).map(|((row, b), o)| o * (dot(row) + b).tanh()).sum();
         self.bias + hidden + dot(&self.linear)
     }
 

@@ -433,6 +433,7 @@ mod tests {
             mean: vec![0.0; n],
             scale: vec![1.0; n],
             hidden: vec![],
+            hidden_bias: vec![],
             output: vec![],
             linear,
             bias: -1.0,

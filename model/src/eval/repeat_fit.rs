@@ -131,13 +131,15 @@ fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
         // A constant feature (e.g. no re-buy rates) keeps scale 1: it standardises to 0.
         scale: var.iter().map(|&v| if v > 1e-12 { v.sqrt() as f32 } else { 1.0 }).collect(),
         hidden: (0..h).map(|_| (0..N).map(|_| rng.centred() * 0.5).collect()).collect(),
+        hidden_bias: (0..h).map(|_| rng.centred() * 0.5).collect(),
         output: (0..h).map(|_| rng.centred() * 0.1).collect(),
         linear: vec![0.0; N],
         bias: 0.0,
     };
     let zs: Vec<Features> = xs.iter().map(|x| m.standardise(x)).collect();
-    // Parameters flattened as hidden rows, output, bias, linear.
-    let np = h * N + h + 1 + N;
+    // Parameters flattened as hidden rows, output, bias, linear, hidden biases.
+    let np = h * N + h + 1 + N + h;
+    let hb = h * N + h + 1 + N;
     let (mut m1, mut m2) = (vec![0f32; np], vec![0f32; np]);
     let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
     let mut order: Vec<usize> = (0..xs.len()).collect();
@@ -155,7 +157,7 @@ fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
                 let z = &zs[i];
                 let mut out = m.bias + m.linear.iter().zip(z).map(|(a, b)| a * b).sum::<f32>();
                 for k in 0..h {
-                    acts[k] = m.hidden[k].iter().zip(z).map(|(a, b)| a * b).sum::<f32>().tanh();
+                    acts[k] = (m.hidden[k].iter().zip(z).map(|(a, b)| a * b).sum::<f32>() + m.hidden_bias[k]).tanh();
                     out += m.output[k] * acts[k];
                 }
                 let p = 1.0 / (1.0 + (-out).exp());
@@ -166,6 +168,7 @@ fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
                         grad[k * N + j] += gk * z[j];
                     }
                     grad[h * N + k] += g * acts[k];
+                    grad[hb + k] += gk;
                 }
                 grad[h * N + h] += g;
                 for j in 0..N {
@@ -186,8 +189,10 @@ fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
                     &mut m.output[k - h * N]
                 } else if k == h * N + h {
                     &mut m.bias
-                } else {
+                } else if k < hb {
                     &mut m.linear[k - h * N - h - 1]
+                } else {
+                    &mut m.hidden_bias[k - hb]
                 };
                 *p -= d;
             }
