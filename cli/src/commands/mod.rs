@@ -105,11 +105,11 @@ mod pipeline_tests {
 
     /// A grocery log with an order column that mixes numbers and strings, one-item baskets and
     /// a household with a single basket: 16 households shop weekly, each buying its staple
-    /// every week and one other item.
+    /// every week and one other item, for ten weeks.
     fn grocery_log(dir: &std::path::Path) -> PathBuf {
         let mut s = String::from("user,item,timestamp,order_id\n");
         for u in 0..16 {
-            for week in 0..6 {
+            for week in 0..10 {
                 let t = 1_700_000_000 + week * 7 * 86_400 + u * 60;
                 let order = if week % 2 == 0 { format!("{}", u * 100 + week) } else { format!("o-{u}-{week}") };
                 s.push_str(&format!("h{u},staple{},{t},{order}\n", u % 3));
@@ -180,6 +180,11 @@ mod pipeline_tests {
         let json = std::fs::read_to_string(out.join("model.json")).expect("model.json");
         let engine = localrank_core::model::ModelConfig::from_json(&json).expect("engine reads it");
         assert_eq!((engine.blend, engine.repeat), (tuned.config.blend, tuned.config.repeat));
+        // The learned repeat scorer was fitted (a staple re-bought every week gives enough
+        // examples) and, whether or not it won on validation, export ships what eval chose.
+        assert!(lines.iter().any(|l| l.contains("learned repeat scorer: fitted")), "{lines:?}");
+        assert_eq!(r["tuning"]["repeat_part"], if tuned.config.repeat_scorer.is_some() { "learned" } else { "rule" });
+        assert_eq!(engine.repeat_scorer, tuned.config.repeat_scorer);
         assert!(lines.iter().any(|l| l.contains("line ")), "the bad row is reported by line: {lines:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }

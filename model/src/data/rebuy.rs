@@ -18,6 +18,23 @@ pub const PRIOR_BUYERS: f64 = 5.0;
 /// Rates per item index, over the training events only (never a validation or test target).
 /// Items nobody bought get the catalogue-wide rate; a log without purchases gives all zeros.
 pub fn rebuy_rates(ds: &Dataset) -> Vec<f32> {
+    rates_over(ds, |u| ds.train_sequence(u))
+}
+
+/// The rates over each user's training events before their last `baskets` training baskets
+/// (next-basket data; leave-one-out data: all training events): what a scorer fitted on those
+/// baskets may know without seeing its own targets.
+pub fn rebuy_rates_before_last_baskets(ds: &Dataset, baskets: usize) -> Vec<f32> {
+    rates_over(ds, |u| {
+        let train = ds.train_sequence(u);
+        let starts: Vec<usize> = ds.basket_starts.get(u).map_or(Vec::new(), |s| s.iter().map(|&s| s as usize).filter(|&s| s < train.len()).collect());
+        // The first target basket, as the scorer's examples count them (never basket 0).
+        let end = starts.get(starts.len().saturating_sub(baskets).max(1)).copied().unwrap_or(train.len());
+        &train[..end]
+    })
+}
+
+fn rates_over<'a>(ds: &'a Dataset, events: impl Fn(usize) -> &'a [super::Event]) -> Vec<f32> {
     let purchase = EventKind::Purchase.index() as u8;
     let n = ds.num_items();
     let (mut buyers, mut repeaters) = (vec![0u32; n], vec![0u32; n]);
@@ -26,7 +43,7 @@ pub fn rebuy_rates(ds: &Dataset) -> Vec<f32> {
     let mut again = vec![false; n];
     let mut touched = Vec::new();
     for u in 0..ds.num_users() {
-        for e in ds.train_sequence(u).iter().filter(|e| e.kind == purchase) {
+        for e in events(u).iter().filter(|e| e.kind == purchase) {
             let i = e.item as usize;
             match first[i] {
                 None => {

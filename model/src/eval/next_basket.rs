@@ -107,7 +107,7 @@ impl<'a> NextBasketSetup<'a> {
 
     /// Fits the learned repeat scorer on the training baskets (None: too few repeats).
     pub fn fit_repeat_scorer(&self) -> Option<LearnedRepeat> {
-        fit_repeat_scorer(self.ds, &self.rebuy, &RepeatFitOptions::default())
+        fit_repeat_scorer(self.ds, &RepeatFitOptions::default())
     }
 
     fn parts(&self, inputs: &UserInputs, intent: &[f32], item: usize, repeat: f32) -> ScoreParts {
@@ -211,6 +211,7 @@ impl<'a> NextBasketSetup<'a> {
             blend,
             repeat: rules[pi].0,
             repeat_scorer: rules[pi].1.cloned(),
+            repeat_part: if rules[pi].1.is_some() { "learned" } else { "rule" }.to_owned(),
             validation_tuned: ndcg,
             validation_default: validation_metrics(&cases, c_best(&defaults), default_p, defaults).all.ndcg10,
             validation_intent_only: point(0, 0.0, default_p).0,
@@ -283,6 +284,9 @@ pub struct NextBasketTuning {
     /// not into the report).
     #[serde(skip)]
     pub repeat_scorer: Option<LearnedRepeat>,
+    /// "learned" or "rule": which gave the repeat part (the report's record of the above).
+    #[serde(default)]
+    pub repeat_part: String,
     #[serde(rename = "validation_ndcg@10_tuned")]
     pub validation_tuned: f64,
     /// The engine's built-in weights and repeat rule (neighbour part off).
@@ -454,5 +458,11 @@ mod tests {
         let prior = crate::data::rebuy::PRIOR_BUYERS;
         let expect = |repeaters: f64, buyers: f64| ((repeaters + prior / 3.0) / (buyers + prior)) as f32;
         assert_eq!(rates, vec![expect(3.0, 3.0), expect(0.0, 1.0), expect(0.0, 2.0), expect(0.0, 2.0), expect(0.0, 1.0)]);
+        // What the repeat scorer's fit may know: counting before the last 0 training baskets is
+        // all of them; before the last 1, only each user's first basket, where nothing was
+        // bought again yet.
+        use crate::data::rebuy::rebuy_rates_before_last_baskets;
+        assert_eq!(rebuy_rates_before_last_baskets(&toy(), 0), rates);
+        assert!(rebuy_rates_before_last_baskets(&toy(), 1).iter().all(|&r| r == 0.0));
     }
 }
