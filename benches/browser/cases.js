@@ -202,7 +202,7 @@ function withLearnedRepeat(config, hidden = 16) {
     features: REPEAT_FEATURES,
     mean: new Array(n).fill(0),
     scale: new Array(n).fill(1),
-    hidden: Array.from({ length: hidden }, row),
+    hidden: Array.from({ length: hidden }, row).flat(),
     hidden_bias: Array.from({ length: hidden }, () => random() - 0.5),
     output: Array.from({ length: hidden }, () => random() - 0.5),
     linear: row(),

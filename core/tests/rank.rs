@@ -650,7 +650,7 @@ fn a_learned_repeat_scorer_that_does_not_fit_the_engine_is_refused_naming_the_fi
     s.scale[3] = 0.0;
     assert_eq!(s.check().unwrap_err().0, "scale");
     let mut s = learned_on("due", 1.0);
-    s.hidden = vec![vec![0.0; 3]];
+    s.hidden = vec![0.0; 3];
     s.hidden_bias = vec![0.0];
     s.output = vec![1.0];
     assert_eq!(s.check().unwrap_err().0, "hidden");

@@ -265,23 +265,25 @@ impl RepeatScorer<'_, '_> {
         let last_trip = trips.last().copied().unwrap_or(0.0);
         let fifth_last_trip = trips.get(trips.len().saturating_sub(5)).copied().unwrap_or(0.0);
         let recent = occasions.0.iter().filter(|&&t| t >= fifth_last_trip).count().min(5) as f32;
+        // ln(1 + x) with `ln`, not `ln_1p`: the wasm carries `ln` already, and x ≥ 0 here.
+        let log1 = |x: f32| (1.0 + x).ln();
         let (due, log_ratio, usual_log) = match occasions.usual_interval_ms() {
             Some(usual) => {
                 let ratio = (since / days(usual)).ln();
-                ((-0.5 * ratio * ratio).exp(), ratio.clamp(-3.0, 3.0), days(usual).ln_1p())
+                ((-0.5 * ratio * ratio).exp(), ratio.clamp(-3.0, 3.0), log1(days(usual)))
             }
             None => (0.0, 0.0, 0.0),
         };
-        let decayed = |k: usize| decayed_count(occasions, self.now, DECAY_HALF_LIVES_DAYS[k]).ln_1p();
+        let decayed = |k: usize| log1(decayed_count(occasions, self.now, DECAY_HALF_LIVES_DAYS[k]));
         [
-            (trips.len() as f32).ln_1p(),
+            log1(trips.len() as f32),
             rebuy_rate,
-            n.ln_1p(),
+            log1(n),
             decayed(0),
             decayed(1),
             decayed(2),
             decayed(3),
-            since.ln_1p(),
+            log1(since),
             due,
             log_ratio,
             n / (trips.len() as f32).max(1.0),

@@ -46,13 +46,14 @@ pub const DECAY_HALF_LIVES_DAYS: [f64; 4] = [7.0, 30.0, 90.0, 365.0];
 pub const MAX_HIDDEN: usize = 256;
 
 /// `logit = bias + Σ_h output[h] · tanh(hidden[h] · z + hidden_bias[h]) + linear · z`,
-/// `z = (x − mean) / scale`.
+/// `z = (x − mean) / scale`; `hidden` holds the rows one after another (H × 14 numbers, H =
+/// `hidden_bias.len()`): one flat list keeps the wasm's JSON reader to shapes it already has.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearnedRepeat {
     pub features: Vec<String>,
     pub mean: Vec<f32>,
     pub scale: Vec<f32>,
-    pub hidden: Vec<Vec<f32>>,
+    pub hidden: Vec<f32>,
     pub hidden_bias: Vec<f32>,
     pub output: Vec<f32>,
     pub linear: Vec<f32>,
@@ -75,16 +76,15 @@ impl LearnedRepeat {
         if self.scale.iter().any(|&s| s <= 0.0) {
             return Err(("scale", "every scale must be above 0".into()));
         }
-        if self.hidden.len() > MAX_HIDDEN {
-            return Err(("hidden", format!("at most {MAX_HIDDEN} rows, got {}", self.hidden.len())));
+        let h = self.hidden_bias.len();
+        if h > MAX_HIDDEN || !finite(&self.hidden_bias) {
+            return Err(("hidden_bias", format!("must be at most {MAX_HIDDEN} finite numbers, one per hidden unit")));
         }
-        for (name, v) in [("hidden_bias", &self.hidden_bias), ("output", &self.output)] {
-            if v.len() != self.hidden.len() || !finite(v) {
-                return Err((name, format!("must hold one finite number per hidden row ({}), got {} values", self.hidden.len(), v.len())));
-            }
+        if self.output.len() != h || !finite(&self.output) {
+            return Err(("output", format!("must be {h} finite numbers, one per hidden unit")));
         }
-        if let Some(h) = self.hidden.iter().position(|row| row.len() != n || !finite(row)) {
-            return Err(("hidden", format!("row {h} must be {n} finite numbers")));
+        if self.hidden.len() != h * n || !finite(&self.hidden) {
+            return Err(("hidden", format!("must be {h} rows of {n} finite numbers, one after another")));
         }
         if !self.bias.is_finite() {
             return Err(("bias", "must be a finite number".into()));
@@ -104,7 +104,7 @@ impl LearnedRepeat {
     pub fn logit(&self, x: &[f32; NUM_REPEAT_FEATURES]) -> f32 {
         let z = self.standardise(x);
         let dot = |w: &[f32]| w.iter().zip(&z).map(|(a, b)| a * b).sum::<f32>();
-        let hidden: f32 = self.hidden.iter().zip(&self.hidden_bias).zip(&self.output).map(|((row, b), o)| o * (dot(row) + b).tanh()).sum();
+        let hidden: f32 = self.hidden.chunks_exact(NUM_REPEAT_FEATURES).zip(&self.hidden_bias).zip(&self.output).map(|((row, b), o)| o * tanh(dot(row) + b)).sum();
         self.bias + hidden + dot(&self.linear)
     }
 
@@ -112,4 +112,11 @@ impl LearnedRepeat {
     pub fn part(&self, x: &[f32; NUM_REPEAT_FEATURES]) -> f32 {
         1.0 / (1.0 + (-self.logit(x)).exp())
     }
+}
+
+/// tanh through `exp`, which the engine already carries (f32's own `tanh` brings its libm
+/// routines into the wasm); exact to f32 rounding, and saturating instead of overflowing.
+pub fn tanh(x: f32) -> f32 {
+    let x = x.clamp(-15.0, 15.0);
+    1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
 }

@@ -12,7 +12,7 @@
 //! GP-TopFreq's 0.1770 (docs/training.md).
 use std::collections::HashMap;
 
-use localrank_core::rank::repeat_learned::NUM_REPEAT_FEATURES;
+use localrank_core::rank::repeat_learned::{tanh, NUM_REPEAT_FEATURES};
 use localrank_core::rank::{LearnedRepeat, RepeatParams, RepeatProfile, REPEAT_FEATURES};
 use localrank_core::{EventKind, StoredEvent};
 
@@ -137,7 +137,7 @@ fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
         mean: mean.iter().map(|&v| v as f32).collect(),
         // A constant feature (e.g. no re-buy rates) keeps scale 1: it standardises to 0.
         scale: var.iter().map(|&v| if v > 1e-12 { v.sqrt() as f32 } else { 1.0 }).collect(),
-        hidden: (0..h).map(|_| (0..N).map(|_| rng.centred() * 0.5).collect()).collect(),
+        hidden: (0..h * N).map(|_| rng.centred() * 0.5).collect(),
         hidden_bias: (0..h).map(|_| rng.centred() * 0.5).collect(),
         output: (0..h).map(|_| rng.centred() * 0.1).collect(),
         linear: vec![0.0; N],
@@ -164,7 +164,7 @@ fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
                 let z = &zs[i];
                 let mut out = m.bias + m.linear.iter().zip(z).map(|(a, b)| a * b).sum::<f32>();
                 for k in 0..h {
-                    acts[k] = (m.hidden[k].iter().zip(z).map(|(a, b)| a * b).sum::<f32>() + m.hidden_bias[k]).tanh();
+                    acts[k] = tanh(m.hidden[k * N..(k + 1) * N].iter().zip(z).map(|(a, b)| a * b).sum::<f32>() + m.hidden_bias[k]);
                     out += m.output[k] * acts[k];
                 }
                 let p = 1.0 / (1.0 + (-out).exp());
@@ -191,7 +191,7 @@ fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
                 m2[k] = b2 * m2[k] + (1.0 - b2) * grad[k] * grad[k];
                 let d = lr * (m1[k] / c1) / ((m2[k] / c2).sqrt() + eps);
                 let p = if k < h * N {
-                    &mut m.hidden[k / N][k % N]
+                    &mut m.hidden[k]
                 } else if k < h * N + h {
                     &mut m.output[k - h * N]
                 } else if k == h * N + h {
