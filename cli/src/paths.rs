@@ -58,6 +58,11 @@ impl Paths {
         self.raw().join("ml-100k/ml-100k.inter")
     }
 
+    /// MovieLens-100k's item table (title, year, genres), unpacked beside the ratings.
+    pub fn ml100k_items(&self) -> PathBuf {
+        self.raw().join("ml-100k/ml-100k.item")
+    }
+
     pub fn cj_dir(&self) -> PathBuf {
         self.raw().join("complete-journey")
     }

@@ -24,6 +24,7 @@ pub mod model;
 pub mod pool;
 pub mod rank;
 pub mod sort;
+pub mod text;
 
 pub use error::{LocalRankError, Warning};
 pub use history::{

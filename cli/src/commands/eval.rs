@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use clap::Args;
-use localrank_model::baselines::{cooccurrence_neighbours, Bpr, BprConfig, ItemKnn, Popularity, EXPORT_NEIGHBOURS};
+use localrank_model::baselines::{cooccurrence_neighbours, Bpr, BprConfig, ItemKnn, Popularity, TfIdf, EXPORT_NEIGHBOURS};
 use localrank_model::data::{Protocol, SplitPart};
 use localrank_core::gpu::ModelRuntime;
 use localrank_core::model::IntentEncoder;
@@ -174,6 +174,10 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         let (bpr, val, epochs) = Bpr::fit(&ds, &BprConfig::default());
         log(&format!("  (BPR: best validation NDCG@10 {:.4} after {epochs} epochs, {:.1}s)", val.ndcg10, t.elapsed().as_secs_f64()));
         record("bpr", evaluate_parallel(&bpr, &ds, SplitPart::Test, None, &opts), log);
+        // The content baseline, when the prepared data carries catalogue text.
+        if ds.item_text.iter().any(Option::is_some) {
+            record("tfidf", evaluate_parallel(&TfIdf::fit(&ds), &ds, SplitPart::Test, None, &opts), log);
+        }
     }
 
     let mut report = json!({

@@ -39,8 +39,29 @@ mod pipeline_tests {
         let mut lines: Vec<String> = Vec::new();
         let mut log = |s: &str| lines.push(s.to_string());
 
-        let ds = super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(2), first_only: None, protocol: Default::default() }, &mut log).expect("prepares");
+        // The catalogue describes 10 of the 12 items and 2 products nobody has bought yet.
+        let mut catalogue = String::from("sku,name,category,description\n");
+        for i in 0..12 {
+            if i != 3 && i != 7 {
+                catalogue.push_str(&format!("sku{i},Item {i},{},\"size {i}\"\n", if i % 2 == 0 { "Dairy" } else { "Bakery" }));
+            }
+        }
+        catalogue.push_str("sku100,New oat milk,Dairy,\nsku101,,,\n");
+        let items = dir.join("catalogue.csv");
+        std::fs::write(&items, catalogue).expect("write catalogue");
+        let mut prepared: Vec<String> = Vec::new();
+        let ds = super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(2), first_only: None, protocol: Default::default(), items: Some(items.clone()) }, &mut |s: &str| prepared.push(s.to_string())).expect("prepares");
         assert_eq!((ds.num_users(), ds.num_items(), ds.num_events()), (24, 12, 240));
+        let with_text = ds.item_text.iter().filter(|t| t.is_some()).count();
+        assert_eq!(with_text, 10);
+        let new: Vec<&str> = ds.catalogue_text.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(new, ["sku100"]);
+        assert!(prepared.iter().any(|l| l.contains("text for 11 products from 12 rows") && l.contains("line 13: no text for item \"sku101\"")), "{prepared:?}");
+        assert!(prepared.iter().any(|l| l.contains("item text: 10 of 12 items")), "{prepared:?}");
+        assert!(prepared.iter().any(|l| l.contains("1 malformed") || l.contains("line 242")), "{prepared:?}");
+        // The prepared file keeps the text.
+        let reloaded = localrank_model::data::Dataset::load(&paths.prepared_as(&crate::paths::DatasetSpec::parse(&dataset), Default::default())).expect("reloads");
+        assert_eq!(reloaded.item_text, ds.item_text);
 
         let train = super::train::TrainArgs {
             dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
@@ -60,7 +81,7 @@ mod pipeline_tests {
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["dataset"], "shop");
         assert_eq!(r["protocol"], "leave-one-out/full");
-        for model in ["localrank", "pop", "item-knn", "bpr"] {
+        for model in ["localrank", "pop", "item-knn", "bpr", "tfidf"] {
             for metric in ["hr@10", "ndcg@10", "mrr@10", "hr@20", "ndcg@20"] {
                 let v = r["models"][model][metric].as_f64().unwrap_or(-1.0);
                 assert!((0.0..=1.0).contains(&v), "{model} {metric} = {v}");
@@ -99,7 +120,6 @@ mod pipeline_tests {
         super::export::run(&paths, &random, &mut log).expect("random export");
         let (w, _, ids) = localrank_model::export::read_model_dir(&dir.join("random")).expect("readable");
         assert_eq!((w.config.num_items, ids.len()), (4, 4));
-        assert!(lines.iter().any(|l| l.contains("1 malformed") || l.contains("line 242")), "{lines:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -137,7 +157,7 @@ mod pipeline_tests {
         let mut log = |s: &str| lines.push(s.to_string());
         let nb = Protocol::NextBasket;
 
-        let prep = super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(1), first_only: None, protocol: nb };
+        let prep = super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(1), first_only: None, protocol: nb, items: None };
         let ds = super::prepare::run(&paths, &prep, &mut log).expect("prepares");
         assert_eq!((ds.num_users(), ds.protocol()), (16, nb), "the single-basket household is dropped");
         assert!(paths.prepared_as(&crate::paths::DatasetSpec::parse(&dataset), nb).to_string_lossy().ends_with("grocery.next-basket.json"));

@@ -1,6 +1,8 @@
 //! `localrank data prepare`.
+use std::path::PathBuf;
+
 use clap::Args;
-use localrank_model::data::{readers, Dataset, Dedupe, PrepareOptions, Protocol};
+use localrank_model::data::{read_item_texts, readers, Dataset, Dedupe, PrepareOptions, Protocol};
 
 use crate::error::CliError;
 use crate::fetch;
@@ -23,6 +25,11 @@ pub struct PrepareArgs {
     /// basket = test; repeats kept; baskets from a basket/order column, else 30-minute sessions)
     #[arg(long, default_value = "leave-one-out", value_parser = parse_protocol)]
     pub protocol: Protocol,
+    /// The catalogue's product text (.csv/.tsv/.parquet: item plus any of title, category,
+    /// brand, description; common aliases accepted) for the text tower. ml-100k and
+    /// complete-journey read their own item tables without it
+    #[arg(long)]
+    pub items: Option<PathBuf>,
 }
 
 /// `--protocol`'s values.
@@ -61,9 +68,23 @@ pub fn run(paths: &Paths, a: &PrepareArgs, log: &mut dyn FnMut(&str)) -> Result<
     let first_only = a.first_only.unwrap_or(spec == DatasetSpec::CompleteJourney && !next_basket);
     let k_core = a.k_core.unwrap_or(if spec == DatasetSpec::Ml100k { 1 } else { 5 });
     let opts = PrepareOptions { k_core, dedupe: if first_only { Dedupe::FirstPerUserItem } else { Dedupe::None }, protocol: a.protocol };
-    let ds = localrank_model::data::prepare(&spec.name(), &raw, &opts)?;
+    let mut ds = localrank_model::data::prepare(&spec.name(), &raw, &opts)?;
     // The raw log is no longer needed: free it before writing, so the peak is one copy.
     drop(raw);
+    let catalogue = match (&a.items, &spec) {
+        (Some(file), _) => Some(file.clone()),
+        (None, DatasetSpec::Ml100k) => Some(paths.ml100k_items()),
+        (None, DatasetSpec::CompleteJourney) => Some(paths.cj_dir().join("products.parquet")),
+        (None, DatasetSpec::File(_)) => None,
+    };
+    if let Some(file) = catalogue {
+        // A built-in data set fetched before its item table was unpacked prepares without text.
+        if a.items.is_some() || file.exists() {
+            let texts = read_item_texts(&file)?;
+            log(&texts.summary(&file, 20));
+            log(&ds.attach_text(&texts).to_string());
+        }
+    }
     if next_basket {
         for note in &ds.notes {
             log(note);
@@ -91,5 +112,5 @@ pub fn load_or_prepare_as(paths: &Paths, dataset: &str, protocol: Protocol, log:
         }
         return Ok(ds);
     }
-    run(paths, &PrepareArgs { dataset: dataset.to_string(), k_core: None, first_only: None, protocol }, log)
+    run(paths, &PrepareArgs { dataset: dataset.to_string(), k_core: None, first_only: None, protocol, items: None }, log)
 }

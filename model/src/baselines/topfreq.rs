@@ -99,6 +99,8 @@ mod tests {
             sequences,
             notes: vec![],
             basket_starts: vec![vec![0, 2, 3], vec![0, 1, 3]],
+            item_text: vec![],
+            catalogue_text: vec![],
         };
         assert_eq!(ds.protocol(), Protocol::NextBasket);
         ds.validate().expect("valid");

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::item_text::{ItemText, ItemTexts};
 use crate::error::{io_err, ModelError, Result};
 
 /// One interaction. `item` indexes [`Dataset::item_ids`]; `kind` indexes `EventKind::ALL`.
@@ -32,6 +33,33 @@ pub struct Dataset {
     /// files written before the next-basket protocol existed, which therefore load unchanged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub basket_starts: Vec<Vec<u32>>,
+    /// Per item (indexed like `item_ids`): its catalogue text, when a catalogue was read
+    /// ([`Dataset::attach_text`]). Empty without one; absent from older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_text: Vec<Option<ItemText>>,
+    /// Catalogue products no kept event names (new or never bought): no ID vector can be
+    /// learned for them, but the text tower can place them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub catalogue_text: Vec<(String, ItemText)>,
+}
+
+/// How much of a dataset a catalogue covers ([`Dataset::attach_text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextCoverage {
+    /// Items of the log with catalogue text.
+    pub with_text: usize,
+    /// Items of the log the catalogue does not describe.
+    pub without_text: usize,
+    /// Catalogue products the log never names.
+    pub catalogue_only: usize,
+}
+
+impl std::fmt::Display for TextCoverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.with_text + self.without_text;
+        let pct = if total == 0 { 0.0 } else { 100.0 * self.with_text as f64 / total as f64 };
+        write!(f, "item text: {} of {} items ({pct:.1} %), {} without; {} catalogue products not in the log", self.with_text, total, self.without_text, self.catalogue_only)
+    }
 }
 
 /// How a prepared dataset is split into training, validation and test targets.
@@ -140,6 +168,18 @@ impl Dataset {
         pop
     }
 
+    /// Gives every item the catalogue describes its text, and keeps the catalogue's other
+    /// products (in file order) for the text tower to place.
+    pub fn attach_text(&mut self, texts: &ItemTexts) -> TextCoverage {
+        self.item_text = self.item_ids.iter().map(|id| texts.get(id).cloned()).collect();
+        let with_text = self.item_text.iter().filter(|t| t.is_some()).count();
+        let known: std::collections::HashSet<&str> = self.item_ids.iter().map(String::as_str).collect();
+        self.catalogue_text = texts.iter().filter(|(id, _)| !known.contains(id)).map(|(id, t)| (id.to_string(), t.clone())).collect();
+        let coverage = TextCoverage { with_text, without_text: self.num_items() - with_text, catalogue_only: self.catalogue_text.len() };
+        self.notes.push(coverage.to_string());
+        coverage
+    }
+
     pub fn save(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -158,7 +198,7 @@ impl Dataset {
     /// Checks the invariants the trainer and evaluator rely on.
     pub fn validate(&self) -> Result<(), String> {
         let n = self.num_items();
-        if self.item_category.len() != n || self.item_price.len() != n {
+        if self.item_category.len() != n || self.item_price.len() != n || (!self.item_text.is_empty() && self.item_text.len() != n) {
             return Err("item attribute tables do not match the item count".into());
         }
         if self.user_ids.len() != self.sequences.len() {

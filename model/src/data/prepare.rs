@@ -259,7 +259,7 @@ pub fn prepare(name: &str, log: &RawLog, opts: &PrepareOptions) -> Result<Datase
         let events: usize = sequences.iter().map(Vec::len).sum();
         notes.push(format!("{} baskets, {:.1} events per basket; last basket = test, the one before = validation", baskets, events as f64 / baskets.max(1) as f64));
     }
-    let ds = Dataset { name: name.to_string(), item_ids, item_category, item_price, user_ids, sequences, notes, basket_starts };
+    let ds = Dataset { name: name.to_string(), item_ids, item_category, item_price, user_ids, sequences, notes, basket_starts, item_text: Vec::new(), catalogue_text: Vec::new() };
     ds.validate().map_err(|m| ModelError::EmptyDataset { stage: m })?;
     Ok(ds)
 }

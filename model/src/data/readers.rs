@@ -360,14 +360,14 @@ fn parquet_err(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> ModelEr
 }
 
 /// An open Parquet file and its top-level columns.
-struct ParquetFile {
+pub(crate) struct ParquetFile {
     reader: SerializedFileReader<File>,
     root: String,
     fields: Vec<std::sync::Arc<SchemaType>>,
 }
 
 impl ParquetFile {
-    fn open(path: &Path) -> Result<ParquetFile> {
+    pub(crate) fn open(path: &Path) -> Result<ParquetFile> {
         let file = File::open(path).map_err(io_err(path))?;
         let reader = SerializedFileReader::new(file).map_err(parquet_err(path))?;
         let root = reader.metadata().file_metadata().schema_descr().root_schema();
@@ -375,7 +375,7 @@ impl ParquetFile {
         Ok(ParquetFile { reader, root: name, fields })
     }
 
-    fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().map(|f| f.name())
     }
 
@@ -397,7 +397,7 @@ impl ParquetFile {
     /// Calls `each(row_number, cells)` for every row, reading only `columns` (cells are in
     /// that order). Rows are decoded one row group at a time. An unreadable row is an error:
     /// reading on past it would silently drop the rest of the file.
-    fn for_each_row(&self, path: &Path, columns: &[usize], each: impl FnMut(usize, &[Option<String>])) -> Result<()> {
+    pub(crate) fn for_each_row(&self, path: &Path, columns: &[usize], each: impl FnMut(usize, &[Option<String>])) -> Result<()> {
         // The parquet crate's row reader panics (`unimplemented!`) on a few column types it
         // cannot convert; a store's file must get an error naming it, not a crash.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_rows(path, columns, each))).unwrap_or_else(|panic| {
@@ -452,12 +452,12 @@ pub fn read_parquet_log(path: &Path, default_kind: EventKind) -> Result<RawLog> 
 }
 
 /// A log file's format, by its extension.
-enum LogFormat {
+pub(crate) enum LogFormat {
     Delimited(u8),
     Parquet,
 }
 
-fn format_of(path: &Path) -> Option<LogFormat> {
+pub(crate) fn format_of(path: &Path) -> Option<LogFormat> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
         "csv" => Some(LogFormat::Delimited(b',')),

@@ -405,6 +405,8 @@ mod tests {
             sequences,
             notes: vec![],
             basket_starts: starts,
+            item_text: vec![],
+            catalogue_text: vec![],
         };
         assert_eq!(ds.protocol(), Protocol::NextBasket);
         ds.validate().expect("valid toy");

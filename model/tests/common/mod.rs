@@ -23,6 +23,8 @@ pub fn synthetic(name: &str, item_category: Vec<Option<String>>, sequences: Vec<
         sequences,
         notes: vec![],
         basket_starts: vec![],
+        item_text: vec![],
+        catalogue_text: vec![],
     }
 }
 
