@@ -51,16 +51,45 @@ pub struct EvalArgs {
     /// Also measure BPR-MF on the homepage pool during the blend tuning (fits BPR: slower)
     #[arg(long)]
     pub pool_bpr: bool,
-    /// leave-one-out (the default), or next-basket: the model trained with `train --protocol
+    /// leave-one-out (the default); next-basket: the model trained with `train --protocol
     /// next-basket`, its blend and repeat parameters tuned on the validation baskets, against
-    /// G-/P-/GP-TopFreq and item-kNN, with the repeat/explore split
-    #[arg(long, default_value = "leave-one-out", value_parser = crate::commands::prepare::parse_protocol)]
-    pub protocol: Protocol,
+    /// G-/P-/GP-TopFreq and item-kNN, with the repeat/explore split; new-arrivals: products
+    /// first seen in the last 10% of the log held out of training, an ID-only model trained
+    /// without them vs the TF-IDF content baseline (needs product text)
+    #[arg(long, default_value = "leave-one-out", value_parser = parse_eval_protocol)]
+    pub protocol: EvalProtocol,
+}
+
+/// What `eval` measures: a data protocol, or the new-arrivals split of leave-one-out data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EvalProtocol {
+    #[default]
+    LeaveOneOut,
+    NextBasket,
+    NewArrivals,
+}
+
+impl From<Protocol> for EvalProtocol {
+    fn from(p: Protocol) -> EvalProtocol {
+        match p {
+            Protocol::LeaveOneOut => EvalProtocol::LeaveOneOut,
+            Protocol::NextBasket => EvalProtocol::NextBasket,
+        }
+    }
+}
+
+fn parse_eval_protocol(s: &str) -> Result<EvalProtocol, String> {
+    if s == "new-arrivals" {
+        return Ok(EvalProtocol::NewArrivals);
+    }
+    crate::commands::prepare::parse_protocol(s).map(EvalProtocol::from).map_err(|_| format!("unknown protocol {s:?}; use leave-one-out, next-basket or new-arrivals"))
 }
 
 pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
-    if a.protocol == Protocol::NextBasket {
-        return super::eval_basket::run(paths, a, log);
+    match a.protocol {
+        EvalProtocol::NextBasket => return super::eval_basket::run(paths, a, log),
+        EvalProtocol::NewArrivals => return super::eval_new::run(paths, a, log),
+        EvalProtocol::LeaveOneOut => {}
     }
     let spec = DatasetSpec::parse(&a.dataset);
     let ds = load_or_prepare(paths, &a.dataset, log)?;

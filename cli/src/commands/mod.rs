@@ -1,5 +1,6 @@
 pub mod eval;
 pub mod eval_basket;
+pub mod eval_new;
 pub mod export;
 pub mod lift;
 pub mod prepare;
@@ -146,6 +147,66 @@ mod pipeline_tests {
     }
 
     #[test]
+    fn new_arrivals_eval_trains_without_them_and_reports_the_content_baseline() {
+        let dir = std::env::temp_dir().join(format!("localrank-cli-new-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        // 40 shoppers browse 10 older products for 8 minutes; 20 minutes in, half of them buy
+        // one of two products nobody had seen before (the last 10 % of the time span).
+        let mut log_csv = String::from("user,item,timestamp,kind\n");
+        for u in 0..40 {
+            for t in 0..8 {
+                log_csv.push_str(&format!("u{u},old{},{},view\n", (u + t * 3) % 10, 1_700_000_000 + t * 60));
+            }
+            let last = if u % 2 == 0 { format!("new{}", u % 4 / 2) } else { format!("old{}", u % 10) };
+            log_csv.push_str(&format!("u{u},{last},{},purchase\n", 1_700_000_000 + 1200));
+        }
+        let log_path = dir.join("shop.csv");
+        std::fs::write(&log_path, log_csv).expect("write log");
+        let mut catalogue = String::from("sku,title,category\n");
+        for i in 0..10 {
+            catalogue.push_str(&format!("old{i},Product {i},{}\n", if i % 2 == 0 { "Dairy" } else { "Bakery" }));
+        }
+        catalogue.push_str("new0,Oat milk,Dairy\nnew1,Rye loaf,Bakery\n");
+        let items = dir.join("catalogue.csv");
+        std::fs::write(&items, catalogue).expect("write catalogue");
+        let paths = Paths::new(Some(dir.join("cache")));
+        let dataset = log_path.to_string_lossy().to_string();
+        let mut lines: Vec<String> = Vec::new();
+        let mut log = |s: &str| lines.push(s.to_string());
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(dir.join("new.json")), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: super::eval::EvalProtocol::NewArrivals };
+
+        // Without product text there is nothing to describe a new arrival by.
+        super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(1), first_only: None, protocol: Default::default(), items: None }, &mut log).expect("prepares");
+        let err = super::eval::run(&paths, &eval, &mut log).unwrap_err();
+        assert!(err.to_string().contains("no product text"), "{err}");
+
+        super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(1), first_only: None, protocol: Default::default(), items: Some(items) }, &mut log).expect("prepares");
+        // A small trained model: the held-out model takes its settings.
+        let train = super::train::TrainArgs {
+            dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
+            dropout: Some(0.1), temperature: None, lr: Some(0.01), weight_decay: None, batch_size: Some(8), windows: Some(1),
+            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, item_init: None, positions: None, time_budget: None, protocol: Default::default(), device: Default::default(),
+        };
+        super::train::run(&paths, &train, &mut log).expect("trains");
+        super::eval::run(&paths, &eval, &mut log).expect("evaluates");
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("new.json")).expect("report")).expect("json");
+        assert_eq!(r["protocol"], "new-arrivals");
+        assert_eq!((r["new_items"].as_u64(), r["new_items_with_text"].as_u64(), r["test_users"].as_u64()), (Some(2), Some(2), Some(20)));
+        assert!(lines.iter().any(|l| l.contains("the settings of the dataset's trained model")), "{lines:?}");
+        for model in ["id-only", "tfidf", "pop"] {
+            for metric in ["hr@10", "ndcg@10", "ndcg@20"] {
+                let v = r["models"][model][metric].as_f64().unwrap_or(-1.0);
+                assert!((0.0..=1.0).contains(&v), "{model} {metric} = {v}");
+            }
+        }
+        // The ID-only model ranks both new arrivals below all 10 older products, of which the
+        // shopper's history removes at most 8: the target is at rank 3 or 4 at best.
+        assert!(r["models"]["id-only"]["ndcg@10"].as_f64().is_some_and(|v| v <= 0.5), "{}", r["models"]["id-only"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn next_basket_prepare_train_eval_export_on_a_grocery_log() {
         use localrank_model::data::Protocol;
         let dir = std::env::temp_dir().join(format!("localrank-cli-nb-{}", std::process::id()));
@@ -175,7 +236,7 @@ mod pipeline_tests {
         assert_eq!(mj["metrics"]["settings"]["training"]["exclude_seen"], false, "repeats stay in the training softmax");
 
         let report = dir.join("nb.json");
-        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb };
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb.into() };
         super::eval::run(&paths, &eval, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["protocol"], "next-basket");

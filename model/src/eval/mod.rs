@@ -1,8 +1,10 @@
 //! Full-ranking evaluation shared by localrank and every baseline: leave-one-out (here),
 //! next-basket with the repeat/explore split ([`basket`]), the homepage-pool protocol, and the
-//! tuning of the engine's blend for each protocol ([`blend`], [`next_basket`]).
+//! tuning of the engine's blend for each protocol ([`blend`], [`next_basket`]), and the
+//! new-arrivals split that content models are judged on ([`new_arrivals`]).
 pub mod basket;
 pub mod blend;
+pub mod new_arrivals;
 pub mod next_basket;
 pub mod repeat_fit;
 pub mod metrics;

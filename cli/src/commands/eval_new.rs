@@ -1,0 +1,129 @@
+//! `localrank eval --protocol new-arrivals`: products first seen in the last 10 % of the log's
+//! time span are held out of training entirely; the users whose last event is one of them are
+//! ranked over the whole catalogue. Trains its own ID-only model on the log without them (the
+//! settings of the dataset's trained model when there is one, else the derived defaults), and
+//! sets it beside the TF-IDF content baseline and popularity (issue 11, item 5).
+use std::time::Instant;
+
+use burn::module::Module;
+use localrank_model::auto::{train_auto, Overrides, TuneOptions};
+use localrank_model::baselines::{Popularity, TfIdf};
+use localrank_model::config::{EncoderConfig, TrainConfig};
+use localrank_model::data::SplitPart;
+use localrank_model::eval::new_arrivals::{split_new_arrivals, WithoutNewArrivals, NEW_ARRIVAL_SHARE};
+use localrank_model::eval::{evaluate_parallel, EvalOptions, Metrics};
+use localrank_model::train::EncoderScorer;
+use serde_json::json;
+
+use super::eval::{write_report, EvalArgs};
+use crate::commands::prepare::load_or_prepare;
+use crate::error::{io_err, CliError};
+use crate::paths::{DatasetSpec, Paths};
+
+/// The seed the held-out model trains with (the trainer's default).
+const SEED: u64 = 42;
+
+pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
+    let spec = DatasetSpec::parse(&a.dataset);
+    let ds = load_or_prepare(paths, &a.dataset, log)?;
+    if !ds.item_text.iter().any(Option::is_some) {
+        return Err(CliError::Usage(format!(
+            "{} has no product text: prepare it again (`localrank data prepare --dataset {}`; a store log needs `--items FILE`) so new arrivals can be described",
+            ds.name, a.dataset
+        )));
+    }
+    let split = split_new_arrivals(&ds, NEW_ARRIVAL_SHARE)?;
+    let held = &split.dataset;
+    if let Some(note) = held.notes.last() {
+        log(note);
+    }
+    let with_text = split.is_new.iter().zip(&ds.item_text).filter(|(n, t)| **n && t.is_some()).count();
+    log(&format!("{with_text} of {} new arrivals have text", split.new_items()));
+
+    // The ID-only model: trained here, on the log without the new arrivals.
+    let overrides = warm_settings(paths, &spec).unwrap_or_default();
+    log(&format!(
+        "training the ID-only model without the {} new arrivals ({}; no tuning)",
+        split.new_items(),
+        if overrides == Overrides::default() { "derived settings" } else { "the settings of the dataset's trained model" }
+    ));
+    let device = localrank_model::cpu_device();
+    let opts = TuneOptions { budget_seconds: 0.0, ..TuneOptions::default() };
+    let t = Instant::now();
+    let mut none = |_: &localrank_model::ModelWeights, _: usize, _: &Metrics| Ok(());
+    let auto = train_auto(held, &overrides, SEED, &opts, &device, false, log, &mut none)?;
+    let weights = &auto.outcome.weights;
+    log(&format!("  best epoch {} (validation NDCG@10 {:.4}), {:.0}s", auto.outcome.best_epoch, auto.outcome.best_validation.ndcg10, t.elapsed().as_secs_f64()));
+    let model = weights.to_encoder(&device)?.valid();
+    let encoder = EncoderScorer { model: &model, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true };
+
+    let eval_opts = EvalOptions::default();
+    let users = Some(split.test_users.as_slice());
+    let mut models = serde_json::Map::new();
+    let mut chart = Vec::new();
+    let mut record = |name: &str, m: Metrics, log: &mut dyn FnMut(&str)| {
+        log(&format!("{name:>10}: NDCG@10 {:.4}  HR@10 {:.4}  NDCG@20 {:.4}  HR@20 {:.4}", m.ndcg10, m.hr10, m.ndcg20, m.hr20));
+        chart.push((name.to_string(), m.ndcg10, m.hr10));
+        models.insert(name.to_string(), serde_json::to_value(m).unwrap_or_default());
+    };
+    let pop = Popularity::fit(held);
+    let is_new = &split.is_new;
+    record("id-only", evaluate_parallel(&WithoutNewArrivals { scorer: &encoder, is_new }, held, SplitPart::Test, users, &eval_opts), log);
+    record("tfidf", evaluate_parallel(&TfIdf::fit(held), held, SplitPart::Test, users, &eval_opts), log);
+    record("pop", evaluate_parallel(&WithoutNewArrivals { scorer: &pop, is_new }, held, SplitPart::Test, users, &eval_opts), log);
+
+    let report = json!({
+        "dataset": ds.name,
+        "protocol": "new-arrivals",
+        "notes": [
+            format!("new arrivals = items first seen in the last {:.0} % of the time span; removed from every sequence, so no model trains or validates on them", NEW_ARRIVAL_SHARE * 100.0),
+            "test users = those whose last event is a new arrival; full ranking over all items, history items excluded",
+            "id-only = the transformer trained on the log without the new arrivals; it has no vector for them and ranks them last (as pop does)",
+            "tfidf = TF-IDF cosine between the texts of the user's history items and each item's text",
+            "localrank with a text tower: not built yet (issue 11)",
+        ],
+        "new_items": split.new_items(),
+        "new_items_with_text": with_text,
+        "test_users": split.test_users.len(),
+        "users": held.num_users(),
+        "items": held.num_items(),
+        "id_only_training": { "best_epoch": auto.outcome.best_epoch, "validation_ndcg@10": auto.outcome.best_validation.ndcg10, "seconds": auto.outcome.total_seconds },
+        "models": models,
+    });
+    let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.new-arrivals.json", ds.name)));
+    write_report(&report_path, &report)?;
+    let svg_path = report_path.with_extension("svg");
+    let svg = crate::chart::bar_chart(&format!("{}: new arrivals, full ranking (test)", ds.name), &chart);
+    std::fs::write(&svg_path, svg).map_err(io_err(&svg_path))?;
+    log(&format!("report: {}  chart: {}", report_path.display(), svg_path.display()));
+    Ok(())
+}
+
+/// The settings the dataset's trained model chose (its model.json), as fixed settings, so
+/// the held-out model is the same model minus the new arrivals. None without a model.
+fn warm_settings(paths: &Paths, spec: &DatasetSpec) -> Option<Overrides> {
+    let bytes = std::fs::read(paths.artifacts(spec).join("model.json")).ok()?;
+    let mj: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let settings = &mj["metrics"]["settings"];
+    let enc: EncoderConfig = serde_json::from_value(settings["encoder"].clone()).ok()?;
+    let tr: TrainConfig = serde_json::from_value(settings["training"].clone()).ok()?;
+    Some(Overrides {
+        dim: Some(enc.dim),
+        blocks: Some(enc.blocks),
+        heads: Some(enc.heads),
+        max_len: Some(enc.max_len),
+        dropout: Some(enc.dropout),
+        temperature: Some(enc.temperature),
+        epochs: Some(tr.epochs),
+        learning_rate: Some(tr.learning_rate),
+        weight_decay: Some(tr.weight_decay),
+        batch_size: Some(tr.batch_size),
+        windows: Some(tr.windows_per_user),
+        patience: Some(tr.patience),
+        negatives: Some(tr.sampled_negatives),
+        validation_users: Some(tr.validation_users),
+        exclude_seen: Some(tr.exclude_seen),
+        item_init: Some(tr.item_init),
+        positions: Some(enc.positions),
+    })
+}
