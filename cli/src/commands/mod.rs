@@ -200,9 +200,11 @@ mod pipeline_tests {
                 assert!((0.0..=1.0).contains(&v), "{model} {metric} = {v}");
             }
         }
+        assert!(r["models"]["tfidf"]["median_rank"].as_u64().is_some_and(|m| (1..=12).contains(&m)), "{}", r["models"]["tfidf"]);
         // The ID-only model ranks both new arrivals below all 10 older products, of which the
         // shopper's history removes at most 8: the target is at rank 3 or 4 at best.
         assert!(r["models"]["id-only"]["ndcg@10"].as_f64().is_some_and(|v| v <= 0.5), "{}", r["models"]["id-only"]);
+        assert!(r["models"]["id-only"]["median_rank"].as_u64().is_some_and(|m| (3..=4).contains(&m)), "{}", r["models"]["id-only"]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
