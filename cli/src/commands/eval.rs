@@ -228,10 +228,14 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     });
     add_training_facts(&mut report, &dir);
     let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.json", ds.name)));
-    write_report(&report_path, &report)?;
+    write_report_and_chart(&report_path, &report, &format!("{}: leave-one-out, full ranking (test)", ds.name), &chart, log)
+}
+
+/// Writes the JSON report and, beside it, the SVG bar chart of each model's (NDCG@10, HR@10).
+pub(super) fn write_report_and_chart(report_path: &Path, report: &serde_json::Value, title: &str, chart: &[(String, f64, f64)], log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
+    write_report(report_path, report)?;
     let svg_path = report_path.with_extension("svg");
-    let svg = crate::chart::bar_chart(&format!("{}: leave-one-out, full ranking (test)", ds.name), &chart);
-    std::fs::write(&svg_path, svg).map_err(io_err(&svg_path))?;
+    std::fs::write(&svg_path, crate::chart::bar_chart(title, chart)).map_err(io_err(&svg_path))?;
     log(&format!("report: {}  chart: {}", report_path.display(), svg_path.display()));
     Ok(())
 }

@@ -15,9 +15,9 @@ use localrank_model::eval::{evaluate_ranks, EvalOptions, Metrics, Scorer};
 use localrank_model::train::EncoderScorer;
 use serde_json::json;
 
-use super::eval::{write_report, EvalArgs};
+use super::eval::{write_report_and_chart, EvalArgs};
 use crate::commands::prepare::load_or_prepare;
-use crate::error::{io_err, CliError};
+use crate::error::CliError;
 use crate::paths::{DatasetSpec, Paths};
 
 /// The seed the held-out model trains with (the trainer's default).
@@ -99,12 +99,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         "models": models,
     });
     let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.new-arrivals.json", ds.name)));
-    write_report(&report_path, &report)?;
-    let svg_path = report_path.with_extension("svg");
-    let svg = crate::chart::bar_chart(&format!("{}: new arrivals, full ranking (test)", ds.name), &chart);
-    std::fs::write(&svg_path, svg).map_err(io_err(&svg_path))?;
-    log(&format!("report: {}  chart: {}", report_path.display(), svg_path.display()));
-    Ok(())
+    write_report_and_chart(&report_path, &report, &format!("{}: new arrivals, full ranking (test)", ds.name), &chart, log)
 }
 
 /// The settings the dataset's trained model chose (its model.json), as fixed settings, so

@@ -168,6 +168,24 @@ impl Dataset {
         pop
     }
 
+    /// `events` as the browser's history store holds them (seqs from 1, milliseconds, the
+    /// item's category), so the engine's own code can read a user's history.
+    pub fn stored_history(&self, events: &[Event]) -> Vec<localrank_core::StoredEvent> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(seq, e)| localrank_core::StoredEvent {
+                seq: seq as u32 + 1,
+                kind: localrank_core::EventKind::ALL.get(usize::from(e.kind)).copied().unwrap_or(localrank_core::EventKind::View),
+                item: Some(self.item_ids[e.item as usize].clone()),
+                query: None,
+                timestamp: e.ts as f64 * 1000.0,
+                category: self.item_category[e.item as usize].clone(),
+                price: None,
+            })
+            .collect()
+    }
+
     /// Gives every item the catalogue describes its text, and keeps the catalogue's other
     /// products (in file order) for the text tower to place.
     pub fn attach_text(&mut self, texts: &ItemTexts) -> TextCoverage {

@@ -24,7 +24,7 @@ use std::cmp::Ordering;
 
 use localrank_core::pool::{CandidatePool, PoolInput};
 use localrank_core::rank::{signals, BlendWeights, LearnedRepeat, RankSettings, RepeatParams, RepeatProfile, ScoreParts};
-use localrank_core::{EventKind, StoredEvent};
+use localrank_core::StoredEvent;
 use serde::{Deserialize, Serialize};
 
 use super::basket::{top_n, BasketCase, SplitMetrics, SplitSum, TOP};
@@ -77,20 +77,7 @@ impl<'a> NextBasketSetup<'a> {
     fn inputs(&self, user: usize, part: SplitPart) -> UserInputs {
         let ds = self.ds;
         let (hist, target) = ds.history_and_target(user, part);
-        let history: Vec<StoredEvent> = hist
-            .iter()
-            .enumerate()
-            .map(|(seq, e)| StoredEvent {
-                // As the browser stores it: seqs count from 1.
-                seq: seq as u32 + 1,
-                kind: EventKind::ALL.get(usize::from(e.kind)).copied().unwrap_or(EventKind::View),
-                item: Some(ds.item_ids[e.item as usize].clone()),
-                query: None,
-                timestamp: e.ts as f64 * 1000.0,
-                category: ds.item_category[e.item as usize].clone(),
-                price: None,
-            })
-            .collect();
+        let history = ds.stored_history(hist);
         let steps = signals::resolve_steps(&self.empty_pool, &history, &|_| None, RankSettings::default().history_length);
         let by_category = signals::category_affinity(&steps);
         let affinity = ds.item_category.iter().map(|c| c.as_ref().and_then(|c| by_category.get(c)).copied().unwrap_or(0.0)).collect();
@@ -376,6 +363,7 @@ impl Scorer for ForeignModelScorer<'_> {
 mod tests {
     use super::*;
     use crate::data::Protocol;
+    use localrank_core::EventKind;
 
     /// Three users, four baskets each, over items a..e: each user buys "a" in every basket and
     /// one other item, so the repeat part should find "a".

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 
 use localrank_core::rank::repeat_learned::{tanh, NUM_REPEAT_FEATURES};
 use localrank_core::rank::{LearnedRepeat, RepeatParams, RepeatProfile, REPEAT_FEATURES};
-use localrank_core::{EventKind, StoredEvent};
 
 use crate::data::rebuy::rebuy_rates_before_last_baskets;
 use crate::data::Dataset;
@@ -52,19 +51,7 @@ pub fn repeat_examples(ds: &Dataset, rebuy: &[f32], cuts: usize) -> (Vec<Feature
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for u in 0..ds.num_users() {
         let train = ds.train_sequence(u);
-        let history: Vec<StoredEvent> = train
-            .iter()
-            .enumerate()
-            .map(|(seq, e)| StoredEvent {
-                seq: seq as u32 + 1,
-                kind: EventKind::ALL.get(usize::from(e.kind)).copied().unwrap_or(EventKind::View),
-                item: Some(ds.item_ids[e.item as usize].clone()),
-                query: None,
-                timestamp: e.ts as f64 * 1000.0,
-                category: None,
-                price: None,
-            })
-            .collect();
+        let history = ds.stored_history(train);
         let starts: Vec<usize> = ds.basket_starts.get(u).map_or(Vec::new(), |s| s.iter().map(|&s| s as usize).filter(|&s| s < train.len()).collect());
         for k in starts.len().saturating_sub(cuts).max(1)..starts.len() {
             let (start, end) = (starts[k], starts.get(k + 1).copied().unwrap_or(train.len()));
