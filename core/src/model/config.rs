@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ModelError;
+use super::{ModelError, TextTowerConfig};
 use crate::history::EventKind;
 use crate::rank::{BlendWeights, LearnedRepeat, NeighbourSource, RepeatParams};
 
@@ -10,7 +10,10 @@ pub const FORMAT_NAME: &str = "localrank-intent-encoder";
 /// The newest model.json version: 2 added `positions: "from_start"`. Version 1 files (no
 /// `positions`, or `from_end`) still load; a `from_start` model is written as version 2 so that
 /// an engine that predates it refuses the file instead of reading its positions wrongly.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3 added the optional text tower (`text`); a model with one is written as version 3.
+pub const FORMAT_VERSION: u32 = 3;
+/// The version a model with a text tower is written as.
+pub const TEXT_TOWER_VERSION: u32 = 3;
 /// The feed-forward activation (GELU, tanh approximation): the only one the format has.
 pub const ACTIVATION: &str = "gelu_tanh";
 
@@ -161,6 +164,10 @@ pub struct ModelConfig {
     /// the repeat part in place of the `repeat` rule; absent: the rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_scorer: Option<LearnedRepeat>,
+    /// The text tower (`text.*` tensors): product text and search queries to vectors. Absent:
+    /// the model knows items only by their vectors, and searches carry no vector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextTowerConfig>,
 }
 
 /// Upper bounds that keep a hostile or mistaken config from asking for gigabytes; far above any
@@ -219,6 +226,12 @@ impl ModelConfig {
         }
         if self.time_gap_boundaries_seconds != TIME_GAP_BOUNDARIES_SECONDS {
             return Err(ModelError::config("time_gap_boundaries_seconds", "differ from this engine's boundaries"));
+        }
+        if let Some(text) = &self.text {
+            if self.version < TEXT_TOWER_VERSION {
+                return Err(ModelError::config("text", format!("needs format version {TEXT_TOWER_VERSION} (the file says {})", self.version)));
+            }
+            text.validate(MAX_DIM)?;
         }
         if let Some(blend) = &self.blend {
             blend.check().map_err(|(name, reason)| ModelError::config(&format!("blend.{name}"), reason))?;
@@ -282,6 +295,9 @@ impl ModelConfig {
         }
         v.push(("ln_final.gamma".to_owned(), vec![d]));
         v.push(("ln_final.beta".to_owned(), vec![d]));
+        if let Some(text) = &self.text {
+            v.extend(text.expected_tensors(d).into_iter().map(|(n, s)| (n.to_owned(), s)));
+        }
         v
     }
 }
@@ -356,7 +372,7 @@ mod tests {
         v["positions"] = "from_start".into();
         let err = ModelConfig::from_json(&v.to_string()).expect_err("from_start needs version 2");
         assert!(err.to_string().contains("positions"), "{err}");
-        v["version"] = 3.into();
+        v["version"] = (FORMAT_VERSION + 1).into();
         assert!(ModelConfig::from_json(&v.to_string()).expect_err("a future version").to_string().contains("version"));
         v["version"] = 2.into();
         v["positions"] = "sideways".into();

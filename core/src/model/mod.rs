@@ -17,9 +17,11 @@ pub mod fixture;
 mod kernels;
 pub(crate) use kernels::linear_rows;
 pub(crate) mod safetensors;
+mod text_tower;
 mod weights;
 
-pub use config::{gap_bucket, ModelConfig, Positions, Precision, ACTIVATION, FORMAT_NAME, FORMAT_VERSION, NUM_GAP_BUCKETS, TIME_GAP_BOUNDARIES_SECONDS};
+pub use config::{gap_bucket, ModelConfig, Positions, Precision, ACTIVATION, FORMAT_NAME, FORMAT_VERSION, NUM_GAP_BUCKETS, TEXT_TOWER_VERSION, TIME_GAP_BOUNDARIES_SECONDS};
 pub use encoder::{tanh, EncoderState, EncoderStep, IntentEncoder, PreparedInput};
 pub use error::ModelError;
+pub use text_tower::{TextTower, TextTowerConfig, TEXT_EMBEDDING, TEXT_PROJ_BIAS, TEXT_PROJ_WEIGHT};
 pub use weights::{BlockWeights, Span, Weights};

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::safetensors::SafeTensors;
 use crate::format::{self, DecodeError, TensorDtype};
-use super::{ModelConfig, ModelError, Precision};
+use super::{ModelConfig, ModelError, Precision, TextTower};
 
 /// Where one tensor sits in [`Weights::data`] (offsets in f32 elements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,9 @@ pub struct Weights {
     pub blocks: Vec<BlockWeights>,
     pub ln_final_gamma: Span,
     pub ln_final_beta: Span,
+    /// The text tower, in its own buffer: the GPU runtime uploads `data` and has no use for a
+    /// hashed table of a few MB.
+    pub text: Option<TextTower>,
 }
 
 /// Decoder for one validated tensor.
@@ -174,13 +177,20 @@ impl Weights {
         }
         let ln_final_gamma = l.take("ln_final.gamma", &[d])?;
         let ln_final_beta = l.take("ln_final.beta", &[d])?;
+        let text = match config.text {
+            Some(tc) => {
+                let [(en, es), (wn, ws), (bn, bs)] = tc.expected_tensors(d);
+                Some(TextTower::new(tc, d, l.decode(en, &es)?, l.decode(wn, &ws)?, l.decode(bn, &bs)?)?)
+            }
+            None => None,
+        };
 
         // Anything else in the file means it was exported for a different model. Item vectors
         // belong in items.safetensors, but a combined file is harmless: they are ignored.
         if let Some(extra) = l.st.names().find(|n| !l.seen.iter().any(|seen| seen == n) && *n != "item_vectors" && *n != "item_vectors.scale") {
             return Err(ModelError::UnexpectedTensor { name: extra.to_owned() });
         }
-        Ok(Weights { config, data: l.out, kind_embedding, gap_embedding, position_embedding, blocks, ln_final_gamma, ln_final_beta })
+        Ok(Weights { config, data: l.out, kind_embedding, gap_embedding, position_embedding, blocks, ln_final_gamma, ln_final_beta, text })
     }
 
     pub fn get(&self, span: Span) -> &[f32] {
