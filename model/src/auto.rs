@@ -21,7 +21,8 @@ use std::time::Instant;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EncoderConfig, ItemInit, Positions, TrainConfig};
+use crate::config::{EncoderConfig, ItemInit, Positions, TextTowerConfig, TrainConfig};
+use localrank_core::text::TextHashing;
 use crate::data::{Dataset, Protocol};
 use crate::error::Result;
 use crate::eval::Metrics;
@@ -57,6 +58,13 @@ pub const PATIENCE_EVENTS: usize = 200_000;
 /// The fewest and most epochs the derived patience waits.
 pub const PATIENCE_RANGE: (usize, usize) = (5, 15);
 
+/// Share of items that must have text for the derived settings to add a text tower.
+pub const TEXT_TOWER_MIN_SHARE: f64 = 0.5;
+
+/// Width of the text tower's hashed rows: 16,384 × 32 int8 is 512 KB in the browser (issue 11's
+/// goal is ≤ 1 MB), projected up to the model's width.
+pub const TEXT_DIM: usize = 32;
+
 /// The context the median history asks for: in steps of 10, within 20..=200.
 fn median_context(shape: &DataShape) -> usize {
     shape.median_history.div_ceil(10).saturating_mul(10).clamp(20, 200)
@@ -76,6 +84,9 @@ pub struct DataShape {
     /// The split the data was prepared for (absent in reports written before next-basket).
     #[serde(default)]
     pub protocol: Protocol,
+    /// Share of items with product text (0 when the data has none).
+    #[serde(default)]
+    pub text_share: f64,
 }
 
 impl DataShape {
@@ -92,6 +103,7 @@ impl DataShape {
             p90_history: at(0.9),
             max_history: lens.last().copied().unwrap_or(0),
             protocol: ds.protocol(),
+            text_share: ds.item_text.iter().filter(|t| t.is_some()).count() as f64 / ds.num_items().max(1) as f64,
         }
     }
 
@@ -132,6 +144,10 @@ pub fn derive(shape: &DataShape) -> (EncoderConfig, TrainConfig) {
     // 10 epochs; started from BPR it reached validation NDCG@10 0.24 in one). The tuner tries
     // the random start too.
     tr.item_init = ItemInit::Bpr;
+    // Product text for most of the catalogue: a text tower, so new products and searches count.
+    if shape.text_share >= TEXT_TOWER_MIN_SHARE {
+        enc.text = Some(TextTowerConfig::new(TextHashing::default(), TEXT_DIM));
+    }
     (enc, tr)
 }
 
@@ -157,6 +173,9 @@ pub struct Overrides {
     pub item_init: Option<ItemInit>,
     #[serde(default)]
     pub positions: Option<Positions>,
+    /// Whether to train a text tower (when the data has text); `None`: when most items have text.
+    #[serde(default)]
+    pub text: Option<bool>,
 }
 
 impl Overrides {
@@ -188,6 +207,11 @@ impl Overrides {
         tr.exclude_seen = self.exclude_seen.unwrap_or(tr.exclude_seen);
         tr.item_init = self.item_init.unwrap_or(tr.item_init);
         enc.positions = self.positions.unwrap_or(enc.positions);
+        match self.text {
+            Some(false) => enc.text = None,
+            Some(true) if enc.text.is_none() => enc.text = Some(TextTowerConfig::new(TextHashing::default(), TEXT_DIM)),
+            _ => {}
+        }
     }
 }
 

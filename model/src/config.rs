@@ -2,7 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
-pub use localrank_core::model::Positions;
+pub use localrank_core::model::{Positions, TextTowerConfig};
 
 /// Shape of the intent encoder. Everything the forward pass needs besides the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,16 +21,19 @@ pub struct EncoderConfig {
     /// trained before; checkpoints without the field).
     #[serde(default)]
     pub positions: Positions,
+    /// The text tower (product text and search queries), when the data has product text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextTowerConfig>,
 }
 
 impl EncoderConfig {
     pub fn new(num_items: usize) -> EncoderConfig {
-        EncoderConfig { dim: 64, heads: 2, blocks: 2, max_len: 50, ffn_dim: 256, num_items, dropout: 0.2, temperature: 0.05, layer_norm_eps: 1e-5, positions: Positions::FromStart }
+        EncoderConfig { dim: 64, heads: 2, blocks: 2, max_len: 50, ffn_dim: 256, num_items, dropout: 0.2, temperature: 0.05, layer_norm_eps: 1e-5, positions: Positions::FromStart, text: None }
     }
 
     /// A very small model for tests and parity fixtures.
     pub fn tiny(num_items: usize) -> EncoderConfig {
-        EncoderConfig { dim: 8, heads: 2, blocks: 2, max_len: 6, ffn_dim: 16, num_items, dropout: 0.0, temperature: 0.1, layer_norm_eps: 1e-5, positions: Positions::FromStart }
+        EncoderConfig { dim: 8, heads: 2, blocks: 2, max_len: 6, ffn_dim: 16, num_items, dropout: 0.0, temperature: 0.1, layer_norm_eps: 1e-5, positions: Positions::FromStart, text: None }
     }
 
     pub fn head_dim(&self) -> usize {
@@ -42,7 +45,7 @@ impl EncoderConfig {
         use localrank_core::model::{ModelConfig, Precision, FORMAT_NAME, TIME_GAP_BOUNDARIES_SECONDS};
         ModelConfig {
             format: FORMAT_NAME.to_owned(),
-            version: self.positions.format_version(),
+            version: if self.text.is_some() { localrank_core::model::TEXT_TOWER_VERSION } else { self.positions.format_version() },
             dtype: Precision::F32,
             dim: self.dim,
             heads: self.heads,
@@ -60,6 +63,7 @@ impl EncoderConfig {
             blend_neighbours: None,
             repeat_scorer: None,
             repeat: None,
+            text: self.text,
         }
     }
 
@@ -69,6 +73,12 @@ impl EncoderConfig {
         }
         if self.max_len == 0 || self.blocks == 0 || self.ffn_dim == 0 || self.num_items == 0 {
             return Err(ModelError::BadConfig("max_len, blocks, ffn_dim and num_items must be positive".into()));
+        }
+        if let Some(t) = &self.text {
+            t.hashing().check().map_err(|e| ModelError::BadConfig(format!("text: {e}")))?;
+            if t.dim == 0 {
+                return Err(ModelError::BadConfig("text.dim must be positive".into()));
+            }
         }
         if !(0.0..1.0).contains(&self.dropout) || self.temperature <= 0.0 {
             return Err(ModelError::BadConfig("dropout must be in [0,1) and temperature > 0".into()));
@@ -107,6 +117,22 @@ pub struct TrainConfig {
     /// the randomly started table can stay at chance for many epochs).
     #[serde(default)]
     pub item_init: ItemInit,
+    /// With a text tower: the share of (item, step) pairs whose ID row is dropped, so the
+    /// item's text vector alone must place it (how a product added after training is placed).
+    #[serde(default = "default_id_dropout")]
+    pub id_dropout: f64,
+    /// With a text tower: the share of history steps replaced by a search for the step's item's
+    /// category words (logs rarely hold searches; this teaches the `search` step kind).
+    #[serde(default = "default_search_steps")]
+    pub search_steps: f64,
+}
+
+fn default_id_dropout() -> f64 {
+    0.25
+}
+
+fn default_search_steps() -> f64 {
+    0.1
 }
 
 /// How the encoder's item-vector table is initialised before training.
@@ -131,6 +157,6 @@ impl std::str::FromStr for ItemInit {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: ItemInit::Random }
+        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: ItemInit::Random, id_dropout: default_id_dropout(), search_steps: default_search_steps() }
     }
 }

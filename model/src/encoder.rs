@@ -12,6 +12,7 @@ use burn::tensor::activation::{gelu_approximate, log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::config::{EncoderConfig, Positions};
+use crate::text_tower::{SharedBags, TextTower};
 
 /// Additive attention bias for masked keys. Large and finite: exp(-1e9 - max) is exactly 0 in
 /// f32, so masked keys contribute nothing, yet a fully masked row (a padding query) stays
@@ -46,6 +47,13 @@ pub struct IntentEncoder {
     /// Which position row each step adds (configuration, not a parameter).
     #[module(skip)]
     pub positions: Positions,
+    /// The text tower, when the model has one (`EncoderConfig::text`).
+    pub text: Option<TextTower>,
+    /// The items' texts while training: an item's vector is its ID row plus its text vector.
+    /// `None` once the text vectors are folded into the item rows (a model read back from its
+    /// export, as the engine sees it): the tower then only embeds search queries.
+    #[module(skip)]
+    pub item_bags: Option<SharedBags>,
 }
 
 /// A padded batch of histories, left-padded to a common length (each row's real events last).
@@ -59,6 +67,12 @@ pub struct Batch {
     pub gaps: Vec<i64>,
     /// Next-item targets per position (dataset item index) or -1 where there is none.
     pub targets: Vec<i64>,
+    /// Steps whose input is a text instead of an item (searches): flat position `b * len + t`
+    /// and the query's token rows. The step's vector is the text tower's, with no ID part.
+    pub texts: Vec<(usize, Vec<u32>)>,
+    /// Per dataset item, 1 to use its ID row this step or 0 to drop it (training's ID dropout);
+    /// `None` keeps every ID row.
+    pub id_keep: Option<Vec<f32>>,
 }
 
 impl Batch {
@@ -116,7 +130,64 @@ impl IntentEncoder {
             dropout: DropoutConfig::new(cfg.dropout).init(),
             temperature: cfg.temperature,
             positions: cfg.positions,
+            text: cfg.text.as_ref().map(|t| TextTower::new(t, cfg.dim, device)),
+            item_bags: None,
         }
+    }
+
+    /// Dataset items' vectors `[items.len(), dim]` as the model uses them, inputs and outputs
+    /// alike: the ID row (dropped where `keep` says 0, and for items that never had one), plus
+    /// the text vector while the texts are not folded in.
+    pub fn item_vectors(&self, items: &[i64], keep: Option<&[f32]>, device: &Device) -> Tensor<2> {
+        let n = items.len();
+        let rows = Tensor::<1, Int>::from_data(TensorData::new(items.iter().map(|i| i + 1).collect::<Vec<_>>(), [n]), device);
+        let mut v = self.item.weight.val().select(0, rows);
+        if let (Some(tower), Some(bags)) = (&self.text, &self.item_bags) {
+            let mask: Vec<f32> = items.iter().map(|&i| if bags.text_only[i as usize] { 0.0 } else { keep.map_or(1.0, |k| k[i as usize]) }).collect();
+            if mask.iter().any(|&m| m != 1.0) {
+                v = v * Tensor::<2>::from_data(TensorData::new(mask, [n, 1]), device);
+            }
+            let texts: Vec<&[u32]> = items.iter().map(|&i| bags.full.get(i as usize)).collect();
+            v = v + tower.forward(&texts, device);
+        }
+        v
+    }
+
+    /// Every item's vector `[num_items, dim]` (not normalised).
+    fn item_matrix(&self, keep: Option<&[f32]>, device: &Device) -> Tensor<2> {
+        let w = self.item.weight.val();
+        let [n, d] = w.dims();
+        if self.item_bags.is_none() {
+            return w.slice([1..n, 0..d]);
+        }
+        let all: Vec<i64> = (0..n as i64 - 1).collect();
+        self.item_vectors(&all, keep, device)
+    }
+
+    /// The input rows `[size, len, dim]` of a batch with text: items as [`Self::item_vectors`],
+    /// search steps as their query's text vector, padding as zeros.
+    fn input_items(&self, batch: &Batch, device: &Device) -> Tensor<3> {
+        let (b, l) = (batch.size, batch.len);
+        let d = self.item.weight.dims()[1];
+        let mut uniq: Vec<i64> = batch.items.iter().filter(|&&i| i > 0).map(|&i| i - 1).collect();
+        uniq.sort_unstable();
+        uniq.dedup();
+        let mut parts = vec![Tensor::<2>::zeros([1, d], device)];
+        if !uniq.is_empty() {
+            parts.push(self.item_vectors(&uniq, batch.id_keep.as_deref(), device));
+        }
+        if let (Some(tower), false) = (&self.text, batch.texts.is_empty()) {
+            let bags: Vec<&[u32]> = batch.texts.iter().map(|(_, rows)| rows.as_slice()).collect();
+            parts.push(tower.forward(&bags, device));
+        }
+        let mut index: Vec<i64> = batch.items.iter().map(|&i| if i > 0 { 1 + uniq.binary_search(&(i - 1)).unwrap_or(0) as i64 } else { 0 }).collect();
+        if self.text.is_some() {
+            for (j, (pos, _)) in batch.texts.iter().enumerate() {
+                index[*pos] = (1 + uniq.len() + j) as i64;
+            }
+        }
+        let table = Tensor::cat(parts, 0);
+        table.select(0, Tensor::<1, Int>::from_data(TensorData::new(index, [b * l]), device)).reshape([b, l, d])
     }
 
     /// Hidden states [size, len, dim] for every position of the batch.
@@ -133,7 +204,8 @@ impl IntentEncoder {
                 (0..l).map(move |t| (t + n).checked_sub(l).map_or(0, |j| self.positions.row(max_len, j, n)) as i64)
             })
             .collect();
-        let x = self.item.forward(ids(&batch.items)) + self.kind.forward(ids(&batch.kinds)) + self.gap.forward(ids(&batch.gaps)) + self.position.forward(ids(&pos));
+        let items = if self.item_bags.is_none() && (self.text.is_none() || batch.texts.is_empty()) { self.item.forward(ids(&batch.items)) } else { self.input_items(batch, device) };
+        let x = items + self.kind.forward(ids(&batch.kinds)) + self.gap.forward(ids(&batch.gaps)) + self.position.forward(ids(&pos));
         let mut x = self.dropout.forward(x);
 
         let heads = self.blocks.first().map_or(1, |blk| blk.heads);
@@ -198,9 +270,7 @@ impl IntentEncoder {
     }
 
     pub fn item_table(&self) -> Tensor<2> {
-        let w = self.item.weight.val();
-        let [n, d] = w.dims();
-        l2_normalize(w.slice([1..n, 0..d]))
+        l2_normalize(self.item_matrix(None, &self.item.weight.device()))
     }
 
     /// Mean full-softmax cross-entropy of the next item at every non-padding position. With
@@ -216,7 +286,8 @@ impl IntentEncoder {
         let m = rows.len();
         let seen = if exclude_seen { batch.seen_before(&rows) } else { Vec::new() };
         let h = h.reshape([b * l, d]).select(0, Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), device));
-        let mut logits = l2_normalize(h).matmul(self.item_table().transpose()).div_scalar(self.temperature);
+        let table = l2_normalize(self.item_matrix(batch.id_keep.as_deref(), device));
+        let mut logits = l2_normalize(h).matmul(table.transpose()).div_scalar(self.temperature);
         if exclude_seen {
             let n = logits.dims()[1];
             let mut bias = vec![0f32; m * n];
@@ -248,11 +319,7 @@ impl IntentEncoder {
         // Only the rows this batch scores are normalised (the same per-row arithmetic as
         // `item_table`, without normalising — and back-propagating through — the whole catalogue
         // every step). Row i + 1 of the embedding is dataset item i.
-        let weight = self.item.weight.val();
-        let rows_of = |items: Vec<i64>| {
-            let n = items.len();
-            l2_normalize(weight.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(items.into_iter().map(|i| i + 1).collect::<Vec<_>>(), [n]), device)))
-        };
+        let rows_of = |items: Vec<i64>| l2_normalize(self.item_vectors(&items, batch.id_keep.as_deref(), device));
         let pos_vec = rows_of(targets.clone());
         let pos = (hn.clone() * pos_vec).sum_dim(1).div_scalar(self.temperature);
         let neg_vec = rows_of(negatives.to_vec());
@@ -317,7 +384,7 @@ pub type Row = (Vec<u32>, Vec<u8>, Vec<usize>, Vec<i64>);
 /// length; rows longer than `len` keep their last `len` positions.
 pub fn make_batch(rows: &[Row], len: usize) -> Batch {
     let size = rows.len();
-    let mut batch = Batch { size, len, items: vec![0; size * len], kinds: vec![0; size * len], gaps: vec![0; size * len], targets: vec![-1; size * len] };
+    let mut batch = Batch { size, len, items: vec![0; size * len], kinds: vec![0; size * len], gaps: vec![0; size * len], targets: vec![-1; size * len], texts: Vec::new(), id_keep: None };
     for (b, (items, kinds, gaps, targets)) in rows.iter().enumerate() {
         let n = items.len().min(len);
         let skip = items.len() - n;

@@ -57,7 +57,7 @@ impl ModelJson {
     pub fn encoder_config(&self, dropout: f64) -> Result<EncoderConfig> {
         let c = &self.config;
         c.validate().map_err(|e| ModelError::BadConfig(e.to_string()))?;
-        let c = EncoderConfig { dim: c.dim, heads: c.heads, blocks: c.blocks, max_len: c.max_len, ffn_dim: c.ffn_dim, num_items: c.num_items, dropout, temperature: c.temperature, layer_norm_eps: c.layer_norm_eps, positions: c.positions };
+        let c = EncoderConfig { dim: c.dim, heads: c.heads, blocks: c.blocks, max_len: c.max_len, ffn_dim: c.ffn_dim, num_items: c.num_items, dropout, temperature: c.temperature, layer_norm_eps: c.layer_norm_eps, positions: c.positions, text: c.text };
         c.check()?;
         Ok(c)
     }

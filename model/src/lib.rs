@@ -11,6 +11,7 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod reference;
+pub mod text_tower;
 pub mod time_gap;
 pub mod train;
 pub mod weights;

@@ -19,6 +19,7 @@ use crate::encoder::{make_batch, IntentEncoder};
 use crate::error::{ModelError, Result};
 use crate::eval::basket::evaluate_baskets;
 use crate::eval::{evaluate, EvalOptions, Metrics, Scorer};
+use crate::text_tower::ItemTextBags;
 use crate::time_gap;
 use crate::weights::ModelWeights;
 
@@ -113,6 +114,31 @@ impl NegativeSampler {
                 self.cumulative.partition_point(|&c| c <= x).min(self.cumulative.len() - 1) as i64
             })
             .collect()
+    }
+}
+
+/// Training's text regularisers on one batch: ID dropout (each item with text loses its ID row
+/// for this step with probability `id_dropout`) and synthetic searches (each step whose item
+/// has category words becomes, with probability `search_steps`, a `search` step for those
+/// words: the query names what the shopper looked at, never its title).
+pub fn add_text_noise(batch: &mut crate::encoder::Batch, bags: &ItemTextBags, cfg: &TrainConfig, rng: &mut ChaCha8Rng) {
+    use rand::Rng;
+    if cfg.id_dropout > 0.0 {
+        batch.id_keep = Some((0..bags.full.len()).map(|i| if bags.has_text(i) && rng.random_bool(cfg.id_dropout.clamp(0.0, 1.0)) { 0.0 } else { 1.0 }).collect());
+    }
+    if cfg.search_steps > 0.0 {
+        let search = crate::data::EventKind::ALL.iter().position(|&k| k == crate::data::EventKind::Search).unwrap_or(0) as i64;
+        for pos in 0..batch.items.len() {
+            let item = batch.items[pos];
+            if item <= 0 {
+                continue;
+            }
+            let query = bags.query.get(item as usize - 1);
+            if !query.is_empty() && rng.random_bool(cfg.search_steps.clamp(0.0, 1.0)) {
+                batch.kinds[pos] = search;
+                batch.texts.push((pos, query.to_vec()));
+            }
+        }
     }
 }
 
@@ -302,6 +328,9 @@ impl<'a> Session<'a> {
         if cfg.item_init == ItemInit::Bpr {
             model = model.with_item_vectors(starts.bpr(ds, enc.dim, cfg.seed), &ad);
         }
+        if let Some(text) = &enc.text {
+            model.item_bags = Some(std::sync::Arc::new(ItemTextBags::new(ds, &text.hashing())));
+        }
         let optim = AdamWConfig::new().with_weight_decay(cfg.weight_decay).init();
         let rows = training_spans(ds, enc.max_len, cfg.windows_per_user);
         if rows.is_empty() {
@@ -418,7 +447,10 @@ impl<'a> Session<'a> {
             let tb = Instant::now();
             let batch_rows: Vec<Row> = chunk.iter().map(|&i| self.rows[i].row(self.ds)).collect();
             let len = batch_rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
-            let batch = make_batch(&batch_rows, len);
+            let mut batch = make_batch(&batch_rows, len);
+            if let Some(bags) = &model.item_bags {
+                add_text_noise(&mut batch, bags, cfg, &mut self.rng);
+            }
             let loss = match &self.sampler {
                 Some(s) => model.sampled_loss(&batch, &s.draw(cfg.sampled_negatives.min(self.ds.num_items()), &mut self.rng), &s.q, &self.ad, cfg.exclude_seen),
                 None => model.loss(&batch, &self.ad, cfg.exclude_seen),

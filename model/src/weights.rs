@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::EncoderConfig;
 use crate::encoder::{Block, IntentEncoder};
+use crate::text_tower::TextTower;
 use crate::error::{ModelError, Result};
 
 /// Name of the item-vector table; it ships separately from the encoder weights.
@@ -35,9 +36,22 @@ fn read<const D: usize>(t: Tensor<D>) -> Result<NamedTensor> {
 impl ModelWeights {
     pub fn from_encoder(enc: &IntentEncoder, config: &EncoderConfig) -> Result<ModelWeights> {
         let mut t = BTreeMap::new();
-        let item = read(enc.item.weight.val())?;
         let d = config.dim;
-        t.insert(ITEM_VECTORS.to_string(), NamedTensor { shape: vec![item.shape[0] - 1, d], data: item.data[d..].to_vec() });
+        if enc.item_bags.is_some() {
+            // The engine gets each item's whole vector: ID row + text vector, folded here.
+            let device = enc.item.weight.device();
+            let all: Vec<i64> = (0..config.num_items as i64).collect();
+            t.insert(ITEM_VECTORS.to_string(), read(enc.item_vectors(&all, None, &device))?);
+        } else {
+            let item = read(enc.item.weight.val())?;
+            t.insert(ITEM_VECTORS.to_string(), NamedTensor { shape: vec![item.shape[0] - 1, d], data: item.data[d..].to_vec() });
+        }
+        if let Some(tower) = &enc.text {
+            t.insert(localrank_core::model::TEXT_EMBEDDING.into(), read(tower.embedding.weight.val())?);
+            t.insert(localrank_core::model::TEXT_PROJ_WEIGHT.into(), read(tower.proj.weight.val())?);
+            let bias = tower.proj.bias.as_ref().ok_or_else(|| ModelError::BadWeights("text.proj has no bias".into()))?;
+            t.insert(localrank_core::model::TEXT_PROJ_BIAS.into(), read(bias.val())?);
+        }
         t.insert("kind_embedding".into(), read(enc.kind.weight.val())?);
         t.insert("gap_embedding".into(), read(enc.gap.weight.val())?);
         t.insert("position_embedding".into(), read(enc.position.weight.val())?);
@@ -137,7 +151,17 @@ impl ModelWeights {
                 heads: c.heads,
             });
         }
+        let text = match &c.text {
+            Some(_) => Some(TextTower {
+                embedding: Embedding { weight: t2(localrank_core::model::TEXT_EMBEDDING)? },
+                proj: Linear { weight: t2(localrank_core::model::TEXT_PROJ_WEIGHT)?, bias: Some(t1(localrank_core::model::TEXT_PROJ_BIAS)?) },
+            }),
+            None => None,
+        };
         Ok(IntentEncoder {
+            text,
+            // The item rows already hold their text vectors (as the engine's item table does).
+            item_bags: None,
             item,
             kind: Embedding { weight: t2("kind_embedding")? },
             gap: Embedding { weight: t2("gap_embedding")? },

@@ -129,3 +129,65 @@ fn engine_rejects_an_export_for_another_shape() {
     assert_eq!(err, ModelError::WrongShape { name: "blocks.0.ffn.up.weight".into(), found: vec![8, 16], expected: vec![8, 24] });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The text tower: the engine's `TextTower::embed` on the exported files equals burn's tower on
+/// the same (dequantised) weights, and a search step (kind `search`, the query's vector) gives
+/// the same intent in both, in every precision.
+#[test]
+fn engine_text_tower_and_search_steps_equal_burn() {
+    use localrank_core::model::TextTowerConfig;
+    use localrank_core::text::TextHashing;
+    let mut cfg = EncoderConfig::new(12);
+    cfg.dropout = 0.0;
+    cfg.max_len = 10;
+    cfg.text = Some(TextTowerConfig::new(TextHashing { buckets: 512, min_n: 3, max_n: 4 }, 16));
+    let w = ModelWeights::random(&cfg, 11).expect("random weights");
+    let ids: Vec<String> = (0..cfg.num_items).map(|i| format!("sku-{i}")).collect();
+    let hashing = cfg.text.expect("text").hashing();
+    let queries = ["organic whole milk", "Crème fraîche 200 ml", "x"];
+    let search = EventKind::ALL.iter().position(|&k| k == EventKind::Search).expect("search kind") as u8;
+    for p in [Precision::F32, Precision::F16, Precision::Int8] {
+        let dir = temp_dir(&format!("text-{p:?}"));
+        write_model_dir(&dir, &w, &ids, p, "parity", serde_json::json!({}), ItemStats::default()).expect("export");
+        let json = std::fs::read_to_string(dir.join("model.json")).expect("config");
+        assert!(json.contains("\"version\": 3"), "a model with a text tower is format version 3: {json}");
+        let engine = IntentEncoder::load(&std::fs::read(dir.join("model.safetensors")).expect("weights"), &json).expect("engine loads");
+        let tower = engine.weights().text.as_ref().expect("the engine loaded the tower");
+        let device = cpu_device();
+        let burn = round_trip(&w, p).expect("round trip").to_encoder(&device).expect("burn model");
+        let burn_tower = burn.text.as_ref().expect("burn tower");
+        let mut worst = 0f32;
+        for q in queries {
+            let mut rows = Vec::new();
+            hashing.token_rows(q, &mut rows);
+            let want = burn_tower.embed(&rows, &device);
+            let got = tower.embed("query", q).expect("embeds");
+            worst = worst.max(got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max));
+        }
+        assert!(worst < TOLERANCE, "{p:?}: tower max abs diff {worst}");
+
+        // History: two items, then a search; burn reads the search as a text step.
+        let items = &round_trip(&w, p).expect("round trip").tensors["item_vectors"];
+        let d = cfg.dim;
+        let events = [Event { item: 3, kind: 0, ts: 1_000 }, Event { item: 7, kind: 2, ts: 1_400 }, Event { item: 0, kind: search, ts: 5_000 }];
+        let row = history_row(&events, 9_000, events.len());
+        let mut batch = make_batch(&[row], events.len());
+        let mut rows = Vec::new();
+        hashing.token_rows(queries[0], &mut rows);
+        batch.texts.push((2, rows));
+        let want = burn.intents(&batch, &device).into_data().try_to_vec::<f32>().expect("f32");
+        let query_vector = tower.embed("query", queries[0]).expect("embeds");
+        let steps: Vec<EncoderStep> = events
+            .iter()
+            .map(|e| EncoderStep {
+                vector: if engine_kind(e.kind) == EventKind::Search { &query_vector } else { &items.data[e.item as usize * d..(e.item as usize + 1) * d] },
+                kind: engine_kind(e.kind),
+                timestamp: e.ts as f64 * 1000.0,
+            })
+            .collect();
+        let got = engine.encode(&steps, 9_000_000.0).expect("engine encodes");
+        let diff = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max);
+        assert!(diff < TOLERANCE, "{p:?}: search-step intent max abs diff {diff}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

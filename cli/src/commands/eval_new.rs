@@ -37,25 +37,30 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     if let Some(note) = held.notes.last() {
         log(note);
     }
-    let with_text = split.is_new.iter().zip(&ds.item_text).filter(|(n, t)| **n && t.is_some()).count();
-    log(&format!("{with_text} of {} new arrivals have text", split.new_items()));
+    let new_with_text = split.is_new.iter().zip(&ds.item_text).filter(|(n, t)| **n && t.is_some()).count();
+    log(&format!("{new_with_text} of {} new arrivals have text", split.new_items()));
 
-    // The ID-only model: trained here, on the log without the new arrivals.
-    let overrides = warm_settings(paths, &spec).unwrap_or_default();
-    log(&format!(
-        "training the ID-only model without the {} new arrivals ({}; no tuning)",
-        split.new_items(),
-        if overrides == Overrides::default() { "derived settings" } else { "the settings of the dataset's trained model" }
-    ));
+    // Two models, trained here on the log without the new arrivals and with the same
+    // settings: ID-only, and with the text tower (the new arrivals get their text vectors).
+    let warm = warm_settings(paths, &spec);
+    let settings = if warm.is_some() { "the settings of the dataset's trained model" } else { "derived settings" };
     let device = localrank_model::cpu_device();
     let opts = TuneOptions { budget_seconds: 0.0, ..TuneOptions::default() };
-    let t = Instant::now();
-    let mut none = |_: &localrank_model::ModelWeights, _: usize, _: &Metrics| Ok(());
-    let auto = train_auto(held, &overrides, SEED, &opts, &device, false, log, &mut none)?;
-    let weights = &auto.outcome.weights;
-    log(&format!("  best epoch {} (validation NDCG@10 {:.4}), {:.0}s", auto.outcome.best_epoch, auto.outcome.best_validation.ndcg10, t.elapsed().as_secs_f64()));
-    let model = weights.to_encoder(&device)?.valid();
-    let encoder = EncoderScorer { model: &model, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true };
+    let train = |text: bool, log: &mut dyn FnMut(&str)| -> Result<_, CliError> {
+        let overrides = Overrides { text: Some(text), ..warm.clone().unwrap_or_default() };
+        log(&format!("training the {} model without the {} new arrivals ({settings}; no tuning)", if text { "text-tower" } else { "ID-only" }, split.new_items()));
+        let t = Instant::now();
+        let mut none = |_: &localrank_model::ModelWeights, _: usize, _: &Metrics| Ok(());
+        let auto = train_auto(held, &overrides, SEED, &opts, &device, false, log, &mut none)?;
+        log(&format!("  best epoch {} (validation NDCG@10 {:.4}), {:.0}s", auto.outcome.best_epoch, auto.outcome.best_validation.ndcg10, t.elapsed().as_secs_f64()));
+        Ok(auto)
+    };
+    let id_only = train(false, log)?;
+    let text_run = train(true, log)?;
+    let model = id_only.outcome.weights.to_encoder(&device)?.valid();
+    let encoder = EncoderScorer { model: &model, max_len: id_only.outcome.weights.config.max_len, device: device.clone(), gap_to_target: true };
+    let text_model = text_run.outcome.weights.to_encoder(&device)?.valid();
+    let text_encoder = EncoderScorer { model: &text_model, max_len: text_run.outcome.weights.config.max_len, device: device.clone(), gap_to_target: true };
 
     let eval_opts = EvalOptions::default();
     let users = Some(split.test_users.as_slice());
@@ -76,6 +81,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     };
     let pop = Popularity::fit(held);
     let is_new = &split.is_new;
+    record("localrank", &text_encoder, log);
     record("id-only", &WithoutNewArrivals { scorer: &encoder, is_new }, log);
     record("tfidf", &TfIdf::fit(held), log);
     record("pop", &WithoutNewArrivals { scorer: &pop, is_new }, log);
@@ -88,14 +94,15 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
             "test users = those whose last event is a new arrival; full ranking over all items, history items excluded; median_rank = the target's median 1-based rank",
             "id-only = the transformer trained on the log without the new arrivals; it has no vector for them and ranks them last (as pop does)",
             "tfidf = TF-IDF cosine between the texts of the user's history items and each item's text",
-            "localrank with a text tower: not built yet (issue 11)",
+            "localrank = the same transformer with the text tower: items are ID row + text vector, the new arrivals (never trained) their text vector alone",
         ],
         "new_items": split.new_items(),
-        "new_items_with_text": with_text,
+        "new_items_with_text": new_with_text,
         "test_users": split.test_users.len(),
         "users": held.num_users(),
         "items": held.num_items(),
-        "id_only_training": { "best_epoch": auto.outcome.best_epoch, "validation_ndcg@10": auto.outcome.best_validation.ndcg10, "seconds": auto.outcome.total_seconds },
+        "id_only_training": { "best_epoch": id_only.outcome.best_epoch, "validation_ndcg@10": id_only.outcome.best_validation.ndcg10, "seconds": id_only.outcome.total_seconds },
+        "localrank_training": { "best_epoch": text_run.outcome.best_epoch, "validation_ndcg@10": text_run.outcome.best_validation.ndcg10, "seconds": text_run.outcome.total_seconds },
         "models": models,
     });
     let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.new-arrivals.json", ds.name)));
@@ -128,5 +135,6 @@ fn warm_settings(paths: &Paths, spec: &DatasetSpec) -> Option<Overrides> {
         exclude_seen: Some(tr.exclude_seen),
         item_init: Some(tr.item_init),
         positions: Some(enc.positions),
+        text: Some(false),
     })
 }

@@ -76,6 +76,10 @@ pub struct TrainArgs {
     /// last row, as in SASRec; every event is a full pass) [default: from_start]
     #[arg(long)]
     pub positions: Option<localrank_model::config::Positions>,
+    /// Train a text tower on the products' text (true/false): new products get vectors from
+    /// their words and searches steer the intent [default: true when most items have text]
+    #[arg(long)]
+    pub text: Option<bool>,
     /// Where to train: cpu (every core) or gpu (the first wgpu adapter; needs a build with --features gpu)
     #[arg(long, default_value = "cpu")]
     pub device: localrank_model::TrainDevice,
@@ -112,6 +116,7 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
         exclude_seen: a.exclude_seen,
         item_init: a.item_init,
         positions: a.positions,
+        text: a.text,
     };
     if !a.tune_budget.is_finite() || a.tune_budget < 0.0 {
         return Err(CliError::Usage("--tune-budget must be a number of seconds >= 0".into()));
