@@ -2,6 +2,7 @@
 //! ranked. Item vectors are public data (the item-vector table `localrank export` writes).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -12,7 +13,9 @@ use tsify::Tsify;
 use crate::error::LocalRankError;
 use crate::format::{self, DecodeError};
 use crate::history::options::MAX_DIM;
+use crate::model::TextTower;
 use crate::rank::score;
+use crate::text::check_text;
 
 /// Most co-occurrence neighbours one pool item may carry (an export keeps far fewer).
 pub const MAX_ITEM_NEIGHBOURS: usize = 1_000;
@@ -90,6 +93,7 @@ pub struct NeighboursInput {
 }
 
 /// One candidate as the server sends it (the vector travels separately in [`CandidatePool`]).
+/// It needs a `vector` (its own or a row of the pool's `vectors` matrix) or a `text`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(Tsify))]
 #[serde(rename_all = "camelCase")]
@@ -99,6 +103,14 @@ pub struct PoolItemInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional, type = "number[] | Float32Array | string | { base64: string; dtype: \"f32\" | \"f16\" | \"int8\"; scale?: number }"))]
     pub vector: Option<VectorInput>,
+    /// The product's words (title, category, brand: at most 1 KB), for a product the model has
+    /// no vector for yet. An item sent with `text` and no `vector` is placed by the loaded
+    /// model's text tower (its vector is the tower's embedding of the text); without a model
+    /// that has one it is ranked on the server score and slot rules alone. With a `vector` the
+    /// text is checked but not used: the vector already carries what the model knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub text: Option<String>,
     /// The server's non-personal score (higher is better). Defaults to the pool order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
@@ -174,6 +186,9 @@ pub struct Candidate {
     pub rebuy_rate: Option<f32>,
     /// Co-occurrence neighbours: (item id, similarity in 0..=1).
     pub neighbours: Option<Vec<(String, f32)>>,
+    /// The item's text (trimmed), kept only for an item sent without a vector: the text tower
+    /// turns it into the item's vector at ranking time ([`CandidatePool::with_text_vectors`]).
+    pub text: Option<String>,
 }
 
 /// A validated pool: candidates in server order and their vectors as one matrix.
@@ -188,6 +203,32 @@ pub struct CandidatePool {
     /// layer keeps a validated pool while it is unchanged), and every score part divides by it.
     norms: Vec<f32>,
     index: HashMap<String, usize>,
+    /// Items sent with `text` and no vector whose row is still a zero placeholder, in pool
+    /// order. Empty in a pool whose text rows the tower filled in.
+    without_vector: Vec<usize>,
+    /// How many items were sent with `text` and no vector (whether or not filled in since).
+    text_only: usize,
+    /// This pool with its text-only rows embedded, for the model it was last ranked with.
+    text_vectors: TextVectors,
+}
+
+/// The pool with its text-only rows filled in by one model's tower, keyed by that model's
+/// version: the web layer ranks one validated pool many times (every event re-ranks the
+/// homepage), and embedding hundreds of new products each time would cost milliseconds.
+/// A clone or a comparison ignores it: it is a cache of what the pool's own data gives.
+#[derive(Debug, Default)]
+struct TextVectors(Mutex<Option<(String, Arc<CandidatePool>)>>);
+
+impl Clone for TextVectors {
+    fn clone(&self) -> TextVectors {
+        TextVectors::default()
+    }
+}
+
+impl PartialEq for TextVectors {
+    fn eq(&self, _: &TextVectors) -> bool {
+        true
+    }
 }
 
 impl CandidatePool {
@@ -226,12 +267,34 @@ impl CandidatePool {
             if let Some(first) = index.insert(item.id.clone(), i) {
                 return Err(invalid(&field("id"), format!("{:?} duplicates items[{first}]", item.id)));
             }
+            // Checked whether or not it will be used: a bad text is a bug in the candidate
+            // service either way, and the error says which item to fix.
+            let text = match &item.text {
+                None => None,
+                Some(text) => {
+                    let name = field("text");
+                    let text = check_text(&name, text).map_err(|e| {
+                        // The message starts with the field; the error carries it separately.
+                        let message = e.to_string();
+                        invalid(&name, message.strip_prefix(name.as_str()).unwrap_or(&message).trim_start())
+                    })?;
+                    Some(text.to_owned())
+                }
+            };
+            let mut text_row = None;
             match (item.vector, has_matrix) {
                 (Some(_), true) => {
                     return Err(invalid(&field("vector"), "must be omitted when the pool has a `vectors` matrix"));
                 }
                 (None, true) => {}
-                (None, false) => return Err(invalid(&field("vector"), "is required (or send a pool-level `vectors` matrix)")),
+                (None, false) if text.is_some() => {
+                    // A product the model has no vector for: a zero row until a text tower
+                    // fills it in. A zero vector scores 0 against any intent (cosine with an
+                    // epsilon-guarded norm), so unfilled it takes no intent part.
+                    matrix.resize(matrix.len() + dim, 0.0);
+                    text_row = text;
+                }
+                (None, false) => return Err(invalid(&field("vector"), "is required (or a `text` for the model's text tower, or a pool-level `vectors` matrix)")),
                 (Some(vector), false) => {
                     let values = vector.decode().map_err(|reason| invalid(&field("vector"), reason))?;
                     if values.len() != dim {
@@ -284,11 +347,66 @@ impl CandidatePool {
                 repeat: item.repeat.unwrap_or(false),
                 rebuy_rate: item.rebuy_rate.map(|r| r as f32),
                 neighbours,
+                text: text_row,
             });
         }
         let vectors = vectors.unwrap_or_default();
         let norms = if dim == 0 { Vec::new() } else { vectors.chunks_exact(dim).map(score::norm).collect() };
-        Ok(CandidatePool { model: input.model, dim, items, vectors, norms, index })
+        let without_vector: Vec<usize> = items.iter().enumerate().filter(|(_, c)| c.text.is_some()).map(|(i, _)| i).collect();
+        let text_only = without_vector.len();
+        Ok(CandidatePool { model: input.model, dim, items, vectors, norms, index, without_vector, text_only, text_vectors: TextVectors::default() })
+    }
+
+    /// Whether item `i` has a vector: sent, or computed from its text by a tower. An item sent
+    /// with only `text` has none until [`Self::with_text_vectors`] fills it in (its row is
+    /// zeros: no intent, neighbour or diversity similarity to anything).
+    pub fn has_vector(&self, i: usize) -> bool {
+        self.without_vector.binary_search(&i).is_err()
+    }
+
+    /// How many items were sent with `text` and no vector.
+    pub fn text_only_items(&self) -> usize {
+        self.text_only
+    }
+
+    /// This pool with every text-only item's vector computed by `tower` (the loaded model's,
+    /// whose `version` keys the cache): `None` when there is nothing to fill in, a copy made
+    /// once per pool and model otherwise. Errors when the tower's vectors are not in the
+    /// pool's space (another `dim`).
+    pub fn with_text_vectors(&self, tower: &TextTower, version: &str) -> Result<Option<Arc<CandidatePool>>, String> {
+        if self.without_vector.is_empty() {
+            return Ok(None);
+        }
+        if tower.dim() != self.dim {
+            return Err(format!("the model's text tower makes {}-dimensional vectors and this pool's dim is {}", tower.dim(), self.dim));
+        }
+        // A poisoned lock (a panic elsewhere while holding it) only loses the cache.
+        if let Ok(cache) = self.text_vectors.0.lock()
+            && let Some((key, pool)) = cache.as_ref()
+            && key == version
+        {
+            return Ok(Some(pool.clone()));
+        }
+        let mut filled = CandidatePool::clone(self);
+        for &i in &self.without_vector {
+            let text = self.items[i].text.as_deref().unwrap_or_default();
+            // Checked at validation, so this cannot fail; if it did, the row stays zeros.
+            if let Ok(vector) = tower.embed(&format!("items[{i}].text"), text) {
+                filled.vectors[i * self.dim..(i + 1) * self.dim].copy_from_slice(&vector);
+                filled.norms[i] = score::norm(&vector);
+            }
+        }
+        filled.without_vector = Vec::new();
+        let filled = Arc::new(filled);
+        if let Ok(mut cache) = self.text_vectors.0.lock() {
+            *cache = Some((version.to_owned(), filled.clone()));
+        }
+        Ok(Some(filled))
+    }
+
+    /// The pool with its text rows filled in, if a ranking with a text tower made it.
+    pub fn text_vectors_filled(&self) -> Option<Arc<CandidatePool>> {
+        self.text_vectors.0.lock().ok().and_then(|cache| cache.as_ref().map(|(_, pool)| pool.clone()))
     }
 
     pub fn len(&self) -> usize {

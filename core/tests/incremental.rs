@@ -1,12 +1,13 @@
 //! The incremental encoder pass (`EncoderState`): after a new event only the changed rows are
 //! computed, and the ranking is exactly what a full pass gives — across random event
-//! sequences (back-dated events, items without a vector), retention trims, `forget()`, model
-//! reloads, WebGPU passes in between, and ranking times.
+//! sequences (back-dated events, items without a vector, items known by their text, searches
+//! read through the model's text tower), retention trims, `forget()`, model reloads, WebGPU
+//! passes in between, and ranking times.
 
 use futures::executor::block_on;
 use localrank_core::gpu::{BackendChoice, GpuDevice, GpuError, GpuOutput, ModelRuntime};
-use localrank_core::model::fixture::{random_model, SplitMix};
-use localrank_core::model::{EncoderState, EncoderStep, IntentEncoder, Positions, Precision, PreparedInput, Weights};
+use localrank_core::model::fixture::{random_model, random_model_with_text, SplitMix};
+use localrank_core::model::{TextTowerConfig, EncoderState, EncoderStep, IntentEncoder, Positions, Precision, PreparedInput, Weights};
 use localrank_core::pool::{CandidatePool, PoolInput};
 use localrank_core::rank::{self, RankSettings, Ranking, ShopperModel};
 use localrank_core::{EventInput, EventKind, History, MemoryStore, OpenOptions};
@@ -22,15 +23,20 @@ fn item_vector(i: usize) -> Vec<f32> {
 }
 
 fn catalogue() -> CandidatePool {
-    let items: Vec<serde_json::Value> = (0..ITEMS)
+    let mut items: Vec<serde_json::Value> = (0..ITEMS)
         .map(|i| serde_json::json!({ "id": format!("i{i}"), "vector": item_vector(i), "category": format!("c{}", i % 4), "score": (ITEMS - i) as f64 }))
         .collect();
+    // A product known only by its words: the tower gives it a vector.
+    items.push(serde_json::json!({ "id": format!("i{ITEMS}"), "text": "organic oat milk 1 l", "score": 0.5 }));
     let input: PoolInput = serde_json::from_value(serde_json::json!({ "dim": DIM, "items": items })).expect("pool JSON");
     CandidatePool::from_input(input).expect("valid pool")
 }
 
+const QUERIES: [&str; 4] = ["oat milk", "running shoes", "Oat milk", "?!"];
+
 fn runtime(max_len: usize, seed: u64, dtype: Precision) -> ModelRuntime {
-    let (bytes, json) = random_model(DIM, 2, 2, max_len, 32, dtype, seed).expect("fixture");
+    let tower = TextTowerConfig { buckets: 256, min_n: 3, max_n: 4, dim: 8 };
+    let (bytes, json) = random_model_with_text(DIM, 2, 2, max_len, 32, dtype, Some(tower), seed).expect("fixture");
     ModelRuntime::new(IntentEncoder::load(&bytes, &json).expect("loads"), format!("m{seed}"))
 }
 
@@ -55,6 +61,9 @@ enum Op {
     /// `seconds` after the previous event, or `back` seconds before it (a back-dated event
     /// sorts into the middle of the history).
     Record { item: usize, kind: usize, seconds: u32, back: Option<u32> },
+    /// The shopper searches for `QUERIES[query]` (a step of kind `search` whose vector the
+    /// text tower computes from the query: the same query, the same row).
+    Search { query: usize, seconds: u32 },
     /// The homepage is ranked `seconds` after the last event.
     Rank { seconds: u32 },
     /// The storefront loads another model (the engine makes a new runtime: nothing is kept).
@@ -67,6 +76,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         12 => (0..ITEMS + 4, 0..5usize, 0..200_000u32, prop::option::weighted(0.1, 1..3_000u32))
             .prop_map(|(item, kind, seconds, back)| Op::Record { item, kind, seconds, back }),
+        3 => (0..QUERIES.len(), 0..200_000u32).prop_map(|(query, seconds)| Op::Search { query, seconds }),
         6 => (0..2_000_000u32).prop_map(|seconds| Op::Rank { seconds }),
         1 => (1..4u64, any::<bool>()).prop_map(|(seed, int8)| Op::Reload { seed, int8 }),
         1 => Just(Op::Forget),
@@ -94,6 +104,11 @@ proptest! {
                     clock += f64::from(seconds) * 1000.0;
                     let at = clock - f64::from(back.unwrap_or(0)) * 1000.0;
                     let input = EventInput { kind: Some(EventKind::ALL[kind]), item: Some(format!("i{item}")), timestamp: Some(at), ..Default::default() };
+                    block_on(history.record(input, clock)).expect("records");
+                }
+                Op::Search { query, seconds } => {
+                    clock += f64::from(seconds) * 1000.0;
+                    let input = EventInput { kind: Some(EventKind::Search), query: Some(QUERIES[query].into()), timestamp: Some(clock), ..Default::default() };
                     block_on(history.record(input, clock)).expect("records");
                 }
                 Op::Forget => {
@@ -133,6 +148,28 @@ fn the_homepage_after_a_new_event_computes_two_rows_per_block() {
         let expected = if window == 1 || (i >= 10 && window == 6) { window } else { 2 };
         assert_eq!(kept.last_recomputed_rows(), expected, "event {i}: window of {window}");
         // The same page rendered again: the kept intent.
+        assert_eq!(rank_at(&pool, &history, &kept, clock + 1_500.0), got);
+        assert_eq!(kept.last_recomputed_rows(), 0, "event {i}: re-render");
+    }
+}
+
+#[test]
+fn a_search_is_a_new_step_and_a_rerender_after_it_computes_nothing() {
+    let pool = catalogue();
+    let mut history = block_on(History::open(MemoryStore::new(), &OpenOptions::default(), START)).expect("opens");
+    let kept = runtime(10, 4, Precision::F32);
+    let mut clock = START;
+    for (i, query) in [None, None, Some("oat milk"), None, Some("oat milk")].into_iter().enumerate() {
+        clock += 60_000.0;
+        let input = match query {
+            Some(q) => EventInput { kind: Some(EventKind::Search), query: Some(q.into()), timestamp: Some(clock), ..Default::default() },
+            None => EventInput { kind: Some(EventKind::View), item: Some(format!("i{i}")), timestamp: Some(clock), ..Default::default() },
+        };
+        block_on(history.record(input, clock)).expect("records");
+        let got = rank_at(&pool, &history, &kept, clock + 1_000.0);
+        assert_eq!(got, rank_at(&pool, &history, &runtime(10, 4, Precision::F32), clock + 1_000.0));
+        assert_eq!(got.text.as_ref().map(|t| t.embedded), Some(true));
+        assert_eq!(kept.last_recomputed_rows(), if i == 0 { 1 } else { 2 }, "event {i}: the new step and the one before it");
         assert_eq!(rank_at(&pool, &history, &kept, clock + 1_500.0), got);
         assert_eq!(kept.last_recomputed_rows(), 0, "event {i}: re-render");
     }

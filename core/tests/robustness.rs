@@ -6,9 +6,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use futures::executor::block_on;
-use localrank_core::model::{EncoderStep, IntentEncoder, Precision, fixture};
+use localrank_core::gpu::{BackendChoice, ModelRuntime};
+use localrank_core::model::{EncoderStep, IntentEncoder, Precision, TextTowerConfig, fixture};
 use localrank_core::pool::{CandidatePool, PoolInput};
-use localrank_core::rank::{self, RankSettings};
+use localrank_core::rank::{self, RankSettings, ShopperModel};
 use localrank_core::{EventInput, EventKind, History, MemoryStore, OpenOptions};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -22,7 +23,7 @@ fn config() -> ProptestConfig {
 
 /// Keys a pool may (or may not) have, so generated objects hit the parser's real paths.
 const KEYS: &[&str] =
-    &["dim", "items", "id", "vector", "score", "category", "price", "pinned", "sponsored", "available", "repeat", "vectors", "model", "base64", "dtype", "scale"];
+    &["dim", "items", "id", "vector", "text", "score", "category", "price", "pinned", "sponsored", "available", "repeat", "vectors", "model", "base64", "dtype", "scale"];
 
 fn any_number() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -127,6 +128,49 @@ proptest! {
                 prop_assert_eq!(history.events(), &before[..]);
             }
         }
+    }
+
+    /// Any text on a pool item and any recorded query: the pool is valid or an `InvalidPool`
+    /// naming `items[i].text`; a stored query is never an error; ranking with a model that has
+    /// a text tower (which embeds both) gives a permutation of the pool, with finite scores.
+    #[test]
+    fn random_text_and_queries_never_panic_and_rank_to_a_permutation(
+        texts in prop::collection::vec(prop_oneof![".{0,40}", "\\PC{0,600}", Just(String::new()), Just(" \t\n".to_owned()), "[a-z ]{1020,1030}"], 1..5),
+        queries in prop::collection::vec(prop_oneof![".{0,40}", "\\PC{0,300}", "[!?. ]{1,5}"], 0..4),
+    ) {
+        let mut history = history();
+        for (k, query) in queries.into_iter().enumerate() {
+            let input = EventInput { kind: Some(EventKind::Search), query: Some(query), timestamp: Some(NOW - 5.0 + k as f64), ..Default::default() };
+            if let Err(error) = block_on(history.record(input, NOW)) {
+                prop_assert_eq!(error.field(), Some("query"));
+            }
+        }
+        let mut items = vec![json!({ "id": "i1", "vector": [1.0, 0.0, 0.5, 0.0], "score": 3 })];
+        items.extend(texts.iter().enumerate().map(|(k, text)| json!({ "id": format!("t{k}"), "text": text, "score": k })));
+        let input: PoolInput = serde_json::from_value(json!({ "dim": 4, "items": items })).unwrap();
+        let pool = match CandidatePool::from_input(input) {
+            Ok(pool) => pool,
+            Err(error) => {
+                prop_assert_eq!(error.code(), "InvalidPool");
+                let field = error.field().unwrap_or_default().to_owned();
+                prop_assert!(field.starts_with("items[") && field.ends_with("].text"), "{}", field);
+                return Ok(());
+            }
+        };
+        let tower = TextTowerConfig { buckets: 64, min_n: 2, max_n: 5, dim: 3 };
+        let (bytes, config) = fixture::random_model_with_text(4, 2, 1, 8, 8, Precision::Int8, Some(tower), 5).unwrap();
+        let runtime: ModelRuntime = ModelRuntime::new(IntentEncoder::load(&bytes, &config).unwrap(), "m");
+        let ranking = block_on(rank::rank_for_shopper(
+            &pool,
+            history.events(),
+            &|id| history.lookup_vector(id),
+            Some(ShopperModel { runtime: &runtime, now_ms: NOW }),
+            &RankSettings { backend: BackendChoice::Cpu, ..RankSettings::default() },
+            &mut |e| panic!("the model failed: {e}"),
+        ));
+        prop_assert_eq!(ranking.order.len(), pool.len());
+        prop_assert!(ranking.items.iter().all(|i| i.score.is_finite()));
+        prop_assert_eq!(ranking.text.map(|t| t.embedded), Some(true));
     }
 
     #[test]

@@ -226,13 +226,18 @@ impl<S: HistoryStore> History<S> {
     pub async fn remember_pool(&mut self, pool: Rc<CandidatePool>) -> Result<bool, LocalRankError> {
         let mut refresh = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        // An item sent with only `text` has a vector only once a text tower filled the pool in
+        // (a ranking with the model did, and the pool keeps that copy); its placeholder row is
+        // not one to cache.
+        let filled = pool.text_vectors_filled();
+        let source = filled.as_deref().unwrap_or(&pool);
         for event in self.events.iter().rev() {
             let Some(id) = event.item.as_deref() else { continue };
             if !seen.insert(id) {
                 continue;
             }
-            if let Some(p) = pool.position(id) {
-                let vector = pool.vector(p);
+            if let Some(p) = source.position(id).filter(|&p| source.has_vector(p)) {
+                let vector = source.vector(p);
                 if self.vectors.get(id).is_none_or(|c| c.vector != vector) {
                     refresh.push((id.to_owned(), vector.to_vec(), pool.items[p].category.clone()));
                 }
@@ -250,7 +255,7 @@ impl<S: HistoryStore> History<S> {
     pub fn pool_vector(&self, id: &str) -> Option<(&[f32], Option<&str>)> {
         self.recent_pools
             .iter()
-            .find_map(|pool| pool.position(id).map(|p| (pool.vector(p), pool.items[p].category.as_deref())))
+            .find_map(|pool| pool.position(id).filter(|&p| pool.has_vector(p)).map(|p| (pool.vector(p), pool.items[p].category.as_deref())))
     }
 
     /// An item's vector from the persisted cache or the recent pools.

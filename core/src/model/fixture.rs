@@ -2,7 +2,7 @@
 //! storefront that has no model yet. Not a trained model: its intents are meaningless.
 
 use super::safetensors;
-use super::{ModelConfig, ModelError, Precision, FORMAT_NAME, TIME_GAP_BOUNDARIES_SECONDS};
+use super::{ModelConfig, ModelError, Precision, TextTowerConfig, FORMAT_NAME, TEXT_TOWER_VERSION, TIME_GAP_BOUNDARIES_SECONDS};
 use crate::history::EventKind;
 
 /// A tiny deterministic generator (SplitMix64): no dependency, same numbers on every platform.
@@ -111,7 +111,29 @@ pub fn random_tensors(config: &ModelConfig, seed: u64) -> Vec<(String, Vec<usize
 
 /// `(model.safetensors bytes, model.json)` of a seeded random model.
 pub fn random_model(dim: usize, heads: usize, blocks: usize, max_len: usize, ffn_dim: usize, dtype: Precision, seed: u64) -> Result<(Vec<u8>, String), ModelError> {
-    let json = config_json(dim, heads, blocks, max_len, ffn_dim, dtype);
+    random_model_with_text(dim, heads, blocks, max_len, ffn_dim, dtype, None, seed)
+}
+
+/// [`random_model`] with a text tower when `text` is given (model.json `text`, format version
+/// 3, the `text.*` tensors seeded like the rest).
+#[allow(clippy::too_many_arguments)] // the model's shape, spelled out as random_model's
+pub fn random_model_with_text(
+    dim: usize,
+    heads: usize,
+    blocks: usize,
+    max_len: usize,
+    ffn_dim: usize,
+    dtype: Precision,
+    text: Option<TextTowerConfig>,
+    seed: u64,
+) -> Result<(Vec<u8>, String), ModelError> {
+    let mut json = config_json(dim, heads, blocks, max_len, ffn_dim, dtype);
+    if let Some(text) = text {
+        let mut value: serde_json::Value = serde_json::from_str(&json).map_err(|e| ModelError::Input(e.to_string()))?;
+        value["version"] = TEXT_TOWER_VERSION.into();
+        value["text"] = serde_json::to_value(text).map_err(|e| ModelError::Input(e.to_string()))?;
+        json = value.to_string();
+    }
     let config = ModelConfig::from_json(&json)?;
     Ok((encode_safetensors(&random_tensors(&config, seed), dtype), json))
 }

@@ -95,6 +95,25 @@ pub struct RankedItem {
     pub rule: Option<SlotRule>,
 }
 
+/// How product text and searches entered this ranking: present when the pool has items sent
+/// with `text` and no `vector`, or the recent history has searches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(Tsify))]
+#[serde(rename_all = "camelCase")]
+pub struct TextUse {
+    /// Pool items sent with `text` and no `vector`.
+    pub text_items: usize,
+    /// Searches among the recent events this ranking read.
+    pub searches: usize,
+    /// Whether the model's text tower gave those items their vectors and the searches a place
+    /// in the model's input. When false, the items are placed by the server score and slot
+    /// rules alone (no intent part), the searches are not read, and `reason` says why.
+    pub embedded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub reason: Option<String>,
+}
+
 /// Where the intent vector came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "tsify", derive(Tsify))]
@@ -146,6 +165,11 @@ pub struct Ranking {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub weights: Option<BlendWeights>,
+    /// How items sent with only `text`, and the shopper's searches, were used (absent when
+    /// there were none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub text: Option<TextUse>,
     /// One entry per id in `order`, same order. Empty when the pool itself was unusable.
     pub items: Vec<RankedItem>,
     /// Items left out (unavailable).
@@ -169,6 +193,7 @@ impl Ranking {
             intent: IntentSource::None,
             model: None,
             weights: None,
+            text: None,
             items: Vec::new(),
             dropped: Vec::new(),
             elapsed_ms: 0.0,
@@ -216,7 +241,41 @@ pub async fn rank_for_shopper<'a, G: GpuDevice>(
     settings: &RankSettings,
     on_model_error: &mut dyn FnMut(ModelError),
 ) -> Ranking {
-    let steps = signals::resolve_steps(pool, history, cached, settings.history_length);
+    // Product text and searches through the model's text tower, when it has one that makes
+    // vectors in this pool's space: text-only items get their vectors (once per pool and
+    // model: the pool keeps them), the recent searches theirs (a query is a few words: tens of
+    // microseconds each, recomputed per ranking rather than kept beside the history).
+    let tower = match &model {
+        None => Err("no model is loaded".to_owned()),
+        Some(m) => match &m.runtime.encoder().weights().text {
+            None => Err("the loaded model has no text tower (model.json `text`)".to_owned()),
+            Some(tower) if tower.dim() != pool.dim => {
+                Err(format!("the model's text tower makes {}-dimensional vectors and this pool's dim is {}", tower.dim(), pool.dim))
+            }
+            Some(tower) => Ok((tower, m.runtime.version())),
+        },
+    };
+    let filled = match &tower {
+        Ok((tower, version)) => pool.with_text_vectors(tower, version).ok().flatten(),
+        Err(_) => None,
+    };
+    let pool: &CandidatePool = filled.as_deref().unwrap_or(pool);
+    let recent = &history[history.len().saturating_sub(settings.history_length)..];
+    let searches: Vec<(usize, Vec<f32>)> = match &tower {
+        Ok((tower, _)) => recent
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == EventKind::Search)
+            // A stored query always has words but "?!" (no letters): that search is skipped.
+            .filter_map(|(i, e)| Some((i, tower.embed("query", e.query.as_deref()?).ok()?)))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut steps = signals::resolve_steps(pool, history, &|id| cached(id), settings.history_length);
+    for (i, vector) in &searches {
+        steps[*i].vector = Some(vector);
+    }
+    let text = text_use(pool, &steps, tower.as_ref().err().cloned());
     let intent = match model {
         Some(m) => model_intent(m.runtime, pool, &steps, m.now_ms, settings).await.unwrap_or_else(|error| {
             on_model_error(error);
@@ -224,7 +283,22 @@ pub async fn rank_for_shopper<'a, G: GpuDevice>(
         }),
         None => None,
     };
-    rank_steps(pool, history, steps, intent, settings)
+    rank_steps(pool, history, steps, intent, text, settings)
+}
+
+/// What the ranking says about product text and searches; `None` when the pool has no
+/// text-only item and the recent history no search. `unused` is why the text tower did not
+/// run (no model, no tower, another dim), when it did not.
+fn text_use(pool: &CandidatePool, steps: &[HistoryStep], unused: Option<String>) -> Option<TextUse> {
+    let text_items = pool.text_only_items();
+    let searches = steps.iter().filter(|s| s.event.kind == EventKind::Search).count();
+    if text_items == 0 && searches == 0 {
+        return None;
+    }
+    let reason = unused.map(|why| {
+        format!("{why}: items sent with only `text` are placed by the server score and slot rules (no intent part), and searches are not read")
+    });
+    Some(TextUse { text_items, searches, embedded: reason.is_none(), reason })
 }
 
 /// Ranks with an intent computed elsewhere (or none: the history's weighted mean then). The
@@ -237,7 +311,9 @@ pub fn rank<'a>(
     settings: &RankSettings,
 ) -> Ranking {
     let steps = signals::resolve_steps(pool, history, cached, settings.history_length);
-    rank_steps(pool, history, steps, model, settings)
+    let why = if model.is_some() { "the intent was computed without the model's text tower" } else { "no model is loaded" };
+    let text = text_use(pool, &steps, Some(why.to_owned()));
+    rank_steps(pool, history, steps, model, text, settings)
 }
 
 /// The model's intent for the resolved steps (those with a vector in the model's window), or `None`
@@ -285,6 +361,7 @@ fn rank_steps<'a>(
     history: &'a [StoredEvent],
     steps: Vec<HistoryStep<'a>>,
     model: Option<ModelIntent>,
+    text: Option<TextUse>,
     settings: &RankSettings,
 ) -> Ranking {
     let affinity = signals::category_affinity(&steps);
@@ -418,6 +495,7 @@ fn rank_steps<'a>(
         intent: if personalized { source } else { IntentSource::None },
         model: if personalized { model_version } else { None },
         weights: personalized.then_some(w),
+        text,
         items,
         dropped: layout.dropped.iter().map(|&i| pool.items[i].id.clone()).collect(),
         elapsed_ms: 0.0,

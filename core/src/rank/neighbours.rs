@@ -21,7 +21,7 @@
 
 use super::score;
 use crate::model::linear_rows;
-use super::signals::HistoryStep;
+use super::signals::{kind_weight, HistoryStep, RECENCY_DECAY};
 use crate::history::EventKind;
 use crate::pool::CandidatePool;
 
@@ -39,9 +39,16 @@ struct Source<'a> {
     unit: Option<Vec<f32>>,
 }
 
+/// How many distinct recent searches may be named as reasons.
+const SEARCH_SOURCES: usize = 5;
+
 /// The most recent distinct history items (that have a vector, when `need_vector`), newest first.
 pub struct HistoryNeighbours<'a> {
     sources: Vec<Source<'a>>,
+    /// The most recent distinct searches the text tower embedded (`id` is the query), newest
+    /// first. They explain ("because you searched …") but add nothing to the neighbour part:
+    /// that part is item-kNN, and a query is not an item.
+    searches: Vec<Source<'a>>,
 }
 
 impl<'a> HistoryNeighbours<'a> {
@@ -49,7 +56,19 @@ impl<'a> HistoryNeighbours<'a> {
     /// variant needs only the item's id.
     pub fn new(steps: &[HistoryStep<'a>], need_vector: bool) -> Self {
         let mut sources: Vec<Source<'a>> = Vec::new();
-        for step in steps.iter().rev() {
+        let mut searches: Vec<Source<'a>> = Vec::new();
+        for (back, step) in steps.iter().rev().enumerate() {
+            if let (Some(query), Some(vector), EventKind::Search) = (step.event.query.as_deref(), step.vector, step.event.kind) {
+                if searches.len() < SEARCH_SOURCES && !searches.iter().any(|s| s.id == query) {
+                    // A search's kind weight is 0 (it adds nothing to the item parts); as a
+                    // reason it counts like a click, the explicit interest it is, with the
+                    // same recency decay as every step.
+                    let weight = kind_weight(EventKind::Click) * RECENCY_DECAY.powi(back as i32);
+                    let norm = score::norm(vector).max(score::NORM_EPSILON);
+                    searches.push(Source { id: query, kind: EventKind::Search, weight, unit: Some(vector.iter().map(|x| x / norm).collect()) });
+                }
+                continue;
+            }
             let Some(id) = step.event.item.as_deref() else { continue };
             if need_vector && step.vector.is_none() {
                 continue;
@@ -71,7 +90,7 @@ impl<'a> HistoryNeighbours<'a> {
             });
             sources.push(Source { id, kind: step.event.kind, weight: step.weight, unit });
         }
-        HistoryNeighbours { sources }
+        HistoryNeighbours { sources, searches }
     }
 
     /// Per candidate, Σ weight·max(0, cos) / Σ weight over the history items other than the
@@ -159,24 +178,26 @@ impl<'a> HistoryNeighbours<'a> {
         best.map(|(k, _)| (self.sources[k].id.to_owned(), self.sources[k].kind))
     }
 
-    /// The history item whose weighted similarity to the candidate is largest, if any is at
-    /// least [`EXPLAIN_MIN_COSINE`] alike.
+    /// The history item, or search, whose weighted similarity to the candidate is largest, if
+    /// any is at least [`EXPLAIN_MIN_COSINE`] alike. For a search the name is its query, the
+    /// kind `search` ("because you searched …").
     /// `norm` is the candidate vector's Euclidean norm.
     pub fn explain(&self, candidate: &[f32], norm: f32, candidate_id: &str) -> Option<(String, EventKind)> {
         let norm = norm.max(score::NORM_EPSILON);
-        let mut best: Option<(usize, f32)> = None;
-        for (k, s) in self.sources.iter().enumerate() {
-            let Some(unit) = s.unit.as_deref().filter(|_| s.id != candidate_id) else { continue };
+        let mut best: Option<(&Source, f32)> = None;
+        let items = self.sources.iter().filter(|s| s.id != candidate_id);
+        for s in items.chain(&self.searches) {
+            let Some(unit) = s.unit.as_deref() else { continue };
             let cos = score::dot(unit, candidate) / norm;
             if cos < EXPLAIN_MIN_COSINE {
                 continue;
             }
             let contribution = s.weight * cos;
             if best.is_none_or(|(_, c)| contribution > c) {
-                best = Some((k, contribution));
+                best = Some((s, contribution));
             }
         }
-        best.map(|(k, _)| (self.sources[k].id.to_owned(), self.sources[k].kind))
+        best.map(|(s, _)| (s.id.to_owned(), s.kind))
     }
 }
 

@@ -15,7 +15,9 @@ pub fn kind_weight(kind: EventKind) -> f32 {
         EventKind::Favorite => 2.5,
         EventKind::Cart => 3.0,
         EventKind::Purchase => 4.0,
-        // A search names no item; it carries no vector to weigh.
+        // A search names no item: it has no item vector for the history's mean, no category,
+        // and no neighbours. With a text tower the model reads it as a step of its own
+        // (`rank_for_shopper`); without one it is ignored.
         EventKind::Search => 0.0,
     }
 }
@@ -51,7 +53,10 @@ pub fn resolve_steps<'a>(
             let (vector, cached_category) = match event.item.as_deref() {
                 None => (None, None),
                 Some(id) => match pool.position(id) {
-                    Some(p) => (Some(pool.vector(p)), pool.items[p].category.as_deref()),
+                    Some(p) if pool.has_vector(p) => (Some(pool.vector(p)), pool.items[p].category.as_deref()),
+                    // An item sent with only `text`, in a pool no tower filled in: the cache
+                    // may still know a vector (from a ranking with the model).
+                    Some(p) => (cached(id).map(|(v, _)| v).filter(|v| v.len() == pool.dim), pool.items[p].category.as_deref()),
                     None => match cached(id) {
                         Some((v, c)) if v.len() == pool.dim => (Some(v), c),
                         Some((_, c)) => (None, c),
