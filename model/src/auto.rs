@@ -437,4 +437,5 @@ pub fn describe(e: &EncoderConfig, t: &TrainConfig) -> String {
         t.patience
     ) + if t.exclude_seen { ", history items masked in training" } else { "" }
         + if t.item_init == ItemInit::Bpr { ", item vectors started from BPR-MF" } else { "" }
+        + &e.text.map_or(String::new(), |x| format!(", text tower ({} x {}, ID dropout {}, search steps {})", x.buckets, x.dim, t.id_dropout, t.search_steps))
 }

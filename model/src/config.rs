@@ -121,8 +121,9 @@ pub struct TrainConfig {
     /// item's text vector alone must place it (how a product added after training is placed).
     #[serde(default = "default_id_dropout")]
     pub id_dropout: f64,
-    /// With a text tower: the share of history steps replaced by a search for the step's item's
-    /// category words (logs rarely hold searches; this teaches the `search` step kind).
+    /// With a text tower: the share of history steps replaced by a search for the category
+    /// words of the item that follows (logs rarely hold searches; this teaches the `search`
+    /// step kind).
     #[serde(default = "default_search_steps")]
     pub search_steps: f64,
 }

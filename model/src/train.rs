@@ -118,9 +118,10 @@ impl NegativeSampler {
 }
 
 /// Training's text regularisers on one batch: ID dropout (each item with text loses its ID row
-/// for this step with probability `id_dropout`) and synthetic searches (each step whose item
-/// has category words becomes, with probability `search_steps`, a `search` step for those
-/// words: the query names what the shopper looked at, never its title).
+/// for this step with probability `id_dropout`) and synthetic searches: with probability
+/// `search_steps`, a step becomes a `search` for the category words of the item that follows
+/// it (a shopper searches, then opens a result; the query never names the title). The step's
+/// own item is then not seen, as when a shopper's search replaces browsing.
 pub fn add_text_noise(batch: &mut crate::encoder::Batch, bags: &ItemTextBags, cfg: &TrainConfig, rng: &mut ChaCha8Rng) {
     use rand::Rng;
     if cfg.id_dropout > 0.0 {
@@ -129,11 +130,11 @@ pub fn add_text_noise(batch: &mut crate::encoder::Batch, bags: &ItemTextBags, cf
     if cfg.search_steps > 0.0 {
         let search = crate::data::EventKind::ALL.iter().position(|&k| k == crate::data::EventKind::Search).unwrap_or(0) as i64;
         for pos in 0..batch.items.len() {
-            let item = batch.items[pos];
-            if item <= 0 {
+            let next = batch.targets[pos];
+            if batch.items[pos] <= 0 || next < 0 {
                 continue;
             }
-            let query = bags.query.get(item as usize - 1);
+            let query = bags.query.get(next as usize);
             if !query.is_empty() && rng.random_bool(cfg.search_steps.clamp(0.0, 1.0)) {
                 batch.kinds[pos] = search;
                 batch.texts.push((pos, query.to_vec()));

@@ -15,6 +15,7 @@ use localrank_core::rank::{BlendWeights, NeighbourSource};
 use localrank_model::data::Dataset;
 use localrank_model::eval::blend::{tune, HomepageSetup};
 use localrank_model::eval::{evaluate, evaluate_parallel, evaluate_ranks, homepage_pool, paired_ndcg10_change, EvalOptions, PairedChange};
+use localrank_model::eval::search_steers::search_steers;
 use localrank_model::export::{read_model_dir, round_trip, set_blend, Precision};
 use localrank_model::weights::ITEM_VECTORS;
 use localrank_model::train::EncoderScorer;
@@ -54,10 +55,14 @@ pub struct EvalArgs {
     /// leave-one-out (the default); next-basket: the model trained with `train --protocol
     /// next-basket`, its blend and repeat parameters tuned on the validation baskets, against
     /// G-/P-/GP-TopFreq and item-kNN, with the repeat/explore split; new-arrivals: products
-    /// first seen in the last 10% of the log held out of training, an ID-only model trained
-    /// without them vs the TF-IDF content baseline (needs product text)
+    /// first seen in the last 10% of the log held out of training, an ID-only model and a
+    /// text-tower model trained without them vs the TF-IDF content baseline (needs product text)
     #[arg(long, default_value = "leave-one-out", value_parser = parse_eval_protocol)]
     pub protocol: EvalProtocol,
+    /// new-arrivals only: seconds each of its two models may train (the best epoch so far is
+    /// kept) [default: until early stopping]
+    #[arg(long)]
+    pub time_budget: Option<f64>,
 }
 
 /// What `eval` measures: a data protocol, or the new-arrivals split of leave-one-out data.
@@ -160,6 +165,16 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         pool.pool_size, pool.server_ndcg10, pool.localrank_ndcg10, pool.lift * 100.0, pool.users_with_target_in_pool, pool.users
     ));
 
+    // A search for the test item's category words appended to each history: how far it moves
+    // the item (issue 11). Only models with a text tower can read a search.
+    let steers = weights.config.text.and_then(|t| search_steers(&model, t.hashing(), &ds, &device, &opts));
+    if let Some(s) = &steers {
+        log(&format!(
+            "search steers: median rank of the test item {} -> {} with a search for its category ({} users: {} rose, {} fell; NDCG@10 {:.4} -> {:.4})",
+            s.median_rank_without, s.median_rank_with, s.users, s.rose, s.fell, s.ndcg10_without, s.ndcg10_with
+        ));
+    }
+
     let mut quant = serde_json::Map::new();
     // Test NDCG@10 of the model with other weights, and its change relative to f32, user by
     // user with its standard error: on a few hundred test users a change of 1% is one user.
@@ -226,6 +241,9 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         "quantization": quant,
         "localrank_last_gap_unknown": ablation,
     });
+    if let Some(s) = steers {
+        report["search_steers"] = serde_json::to_value(s).unwrap_or_default();
+    }
     add_training_facts(&mut report, &dir);
     let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.json", ds.name)));
     write_report_and_chart(&report_path, &report, &format!("{}: leave-one-out, full ranking (test)", ds.name), &chart, log)

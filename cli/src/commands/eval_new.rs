@@ -45,7 +45,10 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let warm = warm_settings(paths, &spec);
     let settings = if warm.is_some() { "the settings of the dataset's trained model" } else { "derived settings" };
     let device = localrank_model::cpu_device();
-    let opts = TuneOptions { budget_seconds: 0.0, ..TuneOptions::default() };
+    if a.time_budget.is_some_and(|s| !s.is_finite() || s < 0.0) {
+        return Err(CliError::Usage("--time-budget must be a number of seconds >= 0".into()));
+    }
+    let opts = TuneOptions { budget_seconds: 0.0, time_budget_seconds: a.time_budget, ..TuneOptions::default() };
     let train = |text: bool, log: &mut dyn FnMut(&str)| -> Result<_, CliError> {
         let overrides = Overrides { text: Some(text), ..warm.clone().unwrap_or_default() };
         log(&format!("training the {} model without the {} new arrivals ({settings}; no tuning)", if text { "text-tower" } else { "ID-only" }, split.new_items()));

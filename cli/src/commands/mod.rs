@@ -78,7 +78,7 @@ mod pipeline_tests {
         super::train::run(&paths, &train, &mut log).expect("trains");
 
         let report = dir.join("report.json");
-        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false, protocol: Default::default() }, &mut log).expect("evaluates");
+        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false, protocol: Default::default(), time_budget: None }, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["dataset"], "shop");
         assert_eq!(r["protocol"], "leave-one-out/full");
@@ -174,7 +174,7 @@ mod pipeline_tests {
         let dataset = log_path.to_string_lossy().to_string();
         let mut lines: Vec<String> = Vec::new();
         let mut log = |s: &str| lines.push(s.to_string());
-        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(dir.join("new.json")), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: super::eval::EvalProtocol::NewArrivals };
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(dir.join("new.json")), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: super::eval::EvalProtocol::NewArrivals, time_budget: None };
 
         // Without product text there is nothing to describe a new arrival by.
         super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(1), first_only: None, protocol: Default::default(), items: None }, &mut log).expect("prepares");
@@ -194,7 +194,7 @@ mod pipeline_tests {
         assert_eq!(r["protocol"], "new-arrivals");
         assert_eq!((r["new_items"].as_u64(), r["new_items_with_text"].as_u64(), r["test_users"].as_u64()), (Some(2), Some(2), Some(20)));
         assert!(lines.iter().any(|l| l.contains("the settings of the dataset's trained model")), "{lines:?}");
-        for model in ["id-only", "tfidf", "pop"] {
+        for model in ["localrank", "id-only", "tfidf", "pop"] {
             for metric in ["hr@10", "ndcg@10", "ndcg@20"] {
                 let v = r["models"][model][metric].as_f64().unwrap_or(-1.0);
                 assert!((0.0..=1.0).contains(&v), "{model} {metric} = {v}");
@@ -205,6 +205,22 @@ mod pipeline_tests {
         // shopper's history removes at most 8: the target is at rank 3 or 4 at best.
         assert!(r["models"]["id-only"]["ndcg@10"].as_f64().is_some_and(|v| v <= 0.5), "{}", r["models"]["id-only"]);
         assert!(r["models"]["id-only"]["median_rank"].as_u64().is_some_and(|m| (3..=4).contains(&m)), "{}", r["models"]["id-only"]);
+        // The text-tower model places the new arrivals by their words (a rank among all 12).
+        assert!(r["models"]["localrank"]["median_rank"].as_u64().is_some_and(|m| (1..=12).contains(&m)), "{}", r["models"]["localrank"]);
+        assert!(r["localrank_training"]["best_epoch"].as_u64().is_some_and(|e| e >= 1), "{r}");
+
+        // The standard report of the trained model (it has a text tower: every product has
+        // text) says how far a search for the test item's category moves it.
+        let mj: serde_json::Value = serde_json::from_slice(&std::fs::read(paths.artifacts(&crate::paths::DatasetSpec::parse(&dataset)).join("model.json")).expect("model.json")).expect("json");
+        assert_eq!(mj["text"]["buckets"], 16384, "the derived settings add a text tower: {}", mj["text"]);
+        let loo = super::eval::EvalArgs { report: Some(dir.join("loo.json")), no_baselines: true, protocol: super::eval::EvalProtocol::LeaveOneOut, ..eval };
+        super::eval::run(&paths, &loo, &mut |_: &str| {}).expect("evaluates");
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("loo.json")).expect("report")).expect("json");
+        let steers = &r["search_steers"];
+        assert_eq!(steers["users"], 40, "every test target has a category: {steers}");
+        for key in ["median_rank_without", "median_rank_with"] {
+            assert!(steers[key].as_u64().is_some_and(|m| (1..=12).contains(&m)), "{key}: {steers}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -238,7 +254,7 @@ mod pipeline_tests {
         assert_eq!(mj["metrics"]["settings"]["training"]["exclude_seen"], false, "repeats stay in the training softmax");
 
         let report = dir.join("nb.json");
-        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb.into() };
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb.into(), time_budget: None };
         super::eval::run(&paths, &eval, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["protocol"], "next-basket");

@@ -76,6 +76,7 @@ impl<'a> HomepageSetup<'a> {
                     vector: Some(VectorInput::Values(vectors[i * dim..(i + 1) * dim].to_vec())),
                     score: Some(f64::from(pop[i])),
                     category: ds.item_category[i].clone(),
+                    text: None,
                     price: None,
                     pinned: None,
                     sponsored: None,

@@ -7,6 +7,7 @@ pub mod blend;
 pub mod new_arrivals;
 pub mod next_basket;
 pub mod repeat_fit;
+pub mod search_steers;
 pub mod metrics;
 
 use serde::{Deserialize, Serialize};
