@@ -46,7 +46,7 @@ export function poolSnapshot(pool) {
     for (const item of items) {
       values.push(item);
       if (item !== null && typeof item === 'object') {
-        values.push(item.id, item.score, item.category, item.price, item.pinned, item.sponsored, item.available, item.repeat, item.vector, item.neighbours, item.rebuyRate);
+        values.push(item.id, item.score, item.category, item.price, item.pinned, item.sponsored, item.available, item.repeat, item.vector, item.neighbours, item.rebuyRate, item.text);
       }
     }
   }
@@ -66,8 +66,8 @@ export function sameSnapshot(pool, values) {
       if (!Object.is(values[k], item.id) || !Object.is(values[k + 1], item.score) || !Object.is(values[k + 2], item.category)
         || !Object.is(values[k + 3], item.price) || !Object.is(values[k + 4], item.pinned) || !Object.is(values[k + 5], item.sponsored)
         || !Object.is(values[k + 6], item.available) || !Object.is(values[k + 7], item.repeat) || values[k + 8] !== item.vector
-        || values[k + 9] !== item.neighbours || !Object.is(values[k + 10], item.rebuyRate)) return false;
-      k += 11;
+        || values[k + 9] !== item.neighbours || !Object.is(values[k + 10], item.rebuyRate) || !Object.is(values[k + 11], item.text)) return false;
+      k += 12;
     }
   }
   return k === values.length;

@@ -197,7 +197,8 @@ fn the_object_and_json_text_paths_read_every_field_alike() {
     let text = r#"{"model":"m1","dim":2,"items":[
         {"id":"a","vector":[1,0],"score":2.5,"category":"shoes","price":9.99,"pinned":1,"sponsored":false,"available":true,"repeat":true,"neighbours":{"ids":["b","x"],"weights":[0.5,0.25]}},
         {"id":"b","vector":"AACAPwAAAAA=","sponsored":true,"available":false},
-        {"id":"c","vector":{"base64":"AgA=","dtype":"int8","scale":0.5}}]}"#;
+        {"id":"c","vector":{"base64":"AgA=","dtype":"int8","scale":0.5},"text":"unused: the vector wins"},
+        {"id":"d","text":"Garden hose, 20 m","score":1}]}"#;
     let from_text = localrank::web::pool_from_js(&JsValue::from_str(text)).expect("text");
     let from_object = localrank::web::pool_from_js(&js(text)).expect("object (JSON fast path)");
     assert_eq!(from_text, from_object);
@@ -211,6 +212,8 @@ fn the_object_and_json_text_paths_read_every_field_alike() {
     assert!(from_object.items[0].repeat && from_object.items[1].sponsored && !from_object.items[1].available);
     assert_eq!(from_object.model.as_deref(), Some("m1"));
     assert_eq!(from_direct.items[0].neighbours, Some(vec![("b".to_owned(), 0.5), ("x".to_owned(), 0.25)]));
+    assert_eq!(from_direct.items[3].text.as_deref(), Some("Garden hose, 20 m"));
+    assert_eq!((from_direct.text_only_items(), from_text.text_only_items()), (1, 1));
     let error = localrank::web::pool_from_js(&js(r#"{"dim":2,"items":[{"id":"a","vector":[1,0],"sponsored":"yes"}]}"#)).unwrap_err();
     assert_eq!(error.field(), Some("items[0].sponsored"));
     let error = localrank::web::pool_from_js(&JsValue::from_str("{not json")).unwrap_err();
@@ -322,4 +325,107 @@ async fn a_model_of_another_dimension_is_ignored_for_that_pool() {
     let _ = JsFuture::from(engine.record(js(r#"{"kind":"view","item":"x","vector":[0,1]}"#))).await;
     let ranking = rank(&engine, pool, JsValue::UNDEFINED).await;
     assert_ne!(get(&ranking, "intent").as_string().unwrap(), "model");
+}
+
+/// The 40-item pool of `engine_with_model` plus two new products known only by their words,
+/// one of them the shopper's search.
+fn pool_with_text_items() -> String {
+    let mut items: Vec<String> = (0..40)
+        .map(|i| {
+            let vector: Vec<f32> = (0..8).map(|d| ((i * 13 + d * 7) % 17) as f32 / 8.5 - 1.0).collect();
+            format!(r#"{{"id":"sku-{i}","vector":{vector:?},"score":{},"category":"c{}"}}"#, 40 - i, i % 4)
+        })
+        .collect();
+    items.insert(1, r#"{"id":"new-oat","text":"Oat milk, organic","score":39.5}"#.to_owned());
+    items.insert(5, r#"{"id":"new-hose","text":"garden hose 20 m","score":35.5,"category":"c1"}"#.to_owned());
+    format!(r#"{{"dim":8,"items":[{}]}}"#, items.join(","))
+}
+
+fn ranked_item(ranking: &JsValue, id: &str) -> JsValue {
+    Array::from(&get(ranking, "items")).iter().find(|item| get(item, "id").as_string().as_deref() == Some(id)).unwrap_or_else(|| panic!("{id} is ranked"))
+}
+
+#[wasm_bindgen_test]
+async fn text_only_items_and_searches_go_through_the_models_text_tower() {
+    use localrank::model::{Precision, TextTowerConfig, fixture};
+    let engine = engine("text").await;
+    for item in ["sku-3", "sku-11", "sku-27"] {
+        record(&engine, &format!(r#"{{"kind":"view","item":"{item}"}}"#)).await;
+    }
+    record(&engine, r#"{"kind":"search","query":"oat milk organic"}"#).await;
+    let pool = js(&pool_with_text_items());
+
+    // No model: the new products keep a place from the server score, and the ranking says why.
+    let cold = rank(&engine, pool.clone(), JsValue::UNDEFINED).await;
+    assert_eq!(strings(&get(&cold, "order")).len(), 42);
+    let text = get(&cold, "text");
+    assert_eq!(get(&text, "textItems").as_f64(), Some(2.0));
+    assert_eq!(get(&text, "searches").as_f64(), Some(1.0));
+    assert_eq!(get(&text, "embedded").as_bool(), Some(false));
+    assert!(get(&text, "reason").as_string().unwrap().contains("no model is loaded"));
+    assert_eq!(get(&get(&ranked_item(&cold, "new-oat"), "parts"), "intent").as_f64(), Some(0.0));
+
+    // A model with a text tower: the products get vectors, the search a step.
+    let tower = TextTowerConfig { buckets: 1024, min_n: 3, max_n: 4, dim: 8 };
+    let (weights, config) = fixture::random_model_with_text(8, 2, 2, 16, 32, Precision::Int8, Some(tower), 42).unwrap();
+    JsFuture::from(engine.load_model(js_sys::Uint8Array::from(&weights[..]), config, js(r#"{"cache":false}"#))).await.expect("loadModel");
+    let ranking = rank(&engine, pool.clone(), js(r#"{"backend":"cpu"}"#)).await;
+    assert_eq!(get(&ranking, "intent").as_string().as_deref(), Some("model"), "{:?}", get(&ranking, "reason"));
+    let text = get(&ranking, "text");
+    assert_eq!(get(&text, "embedded").as_bool(), Some(true));
+    assert!(get(&text, "reason").is_undefined());
+    let oat = ranked_item(&ranking, "new-oat");
+    assert_ne!(get(&get(&oat, "parts"), "intent").as_f64(), Some(0.0));
+    // The product whose words are the search's is explained by it, on the page only.
+    assert_eq!(get(&oat, "because").as_string().as_deref(), Some("oat milk organic"));
+    assert_eq!(get(&oat, "becauseKind").as_string().as_deref(), Some("search"));
+
+    // The prepared (packed) path, as the npm package ranks: the same scores and reasons.
+    let prepared = localrank::web::prepare_pool(pool.clone()).expect("a valid pool");
+    let packed = JsFuture::from(engine.rank_prepared(&prepared, js(r#"{"backend":"cpu"}"#))).await.expect("never rejects");
+    let meta = js_sys::JSON::parse(&get(&packed, "meta").as_string().unwrap()).unwrap();
+    assert_eq!(get(&get(&meta, "text"), "embedded").as_bool(), Some(true));
+    let because = get(&packed, "because").as_string().expect("explanations");
+    assert!(because.contains(r#""oat milk organic","search""#), "{because}");
+    // Ranked again: the same answer (the pool's embedded copy is kept).
+    let again = JsFuture::from(engine.rank_prepared(&prepared, js(r#"{"backend":"cpu"}"#))).await.expect("never rejects");
+    assert_eq!(js_sys::Float32Array::from(get(&again, "values")).to_vec(), js_sys::Float32Array::from(get(&packed, "values")).to_vec());
+
+    // A click on the new product later finds the vector the tower gave it.
+    record(&engine, r#"{"kind":"click","item":"new-oat"}"#).await;
+    let after = rank(&engine, pool, js(r#"{"backend":"cpu"}"#)).await;
+    assert_eq!(get(&after, "personalized").as_bool(), Some(true));
+}
+
+#[wasm_bindgen_test]
+async fn bad_text_and_queries_are_typed_errors_naming_the_field() {
+    let engine = engine("bad-text").await;
+    record(&engine, r#"{"kind":"view","item":"a","vector":[1,0]}"#).await;
+    let long = "a".repeat(1025);
+    for (item, field) in [
+        (r#"{"id":"a","text":""}"#.to_owned(), "items[0].text"),
+        (r#"{"id":"a","text":"   "}"#.to_owned(), "items[0].text"),
+        (format!(r#"{{"id":"a","text":"{long}"}}"#), "items[0].text"),
+        (r#"{"id":"a","text":5}"#.to_owned(), "items[0].text"),
+        (r#"{"id":"a","text":"?!"}"#.to_owned(), "items[0].text"),
+        (r#"{"id":"a"}"#.to_owned(), "items[0].vector"),
+    ] {
+        let text = format!(r#"{{"dim":2,"items":[{item},{{"id":"b","vector":[0,1]}}]}}"#);
+        // The object (JSON fast path, then the direct reader) and the JSON text alike.
+        for pool in [js(&text), JsValue::from_str(&text)] {
+            let ranking = rank(&engine, pool, JsValue::UNDEFINED).await;
+            assert_eq!(get(&ranking, "error").as_string().as_deref(), Some("InvalidPool"), "{item}");
+            assert_eq!(get(&ranking, "field").as_string().as_deref(), Some(field), "{item}: {:?}", get(&ranking, "reason"));
+            assert_eq!(strings(&get(&ranking, "order")), ["a", "b"], "the server order comes back");
+        }
+    }
+    for (event, field) in [
+        (r#"{"kind":"search","query":""}"#.to_owned(), "query"),
+        (r#"{"kind":"search","query":5}"#.to_owned(), "query"),
+        (format!(r#"{{"kind":"search","query":"{long}"}}"#), "query"),
+    ] {
+        let error = JsFuture::from(engine.record(js(&event))).await.expect_err("rejected");
+        assert_eq!(get(&error, "code").as_string().as_deref(), Some("InvalidEvent"), "{event}");
+        assert_eq!(get(&error, "field").as_string().as_deref(), Some(field), "{event}");
+    }
 }

@@ -8,7 +8,7 @@ mod model;
 mod rank;
 mod sync;
 
-pub use rank::pool_from_js;
+pub use rank::{pool_from_js, prepare_pool, PreparedPool};
 
 use std::cell::RefCell;
 use std::rc::Rc;

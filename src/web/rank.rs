@@ -223,8 +223,17 @@ fn prepare(pool: &JsValue, options: &JsValue) -> Result<(Rc<CandidatePool>, Rank
 /// 10,000-item pool cannot afford. `tests/browser_rank.rs` checks both paths agree on every field.
 pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
     if let Some(text) = value.as_string() {
-        let input: PoolInput = serde_json::from_str(&text).map_err(|e| invalid("(root)", format!("is not valid pool JSON: {e}")))?;
-        return CandidatePool::from_input(input);
+        return match serde_json::from_str::<PoolInput>(&text) {
+            Ok(input) => CandidatePool::from_input(input),
+            // Well-formed JSON of the wrong shape (`"text": 5`): read it as the object it is, so
+            // the error names the field as for a pool object. serde_path_to_error here would
+            // cost 11 KB of gzipped wasm for the same answer.
+            Err(e) if !(e.is_syntax() || e.is_eof()) => match js_sys::JSON::parse(&text) {
+                Ok(object) if object.is_object() => pool_from_js(&object),
+                _ => Err(invalid("(root)", format!("is not valid pool JSON: {e}"))),
+            },
+            Err(e) => Err(invalid("(root)", format!("is not valid pool JSON: {e}"))),
+        };
     }
     if !value.is_object() {
         return Err(invalid("(root)", "must be an object like { dim, items: [...] } or its JSON text"));
@@ -271,6 +280,7 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
         items.push(PoolItemInput {
             id,
             vector,
+            text: optional(&item, i, "text", JsValue::as_string, "a string (the product's words)")?,
             score: optional(&item, i, "score", JsValue::as_f64, "a number")?,
             category: optional(&item, i, "category", JsValue::as_string, "a string")?,
             price: optional(&item, i, "price", JsValue::as_f64, "a number")?,

@@ -117,6 +117,8 @@ test('a pool is prepared once and prepared again when it changes', async () => {
     log.push(await step('unchanged again'));
     pool.items[1].rebuyRate = 0.5;
     log.push(await step('a re-buy rate was set'));
+    pool.items[1].text = 'oat milk 1 l';
+    log.push(await step('a text was set'));
     pool.items[2].vector = pool.items[2].vector.map((x) => -x);
     log.push(await step('a vector was replaced'));
     pool.items.push({ id: 'sku-new', vector: pool.items[3].vector, score: 0 });
@@ -134,6 +136,7 @@ test('a pool is prepared once and prepared again when it changes', async () => {
   assert.equal(at('a score changed').prepared, 1);
   assert.equal(at('unchanged again').prepared, 0);
   assert.equal(at('a re-buy rate was set').prepared, 1);
+  assert.equal(at('a text was set').prepared, 1, 'an item\'s text is part of the pool');
   assert.equal(at('a vector was replaced').prepared, 1);
   assert.equal(at('an item was added').prepared, 1);
   assert.ok(at('an item was added').order.includes('sku-new'));

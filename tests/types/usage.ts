@@ -9,7 +9,11 @@ async function storefront(): Promise<void> {
   await engine.record({ kind: 'search', query: 'tents' });
   // @ts-expect-error — not an event kind
   await engine.record({ kind: 'teleport', item: 'x' });
-  const ranking: Ranking = await engine.rank({ dim: 2, items: [{ id: 'a', vector: [1, 0], score: 1, pinned: 0 }] });
+  const ranking: Ranking = await engine.rank({ dim: 2, items: [{ id: 'a', vector: [1, 0], score: 1, pinned: 0 }, { id: 'new', text: 'oat milk 1 l' }] });
+  // How items sent with only `text`, and searches, were used; `reason` when the tower did not run.
+  const textUse: { textItems: number; searches: number; embedded: boolean; reason?: string } | undefined = ranking.text;
+  // @ts-expect-error — text is the product's words, not a vector
+  await engine.rank({ dim: 2, items: [{ id: 'a', text: [1, 0] }] });
   await engine.rank('{"dim":2,"items":[]}', { diversity: 0.8, weights: { server: 0.5 }, backend: 'auto' });
   // @ts-expect-error — backend must be auto, webgpu or cpu
   await engine.rank({ dim: 2, items: [] }, { backend: 'tpu' });
@@ -47,6 +51,6 @@ async function storefront(): Promise<void> {
   const remoteRanking: Ranking = await remote.rank({ dim: 2, items: [] });
   const remoteUpload: DapUpload | null = await remote.takeReport();
   await remote.terminate();
-  void [stored, order, why, serverWeight, warnings, dim, remoteRanking, remoteUpload];
+  void [stored, order, why, textUse, serverWeight, warnings, dim, remoteRanking, remoteUpload];
 }
 void storefront;
