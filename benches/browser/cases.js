@@ -68,13 +68,15 @@ async function timeRank(engine, pool, iterations) {
 // A seeded random model in the export format (model.json + model.safetensors, f32), built
 // here so the benchmark needs no files. f16/int8 files are widened to f32 at load time, so the
 // forward pass costs the same for every precision; only load time differs.
-function randomModel({ dim = 64, heads = 2, blocks = 2, maxLen = 50, ffnDim = 256, seed = 1 } = {}) {
+// `text`: a text tower too (model.json `text`, format version 3), e.g. the trainer's default
+// `{ buckets: 16384, min_n: 3, max_n: 4, dim: 32 }`.
+function randomModel({ dim = 64, heads = 2, blocks = 2, maxLen = 50, ffnDim = 256, seed = 1, text } = {}) {
   const kinds = ['view', 'click', 'cart', 'purchase', 'favorite', 'search'];
   const boundaries = [1, 60, 600, 3600, 21600, 86400, 259200, 604800, 2592000, 7776000];
   const config = JSON.stringify({
-    format: 'localrank-intent-encoder', version: 2, dtype: 'f32', dim, heads, blocks, max_len: maxLen, ffn_dim: ffnDim,
+    format: 'localrank-intent-encoder', version: text ? 3 : 2, dtype: 'f32', dim, heads, blocks, max_len: maxLen, ffn_dim: ffnDim,
     layer_norm_eps: 1e-5, activation: 'gelu_tanh', temperature: 0.05, event_kinds: kinds,
-    time_gap_boundaries_seconds: boundaries, num_items: 0, positions: 'from_start',
+    time_gap_boundaries_seconds: boundaries, num_items: 0, positions: 'from_start', ...(text ? { text } : {}),
   });
   const tensors = [['kind_embedding', [kinds.length, dim]], ['gap_embedding', [boundaries.length + 1, dim]], ['position_embedding', [maxLen, dim]]];
   for (let b = 0; b < blocks; b += 1) {
@@ -84,6 +86,7 @@ function randomModel({ dim = 64, heads = 2, blocks = 2, maxLen = 50, ffnDim = 25
     tensors.push([`blocks.${b}.ffn.down.weight`, [ffnDim, dim]], [`blocks.${b}.ffn.down.bias`, [dim]]);
   }
   tensors.push(['ln_final.gamma', [dim]], ['ln_final.beta', [dim]]);
+  if (text) tensors.push(['text.embedding', [text.buckets, text.dim]], ['text.proj.weight', [text.dim, dim]], ['text.proj.bias', [dim]]);
   let state = seed >>> 0;
   const rand = () => { state = (Math.imul(state, 1664525) + 1013904223) >>> 0; return state / 2 ** 32 * 2 - 1; };
   const header = {};
@@ -121,6 +124,9 @@ async function modelEngine(shape) {
   await engine.loadModel(bytes, config, { cache: false });
   return engine;
 }
+
+/** The trainer's default text tower (model/src/auto.rs: TextHashing::default(), TEXT_DIM 32). */
+const TEXT_TOWER = { buckets: 16384, min_n: 3, max_n: 4, dim: 32 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round1 = (x) => Math.round(x * 10) / 10;
@@ -438,6 +444,57 @@ export const cases = {
     const r = await engine.benchmarkModel({ backend: 'cpu', historyLength: 50, poolSize: 100, iterations, incremental: true });
     const total = now() - start;
     return { samples: r.samples, total, params: { backend: r.backend, historyLength: '50 + 1 per call', poolSize: 100, dim: 64, blocks: 2, precision: 'f32' } };
+  },
+
+  /**
+   * The text tower (issue 11) embedding one search query: what a `search` step costs a
+   * ranking. The trainer's default tower (16384 hashed rows of 32, words + 3- and 4-grams)
+   * into a d=64 model. Each sample is the mean of 100 embeddings.
+   */
+  async 'text/embed-query'({ iterations = 200 } = {}) {
+    const engine = await modelEngine({ text: TEXT_TOWER });
+    const query = 'trail running shoes';
+    const r = await engine.benchmarkModel({ text: query, iterations });
+    return { samples: r.samples, params: { text: query, ...TEXT_TOWER, modelDim: 64 } };
+  },
+
+  /**
+   * The text tower giving one pool item sent with `text` (no vector) its vector: a product's
+   * title, category and brand (a ranking copies this embedding into the pool's row, once per
+   * pool and model).
+   */
+  async 'text/embed-pool-item'({ iterations = 200 } = {}) {
+    const engine = await modelEngine({ text: TEXT_TOWER });
+    const text = 'Organic Whole Milk 1 l, Dairy, Arla Foods';
+    const r = await engine.benchmarkModel({ text, iterations });
+    return { samples: r.samples, params: { text, ...TEXT_TOWER, modelDim: 64 } };
+  },
+
+  /**
+   * What the tower adds to a whole ranking: a 500-item pool of which 50 are new products sent
+   * with `text` only, and a history of 50 events with 5 searches, ranked by the default model
+   * with a tower (CPU). The pool is prepared once (as the package does for an unchanged pool
+   * object): the first ranking fills its text rows, later ones reuse them; each ranking
+   * embeds the searches again.
+   */
+  async 'text/rank-500-with-50-text-items-5-searches'({ iterations = 100 } = {}) {
+    const { bytes, config } = randomModel({ text: TEXT_TOWER });
+    const pool = makePool(500, 64);
+    for (let i = 0; i < 500; i += 10) pool.items[i] = { id: `new-${i}`, text: `Organic product ${i}, Dairy, Brand ${i % 7}`, score: 500 - i };
+    const engine = await engineWithHistory(pool, 45);
+    for (const query of ['oat milk', 'trail running shoes', 'garden hose', 'coffee beans', 'dark chocolate']) await engine.record({ kind: 'search', query });
+    await engine.loadModel(bytes, config, { cache: false });
+    const first = now();
+    const firstRanking = await engine.rank(pool, { backend: 'cpu' });
+    const firstMs = now() - first;
+    if (!firstRanking.text?.embedded) throw new Error(`text not embedded: ${JSON.stringify(firstRanking.text)}`);
+    const samples = [];
+    for (let i = 0; i < iterations; i += 1) {
+      const t0 = now();
+      await engine.rank(pool, { backend: 'cpu' });
+      samples.push(now() - t0);
+    }
+    return { samples, params: { pool: 500, textItems: 50, events: 50, searches: 5, firstRankingMs: round1(firstMs), ...TEXT_TOWER, modelDim: 64 } };
   },
 
   /** Loading (parse + validate) the default model's 0.4 MB f32 safetensors. */

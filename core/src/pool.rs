@@ -15,7 +15,7 @@ use crate::format::{self, DecodeError};
 use crate::history::options::MAX_DIM;
 use crate::model::TextTower;
 use crate::rank::score;
-use crate::text::check_text;
+use crate::text::{check_text, TextError, MAX_TEXT_BYTES};
 
 /// Most co-occurrence neighbours one pool item may carry (an export keeps far fewer).
 pub const MAX_ITEM_NEIGHBOURS: usize = 1_000;
@@ -271,15 +271,16 @@ impl CandidatePool {
             // service either way, and the error says which item to fix.
             let text = match &item.text {
                 None => None,
-                Some(text) => {
-                    let name = field("text");
-                    let text = check_text(&name, text).map_err(|e| {
-                        // The message starts with the field; the error carries it separately.
-                        let message = e.to_string();
-                        invalid(&name, message.strip_prefix(name.as_str()).unwrap_or(&message).trim_start())
-                    })?;
-                    Some(text.to_owned())
-                }
+                // The reasons say what `TextError` says, without its field (the pool error carries
+                // it) and without formatting the error: its Display is not otherwise in the wasm.
+                Some(text) => match check_text("", text) {
+                    Ok(text) => Some(text.to_owned()),
+                    Err(TextError::Empty { .. }) => return Err(invalid(&field("text"), "is empty: send the product's title and category words, or omit `text`")),
+                    Err(TextError::TooLong { bytes, .. }) => {
+                        return Err(invalid(&field("text"), format!("is {bytes} bytes; at most {MAX_TEXT_BYTES} are accepted (send the title and category, not the whole page)")));
+                    }
+                    Err(TextError::NoWords { .. }) => return Err(invalid(&field("text"), "has no letters or digits to read")),
+                },
             };
             let mut text_row = None;
             match (item.vector, has_matrix) {
@@ -390,8 +391,9 @@ impl CandidatePool {
         let mut filled = CandidatePool::clone(self);
         for &i in &self.without_vector {
             let text = self.items[i].text.as_deref().unwrap_or_default();
-            // Checked at validation, so this cannot fail; if it did, the row stays zeros.
-            if let Ok(vector) = tower.embed(&format!("items[{i}].text"), text) {
+            // Checked at validation (so no field name is needed for an error): this cannot
+            // fail; if it did, the row would stay zeros.
+            if let Ok(vector) = tower.embed("", text) {
                 filled.vectors[i * self.dim..(i + 1) * self.dim].copy_from_slice(&vector);
                 filled.norms[i] = score::norm(&vector);
             }

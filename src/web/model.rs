@@ -98,6 +98,11 @@ pub struct BenchmarkOptions {
     /// the shopper acts. Off: every call is a full pass on the same history.
     #[tsify(optional)]
     pub incremental: Option<bool>,
+    /// Time the model's text tower embedding this text (a query, or a product's words)
+    /// instead of the encoder. Each sample is the mean of 100 embeddings (the page's clock is
+    /// coarser than one).
+    #[tsify(optional)]
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Serialize, Tsify)]
@@ -222,6 +227,9 @@ impl Engine {
         future_to_promise(async move {
             let rt = rt.ok_or_else(|| error_with("NoModel", "benchmarkModel() needs a model: call loadModel() first", None))?;
             let o: BenchmarkOptions = serde_wasm_bindgen::from_value(options).map_err(|e| error_with("InvalidOptions", &format!("invalid benchmark options: {e}"), None))?;
+            if let Some(text) = &o.text {
+                return benchmark_text(&rt, text, o.iterations.unwrap_or(50).max(1));
+            }
             let d = rt.encoder().config().dim;
             let (n, pool, iterations) = (o.history_length.unwrap_or(50).max(1), o.pool_size.unwrap_or(100), o.iterations.unwrap_or(50).max(1));
             let choice = o.backend.unwrap_or_default();
@@ -259,4 +267,24 @@ impl Engine {
             to_js(&BenchmarkResult { samples, first_ms, backend: last.0, fallback: last.1 })
         })
     }
+}
+
+/// `benchmarkModel({ text })`: the text tower's cost per embedding (the same for a query and
+/// for a pool item sent with `text`, whose vector is this embedding copied into the pool).
+fn benchmark_text(rt: &ModelRuntime, text: &str, iterations: usize) -> Result<JsValue, JsValue> {
+    const BATCH: usize = 100;
+    let tower = rt.encoder().weights().text.as_ref().ok_or_else(|| error_with("NoModel", "benchmarkModel({ text }) needs a model with a text tower (model.json `text`)", None))?;
+    let mut samples = Vec::with_capacity(iterations);
+    let mut first_ms = 0.0;
+    for k in 0..=iterations {
+        let t0 = now_ms();
+        for _ in 0..BATCH {
+            if tower.embed("text", text).is_err() {
+                return Err(error_with("InvalidOptions", "`text` must have words, at most 1 KB", Some("text")));
+            }
+        }
+        let ms = (now_ms() - t0) / BATCH as f64;
+        if k == 0 { first_ms = ms } else { samples.push(ms) }
+    }
+    to_js(&BenchmarkResult { samples, first_ms, backend: Backend::Cpu, fallback: None })
 }
