@@ -5,8 +5,8 @@
 //! - tensor values: little-endian f32, IEEE half (f16), and int8 with one f32 scale per row
 //!   (`value = q × scale[row]`), all widened to f32 — [`decode_tensor`], [`f32_values`],
 //!   [`f16_values`], [`dequantize_rows`], [`f16_to_f32`];
-//! - the item table: `items.json` (`{dim, dtype, ids}`) + `items.safetensors` (`item_vectors`
-//!   `[ids.len(), dim]`, plus `item_vectors.scale` when int8) — [`ItemTable::parse`];
+//! - the item table: `items.json` (`{dim, dtype, ids, learned?}`) + `items.safetensors`
+//!   (`item_vectors` `[ids.len(), dim]`, plus `item_vectors.scale` when int8) — [`ItemTable::parse`];
 //! - the model version: [`model_version`], the cache key server and browser agree on.
 //!
 //! Encoding (f32 → f16/int8) happens only in the exporter (`localrank-model`), so it lives
@@ -172,6 +172,12 @@ pub struct ItemsJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dtype: Option<Precision>,
     pub ids: Vec<String>,
+    /// How many rows, from the first, the model learned (ID embedding + text). The rows after
+    /// them are catalogue products the model never trained on, placed by the text tower alone
+    /// ("text-only" rows, issue 11). Absent: every row is learned (exports without a text
+    /// tower, and every export written before text-only rows existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<usize>,
 }
 
 /// What is wrong with an item table. Each message names the file to look at (the names are
@@ -204,6 +210,9 @@ pub enum ItemTableError {
 
     #[error("items.safetensors: item_rebuy_rates {0}")]
     RebuyRates(String),
+
+    #[error("items.json says the first {learned} rows are learned, but it lists only {ids} ids")]
+    Learned { learned: usize, ids: usize },
 }
 
 /// Each item's co-occurrence neighbours (the item table's optional `item_neighbours`): row `r`
@@ -218,10 +227,13 @@ pub struct ItemNeighbours {
 }
 
 impl ItemNeighbours {
-    /// Row `row`'s neighbours: (row index, similarity), padding skipped.
+    /// Row `row`'s neighbours: (row index, similarity), padding skipped. None for a row the
+    /// lists do not cover (a text-only row: the lists cover the learned rows only).
     pub fn of(&self, row: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
-        let span = row * self.k..(row + 1) * self.k;
-        self.rows[span.clone()].iter().zip(&self.weights[span]).filter(|(r, _)| **r >= 0).map(|(&r, &w)| (r as usize, w))
+        let span = row.saturating_mul(self.k)..row.saturating_add(1).saturating_mul(self.k);
+        let rows = self.rows.get(span.clone()).unwrap_or_default();
+        let weights = self.weights.get(span).unwrap_or_default();
+        rows.iter().zip(weights).filter(|(r, _)| **r >= 0).map(|(&r, &w)| (r as usize, w))
     }
 
     /// Reads the two tensors for a table of `n` rows; `Ok(None)` when the file has neither.
@@ -284,9 +296,14 @@ pub struct ItemTable {
     pub ids: Vec<String>,
     /// Row-major `[ids.len(), dim]`.
     pub vectors: Vec<f32>,
-    /// Co-occurrence neighbours, when the export has them.
+    /// Rows `0..learned` are the model's learned items; rows `learned..` are text-only
+    /// (catalogue products placed by the text tower alone). `ids.len()` when items.json has
+    /// no `learned`.
+    pub learned: usize,
+    /// Co-occurrence neighbours of the learned rows, when the export has them (row indices
+    /// are learned rows too: co-occurrence needs training events).
     pub neighbours: Option<ItemNeighbours>,
-    /// Each item's re-buy rate in 0..=1, when the export has them.
+    /// Each learned item's re-buy rate in 0..=1 (`learned` values), when the export has them.
     pub rebuy_rates: Option<Vec<f32>>,
 }
 
@@ -317,9 +334,26 @@ impl ItemTable {
         if let Some(row) = vectors.iter().position(|v| !v.is_finite()).map(|i| i / meta.dim.max(1)) {
             return Err(ItemTableError::NonFinite { row, id: meta.ids[row].clone() });
         }
-        let neighbours = ItemNeighbours::parse(&st, meta.ids.len())?;
-        let rebuy_rates = parse_rebuy_rates(&st, meta.ids.len())?;
-        Ok(ItemTable { dim: meta.dim, ids: meta.ids, vectors, neighbours, rebuy_rates })
+        let learned = meta.learned.unwrap_or(meta.ids.len());
+        if learned > meta.ids.len() {
+            return Err(ItemTableError::Learned { learned, ids: meta.ids.len() });
+        }
+        // Neighbour lists and re-buy rates come from training events, which text-only rows
+        // have none of: they cover the learned rows only (the table is longer than them).
+        let neighbours = ItemNeighbours::parse(&st, learned)?;
+        let rebuy_rates = parse_rebuy_rates(&st, learned)?;
+        Ok(ItemTable { dim: meta.dim, ids: meta.ids, vectors, learned, neighbours, rebuy_rates })
+    }
+
+    /// Whether row `row` is text-only: a product the model never trained on, placed by the text
+    /// tower alone.
+    pub fn is_text_only(&self, row: usize) -> bool {
+        row >= self.learned && row < self.ids.len()
+    }
+
+    /// The re-buy rate of row `row`, if the export has rates and the row is learned.
+    pub fn rebuy_rate(&self, row: usize) -> Option<f32> {
+        self.rebuy_rates.as_ref().and_then(|r| r.get(row).copied())
     }
 
     pub fn len(&self) -> usize {
@@ -454,6 +488,35 @@ mod tests {
         let err = ItemTable::parse(json, &file(rows([1, -1, 0, -1]), None)).unwrap_err();
         assert!(matches!(&err, ItemTableError::Neighbours(m) if m.contains("together")), "{err}");
         assert!(err.to_string().contains("items.safetensors"), "{err}");
+    }
+
+    #[test]
+    fn text_only_rows_follow_the_learned_rows_and_lists_cover_only_those() {
+        // Row 0 ("a") is learned, row 1 ("new") text-only: the lists and rates have one row.
+        let json = br#"{"dim": 2, "ids": ["a", "new"], "learned": 1}"#;
+        let vectors: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let one = |x: f32| x.to_le_bytes().to_vec();
+        let file = write(&[
+            (ITEM_VECTORS, "F32", vec![2, 2], vectors.clone()),
+            (ITEM_NEIGHBOURS, "I32", vec![1, 1], (-1i32).to_le_bytes().to_vec()),
+            (ITEM_NEIGHBOUR_WEIGHTS, "F32", vec![1, 1], one(0.0)),
+            (ITEM_REBUY_RATES, "F32", vec![1], one(0.25)),
+        ]);
+        let t = ItemTable::parse(json, &file).unwrap();
+        assert_eq!((t.len(), t.learned), (2, 1));
+        assert!(!t.is_text_only(0) && t.is_text_only(1) && !t.is_text_only(2));
+        assert_eq!(t.vector(1), &[3.0, 4.0]);
+        assert_eq!((t.rebuy_rate(0), t.rebuy_rate(1)), (Some(0.25), None));
+        assert_eq!(t.neighbours.as_ref().unwrap().of(1).count(), 0, "a text-only row has no list");
+        // Lists as long as the whole table are refused: they must describe the learned rows.
+        let long = write(&[(ITEM_VECTORS, "F32", vec![2, 2], vectors.clone()), (ITEM_REBUY_RATES, "F32", vec![2], [one(0.1), one(0.2)].concat())]);
+        assert!(matches!(ItemTable::parse(json, &long), Err(ItemTableError::RebuyRates(m)) if m.contains("[1]")));
+        // Without `learned` every row is learned (older exports).
+        let plain = write(&[(ITEM_VECTORS, "F32", vec![2, 2], vectors.clone())]);
+        assert_eq!(ItemTable::parse(br#"{"dim": 2, "ids": ["a", "b"]}"#, &plain).unwrap().learned, 2);
+        let err = ItemTable::parse(br#"{"dim": 2, "ids": ["a", "b"], "learned": 3}"#, &plain).unwrap_err();
+        assert_eq!(err, ItemTableError::Learned { learned: 3, ids: 2 });
+        assert!(err.to_string().contains("first 3 rows"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! (I32 row indices `[num_items, k]`, -1 pads) and `item_neighbour_weights` (the similarities,
 //! `[num_items, k]`, in the export's precision like `item_vectors`), and each item's re-buy
 //! rate, `item_rebuy_rates` (F32 `[num_items]`, in every precision: 4 bytes an item).
-use std::collections::{BTreeMap, HashMap};
+//! A model with a text tower may append text-only rows after the learned ones: catalogue
+//! products it never trained on, placed by the tower alone (items.json `learned`; the
+//! neighbour lists and re-buy rates cover the learned rows only).
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use half::f16;
@@ -20,7 +23,10 @@ use localrank_core::rank::{BlendWeights, LearnedRepeat, NeighbourSource, RepeatP
 use serde::{Deserialize, Serialize};
 
 use crate::config::EncoderConfig;
+use crate::data::ItemText;
+use crate::device::cpu_device;
 use crate::error::{io_err, ModelError, Result};
+use crate::text_tower::TokenBags;
 use crate::weights::{ModelWeights, NamedTensor, ITEM_VECTORS};
 
 pub use localrank_core::model::FORMAT_VERSION;
@@ -172,14 +178,66 @@ fn encode_neighbours(lists: &[Vec<(u32, f32)>], p: Precision, out: &mut BTreeMap
     encode(ITEM_NEIGHBOUR_WEIGHTS, &NamedTensor { shape: vec![lists.len(), k], data: weights }, p, out);
 }
 
-/// Catalogue statistics written into the item table next to the vectors (what the candidate
-/// service attaches to pool items).
+/// What the item table holds besides the learned vectors: catalogue statistics (what the
+/// candidate service attaches to pool items) and the text-only rows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ItemStats<'a> {
-    /// Each item's co-occurrence neighbours (row index, similarity in 0..=1).
+    /// Each learned item's co-occurrence neighbours (row index, similarity in 0..=1).
     pub neighbours: Option<&'a [Vec<(u32, f32)>]>,
-    /// Each item's re-buy rate in 0..=1 ([`crate::data::rebuy::rebuy_rates`]).
+    /// Each learned item's re-buy rate in 0..=1 ([`crate::data::rebuy::rebuy_rates`]).
     pub rebuy_rates: Option<&'a [f32]>,
+    /// Catalogue products the model never trained on, with their text-tower vectors
+    /// ([`text_only_items`]): appended after the learned rows. Only for a model with a tower.
+    pub text_only: Option<&'a TextOnlyItems>,
+}
+
+/// Products without a learned vector, placed by the text tower alone: `vectors` is row-major
+/// `[ids.len(), dim]`, row `k` the tower's vector of product `ids[k]`'s text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextOnlyItems {
+    pub ids: Vec<String>,
+    pub vectors: Vec<f32>,
+}
+
+impl TextOnlyItems {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// Texts per tower pass: a pass gathers one `text.dim`-wide row per token, and Complete
+/// Journey's 66,702 catalogue-only products in one pass would gather about 4 M of them.
+const TEXT_CHUNK: usize = 2048;
+
+/// The text tower's vector of each product's text ([`ItemText::joined`], what the browser's
+/// tower would read), for products the model has no learned row for. Products whose text has
+/// no word to hash are left out (the engine would refuse that text too). Fails when the model
+/// has no text tower.
+pub fn text_only_items(w: &ModelWeights, texts: &[(String, ItemText)]) -> Result<TextOnlyItems> {
+    let Some(text) = w.config.text else {
+        return Err(ModelError::BadWeights("the model has no text tower, so it cannot place products it never trained on; train with text (`localrank train` does when half the items have text)".into()));
+    };
+    let device = cpu_device();
+    let tower = w.to_encoder(&device)?.text.ok_or_else(|| ModelError::BadWeights("model.json has `text` but the weights have no text tower".into()))?;
+    let hashing = text.hashing();
+    let mut out = TextOnlyItems::default();
+    for chunk in texts.chunks(TEXT_CHUNK) {
+        let joined: Vec<String> = chunk.iter().map(|(_, t)| t.joined()).collect();
+        let bags = TokenBags::from_texts(&hashing, joined.iter().map(|t| Some(t.as_str())));
+        let kept: Vec<usize> = (0..bags.len()).filter(|&i| !bags.get(i).is_empty()).collect();
+        if kept.is_empty() {
+            continue;
+        }
+        let rows: Vec<&[u32]> = kept.iter().map(|&i| bags.get(i)).collect();
+        let vectors = tower.forward(&rows, &device).into_data().try_into_vec::<f32>().map_err(|e| ModelError::Backend(format!("{e:?}")))?;
+        out.ids.extend(kept.iter().map(|&i| chunk[i].0.clone()));
+        out.vectors.extend(vectors);
+    }
+    Ok(out)
 }
 
 /// Writes a complete model directory in the given precision, with `stats` in the item table.
@@ -196,10 +254,24 @@ pub fn write_model_dir(
     if item_ids.len() != w.config.num_items {
         return Err(ModelError::BadWeights(format!("{} item ids for {} item vectors", item_ids.len(), w.config.num_items)));
     }
+    let text_only = stats.text_only.filter(|t| !t.is_empty());
+    if let Some(extra) = text_only {
+        check_text_only(w, item_ids, extra)?;
+    }
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let (mut enc_t, mut item_t) = (BTreeMap::new(), BTreeMap::new());
     for (name, t) in &w.tensors {
-        encode(name, t, p, if name == ITEM_VECTORS { &mut item_t } else { &mut enc_t });
+        match (name.as_str(), text_only) {
+            // The text-only rows follow the learned ones in one tensor, in the same precision
+            // (int8: each row its own scale, so a text-only row costs the learned rows nothing).
+            (ITEM_VECTORS, Some(extra)) => {
+                let mut data = t.data.clone();
+                data.extend_from_slice(&extra.vectors);
+                encode(name, &NamedTensor { shape: vec![item_ids.len() + extra.len(), w.config.dim], data }, p, &mut item_t);
+            }
+            (ITEM_VECTORS, None) => encode(name, t, p, &mut item_t),
+            _ => encode(name, t, p, &mut enc_t),
+        }
     }
     if let Some(lists) = stats.neighbours {
         if lists.len() != item_ids.len() || lists.iter().flatten().any(|&(j, s)| j as usize >= item_ids.len() || !(0.0..=1.0).contains(&s)) {
@@ -218,7 +290,35 @@ pub fn write_model_dir(
     write_safetensors(&dir.join("items.safetensors"), &item_t)?;
     let json = |path: &Path, v: &dyn erased::Json| -> Result<()> { std::fs::write(path, v.to_json()).map_err(io_err(path)) };
     json(&dir.join("model.json"), &ModelJson::new(&w.config, p, dataset, metrics))?;
-    json(&dir.join("items.json"), &ItemsJson { dim: w.config.dim, dtype: Some(p), ids: item_ids.to_vec() })?;
+    let mut ids = item_ids.to_vec();
+    // `learned` only when there are text-only rows: an export without them is as before.
+    let learned = text_only.map(|extra| {
+        ids.extend(extra.ids.iter().cloned());
+        item_ids.len()
+    });
+    json(&dir.join("items.json"), &ItemsJson { dim: w.config.dim, dtype: Some(p), ids, learned })?;
+    Ok(())
+}
+
+/// Text-only rows must come from a model with a tower, have one finite vector of the model's
+/// width each, and name products that are neither learned nor given twice (one id, one row).
+fn check_text_only(w: &ModelWeights, item_ids: &[String], extra: &TextOnlyItems) -> Result<()> {
+    if w.config.text.is_none() {
+        return Err(ModelError::BadWeights(format!("{} text-only rows for a model without a text tower (only a tower places products the model never trained on)", extra.len())));
+    }
+    let dim = w.config.dim;
+    if extra.vectors.len() != extra.len() * dim {
+        return Err(ModelError::BadWeights(format!("{} values for {} text-only rows of {dim}", extra.vectors.len(), extra.len())));
+    }
+    let mut seen: HashSet<&str> = item_ids.iter().map(String::as_str).collect();
+    for (k, id) in extra.ids.iter().enumerate() {
+        if !seen.insert(id) {
+            return Err(ModelError::BadWeights(format!("text-only row {k} is {id:?}, which is already in the item table (learned, or given twice)")));
+        }
+        if extra.vectors[k * dim..(k + 1) * dim].iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::BadWeights(format!("the text-only vector of {id:?} holds NaN or infinity")));
+        }
+    }
     Ok(())
 }
 
@@ -257,7 +357,8 @@ mod erased {
     }
 }
 
-/// Reads a model directory back as f32 weights (dequantised), with its config and item ids.
+/// Reads a model directory back as f32 weights (dequantised), with its config and the learned
+/// item ids (text-only rows are not part of the model: [`read_text_only`] reads them).
 /// The item table is read by the same function as the candidate service's
 /// ([`ItemTable::parse`]), so an export this accepts is one the service serves.
 pub fn read_model_dir(dir: &Path) -> Result<(ModelWeights, ModelJson, Vec<String>)> {
@@ -275,14 +376,27 @@ pub fn read_model_dir(dir: &Path) -> Result<(ModelWeights, ModelJson, Vec<String
             tensors.insert(name.to_string(), decode(&st, name, &path)?);
         }
     }
-    let items = ItemTable::parse(&read(&mj.item_ids_file)?, &read(&mj.items_file)?).map_err(|source| ModelError::Items { dir: dir.to_path_buf(), source })?;
-    tensors.insert(ITEM_VECTORS.to_string(), NamedTensor { shape: vec![items.len(), items.dim], data: items.vectors });
+    let mut items = ItemTable::parse(&read(&mj.item_ids_file)?, &read(&mj.items_file)?).map_err(|source| ModelError::Items { dir: dir.to_path_buf(), source })?;
+    if items.learned != config.num_items {
+        return Err(ModelError::BadWeights(format!("items.json has {} learned rows, model.json num_items is {} (files from two exports?)", items.learned, config.num_items)));
+    }
+    if items.learned < items.len() && config.text.is_none() {
+        return Err(ModelError::BadWeights(format!("items.json has {} text-only rows but model.json has no text tower to have made them", items.len() - items.learned)));
+    }
+    items.ids.truncate(items.learned);
+    items.vectors.truncate(items.learned * items.dim);
+    tensors.insert(ITEM_VECTORS.to_string(), NamedTensor { shape: vec![items.learned, items.dim], data: items.vectors });
     let w = ModelWeights { config, tensors };
     w.check()?;
-    if items.ids.len() != w.config.num_items {
-        return Err(ModelError::BadWeights(format!("items.json lists {} ids for {} item vectors", items.ids.len(), w.config.num_items)));
-    }
     Ok((w, mj, items.ids))
+}
+
+/// The item table's text-only rows in a model directory (none for an export without them),
+/// decoded to f32 like every reader decodes them.
+pub fn read_text_only(dir: &Path) -> Result<TextOnlyItems> {
+    let read = |name: &str| -> Result<Vec<u8>> { std::fs::read(dir.join(name)).map_err(io_err(dir.join(name))) };
+    let items = ItemTable::parse(&read(format::ITEM_IDS_FILE)?, &read(format::ITEM_VECTORS_FILE)?).map_err(|source| ModelError::Items { dir: dir.to_path_buf(), source })?;
+    Ok(TextOnlyItems { ids: items.ids[items.learned..].to_vec(), vectors: items.vectors[items.learned * items.dim..].to_vec() })
 }
 
 /// The item table's co-occurrence neighbours in a model directory, if its export has them.

@@ -182,3 +182,71 @@ fn corrupt_or_mismatched_files_are_rejected() {
     assert!(err.to_string().contains("model.safetensors"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn text_only_rows_are_the_towers_vectors_of_their_text_in_every_precision() {
+    use localrank_core::format::ItemTable;
+    use localrank_core::model::{TextTower as EngineTower, TextTowerConfig, TEXT_EMBEDDING, TEXT_PROJ_BIAS, TEXT_PROJ_WEIGHT};
+    use localrank_model::data::ItemText;
+    use localrank_model::export::{read_text_only, text_only_items};
+    let tower_cfg = TextTowerConfig { buckets: 97, min_n: 3, max_n: 4, dim: 6 };
+    let cfg = EncoderConfig { text: Some(tower_cfg), ..EncoderConfig::tiny(4) };
+    let w = ModelWeights::random(&cfg, 9).expect("random");
+    let ids: Vec<String> = (0..4).map(|i| format!("sku-{i}")).collect();
+    let text = |title: &str, category: &str| ItemText { title: Some(title.into()), category: Some(category.into()), ..ItemText::default() };
+    let texts = vec![
+        ("new-oat".to_string(), text("Oat drink, 1 l", "Dairy Milk")),
+        ("new-bread".to_string(), text("Sourdough loaf", "Bakery Bread")),
+        ("no-words".to_string(), text("---", "!!")),
+    ];
+    let extra = text_only_items(&w, &texts).expect("embeds");
+    assert_eq!(extra.ids, ["new-oat", "new-bread"], "a text with no word to hash gets no row");
+    // What the browser computes for the same text: the engine's own tower over these weights.
+    let engine = EngineTower::new(tower_cfg, cfg.dim, w.tensors[TEXT_EMBEDDING].data.clone(), w.tensors[TEXT_PROJ_WEIGHT].data.clone(), w.tensors[TEXT_PROJ_BIAS].data.clone()).expect("tower");
+    let want: Vec<Vec<f32>> = texts[..2].iter().map(|(_, t)| engine.embed("text", &t.joined()).expect("embeds")).collect();
+    for (k, v) in want.iter().enumerate() {
+        let got = &extra.vectors[k * cfg.dim..(k + 1) * cfg.dim];
+        assert!(got.iter().zip(v).all(|(a, b)| (a - b).abs() < 1e-5), "row {k}: trainer {got:?} vs engine {v:?}");
+        assert!(v.iter().any(|x| x.abs() > 1e-3), "a real vector, not zeros");
+    }
+    let lists: Vec<Vec<(u32, f32)>> = vec![vec![(1, 1.0)], vec![(0, 1.0)], vec![], vec![]];
+    let rates = [0.5f32; 4];
+    for p in [Precision::F32, Precision::F16, Precision::Int8] {
+        let dir = temp_dir(&format!("text-only-{p:?}"));
+        write_model_dir(&dir, &w, &ids, p, "unit", serde_json::Value::Null, ItemStats { neighbours: Some(&lists), rebuy_rates: Some(&rates), text_only: Some(&extra) }).expect("writes");
+        let table = ItemTable::parse(&std::fs::read(dir.join("items.json")).unwrap(), &std::fs::read(dir.join("items.safetensors")).unwrap()).expect("the service's reader takes it");
+        assert_eq!((table.len(), table.learned), (6, 4));
+        assert_eq!(&table.ids[4..], ["new-oat", "new-bread"]);
+        assert_eq!(table.neighbours.as_ref().expect("lists").of(0).collect::<Vec<_>>().len(), 1);
+        assert_eq!((table.rebuy_rate(3), table.rebuy_rate(4)), (Some(0.5), None), "rates cover the learned rows");
+        for (k, v) in want.iter().enumerate() {
+            let got = table.vector(4 + k);
+            let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+            // f16: ~3 significant digits; int8: the row's grid (max/127), and the searched scale
+            // may clip the largest value by up to 20%.
+            let tol = match p {
+                Precision::F32 => 1e-5,
+                Precision::F16 => max * 1e-3,
+                Precision::Int8 => max * 0.2 + max / 127.0 * 0.51 + 1e-6,
+            };
+            assert!(got.iter().zip(v).all(|(a, b)| (a - b).abs() <= tol), "{p:?} row {k}: {got:?} vs {v:?}");
+        }
+        // The model reads back with its learned rows only; the text-only rows on their own.
+        let (back, _, back_ids) = read_model_dir(&dir).expect("reads");
+        assert_eq!(back_ids, ids);
+        assert_eq!(back, round_trip(&w, p).expect("round trip"));
+        assert_eq!(read_text_only(&dir).expect("reads").ids, extra.ids);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    // Text-only rows need a tower; an id may not be both learned and text-only.
+    let dir = temp_dir("text-only-bad");
+    let plain = ModelWeights::random(&EncoderConfig::tiny(4), 9).expect("random");
+    let err = write_model_dir(&dir, &plain, &ids, Precision::F32, "unit", serde_json::Value::Null, ItemStats { text_only: Some(&extra), ..ItemStats::default() }).unwrap_err();
+    assert!(err.to_string().contains("without a text tower"), "{err}");
+    assert!(text_only_items(&plain, &texts).unwrap_err().to_string().contains("no text tower"));
+    let mut clash = extra.clone();
+    clash.ids[1] = "sku-2".into();
+    let err = write_model_dir(&dir, &w, &ids, Precision::F32, "unit", serde_json::Value::Null, ItemStats { text_only: Some(&clash), ..ItemStats::default() }).unwrap_err();
+    assert!(err.to_string().contains("\"sku-2\""), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

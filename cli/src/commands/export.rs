@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use localrank_model::baselines::{cooccurrence_neighbours, EXPORT_NEIGHBOURS};
 use localrank_model::data::rebuy::rebuy_rates;
-use localrank_model::export::{read_model_dir, set_blend, set_repeat, write_model_dir, ItemStats, Precision};
+use localrank_model::export::{read_model_dir, set_blend, set_repeat, text_only_items, write_model_dir, ItemStats, Precision, TextOnlyItems};
 use localrank_model::{EncoderConfig, ModelWeights};
 use serde_json::json;
 
@@ -55,11 +55,11 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         "all" => vec![Precision::F32, Precision::F16, Precision::Int8],
         p => vec![Precision::parse(p).ok_or_else(|| CliError::Usage(format!("unknown precision {p:?}; use f32, f16, int8 or all")))?],
     };
-    let (weights, ids, name, metrics, blend, (lists, rates), repeat) = if a.random {
+    let (weights, ids, name, metrics, blend, (lists, rates, text_only), repeat) = if a.random {
         let cfg = EncoderConfig { dim: a.dim, heads: a.heads, blocks: a.blocks, max_len: a.max_len, ffn_dim: a.dim * 2, ..EncoderConfig::tiny(a.items) };
         let w = ModelWeights::random(&cfg, a.seed)?;
         let ids = (0..a.items).map(|i| format!("item{i}")).collect();
-        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, (None, None), None)
+        (w, ids, format!("random-seed{}", a.seed), json!({ "random_seed": a.seed }), None, (None, None, None), None)
     } else {
         let spec = DatasetSpec::parse(&a.dataset);
         let dir = paths.artifacts_as(&spec, a.protocol);
@@ -82,12 +82,27 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         }
         let lists = (a.neighbours > 0).then(|| cooccurrence_neighbours(&ds, a.neighbours));
         let rates = Some(rebuy_rates(&ds)).filter(|r| r.iter().any(|&r| r > 0.0));
-        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), (lists, rates), mj.config.repeat.map(|r| (r, mj.config.repeat_scorer.clone())))
+        // Catalogue products with text but no kept event get the text tower's vector of their
+        // text, after the learned rows (the candidate service shows them as new arrivals).
+        let text_only = match (&w.config.text, ds.catalogue_text.is_empty()) {
+            (Some(_), false) => {
+                let rows = text_only_items(&w, &ds.catalogue_text)?;
+                log(&format!("text-only rows: {} catalogue products the model never trained on, placed by the text tower", rows.len()));
+                Some(rows)
+            }
+            (None, false) => {
+                log(&format!("note: {} catalogue products have text but no learned vector; this model has no text tower to place them (train with text to include them)", ds.catalogue_text.len()));
+                None
+            }
+            _ => None,
+        };
+        (w, ids, spec.stem(a.protocol), metrics, mj.config.blend.map(|b| (b, mj.config.blend_neighbours)), (lists, rates, text_only), mj.config.repeat.map(|r| (r, mj.config.repeat_scorer.clone())))
     };
     let out = a.out.clone().unwrap_or_else(|| paths.cache.join("export").join(&name));
     for p in precisions {
         let dir = if a.precision == "all" { out.join(format!("{p:?}").to_lowercase()) } else { out.clone() };
-        write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone(), ItemStats { neighbours: lists.as_deref(), rebuy_rates: rates.as_deref() })?;
+        let stats = ItemStats { neighbours: lists.as_deref(), rebuy_rates: rates.as_deref(), text_only: text_only.as_ref() };
+        write_model_dir(&dir, &weights, &ids, p, &name, metrics.clone(), stats)?;
         if let Some((blend, source)) = blend {
             set_blend(&dir, blend, source)?;
         }
@@ -95,7 +110,80 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
             set_repeat(&dir, *params, scorer.clone())?;
         }
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
-        log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes)", dir.display(), size("model.safetensors"), size("items.safetensors")));
+        let text_rows = text_only.as_ref().map_or(0, TextOnlyItems::len);
+        log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes: {} learned + {text_rows} text-only rows)", dir.display(), size("model.safetensors"), size("items.safetensors"), ids.len()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! `localrank export` of a model with a text tower: catalogue products without a kept
+    //! event become text-only rows. The model is a seeded random one written where `train`
+    //! would write it (training is covered by the pipeline tests; here only export matters).
+    use localrank_core::format::ItemTable;
+    use localrank_core::model::{TextTower, TextTowerConfig, TEXT_EMBEDDING, TEXT_PROJ_BIAS, TEXT_PROJ_WEIGHT};
+    use localrank_model::export::{read_model_dir, write_model_dir, ItemStats, Precision};
+    use localrank_model::{EncoderConfig, ModelWeights};
+
+    use super::*;
+
+    #[test]
+    fn a_text_tower_model_exports_catalogue_only_products_as_text_only_rows() {
+        let dir = std::env::temp_dir().join(format!("localrank-cli-export-text-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        // 12 products bought by 24 shoppers; the catalogue also lists sku100, which nobody bought.
+        let mut log = String::from("user,item,timestamp,kind\n");
+        for u in 0..24 {
+            for t in 0..10 {
+                log.push_str(&format!("u{u},sku{},{},purchase\n", (u * 5 + t) % 12, 1_700_000_000 + t * 60));
+            }
+        }
+        let log_path = dir.join("shop.csv");
+        std::fs::write(&log_path, log).expect("write log");
+        let mut catalogue = String::from("sku,name,category\n");
+        for i in 0..12 {
+            catalogue.push_str(&format!("sku{i},Item {i},{}\n", if i % 2 == 0 { "Dairy" } else { "Bakery" }));
+        }
+        catalogue.push_str("sku100,New oat milk,Dairy\n");
+        std::fs::write(dir.join("catalogue.csv"), catalogue).expect("write catalogue");
+        let paths = Paths::new(Some(dir.join("cache")));
+        let dataset = log_path.to_string_lossy().to_string();
+        let prepare = crate::commands::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(2), first_only: None, protocol: Default::default(), items: Some(dir.join("catalogue.csv")) };
+        let ds = crate::commands::prepare::run(&paths, &prepare, &mut |_: &str| {}).expect("prepares");
+        assert_eq!(ds.catalogue_text.len(), 1);
+
+        let export = ExportArgs { dataset: dataset.clone(), out: Some(dir.join("export")), precision: "all".into(), random: false, seed: 1, items: 4, dim: 8, heads: 2, blocks: 1, max_len: 4, neighbours: 3, protocol: Default::default() };
+        let artifacts = paths.artifacts(&DatasetSpec::parse(&dataset));
+        let mut lines: Vec<String> = Vec::new();
+        // Without a tower: exported as before, with a note saying why sku100 is missing.
+        let plain = ModelWeights::random(&EncoderConfig::tiny(ds.num_items()), 2).expect("random");
+        write_model_dir(&artifacts, &plain, &ds.item_ids, Precision::F32, &ds.name, json!({}), ItemStats::default()).expect("writes");
+        run(&paths, &export, &mut |s: &str| lines.push(s.to_string())).expect("exports");
+        let table = |p: &str| ItemTable::parse(&std::fs::read(dir.join("export").join(p).join("items.json")).unwrap(), &std::fs::read(dir.join("export").join(p).join("items.safetensors")).unwrap()).expect("table");
+        assert_eq!((table("f32").len(), table("f32").learned), (12, 12));
+        assert!(lines.iter().any(|l| l.contains("1 catalogue products have text but no learned vector")), "{lines:?}");
+
+        let tower = TextTowerConfig { buckets: 256, min_n: 3, max_n: 4, dim: 4 };
+        let w = ModelWeights::random(&EncoderConfig { text: Some(tower), ..EncoderConfig::tiny(ds.num_items()) }, 2).expect("random");
+        write_model_dir(&artifacts, &w, &ds.item_ids, Precision::F32, &ds.name, json!({}), ItemStats::default()).expect("writes");
+        lines.clear();
+        run(&paths, &export, &mut |s: &str| lines.push(s.to_string())).expect("exports");
+        assert!(lines.iter().any(|l| l.contains("text-only rows: 1 catalogue products")), "{lines:?}");
+        // The engine's tower over the same weights: what the browser would compute for sku100.
+        let engine = TextTower::new(tower, 8, w.tensors[TEXT_EMBEDDING].data.clone(), w.tensors[TEXT_PROJ_WEIGHT].data.clone(), w.tensors[TEXT_PROJ_BIAS].data.clone()).expect("tower");
+        let want = engine.embed("text", &ds.catalogue_text[0].1.joined()).expect("embeds");
+        for p in ["f32", "f16", "int8"] {
+            let t = table(p);
+            assert_eq!((t.len(), t.learned, t.ids[12].as_str()), (13, 12, "sku100"), "{p}");
+            let max = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+            assert!(t.vector(12).iter().zip(&want).all(|(a, b)| (a - b).abs() <= max * 0.21 + 1e-5), "{p}: {:?} vs {want:?}", t.vector(12));
+            // Neighbours cover the learned rows; the model reads back with its 12 items.
+            assert!(t.neighbours.as_ref().is_some_and(|n| n.rows.len() == 12 * n.k));
+            let (_, _, ids) = read_model_dir(&dir.join("export").join(p)).expect("reads");
+            assert_eq!(ids, ds.item_ids);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
