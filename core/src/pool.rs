@@ -203,11 +203,10 @@ pub struct CandidatePool {
     /// layer keeps a validated pool while it is unchanged), and every score part divides by it.
     norms: Vec<f32>,
     index: HashMap<String, usize>,
-    /// Items sent with `text` and no vector whose row is still a zero placeholder, in pool
-    /// order. Empty in a pool whose text rows the tower filled in.
-    without_vector: Vec<usize>,
-    /// How many items were sent with `text` and no vector (whether or not filled in since).
+    /// How many items were sent with `text` and no vector (their [`Candidate::text`] is set).
     text_only: usize,
+    /// Whether a text tower filled their rows in (in this copy); until then each is zeros.
+    text_filled: bool,
     /// This pool with its text-only rows embedded, for the model it was last ranked with.
     text_vectors: TextVectors,
 }
@@ -353,16 +352,15 @@ impl CandidatePool {
         }
         let vectors = vectors.unwrap_or_default();
         let norms = if dim == 0 { Vec::new() } else { vectors.chunks_exact(dim).map(score::norm).collect() };
-        let without_vector: Vec<usize> = items.iter().enumerate().filter(|(_, c)| c.text.is_some()).map(|(i, _)| i).collect();
-        let text_only = without_vector.len();
-        Ok(CandidatePool { model: input.model, dim, items, vectors, norms, index, without_vector, text_only, text_vectors: TextVectors::default() })
+        let text_only = items.iter().filter(|c| c.text.is_some()).count();
+        Ok(CandidatePool { model: input.model, dim, items, vectors, norms, index, text_only, text_filled: false, text_vectors: TextVectors::default() })
     }
 
     /// Whether item `i` has a vector: sent, or computed from its text by a tower. An item sent
     /// with only `text` has none until [`Self::with_text_vectors`] fills it in (its row is
     /// zeros: no intent, neighbour or diversity similarity to anything).
     pub fn has_vector(&self, i: usize) -> bool {
-        self.without_vector.binary_search(&i).is_err()
+        self.text_filled || self.items[i].text.is_none()
     }
 
     /// How many items were sent with `text` and no vector.
@@ -375,7 +373,7 @@ impl CandidatePool {
     /// once per pool and model otherwise. Errors when the tower's vectors are not in the
     /// pool's space (another `dim`).
     pub fn with_text_vectors(&self, tower: &TextTower, version: &str) -> Result<Option<Arc<CandidatePool>>, String> {
-        if self.without_vector.is_empty() {
+        if self.text_only == 0 || self.text_filled {
             return Ok(None);
         }
         if tower.dim() != self.dim {
@@ -389,8 +387,8 @@ impl CandidatePool {
             return Ok(Some(pool.clone()));
         }
         let mut filled = CandidatePool::clone(self);
-        for &i in &self.without_vector {
-            let text = self.items[i].text.as_deref().unwrap_or_default();
+        for (i, item) in self.items.iter().enumerate() {
+            let Some(text) = item.text.as_deref() else { continue };
             // Checked at validation (so no field name is needed for an error): this cannot
             // fail; if it did, the row would stay zeros.
             if let Ok(vector) = tower.embed("", text) {
@@ -398,7 +396,7 @@ impl CandidatePool {
                 filled.norms[i] = score::norm(&vector);
             }
         }
-        filled.without_vector = Vec::new();
+        filled.text_filled = true;
         let filled = Arc::new(filled);
         if let Ok(mut cache) = self.text_vectors.0.lock() {
             *cache = Some((version.to_owned(), filled.clone()));

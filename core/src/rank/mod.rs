@@ -261,16 +261,15 @@ pub async fn rank_for_shopper<'a, G: GpuDevice>(
     };
     let pool: &CandidatePool = filled.as_deref().unwrap_or(pool);
     let recent = &history[history.len().saturating_sub(settings.history_length)..];
-    let searches: Vec<(usize, Vec<f32>)> = match &tower {
-        Ok((tower, _)) => recent
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.kind == EventKind::Search)
-            // A stored query always has words but "?!" (no letters): that search is skipped.
-            .filter_map(|(i, e)| Some((i, tower.embed("query", e.query.as_deref()?).ok()?)))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+    let mut searches: Vec<(usize, Vec<f32>)> = Vec::new();
+    if let Ok((tower, _)) = &tower {
+        for (i, event) in recent.iter().enumerate() {
+            // A stored query has a non-blank text, but "?!" has no words: that search is skipped.
+            if let (EventKind::Search, Some(Ok(vector))) = (event.kind, event.query.as_deref().map(|q| tower.embed("query", q))) {
+                searches.push((i, vector));
+            }
+        }
+    }
     let mut steps = signals::resolve_steps(pool, history, &|id| cached(id), settings.history_length);
     for (i, vector) in &searches {
         steps[*i].vector = Some(vector);
