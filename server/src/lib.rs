@@ -3,7 +3,8 @@
 //! It serves the demo storefront's files, the model files the page downloads, and
 //! `GET /api/pool?context=home&n=200`: the non-personal candidate pool (the most popular
 //! products that have a learned vector, each with its public vector, popularity score, title,
-//! category, price and an image placeholder). It receives no user identity and no history —
+//! category, price and an image placeholder, and up to eight new arrivals: products placed by
+//! the model's text tower alone, flagged `isNew`). It receives no user identity and no history —
 //! see `server/README.md` for the contract.
 //!
 //! ```no_run
@@ -142,7 +143,8 @@ pub async fn run(config: ServerConfig) -> Result<()> {
         );
     }
     println!(
-        "localrank demo storefront: http://{addr}/  ({items} products in the pool, model {})",
+        "localrank demo storefront: http://{addr}/  ({items} products in the pool, {} of them new arrivals, model {})",
+        state.pool.new_arrivals(),
         state.pool.model
     );
     serve(listener, state, shutdown_signal()).await?;

@@ -1,6 +1,8 @@
 //! The non-personal candidate pool: the catalogue's products that have a learned vector,
-//! most popular first. It is the same for every visitor; the page personalizes it locally.
-use std::collections::{BTreeMap, HashMap};
+//! most popular first, with a few new arrivals — products the model never trained on, whose
+//! vector is the text tower's (the item table's text-only rows) — given slots on the first
+//! page. It is the same for every visitor; the page personalizes it locally.
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -36,7 +38,22 @@ struct PoolItem<'a> {
     /// pool, so showing a product never costs a request (which would tell the server what
     /// the personalized page shows).
     image_key: &'a str,
+    /// A new arrival: the model never trained on it, and `vector` is the text tower's vector
+    /// of its text (a text-only row of the item table). For the page's "new" badge; the
+    /// engine ignores it. Omitted when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_new: bool,
 }
+
+/// At most this many new arrivals in the pool: enough for the homepage to show some, few
+/// enough that the page stays mostly what shoppers buy.
+pub const NEW_IN_POOL: usize = 8;
+
+/// New arrival `k` (from 0) takes pool position `NEW_EVERY · (k + 1) − 1`: slots 6, 12, …, 48
+/// counted from 1, so all eight are on a 48-product first page in the server order. Their
+/// popularity is near 0, so a popularity cut alone would never show them; the engine then
+/// moves each up or down by how well its text fits the shopper.
+pub const NEW_EVERY: usize = 6;
 
 /// `{ ids, weights }`: the engine's `NeighboursInput`.
 #[derive(Serialize)]
@@ -57,6 +74,28 @@ pub struct Pool {
     images: BTreeMap<String, String>,
     /// The category of each item of `items_json`, same order.
     categories: Vec<String>,
+    /// How many items are new arrivals.
+    new_count: usize,
+}
+
+/// The catalogue products to show as new arrivals: those with a text-only row, at most one per
+/// category (a page of eight new yogurts would say little), in catalogue order, at most
+/// [`NEW_IN_POOL`]. The catalogue has no launch dates, so its order (popularity, then id) picks
+/// among them; a store would pick its newest products here.
+fn new_arrivals<'a>(
+    table: &ItemTable,
+    catalogue: &'a Catalogue,
+    rows: &HashMap<&str, usize>,
+) -> Vec<(&'a Product, usize)> {
+    let mut seen = HashSet::new();
+    catalogue
+        .products
+        .iter()
+        .filter_map(|p| rows.get(p.id.as_str()).map(|&row| (p, row)))
+        .filter(|&(_, row)| table.is_text_only(row))
+        .filter(|(p, _)| seen.insert(p.category.as_str()))
+        .take(NEW_IN_POOL)
+        .collect()
 }
 
 impl Pool {
@@ -67,15 +106,25 @@ impl Pool {
             .enumerate()
             .map(|(k, id)| (id.as_str(), k))
             .collect();
+        // The catalogue is sorted by popularity (ties by id), so the pool order is the server's.
+        let learned: Vec<(&Product, usize)> = catalogue
+            .products
+            .iter()
+            .filter_map(|p| rows.get(p.id.as_str()).map(|&row| (p, row)))
+            .filter(|&(_, row)| !table.is_text_only(row))
+            .collect();
+        let new = new_arrivals(table, catalogue, &rows);
+        let mut order: Vec<(&Product, usize, bool)> =
+            learned.iter().map(|&(p, row)| (p, row, false)).collect();
+        for (k, &(p, row)) in new.iter().enumerate() {
+            let at = (NEW_EVERY * (k + 1) - 1).min(order.len());
+            order.insert(at, (p, row, true));
+        }
         let mut items_json = Vec::new();
         let mut products = HashMap::new();
         let mut images = BTreeMap::new();
         let mut categories = Vec::new();
-        // The catalogue is sorted by popularity (ties by id), so the pool order is the server's.
-        for product in &catalogue.products {
-            let Some(&row) = rows.get(product.id.as_str()) else {
-                continue;
-            };
+        for (product, row, is_new) in order {
             let item = PoolItem {
                 id: &product.id,
                 vector: table.vector(row),
@@ -83,14 +132,18 @@ impl Pool {
                 category: &product.category,
                 price: product.price,
                 repeat: true,
-                rebuy_rate: table.rebuy_rates.as_ref().and_then(|r| r.get(row).copied()),
+                rebuy_rate: table.rebuy_rate(row),
                 title: &product.title,
                 department: &product.department,
                 image_key: &product.category,
-                neighbours: table.neighbours.as_ref().map(|n| {
+                // A new arrival has no co-occurrence list (nobody bought it in the training
+                // data): none is sent rather than an empty one that would read as "no
+                // similar products".
+                neighbours: table.neighbours.as_ref().filter(|_| !is_new).map(|n| {
                     let (ids, weights) = n.of(row).map(|(j, w)| (table.ids[j].as_str(), w)).unzip();
                     Neighbours { ids, weights }
                 }),
+                is_new,
             };
             // Serializing plain strings and finite floats (checked when the table was read)
             // cannot fail.
@@ -111,11 +164,17 @@ impl Pool {
             products,
             images,
             categories,
+            new_count: new.len(),
         })
     }
 
     pub fn len(&self) -> usize {
         self.items_json.len()
+    }
+
+    /// How many of the pool's items are new arrivals.
+    pub fn new_arrivals(&self) -> usize {
+        self.new_count
     }
 
     pub fn is_empty(&self) -> bool {
@@ -154,5 +213,117 @@ impl Pool {
         out.push_str(&serde_json::to_string(&used).unwrap_or_else(|_| "{}".into()));
         out.push('}');
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use localrank_core::format::ItemNeighbours;
+
+    fn product(id: &str, category: &str, popularity: u64) -> Product {
+        Product {
+            id: id.into(),
+            title: format!("{category} {id}"),
+            category: category.into(),
+            department: "Grocery".into(),
+            price: Some(1.0),
+            popularity,
+        }
+    }
+
+    /// 12 learned rows (`l0`…`l11`, popularity 100 down), then text-only rows: two yogurts and
+    /// ten products of ten other categories.
+    fn shop() -> (ItemTable, Catalogue) {
+        let mut ids: Vec<String> = (0..12).map(|k| format!("l{k}")).collect();
+        let mut products: Vec<Product> = (0..12)
+            .map(|k| product(&format!("l{k}"), "Milk", 100 - k as u64))
+            .collect();
+        ids.extend(["y1".to_string(), "y2".to_string()]);
+        products.push(product("y1", "Yogurt", 3));
+        products.push(product("y2", "Yogurt", 5));
+        for k in 0..10 {
+            ids.push(format!("n{k}"));
+            products.push(product(&format!("n{k}"), &format!("Aisle {k}"), 0));
+        }
+        let dim = 2;
+        let vectors = (0..ids.len()).flat_map(|r| [r as f32, 1.0]).collect();
+        // One neighbour per learned row (the next one), rates for the learned rows only.
+        let neighbours = ItemNeighbours {
+            k: 1,
+            rows: (0..12).map(|r| (r + 1) % 12).collect(),
+            weights: vec![0.5; 12],
+        };
+        let table = ItemTable {
+            dim,
+            ids,
+            vectors,
+            learned: 12,
+            neighbours: Some(neighbours),
+            rebuy_rates: Some(vec![0.25; 12]),
+        };
+        let mut catalogue = Catalogue { build: 0, products };
+        catalogue.products.sort_by(|a, b| {
+            b.popularity
+                .cmp(&a.popularity)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        (table, catalogue)
+    }
+
+    fn items(pool: &Pool, n: usize) -> Vec<serde_json::Value> {
+        let json: serde_json::Value = serde_json::from_str(&pool.to_json(n)).unwrap();
+        json["items"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn new_arrivals_get_first_page_slots_one_per_category() {
+        let (table, catalogue) = shop();
+        let pool = Pool::build(&table, &catalogue, "m0".into()).unwrap();
+        assert_eq!(pool.new_arrivals(), NEW_IN_POOL);
+        assert_eq!(pool.len(), 12 + NEW_IN_POOL);
+        let all = items(&pool, 200);
+        let new: Vec<(usize, &str)> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i["isNew"] == true)
+            .map(|(k, i)| (k, i["id"].as_str().unwrap()))
+            .collect();
+        // The more popular yogurt only (one per category), then the other aisles by id, at
+        // slots 6, 12, then after the 12 learned products (the pool has no more to put between).
+        assert_eq!(
+            new,
+            [(5, "y2"), (11, "n0"), (14, "n1"), (15, "n2"), (16, "n3"), (17, "n4"), (18, "n5"), (19, "n6")]
+        );
+        let y2 = &all[5];
+        assert_eq!(y2["vector"], serde_json::json!([13.0, 1.0]), "the text-only row 13");
+        assert_eq!(y2["score"], 5);
+        assert!(y2.get("neighbours").is_none() && y2.get("rebuyRate").is_none(), "{y2}");
+        // Learned items keep their lists and rates and carry no flag; the server order of the
+        // learned items is unchanged.
+        let learned: Vec<&str> = all
+            .iter()
+            .filter(|i| i.get("isNew").is_none())
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(learned, (0..12).map(|k| format!("l{k}")).collect::<Vec<_>>());
+        assert_eq!(all[0]["rebuyRate"], 0.25);
+        assert_eq!(all[0]["neighbours"]["ids"], serde_json::json!(["l1"]));
+        // A short pool keeps the slots it reaches.
+        let six = items(&pool, 6);
+        assert_eq!(six[5]["id"], "y2");
+    }
+
+    #[test]
+    fn a_table_without_text_only_rows_gives_the_popularity_pool() {
+        let (mut table, catalogue) = shop();
+        table.learned = table.ids.len();
+        // Every row learned: nothing is new, and the order is plain popularity.
+        let pool = Pool::build(&table, &catalogue, "m0".into()).unwrap();
+        assert_eq!(pool.new_arrivals(), 0);
+        let all = items(&pool, 200);
+        assert!(all.iter().all(|i| i.get("isNew").is_none()));
+        let scores: Vec<u64> = all.iter().map(|i| i["score"].as_u64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     }
 }
