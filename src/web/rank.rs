@@ -119,6 +119,8 @@ async fn rank_pool(
         Some((id, Arm::Control)) => {
             let mut ranking = rank::rank(&pool, &[], &lookup, None, settings);
             ranking.reason = Some(format!("experiment {id:?}: this browser is in the control arm, which shows the server's order"));
+            // Not "no model is loaded": the arm, not the model, kept text and searches out.
+            ranking.text = None;
             ranking
         }
         _ => {
