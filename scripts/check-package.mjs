@@ -28,9 +28,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
  * check, mark) and the on-demand report module, pkg/localrank_report_bg.wasm (prio's
  * Prio3Histogram, HPKE with X25519 / HKDF-SHA256 / AES-128-GCM, DAP framing: 59.1 kB gzip),
  * which took the tarball from ~544 to ~643 kB (measured 2026-12-02; docs/measurement.md,
- * "Size in the page").
+ * "Size in the page"). 720 kB since the text tower (issue 11): the tokenizer with Unicode
+ * word and lower-case rules (7.1 kB gzip of Unicode tables: real catalogues say "Crème
+ * fraîche"), the tower and the engine's text paths added ~16.5 kB gzip to each engine wasm,
+ * taking the tarball to ~697 kB (measured 2026-12-03).
  */
-export const MAX_TARBALL = 660 * 1000;
+export const MAX_TARBALL = 720 * 1000;
 const EXPECTED = [
   'CHANGELOG.md',
   'LICENSE-APACHE',
