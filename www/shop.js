@@ -25,6 +25,9 @@ const state = {
   compare: false,
   cart: readCart(),
   modelNote: '',
+  /** The shopper's latest search, read from the local history when a ranking used searches
+   * (for the homepage hint); never sent anywhere. */
+  lastSearch: null,
   /** The demo experiment (`GET /api/experiment`), or null when there is none. */
   experiment: null,
 };
@@ -148,24 +151,34 @@ function rhythm({ purchases, everyDays, daysSince }) {
 
 function card(item, ranked) {
   // Explain a card only when the shopper's own signals placed it (not mere popularity): a
-  // "because you viewed cheese" on the bananas would be noise.
+  // "because you viewed cheese" on the bananas would be noise. The parts count as the blend
+  // weighs them (a new arrival takes the popularity of its slot, and a search's pull on it
+  // must outweigh that, not just equal it).
   const parts = ranked?.parts;
-  const personal = parts && parts.intent + parts.affinity + parts.neighbour + parts.repeat > parts.server;
+  const w = state.ranking?.weights ?? { intent: 1, server: 1, affinity: 1, neighbour: 1, repeat: 1 };
+  const personal = parts && w.intent * parts.intent + w.affinity * parts.affinity + w.neighbour * parts.neighbour + w.repeat * parts.repeat > w.server * parts.server;
   const because = personal && ranked.because && state.byId.get(ranked.because);
+  // A search names no product: `because` is then the shopper's own query, from their history.
+  const searched = personal && ranked.becauseKind === 'search' && ranked.because;
   // A staple the shopper buys again is explained by their own rhythm, not by another item.
   const reason = personal && ranked.repeat
     ? rhythm(ranked.repeat)
-    : because
-      ? `Because you ${KIND_WORDS[ranked.becauseKind] ?? 'viewed'} ${because.title}`
-      : null;
+    : searched
+      ? `Because you searched “${searched}”`
+      : because
+        ? `Because you ${KIND_WORDS[ranked.becauseKind] ?? 'viewed'} ${because.title}`
+        : null;
   const open = (event) => {
     event.preventDefault();
     record('click', item.id);
     location.hash = `#/p/${encodeURIComponent(item.id)}`;
   };
-  return el('article', { class: 'card', dataset: { id: item.id, category: item.category } },
+  // `isNew`: a product the model never trained on, placed by its text (the service sends the
+  // text tower's vector for it).
+  return el('article', { class: item.isNew ? 'card new' : 'card', dataset: { id: item.id, category: item.category } },
     el('a', { href: `#/p/${encodeURIComponent(item.id)}`, class: 'card-image', onclick: open, 'aria-label': item.title },
-      el('img', { src: imageOf(item), alt: '', width: 240, height: 180, loading: 'lazy', decoding: 'async' })),
+      el('img', { src: imageOf(item), alt: '', width: 240, height: 180, loading: 'lazy', decoding: 'async' }),
+      item.isNew ? el('span', { class: 'badge-new', title: 'New in the shop: placed for you by its description' }, 'New') : null),
     el('div', { class: 'card-body' },
       el('p', { class: 'card-category' }, item.category),
       el('h3', { class: 'card-title' }, el('a', { href: `#/p/${encodeURIComponent(item.id)}`, onclick: open }, item.title)),
@@ -217,8 +230,23 @@ function renderRibbon() {
   const w = personalized ? r.weights : undefined;
   field('model').textContent = state.modelNote + (w ? ` · blend: intent ${w.intent}, popularity ${w.server}, category ${w.affinity}, like your history ${w.neighbour}, buy again ${w.repeat}` : '');
   field('home-hint').textContent = personalized
-    ? 'Reordered from what you browsed and bought. The shop itself only knows what is popular.'
+    ? state.lastSearch
+      ? `Reordered from what you browsed, bought and searched — results reflect your search for “${state.lastSearch}”, which stays on this device.`
+      : 'Reordered from what you browsed and bought. The shop itself only knows what is popular.'
     : 'Popular this week. Browse a little and this page rearranges itself — on your device only.';
+}
+
+/** The latest search in the local history, when this ranking read searches through the model's
+ * text tower (`ranking.text`); otherwise null. Read from IndexedDB via the engine: the query is
+ * never sent. */
+async function latestSearch(ranking) {
+  if (!ranking?.personalized || !ranking.text?.embedded || !(ranking.text.searches > 0)) return null;
+  try {
+    const events = await state.engine.history();
+    return events.findLast((e) => e.kind === 'search' && e.query)?.query ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Ranks the pool for this shopper and renders the homepage. Runs on every visit. */
@@ -231,6 +259,7 @@ async function showHome() {
   // rank() never rejects: on any problem it returns the server order with a reason.
   state.ranking = await state.engine.rank(state.poolText, { backend: 'auto' });
   const total = performance.now() - started;
+  state.lastSearch = await latestSearch(state.ranking);
   state.rankCount += 1;
   renderGrid();
   renderRibbon();
@@ -276,7 +305,9 @@ function showProduct(id) {
         el('p', { class: 'card-category' }, item.category),
         el('h1', { class: 'product-title' }, item.title),
         el('p', { class: 'product-price' }, money(item.price), el('small', {}, ' each')),
-        el('p', { class: 'product-note' }, `${item.department} · bought ${item.score.toLocaleString()} times in the shop's records`),
+        el('p', { class: 'product-note' }, item.isNew
+          ? `${item.department} · new in the shop`
+          : `${item.department} · bought ${item.score.toLocaleString()} times in the shop's records`),
         el('div', { class: 'qty' },
           el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Fewer', onclick: () => setQty(qty - 1) }, '−'),
           qtyOut,
@@ -459,15 +490,25 @@ function wire() {
     $('#compare').hidden = !state.compare;
     document.body.dataset.compare = String(state.compare);
   });
-  $('#search-form').addEventListener('submit', (event) => {
+  $('#search-form').addEventListener('submit', async (event) => {
     event.preventDefault();
-    // Search runs over the pool in the page; the query is recorded locally, never sent.
+    // Search runs over the pool in the page; the query is recorded locally (a `search` event:
+    // with a text-tower model it steers the homepage), never sent.
     const query = $('#search').value.trim();
     if (!query) return;
-    state.engine.record({ kind: 'search', query }).catch(() => {});
+    try {
+      await state.engine.record({ kind: 'search', query });
+    } catch (error) {
+      console.warn('localrank: could not record the search', error);
+    }
     const hit = state.pool.items.find((i) => `${i.title} ${i.category}`.toLowerCase().includes(query.toLowerCase()));
-    if (hit) location.hash = `#/p/${encodeURIComponent(hit.id)}`;
-    else toast(`Nothing on today's shelves matches “${query}”.`);
+    if (hit) {
+      location.hash = `#/p/${encodeURIComponent(hit.id)}`;
+      return;
+    }
+    toast(`Nothing on today's shelves matches “${query}” — your homepage leans towards it now.`);
+    if (!$('#home').hidden) await showHome().catch(showError);
+    else location.hash = '#/';
   });
   window.addEventListener('hashchange', route);
 }

@@ -51,8 +51,11 @@ pub const NEW_IN_POOL: usize = 8;
 
 /// New arrival `k` (from 0) takes pool position `NEW_EVERY · (k + 1) − 1`: slots 6, 12, …, 48
 /// counted from 1, so all eight are on a 48-product first page in the server order. Their
-/// popularity is near 0, so a popularity cut alone would never show them; the engine then
-/// moves each up or down by how well its text fits the shopper.
+/// popularity is near 0, so a popularity cut alone would never show them. The engine's server
+/// order sorts by `score` (ties keep the pool order), so a new arrival's `score` is that of
+/// the product before it: the server order is then the pool order, and the server part of a
+/// personalized ranking treats it as its neighbours on the page; how well its text fits the
+/// shopper moves it from there.
 pub const NEW_EVERY: usize = 6;
 
 /// `{ ids, weights }`: the engine's `NeighboursInput`.
@@ -114,21 +117,27 @@ impl Pool {
             .filter(|&(_, row)| !table.is_text_only(row))
             .collect();
         let new = new_arrivals(table, catalogue, &rows);
-        let mut order: Vec<(&Product, usize, bool)> =
-            learned.iter().map(|&(p, row)| (p, row, false)).collect();
+        // (product, table row, new arrival?, score)
+        let mut order: Vec<(&Product, usize, bool, u64)> = learned
+            .iter()
+            .map(|&(p, row)| (p, row, false, p.popularity))
+            .collect();
         for (k, &(p, row)) in new.iter().enumerate() {
             let at = (NEW_EVERY * (k + 1) - 1).min(order.len());
-            order.insert(at, (p, row, true));
+            let score = at
+                .checked_sub(1)
+                .map_or(p.popularity, |before| order[before].3);
+            order.insert(at, (p, row, true, score));
         }
         let mut items_json = Vec::new();
         let mut products = HashMap::new();
         let mut images = BTreeMap::new();
         let mut categories = Vec::new();
-        for (product, row, is_new) in order {
+        for (product, row, is_new, score) in order {
             let item = PoolItem {
                 id: &product.id,
                 vector: table.vector(row),
-                score: product.popularity,
+                score,
                 category: &product.category,
                 price: product.price,
                 repeat: true,
@@ -297,7 +306,11 @@ mod tests {
         );
         let y2 = &all[5];
         assert_eq!(y2["vector"], serde_json::json!([13.0, 1.0]), "the text-only row 13");
-        assert_eq!(y2["score"], 5);
+        // The score of the product before it, so that sorting by score (the engine's server
+        // order, stable) keeps the pool order.
+        assert_eq!((all[4]["id"].as_str(), y2["score"].as_u64()), (Some("l4"), Some(96)));
+        let scores: Vec<u64> = all.iter().map(|i| i["score"].as_u64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
         assert!(y2.get("neighbours").is_none() && y2.get("rebuyRate").is_none(), "{y2}");
         // Learned items keep their lists and rates and carry no flag; the server order of the
         // learned items is unchanged.

@@ -23,7 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, chromiumArgs } from '../js/browser.mjs';
 import { BLEND, CATEGORIES, PER_CATEGORY, writeFixture } from './fixture.mjs';
-import { REPORT_PATH, checkReportUpload } from './audit.mjs';
+import { checkRequests } from './audit.mjs';
 import { startServer } from './server.mjs';
 
 const TARGET = 'Coffee';
@@ -215,50 +215,12 @@ async function shopFlow(webgpu) {
     await context.close();
 
     // ---- the network: nothing but the pool, static files and the model
-    checkRequests(requests, touched, pool);
+    checkRequests(requests, { origin: new URL(server.url).origin, touched, pool });
     return { warm, firstSession };
   } finally {
     await context?.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
   }
-}
-
-function checkRequests(requests, touched, pool) {
-  assert.ok(requests.length > 5);
-  const origin = new URL(server.url).origin;
-  const vectorSnippets = pool.items.map((i) => String(i.vector[0]).slice(0, 8));
-  for (const r of requests) {
-    if (r.url.startsWith('blob:') || r.url.startsWith('data:')) continue; // never leave the browser
-    const url = new URL(r.url);
-    assert.equal(url.origin, origin, `no request leaves the shop's origin: ${r.url}`);
-    if (r.method === 'PUT' && REPORT_PATH.test(url.pathname)) {
-      checkReportUpload(r, touched);
-      continue;
-    }
-    assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
-    assert.ok(!r.body, `no request body: ${r.url}`);
-    const path = url.pathname + url.search;
-    const allowed =
-      path === '/' ||
-      path === '/api/pool?context=home&n=200' ||
-      path === '/model/model.safetensors' ||
-      path === '/model/model.json' ||
-      path === '/api/experiment' ||
-      /^\/assets\/[\w.-]+$/.test(url.pathname) && url.search === ''; // Vite's hashed output
-    assert.ok(allowed, `unexpected request ${path}`);
-    const text = decodeURIComponent(r.url) + JSON.stringify(r.headers);
-    for (const id of touched) assert.ok(!text.includes(id), `${r.url} mentions ${id}, a product the shopper touched`);
-    for (const word of ['purchase', 'history', 'intent']) assert.ok(!text.toLowerCase().includes(word), `${r.url} carries ${word}`);
-    for (const snippet of vectorSnippets) assert.ok(!text.includes(snippet), `${r.url} carries a vector`);
-  }
-  const cookies = requests.filter((r) => r.headers.cookie);
-  assert.deepEqual(cookies, [], 'no cookies');
-  // The page, its worker and the engine are the Vite build's: the worker chunk and the SIMD
-  // wasm that `new Worker(new URL(…))` and `new URL('…wasm', import.meta.url)` in the package
-  // became, fetched from the built site (the service serves nothing else).
-  const paths = requests.map((r) => r.url.startsWith(origin) ? new URL(r.url).pathname : '');
-  assert.ok(paths.some((p) => /^\/assets\/worker-entry-[\w-]{8}\.js$/.test(p)), `the worker chunk was loaded: ${paths.join(' ')}`);
-  assert.ok(paths.some((p) => /^\/assets\/localrank_simd_bg-[\w-]{8}\.wasm$/.test(p)), `the SIMD wasm was loaded: ${paths.join(' ')}`);
 }
 
 describe('the built site', () => {
