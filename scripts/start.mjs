@@ -8,6 +8,7 @@
 //   2. train:  the default model, 5-minute time budget      `localrank train --dataset complete-journey --time-budget 300`
 //   3. blend:  the engine's blend weights for the model    `localrank eval --blend-only` (validation split)
 //   4. export: browser weights + item vectors (f16)        `localrank export --precision f16`
+//              (with the text tower's rows for products the model never trained on: new arrivals)
 //   5. wasm:   the npm package's pkg/ (when src/ changed)  `node scripts/build.mjs`
 //   6. site:   the storefront, www/ → www/dist (Vite)      `node scripts/build-site.mjs` (always: about a second)
 //   7. serve:  the candidate service + the storefront      `cargo build --profile native -p localrank-server`, then run it
@@ -106,7 +107,10 @@ else cli('eval', '--dataset', dataset, '--blend-only');
 
 step('Model: export for the browser and the candidate service (f16)');
 const exportedFiles = ['model.safetensors', 'model.json', 'items.safetensors', 'items.json'].map((f) => join(exported, f));
-if (has(...exportedFiles) && !newer([join(artifacts, 'model.json'), join(artifacts, 'model.safetensors')], exportedFiles)) console.log('  cached');
+// A model with a text tower exports the catalogue's untrained products as text-only rows (the
+// shop's new arrivals, items.json `learned`); an export written before that existed has none.
+const lacksNewArrivals = () => readJson(join(artifacts, 'model.json'))?.text && readJson(join(exported, 'items.json'))?.learned === undefined;
+if (has(...exportedFiles) && !newer([join(artifacts, 'model.json'), join(artifacts, 'model.safetensors')], exportedFiles) && !lacksNewArrivals()) console.log('  cached');
 else cli('export', '--dataset', dataset, '--precision', 'f16', '--out', exported);
 
 step('WebAssembly package');
