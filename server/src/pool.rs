@@ -81,24 +81,45 @@ pub struct Pool {
     new_count: usize,
 }
 
-/// The catalogue products to show as new arrivals: those with a text-only row, at most one per
-/// category (a page of eight new yogurts would say little), in catalogue order, at most
-/// [`NEW_IN_POOL`]. The catalogue has no launch dates, so its order (popularity, then id) picks
-/// among them; a store would pick its newest products here.
+/// The catalogue products to show as new arrivals, at most [`NEW_IN_POOL`], among those with a
+/// text-only row: first one per department, the departments in the order the learned pool
+/// shows them (new in Produce, new in Meat, … — the aisles of the homepage first), then one per
+/// category not yet shown (a page of eight new yogurts would say little). Within each, the
+/// catalogue's order picks: it has no launch dates, so popularity, then id; a store would pick
+/// its newest products here.
 fn new_arrivals<'a>(
     table: &ItemTable,
     catalogue: &'a Catalogue,
     rows: &HashMap<&str, usize>,
+    learned: &[(&Product, usize)],
 ) -> Vec<(&'a Product, usize)> {
-    let mut seen = HashSet::new();
-    catalogue
+    let candidates: Vec<(&Product, usize)> = catalogue
         .products
         .iter()
         .filter_map(|p| rows.get(p.id.as_str()).map(|&row| (p, row)))
         .filter(|&(_, row)| table.is_text_only(row))
-        .filter(|(p, _)| seen.insert(p.category.as_str()))
+        .collect();
+    let mut departments: Vec<&str> = Vec::new();
+    for (p, _) in learned {
+        if !departments.contains(&p.department.as_str()) {
+            departments.push(&p.department);
+        }
+    }
+    let mut chosen: Vec<(&Product, usize)> = departments
+        .iter()
+        .filter_map(|d| candidates.iter().find(|(p, _)| p.department == *d).copied())
         .take(NEW_IN_POOL)
-        .collect()
+        .collect();
+    let mut categories: HashSet<&str> = chosen.iter().map(|(p, _)| p.category.as_str()).collect();
+    for &(p, row) in &candidates {
+        if chosen.len() >= NEW_IN_POOL {
+            break;
+        }
+        if !chosen.iter().any(|(c, _)| c.id == p.id) && categories.insert(&p.category) {
+            chosen.push((p, row));
+        }
+    }
+    chosen
 }
 
 impl Pool {
@@ -116,7 +137,7 @@ impl Pool {
             .filter_map(|p| rows.get(p.id.as_str()).map(|&row| (p, row)))
             .filter(|&(_, row)| !table.is_text_only(row))
             .collect();
-        let new = new_arrivals(table, catalogue, &rows);
+        let new = new_arrivals(table, catalogue, &rows, &learned);
         // (product, table row, new arrival?, score)
         let mut order: Vec<(&Product, usize, bool, u64)> = learned
             .iter()
@@ -241,13 +262,15 @@ mod tests {
         }
     }
 
-    /// 12 learned rows (`l0`…`l11`, popularity 100 down), then text-only rows: two yogurts and
-    /// ten products of ten other categories.
+    /// 12 learned rows (`l0`…`l11`, popularity 100 down; the last in Produce, the rest in
+    /// Grocery), then text-only rows: two yogurts and ten products of ten other categories (the
+    /// last, `n9`, in Produce).
     fn shop() -> (ItemTable, Catalogue) {
         let mut ids: Vec<String> = (0..12).map(|k| format!("l{k}")).collect();
         let mut products: Vec<Product> = (0..12)
             .map(|k| product(&format!("l{k}"), "Milk", 100 - k as u64))
             .collect();
+        products[11].department = "Produce".into();
         ids.extend(["y1".to_string(), "y2".to_string()]);
         products.push(product("y1", "Yogurt", 3));
         products.push(product("y2", "Yogurt", 5));
@@ -255,6 +278,8 @@ mod tests {
             ids.push(format!("n{k}"));
             products.push(product(&format!("n{k}"), &format!("Aisle {k}"), 0));
         }
+        // The least popular new product is the only one in Produce, a department the pool shows.
+        products.last_mut().unwrap().department = "Produce".into();
         let dim = 2;
         let vectors = (0..ids.len()).flat_map(|r| [r as f32, 1.0]).collect();
         // One neighbour per learned row (the next one), rates for the learned rows only.
@@ -286,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn new_arrivals_get_first_page_slots_one_per_category() {
+    fn new_arrivals_get_first_page_slots_one_per_department_then_per_category() {
         let (table, catalogue) = shop();
         let pool = Pool::build(&table, &catalogue, "m0".into()).unwrap();
         assert_eq!(pool.new_arrivals(), NEW_IN_POOL);
@@ -298,11 +323,12 @@ mod tests {
             .filter(|(_, i)| i["isNew"] == true)
             .map(|(k, i)| (k, i["id"].as_str().unwrap()))
             .collect();
-        // The more popular yogurt only (one per category), then the other aisles by id, at
-        // slots 6, 12, then after the 12 learned products (the pool has no more to put between).
+        // One per department the pool shows (Grocery: the more popular yogurt; Produce: n9),
+        // then one per other category by popularity and id (the other yogurt's category is
+        // taken), at slots 6, 12, then after the 12 learned products (none left to put between).
         assert_eq!(
             new,
-            [(5, "y2"), (11, "n0"), (14, "n1"), (15, "n2"), (16, "n3"), (17, "n4"), (18, "n5"), (19, "n6")]
+            [(5, "y2"), (11, "n9"), (14, "n0"), (15, "n1"), (16, "n2"), (17, "n3"), (18, "n4"), (19, "n5")]
         );
         let y2 = &all[5];
         assert_eq!(y2["vector"], serde_json::json!([13.0, 1.0]), "the text-only row 13");

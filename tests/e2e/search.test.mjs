@@ -71,7 +71,7 @@ test('new arrivals are badged and ranked by their text; a search steers the home
   const pool = await (await fetch(`${server.url}/api/pool?context=home&n=200`)).json();
   // The service: the two text-only rows, flagged, at the first page's slots 6 and 12.
   const flagged = pool.items.map((item, k) => [k, item.id, item.isNew]).filter(([, , isNew]) => isNew);
-  assert.deepEqual(flagged, [[5, 'coffee-new', true], [11, 'bakery-new', true]], 'one per category, in the catalogue\'s order');
+  assert.deepEqual(flagged, [[5, 'coffee-new', true], [11, 'bakery-new', true]], 'the department the pool shows first (Grocery), then another category');
   assert.equal(pool.items.length, 48 + NEW_PRODUCTS.length);
   const newCoffee = pool.items[5];
   assert.equal(newCoffee.score, pool.items[4].score, 'scored like the product before it, so the server order keeps its slot');
