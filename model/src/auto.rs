@@ -176,6 +176,12 @@ pub struct Overrides {
     /// Whether to train a text tower (when the data has text); `None`: when most items have text.
     #[serde(default)]
     pub text: Option<bool>,
+    #[serde(default)]
+    pub text_loss: Option<f64>,
+    #[serde(default)]
+    pub id_dropout: Option<f64>,
+    #[serde(default)]
+    pub search_steps: Option<f64>,
 }
 
 impl Overrides {
@@ -207,6 +213,9 @@ impl Overrides {
         tr.exclude_seen = self.exclude_seen.unwrap_or(tr.exclude_seen);
         tr.item_init = self.item_init.unwrap_or(tr.item_init);
         enc.positions = self.positions.unwrap_or(enc.positions);
+        tr.text_loss = self.text_loss.unwrap_or(tr.text_loss);
+        tr.id_dropout = self.id_dropout.unwrap_or(tr.id_dropout);
+        tr.search_steps = self.search_steps.unwrap_or(tr.search_steps);
         match self.text {
             Some(false) => enc.text = None,
             Some(true) if enc.text.is_none() => enc.text = Some(TextTowerConfig::new(TextHashing::default(), TEXT_DIM)),
@@ -437,5 +446,5 @@ pub fn describe(e: &EncoderConfig, t: &TrainConfig) -> String {
         t.patience
     ) + if t.exclude_seen { ", history items masked in training" } else { "" }
         + if t.item_init == ItemInit::Bpr { ", item vectors started from BPR-MF" } else { "" }
-        + &e.text.map_or(String::new(), |x| format!(", text tower ({} x {}, ID dropout {}, search steps {})", x.buckets, x.dim, t.id_dropout, t.search_steps))
+        + &e.text.map_or(String::new(), |x| format!(", text tower ({} x {}, text-only loss {}, input ID dropout {}, search steps {})", x.buckets, x.dim, t.text_loss, t.id_dropout, t.search_steps))
 }

@@ -117,10 +117,16 @@ pub struct TrainConfig {
     /// the randomly started table can stay at chance for many epochs).
     #[serde(default)]
     pub item_init: ItemInit,
-    /// With a text tower: the share of (item, step) pairs whose ID row is dropped, so the
-    /// item's text vector alone must place it (how a product added after training is placed).
+    /// With a text tower: the share of (item, step) pairs whose ID row is dropped from the
+    /// step's inputs, so the encoder reads a history item by its text alone (as it must read a
+    /// product added after training).
     #[serde(default = "default_id_dropout")]
     pub id_dropout: f64,
+    /// With a text tower: weight of the loss term that ranks every item with text by its text
+    /// vector alone (how a product added after training is placed); the main term ranks by
+    /// ID row + text vector.
+    #[serde(default = "default_text_loss")]
+    pub text_loss: f64,
     /// With a text tower: the share of history steps replaced by a search for the category
     /// words of the item that follows (logs rarely hold searches; this teaches the `search`
     /// step kind).
@@ -129,7 +135,11 @@ pub struct TrainConfig {
 }
 
 fn default_id_dropout() -> f64 {
-    0.25
+    0.1
+}
+
+fn default_text_loss() -> f64 {
+    0.5
 }
 
 fn default_search_steps() -> f64 {
@@ -158,6 +168,6 @@ impl std::str::FromStr for ItemInit {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: ItemInit::Random, id_dropout: default_id_dropout(), search_steps: default_search_steps() }
+        TrainConfig { epochs: 200, batch_size: 128, learning_rate: 1e-3, weight_decay: 1e-4, patience: 10, seed: 42, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: ItemInit::Random, id_dropout: default_id_dropout(), text_loss: default_text_loss(), search_steps: default_search_steps() }
     }
 }

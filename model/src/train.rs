@@ -117,13 +117,15 @@ impl NegativeSampler {
     }
 }
 
-/// Training's text regularisers on one batch: ID dropout (each item with text loses its ID row
-/// for this step with probability `id_dropout`) and synthetic searches: with probability
+/// Training's text regularisers on one batch: the text-only loss term (`text_loss`), ID
+/// dropout (each item with text loses its ID row in this step's inputs with probability
+/// `id_dropout`) and synthetic searches: with probability
 /// `search_steps`, a step becomes a `search` for the category words of the item that follows
 /// it (a shopper searches, then opens a result; the query never names the title). The step's
 /// own item is then not seen, as when a shopper's search replaces browsing.
 pub fn add_text_noise(batch: &mut crate::encoder::Batch, bags: &ItemTextBags, cfg: &TrainConfig, rng: &mut ChaCha8Rng) {
     use rand::Rng;
+    batch.text_loss = cfg.text_loss as f32;
     if cfg.id_dropout > 0.0 {
         batch.id_keep = Some((0..bags.full.len()).map(|i| if bags.has_text(i) && rng.random_bool(cfg.id_dropout.clamp(0.0, 1.0)) { 0.0 } else { 1.0 }).collect());
     }

@@ -41,7 +41,7 @@ impl ModelWeights {
             // The engine gets each item's whole vector: ID row + text vector, folded here.
             let device = enc.item.weight.device();
             let all: Vec<i64> = (0..config.num_items as i64).collect();
-            t.insert(ITEM_VECTORS.to_string(), read(enc.item_vectors(&all, None, &device))?);
+            t.insert(ITEM_VECTORS.to_string(), read(enc.item_vectors(&all, None, false, &device))?);
         } else {
             let item = read(enc.item.weight.val())?;
             t.insert(ITEM_VECTORS.to_string(), NamedTensor { shape: vec![item.shape[0] - 1, d], data: item.data[d..].to_vec() });
@@ -49,8 +49,12 @@ impl ModelWeights {
         if let Some(tower) = &enc.text {
             t.insert(localrank_core::model::TEXT_EMBEDDING.into(), read(tower.embedding.weight.val())?);
             t.insert(localrank_core::model::TEXT_PROJ_WEIGHT.into(), read(tower.proj.weight.val())?);
-            let bias = tower.proj.bias.as_ref().ok_or_else(|| ModelError::BadWeights("text.proj has no bias".into()))?;
-            t.insert(localrank_core::model::TEXT_PROJ_BIAS.into(), read(bias.val())?);
+            // The trainer's projection has no bias (see `TextTower::new`): the format's is zeros.
+            let bias = match &tower.proj.bias {
+                Some(bias) => read(bias.val())?,
+                None => NamedTensor { shape: vec![d], data: vec![0.0; d] },
+            };
+            t.insert(localrank_core::model::TEXT_PROJ_BIAS.into(), bias);
         }
         t.insert("kind_embedding".into(), read(enc.kind.weight.val())?);
         t.insert("gap_embedding".into(), read(enc.gap.weight.val())?);

@@ -139,5 +139,8 @@ fn warm_settings(paths: &Paths, spec: &DatasetSpec) -> Option<Overrides> {
         item_init: Some(tr.item_init),
         positions: Some(enc.positions),
         text: Some(false),
+        text_loss: Some(tr.text_loss),
+        id_dropout: Some(tr.id_dropout),
+        search_steps: Some(tr.search_steps),
     })
 }

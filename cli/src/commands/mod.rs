@@ -67,7 +67,7 @@ mod pipeline_tests {
         let train = super::train::TrainArgs {
             dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
             dropout: Some(0.1), temperature: None, lr: Some(0.01), weight_decay: None, batch_size: Some(8), windows: Some(1),
-            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, item_init: None, positions: None, text: None, time_budget: None, protocol: Default::default(), device: Default::default(),
+            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, item_init: None, positions: None, text: None, text_loss: None, id_dropout: None, search_steps: None, time_budget: None, protocol: Default::default(), device: Default::default(),
         };
         // A GPU asked of a build without one: a clear error before any training.
         #[cfg(not(feature = "gpu"))]
@@ -186,7 +186,7 @@ mod pipeline_tests {
         let train = super::train::TrainArgs {
             dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
             dropout: Some(0.1), temperature: None, lr: Some(0.01), weight_decay: None, batch_size: Some(8), windows: Some(1),
-            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, item_init: None, positions: None, text: None, time_budget: None, protocol: Default::default(), device: Default::default(),
+            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, item_init: None, positions: None, text: None, text_loss: None, id_dropout: None, search_steps: None, time_budget: None, protocol: Default::default(), device: Default::default(),
         };
         super::train::run(&paths, &train, &mut log).expect("trains");
         super::eval::run(&paths, &eval, &mut log).expect("evaluates");
@@ -246,7 +246,7 @@ mod pipeline_tests {
         let train = super::train::TrainArgs {
             dataset: dataset.clone(), epochs: Some(2), dim: Some(8), blocks: Some(1), heads: Some(2), max_len: Some(6),
             dropout: Some(0.1), temperature: None, lr: Some(0.01), weight_decay: None, batch_size: Some(8), windows: Some(1),
-            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, item_init: None, positions: None, text: None, time_budget: None, protocol: nb, device: Default::default(),
+            patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, item_init: None, positions: None, text: None, text_loss: None, id_dropout: None, search_steps: None, time_budget: None, protocol: nb, device: Default::default(),
         };
         super::train::run(&paths, &train, &mut log).expect("trains");
         let artifacts = paths.artifacts_as(&crate::paths::DatasetSpec::parse(&dataset), nb);

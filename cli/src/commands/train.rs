@@ -80,6 +80,16 @@ pub struct TrainArgs {
     /// their words and searches steer the intent [default: true when most items have text]
     #[arg(long)]
     pub text: Option<bool>,
+    /// Text tower: weight of the loss term that ranks items by their text vector alone (what
+    /// places a product added after training) [default: 0.5]
+    #[arg(long)]
+    pub text_loss: Option<f64>,
+    /// Text tower: share of history items read by their text alone in training [default: 0.1]
+    #[arg(long)]
+    pub id_dropout: Option<f64>,
+    /// Text tower: share of history steps replaced by a search for the next item's category [default: 0.1]
+    #[arg(long)]
+    pub search_steps: Option<f64>,
     /// Where to train: cpu (every core) or gpu (the first wgpu adapter; needs a build with --features gpu)
     #[arg(long, default_value = "cpu")]
     pub device: localrank_model::TrainDevice,
@@ -117,7 +127,15 @@ pub fn run(paths: &Paths, a: &TrainArgs, log: &mut dyn FnMut(&str)) -> Result<()
         item_init: a.item_init,
         positions: a.positions,
         text: a.text,
+        text_loss: a.text_loss,
+        id_dropout: a.id_dropout,
+        search_steps: a.search_steps,
     };
+    for (flag, v) in [("--text-loss", a.text_loss), ("--id-dropout", a.id_dropout), ("--search-steps", a.search_steps)] {
+        if v.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+            return Err(CliError::Usage(format!("{flag} must be between 0 and 1")));
+        }
+    }
     if !a.tune_budget.is_finite() || a.tune_budget < 0.0 {
         return Err(CliError::Usage("--tune-budget must be a number of seconds >= 0".into()));
     }
