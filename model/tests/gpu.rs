@@ -22,7 +22,7 @@ fn the_encoder_trains_on_the_gpu_and_scores_like_the_cpu() {
     enc.dim = 16;
     enc.ffn_dim = 32;
     enc.max_len = 8;
-    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default() };
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default(), ..TrainConfig::default() };
     let out = train(&ds, &enc, &cfg, &gpu, false, &mut |_| {}).expect("trains on the GPU");
     assert!(out.epochs[0].loss > out.epochs[out.epochs.len() - 1].loss, "loss falls: {:?}", out.epochs);
     assert!(out.best_validation.ndcg10 > 0.8, "learned the cycle on the GPU: {:?}", out.best_validation);

@@ -29,7 +29,7 @@ fn encoder_learns_a_sequential_pattern_popularity_cannot() {
     enc.dim = 16;
     enc.ffn_dim = 32;
     enc.max_len = 8;
-    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default() };
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default(), ..TrainConfig::default() };
     let mut lines = Vec::new();
     let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |s| lines.push(s.to_string())).expect("trains");
     assert!(!lines.is_empty() && lines[0].contains("val NDCG@10"));
@@ -44,7 +44,7 @@ fn encoder_learns_a_sequential_pattern_popularity_cannot() {
 fn training_is_deterministic_for_a_seed() {
     let ds = cyclic_dataset(10, 12, 8);
     let enc = EncoderConfig::tiny(12);
-    let cfg = TrainConfig { epochs: 2, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 5, seed: 9, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default() };
+    let cfg = TrainConfig { epochs: 2, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 5, seed: 9, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default(), ..TrainConfig::default() };
     let a = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     let b = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     let (wa, wb) = (&a.weights.tensors["blocks.0.attn.q.weight"].data, &b.weights.tensors["blocks.0.attn.q.weight"].data);
@@ -112,7 +112,7 @@ fn sampled_softmax_also_learns_the_pattern() {
     enc.dim = 16;
     enc.ffn_dim = 32;
     enc.max_len = 8;
-    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 8, exclude_seen: false, item_init: Default::default() };
+    let cfg = TrainConfig { epochs: 25, batch_size: 16, learning_rate: 0.01, weight_decay: 0.0, patience: 25, seed: 5, windows_per_user: 2, validation_users: 0, sampled_negatives: 8, exclude_seen: false, item_init: Default::default(), ..TrainConfig::default() };
     let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     assert!(out.best_validation.ndcg10 > 0.6, "{:?}", out.best_validation);
 }
@@ -136,7 +136,7 @@ fn every_new_best_epoch_is_checkpointed() {
     use localrank_model::train::train_with_checkpoints;
     let ds = cyclic_dataset(12, 12, 8);
     let enc = EncoderConfig::tiny(12);
-    let cfg = TrainConfig { epochs: 4, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 4, seed: 2, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default() };
+    let cfg = TrainConfig { epochs: 4, batch_size: 4, learning_rate: 0.01, weight_decay: 0.0, patience: 4, seed: 2, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: Default::default(), ..TrainConfig::default() };
     let mut saved: Vec<(usize, f64)> = Vec::new();
     let out = train_with_checkpoints(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}, &mut |w, epoch, m| {
         w.check()?;
@@ -350,7 +350,7 @@ fn a_bpr_started_session_trains() {
     let ds = cyclic_dataset(30, 20, 14);
     let mut enc = EncoderConfig::tiny(20);
     enc.dim = 16;
-    let cfg = TrainConfig { epochs: 3, batch_size: 8, learning_rate: 0.01, weight_decay: 0.0, patience: 3, seed: 4, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: ItemInit::Bpr };
+    let cfg = TrainConfig { epochs: 3, batch_size: 8, learning_rate: 0.01, weight_decay: 0.0, patience: 3, seed: 4, windows_per_user: 1, validation_users: 0, sampled_negatives: 0, exclude_seen: false, item_init: ItemInit::Bpr, ..TrainConfig::default() };
     let out = train(&ds, &enc, &cfg, &cpu_device(), false, &mut |_| {}).expect("trains");
     assert!(!out.epochs.is_empty() && out.epochs.iter().all(|e| e.loss.is_finite()), "{:?}", out.epochs);
     assert!(out.best_validation.ndcg10.is_finite());
