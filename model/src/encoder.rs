@@ -143,9 +143,9 @@ impl IntentEncoder {
     /// alike: the ID row (dropped where `keep` says 0, and for items that never had one), plus
     /// the text vector while the texts are not folded in. Without `text_grad` the text part is
     /// a constant for back-propagation: the main loss then trains the ID rows as the residual
-    /// over the text vector and leaves the tower to the text-only term and the searches (when
-    /// the main loss also pulled the shared hashed rows, items that share words were tied
-    /// together and warm ranking lost ~6 % on MovieLens-100k).
+    /// over the text vector and leaves the tower to the text-only term and the searches, so
+    /// the two terms do not pull the shared hashed rows two ways (measured neutral on
+    /// MovieLens-100k; docs/training.md, "Product text").
     pub fn item_vectors(&self, items: &[i64], keep: Option<&[f32]>, text_grad: bool, device: &Device) -> Tensor<2> {
         let n = items.len();
         let rows = Tensor::<1, Int>::from_data(TensorData::new(items.iter().map(|i| i + 1).collect::<Vec<_>>(), [n]), device);
@@ -317,16 +317,26 @@ impl IntentEncoder {
         };
         let main = ce(None);
         match self.text_only_keep(batch) {
-            Some(keep) => main + ce(Some(&keep)).mul_scalar(batch.text_loss),
+            Some(keep) => main + ce(Some(keep)).mul_scalar(batch.text_loss),
             None => main,
         }
     }
 
     /// The ID mask of the text-only loss term: 0 for every item with text, 1 for the rest
     /// (they have nothing else to be ranked by). `None` when the term is off.
-    fn text_only_keep(&self, batch: &Batch) -> Option<Vec<f32>> {
+    fn text_only_keep(&self, batch: &Batch) -> Option<&[f32]> {
         let bags = self.item_bags.as_ref().filter(|_| batch.text_loss > 0.0 && self.text.is_some())?;
-        Some((0..bags.full.len()).map(|i| if bags.has_text(i) { 0.0 } else { 1.0 }).collect())
+        Some(&bags.text_only_keep)
+    }
+
+    /// Each intent's cosine with every item `[intents, num_items]`, as plain rows: how the
+    /// evaluation scores the catalogue.
+    pub fn cosine_scores(&self, intents: Tensor<2>) -> Vec<Vec<f32>> {
+        let scores = l2_normalize(intents).matmul(self.item_table().transpose());
+        let n = scores.dims()[1].max(1);
+        // Built from f32 tensors on this device, so it always reads back as f32.
+        let flat: Vec<f32> = scores.into_data().try_into_vec::<f32>().expect("score tensor is f32");
+        flat.chunks(n).map(<[f32]>::to_vec).collect()
     }
 
     /// Sampled-softmax cross-entropy for catalogues where the full softmax is too slow: each
@@ -382,7 +392,7 @@ impl IntentEncoder {
         };
         let main = ce(None);
         match text_keep {
-            Some(keep) => main + ce(Some(&keep)).mul_scalar(batch.text_loss),
+            Some(keep) => main + ce(Some(keep)).mul_scalar(batch.text_loss),
             None => main,
         }
     }

@@ -57,6 +57,9 @@ pub struct ItemTextBags {
     /// Items with text and no training event: their ID row is never trained, so they are
     /// text-only everywhere (as a product added after training is in the browser).
     pub text_only: Vec<bool>,
+    /// The ID mask of the text-only loss term: 0 for every item with text, 1 for the rest
+    /// (they have nothing else to be ranked by).
+    pub text_only_keep: Vec<f32>,
 }
 
 impl ItemTextBags {
@@ -65,10 +68,12 @@ impl ItemTextBags {
         let full = TokenBags::from_texts(hashing, joined.iter().map(Option::as_deref));
         let popularity = ds.train_popularity();
         let text_only = (0..ds.num_items()).map(|i| popularity[i] == 0 && !full.get(i).is_empty()).collect();
+        let text_only_keep = (0..ds.num_items()).map(|i| if full.get(i).is_empty() { 1.0 } else { 0.0 }).collect();
         ItemTextBags {
             full,
             query: TokenBags::from_texts(hashing, (0..ds.num_items()).map(|i| ds.item_text.get(i).and_then(Option::as_ref).and_then(|t| t.category_words()))),
             text_only,
+            text_only_keep,
         }
     }
 

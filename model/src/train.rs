@@ -184,12 +184,7 @@ impl EncoderScorer<'_> {
 
 impl Scorer for EncoderScorer<'_> {
     fn score(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
-        let intents = crate::encoder::l2_normalize(self.intent_tensor(ds, users, part));
-        let scores = intents.matmul(self.model.item_table().transpose());
-        let n = ds.num_items();
-        // The score tensor is built from f32 tensors on this device, so it always reads back as f32.
-        let flat: Vec<f32> = scores.into_data().try_into_vec::<f32>().expect("score tensor is f32");
-        flat.chunks(n).map(<[f32]>::to_vec).collect()
+        self.model.cosine_scores(self.intent_tensor(ds, users, part))
     }
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{evaluate_ranks, EvalOptions, Scorer};
 use crate::data::{Dataset, Event, EventKind, SplitPart};
-use crate::encoder::{l2_normalize, make_batch, IntentEncoder};
+use crate::encoder::{make_batch, IntentEncoder};
 use crate::train::{history_row, EncoderScorer};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,11 +65,7 @@ impl Scorer for WithSearch<'_> {
         for (b, q) in queries.into_iter().enumerate() {
             batch.texts.push((b * len + len - 1, q));
         }
-        let intents = l2_normalize(self.model.intents(&batch, &self.device));
-        let scores = intents.matmul(self.model.item_table().transpose());
-        let n = ds.num_items();
-        let flat: Vec<f32> = scores.into_data().try_into_vec::<f32>().unwrap_or_default();
-        flat.chunks(n.max(1)).map(<[f32]>::to_vec).collect()
+        self.model.cosine_scores(self.model.intents(&batch, &self.device))
     }
 }
 
