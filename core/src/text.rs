@@ -6,13 +6,17 @@
 //! "tomatoes" share most of their n-grams). The trainer and the browser tokenize with this one
 //! module, so a text means the same rows in both.
 //!
-//! - words: maximal runs of alphanumeric characters, lower-cased (Unicode-aware);
+//! - words: maximal runs of word characters (letters and digits of any script; [`is_word_char`]),
+//!   lower-cased ([`fold_case`]);
 //! - each word is one token, and so is each character n-gram (`min_n..=max_n` characters) of
 //!   the word wrapped in `<` `>`, so prefixes and suffixes are marked;
 //! - a token's row is FNV-1a (64-bit) of its UTF-8 bytes, with words and n-grams hashed in
 //!   different namespaces, modulo the table size.
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+mod chars;
+pub use chars::{fold_case, is_word_char};
 
 /// The longest text or query accepted, in UTF-8 bytes. A product page's description can be
 /// longer: the trainer keeps the first [`MAX_TEXT_BYTES`] (at a character boundary) and the
@@ -79,7 +83,7 @@ impl TextHashing {
             words += 1;
             chars.clear();
             chars.push('<');
-            chars.extend(word.chars().flat_map(char::to_lowercase));
+            chars.extend(word.chars().map(fold_case));
             chars.push('>');
             let lowered = &chars[1..chars.len() - 1];
             out.push((fnv1a(FNV_OFFSET, utf8(lowered)) % buckets) as u32);
@@ -102,14 +106,14 @@ impl TextHashing {
     }
 }
 
-/// The words of a text as the tower reads them: maximal runs of alphanumeric characters,
-/// lower-cased (also what the trainer's TF-IDF content baseline counts).
+/// The words of a text as the tower reads them: maximal runs of word characters, lower-cased
+/// (also what the trainer's TF-IDF content baseline counts).
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    split_words(text).map(|w| w.chars().flat_map(char::to_lowercase).collect())
+    split_words(text).map(|w| w.chars().map(fold_case).collect())
 }
 
 fn split_words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+    text.split(|c: char| !is_word_char(c)).filter(|w| !w.is_empty())
 }
 
 fn utf8(chars: &[char]) -> impl Iterator<Item = u8> + '_ {
@@ -130,7 +134,7 @@ pub fn check_text<'a>(field: &str, text: &'a str) -> Result<&'a str, TextError> 
     if trimmed.len() > MAX_TEXT_BYTES {
         return Err(TextError::TooLong { field: field.to_string(), bytes: trimmed.len() });
     }
-    if !trimmed.chars().any(char::is_alphanumeric) {
+    if !trimmed.chars().any(is_word_char) {
         return Err(TextError::NoWords { field: field.to_string() });
     }
     Ok(trimmed)

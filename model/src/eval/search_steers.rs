@@ -40,7 +40,7 @@ fn search_kind() -> u8 {
 }
 
 fn category_query(ds: &Dataset, item: u32) -> Option<&str> {
-    ds.item_text.get(item as usize).and_then(Option::as_ref).and_then(|t| t.category_words()).filter(|q| q.chars().any(char::is_alphanumeric))
+    ds.item_text.get(item as usize).and_then(Option::as_ref).and_then(|t| t.category_words()).filter(|q| q.chars().any(localrank_core::text::is_word_char))
 }
 
 impl Scorer for WithSearch<'_> {
