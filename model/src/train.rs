@@ -18,6 +18,7 @@ use crate::data::{Dataset, Event, Protocol, SplitPart};
 use crate::encoder::{make_batch, IntentEncoder};
 use crate::error::{ModelError, Result};
 use crate::eval::basket::evaluate_baskets;
+use crate::eval::precision::PositionScorer;
 use crate::eval::{evaluate, EvalOptions, Metrics, Scorer};
 use crate::text_tower::ItemTextBags;
 use crate::time_gap;
@@ -160,10 +161,13 @@ pub struct EncoderScorer<'a> {
 impl EncoderScorer<'_> {
     /// The intent tensor [users, dim] (the engine's intent: final layer norm, last position).
     fn intent_tensor(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> burn::tensor::Tensor<2> {
-        let rows: Vec<Row> = users
-            .iter()
-            .map(|&u| {
-                let (hist, target) = ds.history_and_target(u, part);
+        self.intents_of(users.iter().map(|&u| ds.history_and_target(u, part)))
+    }
+
+    /// The intent tensor of each (history, event to predict) pair.
+    fn intents_of<'e>(&self, pairs: impl Iterator<Item = (&'e [Event], Event)>) -> burn::tensor::Tensor<2> {
+        let rows: Vec<Row> = pairs
+            .map(|(hist, target)| {
                 let now = if self.gap_to_target { target.ts } else { hist.last().map_or(target.ts, |e| e.ts) };
                 history_row(hist, now, self.model.window_len(hist.len()))
             })
@@ -185,6 +189,13 @@ impl EncoderScorer<'_> {
 impl Scorer for EncoderScorer<'_> {
     fn score(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
         self.model.cosine_scores(self.intent_tensor(ds, users, part))
+    }
+}
+
+impl PositionScorer for EncoderScorer<'_> {
+    fn score_positions(&self, ds: &Dataset, points: &[(usize, usize)]) -> Vec<Vec<f32>> {
+        let pairs = points.iter().map(|&(u, p)| (&ds.sequences[u][..p], ds.sequences[u][p]));
+        self.model.cosine_scores(self.intents_of(pairs))
     }
 }
 

@@ -366,3 +366,40 @@ fn bpr_fits_when_a_user_has_seen_every_item() {
     assert_eq!((factors.len(), dim), (6 * 4, 4));
     assert!(factors.iter().all(|x| x.is_finite()));
 }
+
+#[test]
+fn precision_comparison_scores_prefixes_like_the_split_and_sees_quantisation() {
+    use burn::module::Module;
+    use localrank_model::eval::precision::{compare_precisions, last_positions, PositionScorer};
+    use localrank_model::export::{round_trip, Precision};
+    use localrank_model::train::EncoderScorer;
+    use localrank_model::ModelWeights;
+    let ds = cyclic_dataset(6, 15, 9);
+    let enc = EncoderConfig::tiny(15);
+    let device = cpu_device();
+    let w = ModelWeights::random(&enc, 3).expect("random weights");
+    let model = w.to_encoder(&device).expect("builds").valid();
+    let scorer = EncoderScorer { model: &model, max_len: enc.max_len, device: device.clone(), gap_to_target: true };
+    // The last position is the test target, the one before the validation target: the same
+    // scores as the split's own scoring.
+    let users: Vec<usize> = (0..ds.num_users()).collect();
+    for (part, back) in [(SplitPart::Test, 1), (SplitPart::Validation, 2)] {
+        let points: Vec<(usize, usize)> = users.iter().map(|&u| (u, ds.sequences[u].len() - back)).collect();
+        let by_position = scorer.score_positions(&ds, &points);
+        let by_split = scorer.score(&ds, &users, part);
+        for (a, b) in by_position.iter().zip(&by_split) {
+            assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5), "{part:?}");
+        }
+    }
+    let points = last_positions(&ds, 4);
+    assert_eq!(points.len(), 6 * 4);
+    let q = round_trip(&w, Precision::Int8).expect("int8");
+    let qm = q.to_encoder(&device).expect("builds").valid();
+    let qs = EncoderScorer { model: &qm, max_len: enc.max_len, device: device.clone(), gap_to_target: true };
+    let r = compare_precisions(&scorer, &[&scorer, &qs], &ds, &points, &EvalOptions::default());
+    assert_eq!((r[0].relative, r[0].top10_overlap, r[0].max_abs_score_diff), (0.0, 1.0, 0.0), "{:?}", r[0]);
+    // int8 moves every score a little and keeps most of each first screen.
+    assert!(r[1].mean_abs_score_diff > 0.0 && r[1].max_abs_score_diff < 0.1, "{:?}", r[1]);
+    assert!(r[1].top10_overlap > 0.5 && r[1].top10_overlap <= 1.0, "{:?}", r[1]);
+    assert_eq!((r[1].predictions, r[1].users), (24, 6));
+}

@@ -15,6 +15,7 @@ use localrank_core::rank::{BlendWeights, NeighbourSource};
 use localrank_model::data::Dataset;
 use localrank_model::eval::blend::{tune, HomepageSetup};
 use localrank_model::eval::{evaluate, evaluate_parallel, evaluate_ranks, homepage_pool, paired_ndcg10_change, EvalOptions, PairedChange};
+use localrank_model::eval::precision::{compare_precisions, last_positions, PositionScorer};
 use localrank_model::eval::search_steers::search_steers;
 use localrank_model::export::{read_model_dir, round_trip, set_blend, Precision};
 use localrank_model::weights::ITEM_VECTORS;
@@ -59,6 +60,12 @@ pub struct EvalArgs {
     /// text-tower model trained without them vs the TF-IDF content baseline (needs product text)
     #[arg(long, default_value = "leave-one-out", value_parser = parse_eval_protocol)]
     pub protocol: EvalProtocol,
+    /// How many predictions the int8 export is compared with f32 on, beside the test split:
+    /// each user's last ⌈N / users⌉ events, each predicted from the events before it
+    /// (training targets included; a change of 1% cannot be read from one test target per
+    /// user); 0 skips the comparison
+    #[arg(long, default_value_t = 5_000)]
+    pub precision_predictions: usize,
     /// new-arrivals only: seconds each of its two models may train (the best epoch so far is
     /// kept) [default: until early stopping]
     #[arg(long)]
@@ -193,11 +200,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         merge(&mut entry, &c);
         if p == Precision::Int8 {
             // Where an int8 loss comes from: the encoder's weights or the item-vector table.
-            for (part, keep_items_f32) in [("encoder_only", true), ("item_vectors_only", false)] {
-                let (mut mixed, source) = if keep_items_f32 { (quantised.clone(), &weights) } else { (weights.clone(), &quantised) };
-                if let Some(items) = source.tensors.get(ITEM_VECTORS) {
-                    mixed.tensors.insert(ITEM_VECTORS.to_owned(), items.clone());
-                }
+            for (part, mixed) in int8_parts(&weights, &quantised) {
                 let (m, c) = score_with(&mixed)?;
                 log(&format!("    int8 {}: NDCG@10 {:.4} ({})", part.replace('_', " "), m.ndcg10, change(&c)));
                 let mut sub = json!({ "ndcg@10": m.ndcg10 });
@@ -207,6 +210,43 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         }
         quant.insert(format!("{p:?}").to_lowercase(), entry);
     }
+
+    // The same comparison on many more predictions of the same model, with direct fidelity
+    // measures (top-10 overlap, score differences) that need no target.
+    let fidelity = if a.precision_predictions > 0 {
+        let t = Instant::now();
+        let per_user = a.precision_predictions.div_ceil(ds.num_users().max(1)).max(1);
+        let points = last_positions(&ds, per_user);
+        let int8 = round_trip(&weights, Precision::Int8)?;
+        // f16 is left out: its test-split change is ~0 on every log, and each variant is a
+        // forward pass over every prediction.
+        let mut variants = vec![("int8".to_owned(), int8.clone())];
+        variants.extend(int8_parts(&weights, &int8).into_iter().map(|(part, w)| (format!("int8_{part}"), w)));
+        let encoders = variants.iter().map(|(_, w)| Ok(w.to_encoder(&device)?.valid())).collect::<Result<Vec<_>, CliError>>()?;
+        let scorers: Vec<EncoderScorer> = encoders.iter().map(|m| EncoderScorer { model: m, max_len: weights.config.max_len, device: device.clone(), gap_to_target: true }).collect();
+        let others: Vec<&dyn PositionScorer> = scorers.iter().map(|s| s as &dyn PositionScorer).collect();
+        let results = compare_precisions(&scorer, &others, &ds, &points, &opts);
+        log(&format!(
+            "  int8 vs f32 on {} predictions ({} users' last {per_user} events, training targets included; s.e. over users; {:.0}s):",
+            points.len(),
+            results.first().map_or(0, |r| r.users),
+            t.elapsed().as_secs_f64()
+        ));
+        let mut entry = json!({
+            "predictions_per_user": per_user,
+            "notes": "each user's last predictions_per_user events (test, validation and training targets), each ranked from the events before it by the f32 encoder and by the int8 export (encoder_only: int8 weights, f32 item table; item_vectors_only: the reverse); relative_ndcg@10_change = summed NDCG@10 of the export / of f32 - 1, its stderr over users (a user's predictions kept together); top10_overlap = mean share of f32's top 10 (history excluded) in the export's top 10; score diffs are cosine scores",
+        });
+        for ((name, _), r) in variants.iter().zip(&results) {
+            log(&format!(
+                "    {name:<24} NDCG@10 {:.4} vs {:.4}: {:+.2}% ± {:.2}% s.e.; top-10 overlap {:.4}; |score diff| mean {:.2e} max {:.2e}; {} of {} target ranks moved",
+                r.ndcg10, r.base_ndcg10, r.relative * 100.0, r.relative_stderr * 100.0, r.top10_overlap, r.mean_abs_score_diff, r.max_abs_score_diff, r.predictions_ranked_differently, r.predictions
+            ));
+            entry[name.as_str()] = serde_json::to_value(r).unwrap_or_default();
+        }
+        entry
+    } else {
+        serde_json::Value::Null
+    };
 
     if !a.no_baselines {
         record("pop", evaluate_parallel(&Popularity::fit(&ds), &ds, SplitPart::Test, None, &opts), log);
@@ -239,6 +279,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         "engine_over_catalogue": catalogue,
         "blend": blend,
         "quantization": quant,
+        "quantization_many_predictions": fidelity,
         "localrank_last_gap_unknown": ablation,
     });
     if let Some(s) = steers {
@@ -297,6 +338,19 @@ impl<'a> EngineInputs<'a> {
     fn setup(&self, pool_size: usize) -> Result<HomepageSetup<'a>, CliError> {
         Ok(HomepageSetup::new(self.ds, self.vectors, self.dim, pool_size, self.lists)?)
     }
+}
+
+/// The int8 export split in two: int8 encoder weights with the f32 item table
+/// (`encoder_only`), and f32 weights with the int8 item table (`item_vectors_only`).
+fn int8_parts(f32_weights: &localrank_model::ModelWeights, int8: &localrank_model::ModelWeights) -> [(&'static str, localrank_model::ModelWeights); 2] {
+    let mixed = |keep_items_f32: bool| {
+        let (mut mixed, source) = if keep_items_f32 { (int8.clone(), f32_weights) } else { (f32_weights.clone(), int8) };
+        if let Some(items) = source.tensors.get(ITEM_VECTORS) {
+            mixed.tensors.insert(ITEM_VECTORS.to_owned(), items.clone());
+        }
+        mixed
+    };
+    [("encoder_only", mixed(true)), ("item_vectors_only", mixed(false))]
 }
 
 /// Adds a paired change's fields to a report entry.

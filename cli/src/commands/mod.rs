@@ -78,7 +78,7 @@ mod pipeline_tests {
         super::train::run(&paths, &train, &mut log).expect("trains");
 
         let report = dir.join("report.json");
-        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false, protocol: Default::default(), time_budget: None }, &mut log).expect("evaluates");
+        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false, protocol: Default::default(), time_budget: None, precision_predictions: 200 }, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["dataset"], "shop");
         assert_eq!(r["protocol"], "leave-one-out/full");
@@ -89,6 +89,15 @@ mod pipeline_tests {
             }
         }
         assert!(r["homepage_pool"]["localrank_ndcg@10"].is_number());
+        // The int8 export compared with f32 on each user's last events (24 users, ⌈200 / 24⌉ = 9).
+        let many = &r["quantization_many_predictions"];
+        assert_eq!(many["predictions_per_user"], 9);
+        for variant in ["int8", "int8_encoder_only", "int8_item_vectors_only"] {
+            let overlap = many[variant]["top10_overlap"].as_f64().unwrap_or(-1.0);
+            assert!((0.0..=1.0).contains(&overlap), "{variant}: {overlap}");
+            assert!(many[variant]["relative_ndcg@10_stderr"].as_f64().is_some_and(|e| e >= 0.0), "{variant}");
+            assert!(many[variant]["predictions"].as_u64().is_some_and(|n| n > 24), "{variant}");
+        }
         // Blend weights tuned on validation, checked on test, and written into model.json.
         let tuned: localrank_core::rank::BlendWeights = serde_json::from_value(r["blend"]["validation"]["tuned"].clone()).expect("tuned weights in the report");
         assert!(r["blend"]["test"]["tuned_weights"]["metrics"]["ndcg@10"].is_number());
@@ -174,7 +183,7 @@ mod pipeline_tests {
         let dataset = log_path.to_string_lossy().to_string();
         let mut lines: Vec<String> = Vec::new();
         let mut log = |s: &str| lines.push(s.to_string());
-        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(dir.join("new.json")), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: super::eval::EvalProtocol::NewArrivals, time_budget: None };
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(dir.join("new.json")), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: super::eval::EvalProtocol::NewArrivals, time_budget: None, precision_predictions: 0 };
 
         // Without product text there is nothing to describe a new arrival by.
         super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(1), first_only: None, protocol: Default::default(), items: None }, &mut log).expect("prepares");
@@ -254,7 +263,7 @@ mod pipeline_tests {
         assert_eq!(mj["metrics"]["settings"]["training"]["exclude_seen"], false, "repeats stay in the training softmax");
 
         let report = dir.join("nb.json");
-        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb.into(), time_budget: None };
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb.into(), time_budget: None, precision_predictions: 0 };
         super::eval::run(&paths, &eval, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["protocol"], "next-basket");

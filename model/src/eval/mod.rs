@@ -1,11 +1,13 @@
 //! Full-ranking evaluation shared by localrank and every baseline: leave-one-out (here),
 //! next-basket with the repeat/explore split ([`basket`]), the homepage-pool protocol, and the
 //! tuning of the engine's blend for each protocol ([`blend`], [`next_basket`]), and the
-//! new-arrivals split that content models are judged on ([`new_arrivals`]).
+//! new-arrivals split that content models are judged on ([`new_arrivals`]), and how faithfully
+//! an f16/int8 export reproduces the f32 rankings ([`precision`]).
 pub mod basket;
 pub mod blend;
 pub mod new_arrivals;
 pub mod next_basket;
+pub mod precision;
 pub mod repeat_fit;
 pub mod search_steers;
 pub mod metrics;
