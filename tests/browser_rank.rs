@@ -369,7 +369,8 @@ async fn text_only_items_and_searches_go_through_the_models_text_tower() {
     let tower = TextTowerConfig { buckets: 1024, min_n: 3, max_n: 4, dim: 8 };
     let (weights, config) = fixture::random_model_with_text(8, 2, 2, 16, 32, Precision::Int8, Some(tower), 42).unwrap();
     JsFuture::from(engine.load_model(js_sys::Uint8Array::from(&weights[..]), config, js(r#"{"cache":false}"#))).await.expect("loadModel");
-    let ranking = rank(&engine, pool.clone(), js(r#"{"backend":"cpu"}"#)).await;
+    // Every item explained (the default is the first 24), wherever the new product lands.
+    let ranking = rank(&engine, pool.clone(), js(r#"{"backend":"cpu","explainTop":42}"#)).await;
     assert_eq!(get(&ranking, "intent").as_string().as_deref(), Some("model"), "{:?}", get(&ranking, "reason"));
     let text = get(&ranking, "text");
     assert_eq!(get(&text, "embedded").as_bool(), Some(true));
@@ -382,7 +383,7 @@ async fn text_only_items_and_searches_go_through_the_models_text_tower() {
 
     // The prepared (packed) path, as the npm package ranks: the same scores and reasons.
     let prepared = localrank::web::prepare_pool(pool.clone()).expect("a valid pool");
-    let packed = JsFuture::from(engine.rank_prepared(&prepared, js(r#"{"backend":"cpu"}"#))).await.expect("never rejects");
+    let packed = JsFuture::from(engine.rank_prepared(&prepared, js(r#"{"backend":"cpu","explainTop":42}"#))).await.expect("never rejects");
     let meta = js_sys::JSON::parse(&get(&packed, "meta").as_string().unwrap()).unwrap();
     assert_eq!(get(&get(&meta, "text"), "embedded").as_bool(), Some(true));
     let because = get(&packed, "because").as_string().expect("explanations");

@@ -257,7 +257,7 @@ async function showHome() {
   document.title = 'Fresh Basket — groceries, picked for you on your device';
   const started = performance.now();
   // rank() never rejects: on any problem it returns the server order with a reason.
-  state.ranking = await state.engine.rank(state.poolText, { backend: 'auto' });
+  state.ranking = await state.engine.rank(state.poolText, { backend: 'auto', explainTop: SHOWN });
   const total = performance.now() - started;
   state.lastSearch = await latestSearch(state.ranking);
   state.rankCount += 1;

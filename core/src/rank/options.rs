@@ -145,9 +145,10 @@ pub struct RankOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub explain: Option<bool>,
-    /// Explain the first this-many items of the result (default 100: more than a homepage
-    /// shows). Each explanation compares the item with up to 20 history items, so explaining
-    /// all of a 10,000-item pool would cost 20× the ranking itself.
+    /// Explain the first this-many items of the result (default 24: a homepage's first screen,
+    /// as `diversifyTop`). Each explanation compares the item with up to 20 history items: at
+    /// the old default of 100 that was about as much work as the rest of a 500-item ranking
+    /// (`benches/rank.rs`), spent on tiles nobody sees. Pass how many tiles the page shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub explain_top: Option<f64>,
@@ -196,7 +197,7 @@ impl Default for RankSettings {
             diversify_top: 24,
             history_length: 50,
             explain: true,
-            explain_top: 100,
+            explain_top: 24,
             backend: BackendChoice::Auto,
             all_parts: false,
             now_ms: None,
