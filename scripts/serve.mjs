@@ -36,8 +36,12 @@ function resolve(urlPath) {
   return SERVED.some((dir) => relative === dir || relative.startsWith(dir + '/')) ? join(root, relative) : null;
 }
 
-/** Starts the server; resolves with { server, url } once it listens. */
-export function startServer({ port = 0, host = '127.0.0.1', log = false } = {}) {
+/**
+ * Starts the server; resolves with { server, url } once it listens. `isolate`: every response
+ * says COOP same-origin + COEP require-corp, so pages are cross-origin isolated and
+ * `performance.now()` keeps microseconds instead of 0.1-ms steps (the benchmarks).
+ */
+export function startServer({ port = 0, host = '127.0.0.1', log = false, isolate = false } = {}) {
   const server = createServer(async (req, res) => {
     const done = (status) => log && console.log(`${new Date().toISOString()} ${req.method} ${req.url} ${status}`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -54,6 +58,7 @@ export function startServer({ port = 0, host = '127.0.0.1', log = false } = {}) 
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': info.size,
       'cache-control': 'no-cache',
+      ...(isolate ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}),
     });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);

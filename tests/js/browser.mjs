@@ -20,9 +20,12 @@ export async function launch({ webgpu = true } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ webgpu }) });
 }
 
-/** Starts the static server and a browser; returns them with a `close()` for both. */
-export async function session({ webgpu = true } = {}) {
-  const { server, url } = await startServer();
+/**
+ * Starts the static server and a browser; returns them with a `close()` for both. `isolate`:
+ * cross-origin isolated pages (scripts/serve.mjs), for fine-grained timers.
+ */
+export async function session({ webgpu = true, isolate = false } = {}) {
+  const { server, url } = await startServer({ isolate });
   const browser = await launch({ webgpu });
   return {
     url,
