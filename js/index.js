@@ -11,21 +11,25 @@ import init, * as engine from '../pkg/localrank.js';
 // would make the worker bundle code-split, which Vite 7's default worker format (iife)
 // refuses to build. Its wasm, the part that is large, is fetched only when a day is due.
 import initReport, { sealDay } from '../pkg/localrank_report.js';
-import { localRankError, poolSnapshot, sameSnapshot, unsupportedReason } from './support.js';
+import { localRankError, poolSnapshot, sameSnapshot, serverOrder, unsupportedReason } from './support.js';
 
 let loading;
 
 /**
  * Loads and instantiates the engine's WebAssembly. Called for you by `open()`; call it early
  * (or pass your own URL/bytes/module) to overlap the download with other work. Rejects with a
- * `LocalRankError` of code `Unsupported` outside a browser (Node.js, server-side rendering).
+ * `LocalRankError` of code `Unsupported` outside a browser (Node.js, server-side rendering),
+ * and of code `Internal` when the .wasm cannot be fetched or compiled (a later call retries).
  */
 export function load(moduleOrPath) {
   const unsupported = unsupportedReason();
   if (unsupported) return Promise.reject(localRankError('Unsupported', unsupported));
   loading ??= init({ module_or_path: moduleOrPath ?? defaultWasm() }).catch((error) => {
     loading = undefined; // let a later call retry (e.g. after a network hiccup)
-    throw error;
+    throw localRankError(
+      'Internal',
+      `could not load localrank's WebAssembly (${error?.name ?? 'Error'}: ${error?.message ?? error}). Serve the package's pkg/*.wasm files (as application/wasm), and if the page has a Content-Security-Policy, allow 'wasm-unsafe-eval' in script-src`,
+    );
   });
   return loading;
 }
@@ -133,20 +137,6 @@ function packVectors(pool) {
     stripped[i] = rest;
   }
   return { ...pool, items: stripped, vectors: matrix };
-}
-
-/** The server order as sent, for when the engine cannot rank. */
-function serverOrder(pool, error) {
-  let items = pool?.items;
-  if (typeof pool === 'string') {
-    try {
-      items = JSON.parse(pool).items;
-    } catch {
-      items = [];
-    }
-  }
-  const order = Array.isArray(items) ? items.map((item) => item?.id).filter((id) => typeof id === 'string') : [];
-  return { order, personalized: false, reason: error.message, error: error.code, backend: 'cpu', intent: 'none', items: [], dropped: [], elapsedMs: 0 };
 }
 
 const RULES = [undefined, 'pinned', 'sponsored', 'purchased'];

@@ -65,7 +65,8 @@ export function useRankedPool(engine, pool, options) {
   useEffect(() => {
     if (!engine || !pool) return undefined;
     let live = true;
-    // rank() fails open by itself; a worker engine's promise can still reject (worker gone).
+    // rank() fails open by itself (a stopped or terminated worker too); the rejection handler
+    // is for engines that are not localrank's own (a test double, a wrapper).
     Promise.resolve()
       .then(() => engine.rank(pool, options))
       .then(

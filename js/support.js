@@ -72,3 +72,20 @@ export function sameSnapshot(pool, values) {
   }
   return k === values.length;
 }
+
+/**
+ * The server order as sent, for when the engine cannot rank: `rank()`'s answer when it fails
+ * open (`error` a LocalRankError: its message is the reason, its code the `error`).
+ */
+export function serverOrder(pool, error) {
+  let items = pool?.items;
+  if (typeof pool === 'string') {
+    try {
+      items = JSON.parse(pool).items;
+    } catch {
+      items = [];
+    }
+  }
+  const order = Array.isArray(items) ? items.map((item) => item?.id).filter((id) => typeof id === 'string') : [];
+  return { order, personalized: false, reason: error.message, error: error.code, backend: 'cpu', intent: 'none', items: [], dropped: [], elapsedMs: 0 };
+}

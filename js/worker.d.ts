@@ -7,7 +7,10 @@ export type RemoteEngine = {
 } & {
   /** The loaded model, or undefined (a promise here: the engine lives in the worker). */
   modelInfo(): Promise<ModelInfo | undefined>;
-  /** Closes the database and stops the worker. */
+  /**
+   * Closes the database and stops the worker. Afterwards every call rejects with a
+   * `LocalRankError` of code `Internal`, and `rank()` resolves with the server order.
+   */
   terminate(): Promise<void>;
 };
 

@@ -1,13 +1,14 @@
 // localrank/worker — the same engine API, running in a dedicated Web Worker so that ranking
 // and IndexedDB work never block the page's main thread. Every call is a promise; errors come
-// back as `LocalRankError`s with their `code` and `field`.
+// back as `LocalRankError`s with their `code` and `field` (a worker that failed or was
+// terminated: code `Internal`), and `rank()` never rejects: it fails open to the server order.
 //
 //   import { openInWorker } from 'localrank/worker';
 //   const engine = await openInWorker({ maxEvents: 500 });
 //   await engine.record({ kind: 'view', item: 'sku-42' });
 //   const ranking = await engine.rank(pool);
 
-import { METHODS, localRankError, poolSnapshot, sameSnapshot, unsupportedReason } from './support.js';
+import { METHODS, localRankError, poolSnapshot, sameSnapshot, serverOrder, unsupportedReason } from './support.js';
 
 export { METHODS };
 
@@ -32,13 +33,17 @@ class RemoteEngine {
   /** Pool object → the key the worker holds its copy under (and the snapshot it was sent as). */
   #pools = new WeakMap();
   #nextPool = 1;
+  /** Why the worker can no longer answer (terminated or failed), once it cannot. */
+  #stopped;
 
   constructor(worker) {
     this.#worker = worker;
     worker.addEventListener('message', (event) => this.#settle(event.data));
-    worker.addEventListener('error', (event) => this.#failAll(new Error(`localrank worker failed: ${event.message ?? 'unknown error'}`)));
+    worker.addEventListener('error', (event) => {
+      this.#stop(`the localrank worker failed (${event.message ?? 'unknown error'}); open a new engine`);
+    });
     for (const method of METHODS) this[method] = (...args) => this.call(method, args);
-    this.rank = (pool, options) => this.#rank(pool, options);
+    this.rank = (pool, options) => this.#rank(pool, options).catch((error) => serverOrder(pool, error));
   }
 
   /**
@@ -59,6 +64,7 @@ class RemoteEngine {
   }
 
   call(method, args) {
+    if (this.#stopped) return Promise.reject(localRankError('Internal', this.#stopped));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -70,7 +76,7 @@ class RemoteEngine {
   async terminate() {
     await this.call('close', []).catch(() => {});
     this.#worker.terminate();
-    this.#failAll(new Error('localrank worker terminated'));
+    this.#stop('the localrank worker was terminated; open a new engine');
   }
 
   #settle({ id, ok, value, error }) {
@@ -81,8 +87,10 @@ class RemoteEngine {
     else pending.reject(Object.assign(new Error(error.message), { name: error.name, code: error.code, field: error.field }));
   }
 
-  #failAll(error) {
-    for (const { reject } of this.#pending.values()) reject(error);
+  /** From now on every call rejects (and rank() fails open) with `reason`. */
+  #stop(reason) {
+    this.#stopped ??= reason;
+    for (const { reject } of this.#pending.values()) reject(localRankError('Internal', reason));
     this.#pending.clear();
   }
 }

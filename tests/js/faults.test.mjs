@@ -107,3 +107,23 @@ test('plain-number vectors are packed for speed, and bad ones are still named pr
   assert.match(result.bad[1], /items\[1\]\.vector/);
   assert.match(result.short, /items\[1\]\.vector/);
 });
+
+test('a .wasm that cannot be fetched is a LocalRankError, and a later call retries', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const result = await page.evaluate(async () => {
+    const { load, open } = await import('/js/index.js');
+    let error;
+    try {
+      await load('/pkg/no-such-file.wasm');
+    } catch (e) {
+      error = { name: e.name, code: e.code, message: e.message };
+    }
+    const engine = await open({ storage: 'memory' }); // the default file, fetched this time
+    await engine.record({ kind: 'view', item: 'after-retry' });
+    return { error, events: (await engine.history()).length };
+  });
+  assert.equal(result.error?.name, 'LocalRankError');
+  assert.equal(result.error?.code, 'Internal');
+  assert.match(result.error?.message, /could not load localrank's WebAssembly/);
+  assert.equal(result.events, 1);
+});

@@ -60,3 +60,28 @@ test('the README ranking sample works against a pool served over HTTP', async ()
   assert.deepEqual(result[0], ['tent', 'Because you viewed sleeping-bag']);
   assert.equal(result.length, 3);
 });
+
+test('the README ranking sample still shows every tile when ranking falls back to the server order', async () => {
+  const rankSample = readme.match(/<!-- rank-sample -->\s*```js\n([\s\S]*?)```/)?.[1];
+  const { page } = await blankPage(s.browser, s.url);
+  // A pool the engine must refuse (a vector of the wrong size): the server's order, as sent.
+  const pool = {
+    dim: 2,
+    items: [
+      { id: 'kettle', vector: [1, 0], score: 3 },
+      { id: 'tent', vector: [0, 1, 0], score: 2 },
+      { id: 'stove', vector: [0.1, 0.95], score: 1 },
+    ],
+  };
+  await page.route('**/api/pool?context=home', (route) => route.fulfill({ json: pool }));
+  const result = await page.evaluate(`(async () => {
+    const { open } = await import('/js/index.js');
+    const engine = await open({ storage: 'memory' });
+    await engine.record({ kind: 'view', item: 'sleeping-bag', vector: [0, 1] });
+    const tiles = [];
+    const renderTile = (id, reason) => tiles.push([id, reason ?? null]);
+    ${rankSample}
+    return tiles;
+  })()`);
+  assert.deepEqual(result, [['kettle', null], ['tent', null], ['stove', null]]);
+});

@@ -72,3 +72,26 @@ test('a pool object is sent to the worker once, and again when it changed or was
     'rankHeld', 'rankAndHold',
   ]);
 });
+
+test('after terminate() calls reject with LocalRankError and rank() still gives the server order', async () => {
+  const { page } = await blankPage(s.browser, s.url);
+  const result = await page.evaluate(async () => {
+    const { openInWorker } = await import('/js/worker.js');
+    const engine = await openInWorker({ storage: 'memory' });
+    await engine.terminate();
+    let error;
+    try {
+      await engine.record({ kind: 'view', item: 'tent' });
+    } catch (e) {
+      error = { name: e.name, code: e.code };
+    }
+    const pool = { dim: 2, items: [{ id: 'kettle', vector: [1, 0], score: 2 }, { id: 'stove', vector: [0.1, 0.9], score: 1 }] };
+    const ranking = await engine.rank(pool);
+    return { error, order: ranking.order, personalized: ranking.personalized, code: ranking.error, reason: ranking.reason };
+  });
+  assert.deepEqual(result.error, { name: 'LocalRankError', code: 'Internal' });
+  assert.deepEqual(result.order, ['kettle', 'stove'], 'the server order');
+  assert.equal(result.personalized, false);
+  assert.equal(result.code, 'Internal');
+  assert.match(result.reason, /terminated/);
+});
