@@ -10,19 +10,23 @@ use localrank_core::model::fixture::{random_model, SplitMix};
 use localrank_core::model::{EncoderStep, IntentEncoder, Precision};
 use localrank_core::rank::cosine_scores;
 
-/// The kernels the web crate compiles (`localrank::gpu::SHADER`), read from the same file.
-const SHADER: &str = include_str!("../../shaders/encoder.wgsl");
+/// The kernels the web crate compiles (`localrank::gpu::SHADER`), read from the same file and
+/// blanked the same way.
+const SOURCE: &str = include_str!("../../shaders/encoder.wgsl");
+const BLANKED: [u8; SOURCE.len()] = localrank_core::gpu::wgsl::blank_comments(SOURCE);
 
 #[test]
 fn shader_validates() {
-    let module = naga::front::wgsl::parse_str(SHADER).unwrap_or_else(|e| panic!("{}", e.emit_to_string(SHADER)));
+    let shader = std::str::from_utf8(&BLANKED).expect("UTF-8");
+    assert!(!shader.contains("//") && shader.lines().count() == SOURCE.lines().count(), "comments blanked, lines kept");
+    let module = naga::front::wgsl::parse_str(shader).unwrap_or_else(|e| panic!("{}", e.emit_to_string(shader)));
     let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all());
     validator.validate(&module).unwrap_or_else(|e| panic!("{e:?}"));
     for k in Kernel::ALL {
         assert!(module.entry_points.iter().any(|e| e.name == k.entry_point()), "missing entry point {}", k.entry_point());
     }
     assert!(WORKGROUP_SIZE >= 1);
-    assert!(SHADER.contains(&format!("const MAX_K: u32 = {}u;", MAX_TOP_K)), "MAX_TOP_K and the shader's MAX_K must agree");
+    assert!(shader.contains(&format!("const MAX_K: u32 = {}u;", MAX_TOP_K)), "MAX_TOP_K and the shader's MAX_K must agree");
 }
 
 fn gelu(x: f32) -> f32 {

@@ -4,9 +4,15 @@
 
 pub use localrank_core::gpu::*;
 
-/// The WGSL kernels (shaders/encoder.wgsl), compiled by the runtime; the core's plan names
-/// their entry points and `core/tests/runtime_plan.rs` validates them natively.
-pub const SHADER: &str = include_str!("../../shaders/encoder.wgsl");
+/// The WGSL kernels (shaders/encoder.wgsl) with their comments blanked ([`wgsl::blank_comments`]),
+/// compiled by the runtime; the core's plan names their entry points and
+/// `core/tests/runtime_plan.rs` validates them natively, blanked as here.
+pub const SHADER: &str = match std::str::from_utf8(&BLANKED) {
+    Ok(text) => text,
+    Err(_) => panic!("blanking comments keeps the shader UTF-8"),
+};
+const SOURCE: &str = include_str!("../../shaders/encoder.wgsl");
+const BLANKED: [u8; SOURCE.len()] = wgsl::blank_comments(SOURCE);
 
 #[cfg(target_arch = "wasm32")]
 mod detect;

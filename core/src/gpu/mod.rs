@@ -16,6 +16,7 @@ use tsify::Tsify;
 mod device;
 pub mod plan;
 mod select;
+pub mod wgsl;
 
 pub use device::{GpuDevice, NoGpu};
 pub use select::{top_k, BackendChoice, Calibration, ModelRuntime, Scored, CALIBRATION_POOL};
