@@ -70,6 +70,10 @@ pub struct EvalArgs {
     /// kept) [default: until early stopping]
     #[arg(long)]
     pub time_budget: Option<f64>,
+    /// new-arrivals only: the text-tower model's text-only loss weight [default: the dataset's
+    /// trained model's, else the trainer's]
+    #[arg(long)]
+    pub text_loss: Option<f64>,
 }
 
 /// What `eval` measures: a data protocol, or the new-arrivals split of leave-one-out data.

@@ -78,7 +78,7 @@ mod pipeline_tests {
         super::train::run(&paths, &train, &mut log).expect("trains");
 
         let report = dir.join("report.json");
-        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false, protocol: Default::default(), time_budget: None, precision_predictions: 200 }, &mut log).expect("evaluates");
+        super::eval::run(&paths, &super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: localrank_model::baselines::EXPORT_NEIGHBOURS, pool_bpr: false, protocol: Default::default(), time_budget: None, precision_predictions: 200, text_loss: None }, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["dataset"], "shop");
         assert_eq!(r["protocol"], "leave-one-out/full");
@@ -183,7 +183,7 @@ mod pipeline_tests {
         let dataset = log_path.to_string_lossy().to_string();
         let mut lines: Vec<String> = Vec::new();
         let mut log = |s: &str| lines.push(s.to_string());
-        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(dir.join("new.json")), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: super::eval::EvalProtocol::NewArrivals, time_budget: None, precision_predictions: 0 };
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(dir.join("new.json")), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: super::eval::EvalProtocol::NewArrivals, time_budget: None, precision_predictions: 0, text_loss: None };
 
         // Without product text there is nothing to describe a new arrival by.
         super::prepare::run(&paths, &super::prepare::PrepareArgs { dataset: dataset.clone(), k_core: Some(1), first_only: None, protocol: Default::default(), items: None }, &mut log).expect("prepares");
@@ -198,6 +198,9 @@ mod pipeline_tests {
             patience: None, negatives: None, validation_users: None, seed: 3, quiet: true, tune_budget: 0.0, trial_epochs: 1, exclude_seen: None, item_init: None, positions: None, text: None, text_loss: None, id_dropout: None, search_steps: None, time_budget: None, protocol: Default::default(), device: Default::default(),
         };
         super::train::run(&paths, &train, &mut log).expect("trains");
+        let bad = super::eval::EvalArgs { text_loss: Some(-1.0), ..eval.clone() };
+        let err = super::eval::run(&paths, &bad, &mut log).unwrap_err();
+        assert!(err.to_string().contains("--text-loss must be a number >= 0"), "{err}");
         super::eval::run(&paths, &eval, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("new.json")).expect("report")).expect("json");
         assert_eq!(r["protocol"], "new-arrivals");
@@ -217,6 +220,17 @@ mod pipeline_tests {
         // The text-tower model places the new arrivals by their words (a rank among all 12).
         assert!(r["models"]["localrank"]["median_rank"].as_u64().is_some_and(|m| (1..=12).contains(&m)), "{}", r["models"]["localrank"]);
         assert!(r["localrank_training"]["best_epoch"].as_u64().is_some_and(|e| e >= 1), "{r}");
+        // Every model also ranks the target among the 2 new arrivals only; the models that
+        // rank older products report their warm leave-one-out NDCG@10 too.
+        assert_eq!(r["split"], "first-new-arrival");
+        for model in ["localrank", "id-only", "tfidf", "pop", "text-content-last20", "text-content-all", "localrank+content0.5", "localrank+content1", "localrank+tfidf0.5", "localrank+tfidf1"] {
+            let among = &r["models"][model]["among_new"];
+            assert!(among["median_rank"].as_u64().is_some_and(|m| (1..=2).contains(&m)), "{model}: {among}");
+            assert!(among["hr@10"].as_f64() == Some(1.0), "2 candidates are always in the top 10: {model}: {among}");
+            let warm = r["models"][model]["warm_ndcg@10"].as_f64();
+            let ranks_old_items = ["localrank", "id-only"].contains(&model) || model.starts_with("localrank+");
+            assert_eq!(warm.is_some_and(|w| (0.0..=1.0).contains(&w)), ranks_old_items, "{model}: {}", r["models"][model]);
+        }
 
         // The standard report of the trained model (it has a text tower: every product has
         // text) says how far a search for the test item's category moves it.
@@ -263,7 +277,7 @@ mod pipeline_tests {
         assert_eq!(mj["metrics"]["settings"]["training"]["exclude_seen"], false, "repeats stay in the training softmax");
 
         let report = dir.join("nb.json");
-        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb.into(), time_budget: None, precision_predictions: 0 };
+        let eval = super::eval::EvalArgs { dataset: dataset.clone(), report: Some(report.clone()), pool: 5, no_baselines: false, blend_only: false, keep_blend: false, neighbours: 0, pool_bpr: false, protocol: nb.into(), time_budget: None, precision_predictions: 0, text_loss: None };
         super::eval::run(&paths, &eval, &mut log).expect("evaluates");
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
         assert_eq!(r["protocol"], "next-basket");
