@@ -34,47 +34,17 @@ test('the README usage sample works in the browser', async () => {
   assert.ok(logs.includes('InvalidEvent item'), `the rejected event is explained; console: ${logs.join(' | ')}`);
 });
 
-test('the README ranking sample works against a pool served over HTTP', async () => {
-  const rankSample = readme.match(/<!-- rank-sample -->\s*```js\n([\s\S]*?)```/)?.[1];
-  assert.ok(rankSample, 'README.md has a ```js block after <!-- rank-sample -->');
-  const { page } = await blankPage(s.browser, s.url);
-  // The page's own "server": a pool endpoint answered by the test, as a storefront's would be.
-  const pool = {
-    dim: 2,
-    items: [
-      { id: 'kettle', vector: [1, 0], score: 3, category: 'kitchen' },
-      { id: 'tent', vector: [0, 1], score: 2, category: 'outdoor' },
-      { id: 'stove', vector: [0.1, 0.95], score: 1, category: 'outdoor' },
-    ],
-  };
-  await page.route('**/api/pool?context=home', (route) => route.fulfill({ json: pool }));
-  const result = await page.evaluate(`(async () => {
-    const { open } = await import('/js/index.js');
-    const engine = await open({ storage: 'memory' });
-    await engine.record({ kind: 'view', item: 'sleeping-bag', vector: [0, 1] });
-    const tiles = [];
-    const renderTile = (id, reason) => tiles.push([id, reason]);
-    ${rankSample}
-    return tiles;
-  })()`);
-  assert.deepEqual(result[0], ['tent', 'Because you viewed sleeping-bag']);
-  assert.equal(result.length, 3);
-});
+const rankSample = readme.match(/<!-- rank-sample -->\s*```js\n([\s\S]*?)```/)?.[1];
 
-test('the README ranking sample still shows every tile when ranking falls back to the server order', async () => {
-  const rankSample = readme.match(/<!-- rank-sample -->\s*```js\n([\s\S]*?)```/)?.[1];
+/**
+ * Runs the README's ranking sample in a page whose own "server" answers the pool endpoint with
+ * `pool`, as a storefront's would, after one recorded view; returns the tiles it rendered as
+ * [id, reason or null].
+ */
+async function renderedTiles(pool) {
   const { page } = await blankPage(s.browser, s.url);
-  // A pool the engine must refuse (a vector of the wrong size): the server's order, as sent.
-  const pool = {
-    dim: 2,
-    items: [
-      { id: 'kettle', vector: [1, 0], score: 3 },
-      { id: 'tent', vector: [0, 1, 0], score: 2 },
-      { id: 'stove', vector: [0.1, 0.95], score: 1 },
-    ],
-  };
   await page.route('**/api/pool?context=home', (route) => route.fulfill({ json: pool }));
-  const result = await page.evaluate(`(async () => {
+  return page.evaluate(`(async () => {
     const { open } = await import('/js/index.js');
     const engine = await open({ storage: 'memory' });
     await engine.record({ kind: 'view', item: 'sleeping-bag', vector: [0, 1] });
@@ -83,5 +53,31 @@ test('the README ranking sample still shows every tile when ranking falls back t
     ${rankSample}
     return tiles;
   })()`);
+}
+
+test('the README ranking sample works against a pool served over HTTP', async () => {
+  assert.ok(rankSample, 'README.md has a ```js block after <!-- rank-sample -->');
+  const result = await renderedTiles({
+    dim: 2,
+    items: [
+      { id: 'kettle', vector: [1, 0], score: 3, category: 'kitchen' },
+      { id: 'tent', vector: [0, 1], score: 2, category: 'outdoor' },
+      { id: 'stove', vector: [0.1, 0.95], score: 1, category: 'outdoor' },
+    ],
+  });
+  assert.deepEqual(result[0], ['tent', 'Because you viewed sleeping-bag']);
+  assert.equal(result.length, 3);
+});
+
+test('the README ranking sample still shows every tile when ranking falls back to the server order', async () => {
+  // A pool the engine must refuse (a vector of the wrong size): the server's order, as sent.
+  const result = await renderedTiles({
+    dim: 2,
+    items: [
+      { id: 'kettle', vector: [1, 0], score: 3 },
+      { id: 'tent', vector: [0, 1, 0], score: 2 },
+      { id: 'stove', vector: [0.1, 0.95], score: 1 },
+    ],
+  });
   assert.deepEqual(result, [['kettle', null], ['tent', null], ['stove', null]]);
 });
