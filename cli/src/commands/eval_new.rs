@@ -25,9 +25,9 @@ use crate::paths::{DatasetSpec, Paths};
 /// The seed the held-out model trains with (the trainer's default).
 const SEED: u64 = 42;
 
-/// The content part's history window: the engine's neighbour part reads the last 20
-/// distinct history items too.
-const CONTENT_RECENT: usize = 20;
+/// The content part's history window: the engine neighbour part's (its last 20 distinct
+/// history items).
+const CONTENT_RECENT: usize = localrank_core::rank::neighbours::SOURCES;
 
 /// The content part's weights tried beside the intent's cosine (fixed in advance: the new
 /// arrivals have no validation split to tune them on).
