@@ -5,12 +5,17 @@
 // wasm instance), the storefront is told once and every later call fails open — rank()
 // returns the server's order — without touching the stopped instance again. Nothing here or
 // in the engine makes a network request except fetching that .wasm file (and, on a page with
-// a lift experiment, the report module's .wasm when takeReport() has a finished day to seal).
+// a lift experiment, the report module's .wasm when takeReport() has a finished day to seal;
+// where the engine uses WebGPU, the WebGPU module's .wasm the first time it does).
 import init, * as engine from '../pkg/localrank.js';
 // The report module's JS glue (5 KB) is imported statically on purpose: a dynamic import()
 // would make the worker bundle code-split, which Vite 7's default worker format (iife)
 // refuses to build. Its wasm, the part that is large, is fetched only when a day is due.
 import initReport, { sealDay } from '../pkg/localrank_report.js';
+// The WebGPU module's glue, statically for the same reason: its wasm (wgpu and the WGSL kernels)
+// is fetched only when the engine first computes on WebGPU (a `backend: 'webgpu'` call,
+// `warmup()`), so pages without WebGPU never download it.
+import initGpu, { createRunner } from '../pkg/localrank_gpu.js';
 import { localRankError, poolSnapshot, sameSnapshot, serverOrder, unsupportedReason } from './support.js';
 
 let loading;
@@ -24,7 +29,10 @@ let loading;
 export function load(moduleOrPath) {
   const unsupported = unsupportedReason();
   if (unsupported) return Promise.reject(localRankError('Unsupported', unsupported));
-  loading ??= init({ module_or_path: moduleOrPath ?? defaultWasm() }).catch((error) => {
+  loading ??= init({ module_or_path: moduleOrPath ?? defaultWasm() }).then((exports) => {
+    engine.setGpuModuleLoader(loadGpuModule);
+    return exports;
+  }, (error) => {
     loading = undefined; // let a later call retry (e.g. after a network hiccup)
     throw localRankError(
       'Internal',
@@ -63,6 +71,23 @@ function loadReportModule() {
       throw localRankError('Internal', `could not load localrank's report module (pkg/localrank_report_bg.wasm): ${error?.message ?? error}. The day stays due; the next takeReport() tries again`);
     });
   return reportModule;
+}
+
+let gpuModule;
+
+/**
+ * The WebGPU module's exports for the engine (src/gpu/bridge.rs), its wasm loaded on first
+ * use. A failed download rejects: that model then computes on the CPU, with the reason in
+ * `warmup()` / the ranking's `fallback`, and the next loaded model tries again.
+ */
+function loadGpuModule() {
+  gpuModule ??= initGpu({ module_or_path: new URL('../pkg/localrank_gpu_bg.wasm', import.meta.url) })
+    .then(() => ({ createRunner }))
+    .catch((error) => {
+      gpuModule = undefined;
+      throw new Error(`could not load localrank's WebGPU module (pkg/localrank_gpu_bg.wasm): ${error?.message ?? error}`);
+    });
+  return gpuModule;
 }
 
 /** Opens the shopper's history on this device. See `OpenOptions`. */

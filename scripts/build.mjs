@@ -90,3 +90,6 @@ if (!dev) {
 // The report module: scalar only (sealing one day takes ~2 ms; SIMD would not pay for a
 // second copy), into pkg/ beside the engine.
 report(build({ simd: false, dir: out, crate: 'localrank-report-web', name: 'localrank_report' }), 'pkg/localrank_report_bg.wasm (report module, loaded on demand)');
+// The WebGPU module: scalar only (it dispatches GPU work; its own arithmetic is buffer
+// copies), loaded by js/index.js when the engine first uses WebGPU.
+report(build({ simd: false, dir: out, crate: 'localrank-gpu-web', name: 'localrank_gpu' }), 'pkg/localrank_gpu_bg.wasm (WebGPU module, loaded on demand)');

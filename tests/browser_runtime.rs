@@ -2,6 +2,10 @@
 //! forward pass and cosine kernel equal the CPU path within 1e-4 and give the same top-10 on
 //! 100 seeded histories; f16/int8 models too; and WebGPU failures complete on the CPU.
 //! Run: `wasm-pack test --headless --chrome -- --test browser_runtime`.
+//!
+//! The WebGPU module (`gpu-web/`) is linked into this test binary and registered as the
+//! engine's module loader, so every call below crosses the same bridge (`src/gpu/bridge.rs`)
+//! as in a page, where the JS layer loads the module's own wasm file instead.
 #![cfg(target_arch = "wasm32")]
 
 use localrank::gpu::{Backend, BackendChoice, ModelRuntime};
@@ -14,7 +18,26 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const TOLERANCE: f32 = 1e-4;
 
+/// Registers the linked WebGPU module as the engine's loader: its exports object with
+/// `createRunner`, as pkg/localrank_gpu.js would give it.
+pub fn install_gpu_module() {
+    use js_sys::{Float32Array, Function, Object, Promise, Reflect};
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen_futures::future_to_promise;
+    let create = Closure::<dyn Fn(Float32Array, u32) -> Promise>::new(|weights: Float32Array, slots: u32| {
+        future_to_promise(async move { localrank_gpu_web::create_runner(weights.to_vec(), slots).await.map(JsValue::from) })
+    });
+    let exports = Object::new();
+    Reflect::set(&exports, &"createRunner".into(), create.as_ref()).expect("set");
+    create.forget();
+    let exports = JsValue::from(exports);
+    let loader = Closure::<dyn Fn() -> Promise>::new(move || Promise::resolve(&exports));
+    localrank::gpu::set_gpu_module_loader(loader.as_ref().unchecked_ref::<Function>().clone());
+    loader.forget();
+}
+
 fn runtime(dim: usize, heads: usize, blocks: usize, max_len: usize, ffn: usize, p: Precision, seed: u64) -> ModelRuntime {
+    install_gpu_module();
     let (bytes, json) = random_model(dim, heads, blocks, max_len, ffn, p, seed).expect("fixture");
     ModelRuntime::new(IntentEncoder::load(&bytes, &json).expect("loads"), "test")
 }
@@ -191,6 +214,7 @@ mod js_api {
     }
 
     async fn engine() -> Engine {
+        super::install_gpu_module();
         open_engine(js_sys::JSON::parse(r#"{"storage":"memory"}"#).expect("json")).await.expect("open")
     }
 

@@ -70,7 +70,7 @@ async function timeRank(engine, pool, iterations) {
 // forward pass costs the same for every precision; only load time differs.
 // `text`: a text tower too (model.json `text`, format version 3), e.g. the trainer's default
 // `{ buckets: 16384, min_n: 3, max_n: 4, dim: 32 }`.
-function randomModel({ dim = 64, heads = 2, blocks = 2, maxLen = 50, ffnDim = 256, seed = 1, text } = {}) {
+export function randomModel({ dim = 64, heads = 2, blocks = 2, maxLen = 50, ffnDim = 256, seed = 1, text } = {}) {
   const kinds = ['view', 'click', 'cart', 'purchase', 'favorite', 'search'];
   const boundaries = [1, 60, 600, 3600, 21600, 86400, 259200, 604800, 2592000, 7776000];
   const config = JSON.stringify({

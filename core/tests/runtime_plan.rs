@@ -4,7 +4,8 @@
 //! test (tests/browser_runtime.rs) then runs the same plan on real WebGPU.
 #![cfg(not(target_arch = "wasm32"))]
 
-use localrank_core::gpu::plan::{plan, Dispatch, Kernel, Layout, Params, FLAG_GELU, FLAG_RESIDUAL, MAX_TOP_K, WORKGROUP_SIZE};
+use localrank_core::gpu::plan::{plan, Dispatch, Kernel, Layout, Params, FLAG_GELU, FLAG_RESIDUAL, MAX_TOP_K, PARAMS_STRIDE, WORKGROUP_SIZE};
+use localrank_core::gpu::{Backend, BackendChoice, GpuCall, GpuDispatcher, GpuError, ModelRuntime, Planned};
 use localrank_core::history::EventKind;
 use localrank_core::model::fixture::{random_model, SplitMix};
 use localrank_core::model::{EncoderStep, IntentEncoder, Precision};
@@ -155,4 +156,100 @@ fn plan_reproduces_the_cpu_forward_and_scores() {
         let rb = layout.readback(pool);
         assert!(rb.start == layout.intent && rb.end <= layout.items);
     }
+}
+
+/// A [`GpuDispatcher`] that runs each call through [`emulate`]: the engine's side of the GPU
+/// path ([`Planned`]: layout growth, uploads, the call's encoding for the JS bridge, the
+/// readback's decoding) checked natively against the CPU.
+struct Emulated {
+    weights: Vec<f32>,
+    act: Vec<f32>,
+    lost: std::cell::Cell<bool>,
+    calls: usize,
+}
+
+fn params_from_bytes(b: &[u8]) -> Params {
+    let w = |i: usize| u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]);
+    Params {
+        rows: w(0), row_start: w(1), in_dim: w(2), out_dim: w(3), x_off: w(4), x_stride: w(5), y_off: w(6), y_stride: w(7), w_off: w(8), b_off: w(9), flags: w(10),
+        heads: w(11), head_dim: w(12), count: w(13), k: w(14), aux_off: w(15), eps: f32::from_bits(w(16)), scale: f32::from_bits(w(17)),
+    }
+}
+
+impl GpuDispatcher for Emulated {
+    async fn create(weights: &[f32], _params_slots: usize) -> Result<Self, GpuError> {
+        Ok(Emulated { weights: weights.to_vec(), act: Vec::new(), lost: false.into(), calls: 0 })
+    }
+    fn is_lost(&self) -> bool {
+        self.lost.get()
+    }
+    fn destroy(&self) {
+        self.lost.set(true);
+    }
+    async fn run(&mut self, call: GpuCall) -> Result<Vec<f32>, GpuError> {
+        // Through the bridge's flat form and back, as the browser sends it.
+        let call = GpuCall::from_parts(&call.header(), call.upload_data.clone(), call.params.clone(), &call.dispatches.concat()).expect("a planned call fits together");
+        self.calls += 1;
+        // Grown buffers start as NaN too: a region read before it is written shows up.
+        self.act.resize(call.activations.max(self.act.len()), f32::NAN);
+        let mut data = call.upload_data.as_slice();
+        for &(at, len) in &call.uploads {
+            self.act[at..at + len].copy_from_slice(&data[..len]);
+            data = &data[len..];
+        }
+        for (i, d) in call.dispatches.iter().enumerate() {
+            let at = i * PARAMS_STRIDE as usize;
+            let dispatch = Dispatch { kernel: Kernel::ALL[d[0] as usize], params: params_from_bytes(&call.params[at..at + 72]), workgroups: [d[1], d[2], d[3]] };
+            emulate(&dispatch, &self.weights, &mut self.act);
+        }
+        Ok(self.act[call.readback].to_vec())
+    }
+}
+
+#[test]
+fn kernels_cross_the_bridge_by_their_index() {
+    for k in Kernel::ALL {
+        assert_eq!(Kernel::ALL[k.index() as usize], k);
+    }
+    let bad = GpuCall::from_parts(&[10, 0, 4, 2, 20], vec![0.0; 20], vec![], &[]);
+    assert_eq!(bad, None, "an upload past the activations is refused");
+    assert_eq!(GpuCall::from_parts(&[10, 0, 4], vec![], vec![0; 256], &[5, 1, 1, 1]), None, "kernel 5 does not exist");
+    assert_eq!(GpuCall::from_parts(&[10, 0], vec![], vec![], &[]), None);
+}
+
+#[test]
+fn the_planned_device_equals_the_cpu_as_pools_grow_and_after_a_loss() {
+    let dim = 16;
+    let (bytes, json) = random_model(dim, 4, 2, 12, 32, Precision::F32, 3).expect("fixture");
+    let rt: ModelRuntime<Planned<Emulated>> = ModelRuntime::new(IntentEncoder::load(&bytes, &json).expect("loads"), "test");
+    let mut rng = SplitMix(11);
+    let vectors: Vec<Vec<f32>> = (0..20).map(|_| (0..dim).map(|_| rng.uniform()).collect()).collect();
+    // Pools below and above the first capacity (256), then smaller again in the grown buffer.
+    for (n, pool) in [(3usize, 5usize), (12, 300), (20, 1000), (7, 2), (1, 0)] {
+        let steps: Vec<EncoderStep> = vectors[..n].iter().enumerate().map(|(i, v)| EncoderStep { vector: v, kind: EventKind::ALL[i % 6], timestamp: i as f64 * 60_000.0 }).collect();
+        let items: Vec<f32> = (0..pool * dim).map(|_| rng.uniform()).collect();
+        let now = 1e7;
+        rt.forget_last_intent();
+        let gpu = futures::executor::block_on(rt.encode_and_score(&steps, now, &items, 10, BackendChoice::Webgpu)).expect("runs");
+        assert_eq!(gpu.backend, Backend::Webgpu, "{:?}", gpu.fallback);
+        rt.forget_last_intent();
+        let cpu = futures::executor::block_on(rt.encode_and_score(&steps, now, &items, 10, BackendChoice::Cpu)).expect("runs");
+        let diff = gpu.intent.iter().zip(&cpu.intent).chain(gpu.scores.iter().zip(&cpu.scores)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(diff < 1e-4, "history {n}, pool {pool}: differs by {diff}");
+        assert_eq!(gpu.top, cpu.top, "history {n}, pool {pool}");
+        assert_eq!(gpu.scores.len(), pool);
+        // Score-only calls (a given intent) too.
+        let scored = futures::executor::block_on(rt.score(&cpu.intent, &items, 10, BackendChoice::Webgpu)).expect("scores");
+        assert_eq!((scored.backend, &scored.top), (Backend::Webgpu, &cpu.top));
+    }
+    rt.simulate_device_loss();
+    let v = vec![0.2f32; dim];
+    let steps = [EncoderStep { vector: &v, kind: EventKind::View, timestamp: 0.0 }];
+    let items = vec![0.5f32; 4 * dim];
+    // The lost device is replaced on the next call (`take_gpu`), which equals the CPU again.
+    let next = futures::executor::block_on(rt.encode_and_score(&steps, 1e3, &items, 2, BackendChoice::Webgpu)).expect("completes");
+    rt.forget_last_intent();
+    let cpu = futures::executor::block_on(rt.encode_and_score(&steps, 1e3, &items, 2, BackendChoice::Cpu)).expect("completes");
+    assert_eq!(next.top, cpu.top);
+    assert_eq!(next.backend, Backend::Webgpu, "a new device replaces the lost one: {:?}", next.fallback);
 }

@@ -19,8 +19,11 @@ import { launch } from '../js/browser.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WASM_FILES = ['localrank_bg.wasm', 'localrank_simd_bg.wasm'];
-/** The lift report's sealing, a second module js/index.js imports on demand. */
-const REPORT_WASM = 'localrank_report_bg.wasm';
+/**
+ * Modules js/index.js loads on demand: the lift report's sealing (a day due) and the WebGPU
+ * runtime (the engine's first WebGPU call). These apps use neither, so they never fetch them.
+ */
+const ON_DEMAND_WASM = { 'localrank_report_bg.wasm': 'the report module, for takeReport()', 'localrank_gpu_bg.wasm': 'the WebGPU module' };
 
 const INDEX_HTML = `<!doctype html>
 <html lang="en">
@@ -100,7 +103,7 @@ export function createProject(label, { files = { 'index.html': INDEX_HTML, 'main
   execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', join(base, filename)], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const installed = join(dir, 'node_modules', 'localrank');
   assert.ok(lstatSync(installed).isDirectory() && !lstatSync(installed).isSymbolicLink(), 'installed as real files');
-  for (const name of [...WASM_FILES, REPORT_WASM]) assert.ok(existsSync(join(installed, 'pkg', name)), `the tarball holds pkg/${name}`);
+  for (const name of [...WASM_FILES, ...Object.keys(ON_DEMAND_WASM)]) assert.ok(existsSync(join(installed, 'pkg', name)), `the tarball holds pkg/${name}`);
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);
@@ -257,18 +260,19 @@ export function assertFromOutput(run, { url, outDir }) {
     assert.ok(existsSync(file), `${file} is in the output`);
     assert.equal(sha(readFileSync(file)), r.sha);
   }
-  assertReportModuleEmitted(outDir);
+  assertOnDemandModulesEmitted(outDir);
 }
 
 /**
- * The report module's wasm (takeReport(): loaded by a dynamic import only when a day is due,
- * so this app never fetches it) is still in the build output, byte for byte: a storefront
- * running an experiment gets it from its own bundle.
+ * The on-demand modules' wasm (loaded only when a report day is due / WebGPU is first used, so
+ * these apps never fetch them) are still in the build output, byte for byte: a storefront
+ * that needs them gets them from its own bundle.
  */
-export function assertReportModuleEmitted(outDir) {
-  const want = sha(readFileSync(join(ROOT, 'pkg', REPORT_WASM)));
-  const found = readdirSync(outDir, { recursive: true })
+export function assertOnDemandModulesEmitted(outDir) {
+  const emitted = new Set(readdirSync(outDir, { recursive: true })
     .filter((name) => name.endsWith('.wasm') && statSync(join(outDir, name)).isFile())
-    .some((name) => sha(readFileSync(join(outDir, name))) === want);
-  assert.ok(found, `${outDir} holds the report module (pkg/${REPORT_WASM}) for takeReport()`);
+    .map((name) => sha(readFileSync(join(outDir, name)))));
+  for (const [name, what] of Object.entries(ON_DEMAND_WASM)) {
+    assert.ok(emitted.has(sha(readFileSync(join(ROOT, 'pkg', name)))), `${outDir} holds ${what} (pkg/${name})`);
+  }
 }

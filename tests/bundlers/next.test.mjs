@@ -11,7 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { addDependencies, assertPackageWasm, assertPersonalized, assertReportModuleEmitted, browser, createProject, runApp } from './consumer.mjs';
+import { addDependencies, assertPackageWasm, assertPersonalized, assertOnDemandModulesEmitted, browser, createProject, runApp } from './consumer.mjs';
 
 const LAYOUT = `export const metadata = { title: 'shop' };
 
@@ -171,7 +171,7 @@ test('Next.js App Router: next build + next start; server order in the HTML, per
       const run = await runApp(chromium, `${url}/`);
       assertPersonalized(run, 'next');
       assertPackageWasm(run, 'next');
-      assertReportModuleEmitted(join(project.dir, '.next'));
+      assertOnDemandModulesEmitted(join(project.dir, '.next'));
       console.log(`# next build ${buildMs.toFixed(0)} ms (${/▲ Next\.js [^\n]*/.exec(buildLog)?.[0] ?? 'next'}); wasm in .next: ${sizes(join(project.dir, '.next')).join(', ')}`);
     } finally {
       await server.stop();

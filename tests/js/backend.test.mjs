@@ -73,3 +73,45 @@ test('Chromium loads the SIMD128 build of the engine', async () => {
   await page.evaluate(async () => (await import('/js/index.js')).version());
   assert.deepEqual(wasm, ['/pkg/localrank_simd_bg.wasm']);
 });
+
+test('the WebGPU module is fetched only when the engine first uses WebGPU; a failed fetch leaves the CPU, with the reason', async () => {
+  const page = await withGpu.browser.newPage();
+  const wasm = [];
+  page.on('request', (request) => { if (request.url().endsWith('.wasm')) wasm.push(new URL(request.url()).pathname); });
+  let failures = 1;
+  await page.route('**/localrank_gpu_bg.wasm', (route) => (failures-- > 0 ? route.abort() : route.continue()));
+  await page.goto(`${withGpu.url}/tests/js/pages/blank.html`);
+  const ranked = await page.evaluate(async () => {
+    const { open } = await import('/js/index.js');
+    const { randomModel } = await import('/benches/browser/cases.js');
+    const engine = await open({ storage: 'memory' });
+    const items = Array.from({ length: 40 }, (_, i) => ({ id: `sku-${i}`, vector: Array.from({ length: 16 }, (_, d) => Math.cos(i * 0.9 + d)), score: 40 - i }));
+    window.fixture = { engine, pool: { dim: 16, items }, model: () => randomModel({ dim: 16, heads: 2, blocks: 1, maxLen: 8, ffnDim: 32 }) };
+    const { bytes, config } = window.fixture.model();
+    await engine.loadModel(bytes, config, { cache: false });
+    for (const id of ['sku-4', 'sku-9', 'sku-22']) await engine.record({ kind: 'view', item: id });
+    return engine.rank(window.fixture.pool); // backend auto, no warm-up: the CPU
+  });
+  assert.equal(ranked.intent, 'model', ranked.reason);
+  assert.equal(ranked.backend, 'cpu');
+  assert.deepEqual(wasm, ['/pkg/localrank_simd_bg.wasm'], 'ranking on the CPU fetched no WebGPU module');
+
+  const failed = await page.evaluate(() => window.fixture.engine.warmup());
+  assert.equal(failed.backend, 'cpu');
+  assert.match(failed.reason, /could not load localrank's WebGPU module \(pkg\/localrank_gpu_bg\.wasm\)/);
+  const still = await page.evaluate(() => window.fixture.engine.rank(window.fixture.pool, { backend: 'webgpu' }));
+  assert.equal(still.backend, 'cpu', 'the model keeps ranking, on the CPU');
+  assert.deepEqual(still.order, ranked.order);
+
+  // The next model tries again, and the module loads this time.
+  const warm = await page.evaluate(async () => {
+    const { bytes, config } = window.fixture.model();
+    await window.fixture.engine.loadModel(bytes, config, { cache: false });
+    return window.fixture.engine.warmup();
+  });
+  assert.equal(warm.backend, 'webgpu', warm.reason);
+  const gpu = await page.evaluate(() => window.fixture.engine.rank(window.fixture.pool, { backend: 'webgpu' }));
+  assert.equal(gpu.backend, 'webgpu', gpu.backendReason);
+  assert.deepEqual(gpu.order, ranked.order, 'the same order on WebGPU');
+  assert.deepEqual(wasm, ['/pkg/localrank_simd_bg.wasm', '/pkg/localrank_gpu_bg.wasm', '/pkg/localrank_gpu_bg.wasm']);
+});

@@ -3,8 +3,10 @@
 //!
 //! - [`plan`] is the WebGPU forward pass as data (buffer layout + dispatch list for
 //!   shaders/encoder.wgsl), built and tested natively.
-//! - [`GpuDevice`] is the seam: the web crate's wgpu runtime runs a plan; natively [`NoGpu`]
-//!   reports that there is no GPU, so the selection logic is one code path everywhere.
+//! - [`GpuDevice`] is the seam: [`Planned`] runs the plan on a [`GpuDispatcher`] (in the
+//!   browser the wgpu one of `gpu-web/`, a second wasm module loaded only where WebGPU is
+//!   used); natively [`NoGpu`] reports that there is no GPU, so the selection logic is one
+//!   code path everywhere.
 //! - [`ModelRuntime`] (`select`) is what ranking calls: `auto | webgpu | cpu`, CPU fallback
 //!   for every GPU failure, the backend that ran reported in every [`Scored`]; its docs hold
 //!   the measured CPU/WebGPU crossover.
@@ -14,11 +16,13 @@ use serde::Serialize;
 use tsify::Tsify;
 
 mod device;
+pub mod dispatch;
 pub mod plan;
 mod select;
 pub mod wgsl;
 
 pub use device::{GpuDevice, NoGpu};
+pub use dispatch::{GpuCall, GpuDispatcher, Planned};
 pub use select::{top_k, BackendChoice, Calibration, ModelRuntime, Scored, CALIBRATION_POOL};
 
 /// Why a WebGPU call did not produce a result; the caller then computes on the CPU.

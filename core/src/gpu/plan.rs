@@ -30,6 +30,11 @@ pub enum Kernel {
 impl Kernel {
     pub const ALL: [Kernel; 5] = [Kernel::LayerNorm, Kernel::Linear, Kernel::Attention, Kernel::Cosine, Kernel::TopK];
 
+    /// Its position in [`Kernel::ALL`]: how a dispatch names it across the JS boundary.
+    pub fn index(self) -> u32 {
+        self as u32
+    }
+
     pub fn entry_point(self) -> &'static str {
         match self {
             Kernel::LayerNorm => "layer_norm",
