@@ -426,15 +426,15 @@ impl CandidatePool {
         self.norms[i]
     }
 
+    /// Every item's Euclidean norm, in pool order.
+    pub fn norms(&self) -> &[f32] {
+        &self.norms
+    }
+
     /// cos(query, item) for every item: the same values as [`score::cosine_scores`] over
     /// `vectors`, with the items' norms read rather than recomputed.
     pub fn cosine_scores(&self, query: &[f32]) -> Vec<f32> {
-        let query_norm = score::norm(query);
-        self.vectors
-            .chunks_exact(self.dim)
-            .zip(&self.norms)
-            .map(|(row, &norm)| score::dot(query, row) / (query_norm * norm).max(score::NORM_EPSILON))
-            .collect()
+        score::cosine_scores_normed(query, &self.vectors, &self.norms, self.dim)
     }
 
     pub fn position(&self, id: &str) -> Option<usize> {

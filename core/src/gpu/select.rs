@@ -38,7 +38,7 @@ use super::{Backend, GpuDevice, GpuError, GpuOutput, NoGpu};
 use crate::model::{EncoderState, EncoderStep, IntentEncoder, ModelError};
 // One cosine for every CPU path (SIMD128 in the wasm build); the WGSL kernel is tested
 // against it.
-use crate::rank::cosine_scores;
+use crate::rank::{cosine_scores, cosine_scores_normed};
 
 /// Pool size of the warm-up calibration, and the smallest pool `auto` sends to WebGPU (when
 /// the calibration found WebGPU faster at this size). Below it the CPU's ~2 ms is hard to beat
@@ -298,6 +298,13 @@ impl<G: GpuDevice> ModelRuntime<G> {
     /// with the top `k` indices. Input errors are returned; any WebGPU failure completes the
     /// call on the CPU (`backend: Cpu`, `fallback: Some(reason)`).
     pub async fn encode_and_score(&self, steps: &[EncoderStep<'_>], now_ms: f64, items: &[f32], k: usize, choice: BackendChoice) -> Result<Scored, ModelError> {
+        self.encode_and_score_normed(steps, now_ms, items, None, k, choice).await
+    }
+
+    /// [`Self::encode_and_score`] with the items' Euclidean norms already known (a
+    /// `CandidatePool` keeps them): the CPU cosine reads them instead of recomputing 500 of
+    /// them per ranking. The values are the same (one `norm` function computes both).
+    pub async fn encode_and_score_normed(&self, steps: &[EncoderStep<'_>], now_ms: f64, items: &[f32], item_norms: Option<&[f32]>, k: usize, choice: BackendChoice) -> Result<Scored, ModelError> {
         self.check_items(items)?;
         let d = self.encoder.config().dim;
         // Validate input up front so a bad history is an error, not a "fallback".
@@ -317,7 +324,10 @@ impl<G: GpuDevice> ModelRuntime<G> {
             }
         }
         let intent = self.encoder.forward_from(&input, &mut self.state.borrow_mut())?;
-        let scores = cosine_scores(&intent, items, d);
+        let scores = match item_norms {
+            Some(norms) if norms.len() * d == items.len() => cosine_scores_normed(&intent, items, norms, d),
+            _ => cosine_scores(&intent, items, d),
+        };
         let top = top_k(&scores, k);
         Ok(Scored { intent, scores, top, backend: Backend::Cpu, fallback })
     }

@@ -35,7 +35,7 @@ use crate::pool::CandidatePool;
 pub use options::{BlendWeights, BlendWeightsInput, NeighbourSource, RankOptions, RankSettings};
 pub use repeat::{RepeatInfo, RepeatParams, RepeatProfile, OCCASION_GAP_MS};
 pub use repeat_learned::{LearnedRepeat, REPEAT_FEATURES};
-pub use score::{cosine, cosine_scores};
+pub use score::{cosine, cosine_scores, cosine_scores_normed};
 use neighbours::HistoryNeighbours;
 use signals::HistoryStep;
 
@@ -341,7 +341,7 @@ async fn model_intent<G: GpuDevice>(
     if steps.is_empty() {
         return Ok(None);
     }
-    let scored = runtime.encode_and_score(&steps, now_ms, &pool.vectors, 1, settings.backend).await?;
+    let scored = runtime.encode_and_score_normed(&steps, now_ms, &pool.vectors, Some(pool.norms()), 1, settings.backend).await?;
     Ok(Some(ModelIntent {
         vector: scored.intent,
         scores: Some(scored.scores),

@@ -87,6 +87,12 @@ pub fn cosine_scores(query: &[f32], matrix: &[f32], dim: usize) -> Vec<f32> {
     matrix.chunks_exact(dim).map(|row| dot(query, row) / (query_norm * norm(row)).max(NORM_EPSILON)).collect()
 }
 
+/// [`cosine_scores`] with each row's [`norm`] given (`norms[i]` of row i): the same values.
+pub fn cosine_scores_normed(query: &[f32], matrix: &[f32], norms: &[f32], dim: usize) -> Vec<f32> {
+    let query_norm = norm(query);
+    matrix.chunks_exact(dim).zip(norms).map(|(row, &n)| dot(query, row) / (query_norm * n).max(NORM_EPSILON)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
