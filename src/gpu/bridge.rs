@@ -44,6 +44,10 @@ extern "C" {
     fn is_lost(this: &GpuRunner) -> bool;
     #[wasm_bindgen(method)]
     fn destroy(this: &GpuRunner);
+    /// wasm-bindgen's own: drops the Rust value behind the JS object now, not at garbage
+    /// collection.
+    #[wasm_bindgen(method)]
+    fn free(this: &GpuRunner);
 }
 
 fn message(value: &JsValue) -> String {
@@ -78,6 +82,15 @@ async fn module() -> Result<GpuModule, GpuError> {
         .map_err(|e| GpuError::Unavailable(message(&e)))?;
     let exports = JsFuture::from(promise).await.map_err(|e| GpuError::Unavailable(message(&e)))?;
     Ok(exports.unchecked_into())
+}
+
+/// The runner's device and buffers go when the engine drops it (a lost device replaced, a new
+/// model loaded), as they did when the runtime lived in this module — not whenever the JS
+/// garbage collector gets to the handle.
+impl Drop for JsDispatcher {
+    fn drop(&mut self) {
+        self.runner.free();
+    }
 }
 
 impl GpuDispatcher for JsDispatcher {
