@@ -18,10 +18,14 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const TOLERANCE: f32 = 1e-4;
 
-/// Registers the linked WebGPU module as the engine's loader: its exports object with
-/// `createRunner`, as pkg/localrank_gpu.js would give it.
+/// Registers the linked WebGPU module as the engine's loader (once per test binary): its
+/// exports object with `createRunner`, as pkg/localrank_gpu.js would give it.
 pub fn install_gpu_module() {
     use js_sys::{Float32Array, Function, Object, Promise, Reflect};
+    thread_local!(static INSTALLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if INSTALLED.with(|i| i.replace(true)) {
+        return;
+    }
     use wasm_bindgen::prelude::*;
     use wasm_bindgen_futures::future_to_promise;
     let create = Closure::<dyn Fn(Float32Array, u32) -> Promise>::new(|weights: Float32Array, slots: u32| {

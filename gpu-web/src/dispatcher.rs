@@ -42,7 +42,9 @@ pub struct WgpuDispatcher {
     /// Activation buffer and its size in f32s.
     act: wgpu::Buffer,
     act_len: usize,
+    /// Readback staging buffer and its size in f32s.
     staging: wgpu::Buffer,
+    staging_len: usize,
     bind_group: wgpu::BindGroup,
     lost: Arc<AtomicBool>,
 }
@@ -57,21 +59,24 @@ impl WgpuDispatcher {
         self.lost.clone()
     }
 
-    fn activation_buffers(device: &wgpu::Device, len: usize) -> (wgpu::Buffer, wgpu::Buffer) {
-        let act = device.create_buffer(&wgpu::BufferDescriptor {
+    fn activation_buffer(device: &wgpu::Device, len: usize) -> wgpu::Buffer {
+        device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("activations"),
             size: (len.max(1) * 4) as u64,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
-        });
-        // The readback is a part of the activations: a staging buffer as large always fits it.
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        })
+    }
+
+    /// The mappable copy of the readback: the results only (intent, scores, top-k), a small
+    /// part of the activations.
+    fn staging_buffer(device: &wgpu::Device, len: usize) -> wgpu::Buffer {
+        device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size: (len.max(1) * 4) as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
-        });
-        (act, staging)
+        })
     }
 
     fn bind(device: &wgpu::Device, layout: &wgpu::BindGroupLayout, weights: &wgpu::Buffer, act: &wgpu::Buffer, params: &wgpu::Buffer) -> wgpu::BindGroup {
@@ -89,23 +94,24 @@ impl WgpuDispatcher {
         })
     }
 
-    /// Grows the activation and readback buffers to `len` f32s; refuses sizes over the device's
-    /// storage-binding limit.
-    fn ensure_activations(&mut self, len: usize) -> Result<(), GpuError> {
-        if len <= self.act_len {
-            return Ok(());
+    /// Grows the activation buffer to `activations` f32s (refusing sizes over the device's
+    /// storage-binding limit) and the staging buffer to `readback` f32s.
+    fn ensure_buffers(&mut self, activations: usize, readback: usize) -> Result<(), GpuError> {
+        if activations > self.act_len {
+            let limit = self.device.limits().max_storage_buffer_binding_size;
+            if (activations * 4) as u64 > limit {
+                return Err(GpuError::Unsupported(format!("this pool needs {} bytes of GPU buffer, over the device's {limit}", activations * 4)));
+            }
+            self.act.destroy();
+            self.act = Self::activation_buffer(&self.device, activations);
+            self.act_len = activations;
+            self.bind_group = Self::bind(&self.device, &self.bind_layout, &self.weights, &self.act, &self.params);
         }
-        let limit = self.device.limits().max_storage_buffer_binding_size;
-        if (len * 4) as u64 > limit {
-            return Err(GpuError::Unsupported(format!("this pool needs {} bytes of GPU buffer, over the device's {limit}", len * 4)));
+        if readback > self.staging_len {
+            self.staging.destroy();
+            self.staging = Self::staging_buffer(&self.device, readback);
+            self.staging_len = readback;
         }
-        let (act, staging) = Self::activation_buffers(&self.device, len);
-        self.act.destroy();
-        self.staging.destroy();
-        self.act = act;
-        self.staging = staging;
-        self.act_len = len;
-        self.bind_group = Self::bind(&self.device, &self.bind_layout, &self.weights, &self.act, &self.params);
         Ok(())
     }
 }
@@ -180,12 +186,12 @@ impl GpuDispatcher for WgpuDispatcher {
             mapped_at_creation: false,
         });
         // Sized by the first call (the engine's layout for its first pool).
-        let (act, staging) = Self::activation_buffers(&device, 1);
+        let (act, staging) = (Self::activation_buffer(&device, 1), Self::staging_buffer(&device, 1));
         let bind_group = Self::bind(&device, &bind_layout, &weights_buf, &act, &params);
         if let Some(e) = scope.pop().await {
             return Err(GpuError::Failed(format!("creating pipelines: {e}")));
         }
-        Ok(WgpuDispatcher { device, queue, pipelines, bind_layout, weights: weights_buf, params, params_slots, act, act_len: 1, staging, bind_group, lost })
+        Ok(WgpuDispatcher { device, queue, pipelines, bind_layout, weights: weights_buf, params, params_slots, act, act_len: 1, staging, staging_len: 1, bind_group, lost })
     }
 
     fn is_lost(&self) -> bool {
@@ -207,7 +213,7 @@ impl GpuDispatcher for WgpuDispatcher {
         // Scopes cover buffer growth and uploads too, so their failures are this call's errors.
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        self.ensure_activations(call.activations)?;
+        self.ensure_buffers(call.activations, call.readback.len())?;
         let mut data = call.upload_data.as_slice();
         for &(at, len) in &call.uploads {
             self.queue.write_buffer(&self.act, (at * 4) as u64, &bytes_of(&data[..len]));

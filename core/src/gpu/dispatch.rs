@@ -137,7 +137,8 @@ impl<D: GpuDispatcher> Planned<D> {
         let mut dispatches = Vec::with_capacity(planned.len());
         for (i, d) in planned.iter().enumerate() {
             let at = i * PARAMS_STRIDE as usize;
-            params[at..at + 72].copy_from_slice(&d.params.to_bytes());
+            let bytes = d.params.to_bytes();
+            params[at..at + bytes.len()].copy_from_slice(&bytes);
             dispatches.push([d.kernel.index(), d.workgroups[0], d.workgroups[1], d.workgroups[2]]);
         }
         Ok((GpuCall { activations: layout.total, uploads, upload_data, params, dispatches, readback: layout.readback(pool) }, layout))
@@ -156,10 +157,6 @@ impl<D: GpuDispatcher> Planned<D> {
             scores: values[scores_at..scores_at + pool].to_vec(),
             top: values[top_at..top_at + k].iter().map(|v| v.to_bits()).collect(),
         })
-    }
-
-    pub fn dispatcher(&self) -> &D {
-        &self.dispatcher
     }
 }
 
