@@ -103,6 +103,15 @@ pub struct RepeatInfo {
     pub days_since: f32,
 }
 
+/// What the shopper's purchases in one category say.
+#[derive(Debug, Clone, Copy, Default)]
+struct CategoryStats<'h> {
+    trips: u32,
+    occasions: u32,
+    last_ms: f64,
+    last_item: &'h str,
+}
+
 /// The purchase occasions of one item, oldest first (ms since the epoch).
 #[derive(Debug, Clone, Default)]
 struct Occasions(Vec<f64>);
@@ -130,6 +139,8 @@ pub struct RepeatProfile<'h> {
     /// Sorted by item id, for binary search: a sorted list costs the wasm far less code than
     /// another `HashMap` instantiation, and a shopper's distinct purchases are few.
     items: Vec<(&'h str, Occasions)>,
+    /// Each bought item's category (the first its purchases carry), by the index in `items`.
+    item_categories: Vec<Option<&'h str>>,
     /// When each shopping trip began, oldest first: purchases of any items less than
     /// [`OCCASION_GAP_MS`] after the previous purchase belong to its trip.
     trips: Vec<f64>,
@@ -141,7 +152,7 @@ impl<'h> RepeatProfile<'h> {
     /// Purchase events only; events without an item or with a non-finite time are skipped.
     /// The history need not be sorted.
     pub fn from_history(history: &'h [StoredEvent]) -> RepeatProfile<'h> {
-        let mut purchases: Vec<(&'h str, f64)> = Vec::new();
+        let mut purchases: Vec<(&'h str, f64, Option<&'h str>)> = Vec::new();
         let mut newest_ms = f64::NEG_INFINITY;
         for event in history {
             if !event.timestamp.is_finite() {
@@ -152,7 +163,7 @@ impl<'h> RepeatProfile<'h> {
                 continue;
             }
             if let Some(item) = event.item.as_deref() {
-                purchases.push((item, event.timestamp));
+                purchases.push((item, event.timestamp, event.category.as_deref()));
             }
         }
         let mut times: Vec<f64> = purchases.iter().map(|p| p.1).collect();
@@ -167,21 +178,35 @@ impl<'h> RepeatProfile<'h> {
         }
         crate::sort::sort_by(&mut purchases, |a, b| a.0.cmp(b.0).then(a.1.total_cmp(&b.1)));
         let mut items: Vec<(&'h str, Occasions)> = Vec::new();
-        for (item, time) in purchases {
+        let mut item_categories: Vec<Option<&'h str>> = Vec::new();
+        for &(item, time, category) in &purchases {
             match items.last_mut() {
                 Some((last_item, occasions)) if *last_item == item => {
                     if time - occasions.last() >= OCCASION_GAP_MS {
                         occasions.0.push(time);
                     }
+                    if let (Some(slot @ None), Some(c)) = (item_categories.last_mut(), category) {
+                        *slot = Some(c);
+                    }
                 }
-                _ => items.push((item, Occasions(vec![time]))),
+                _ => {
+                    items.push((item, Occasions(vec![time])));
+                    item_categories.push(category);
+                }
             }
         }
-        RepeatProfile { items, trips, newest_ms: if newest_ms.is_finite() { newest_ms } else { 0.0 } }
+        RepeatProfile { items, item_categories, trips, newest_ms: if newest_ms.is_finite() { newest_ms } else { 0.0 } }
     }
 
     fn occasions(&self, id: &str) -> Option<&Occasions> {
         self.items.binary_search_by(|(item, _)| (*item).cmp(id)).ok().map(|k| &self.items[k].1)
+    }
+
+    /// `id`'s occasions, and its category's statistics from `categories` ([`category_stats`]).
+    fn bought_item<'p>(&'p self, id: &str, categories: &'p [(&'h str, CategoryStats<'h>)]) -> Option<BoughtItem<'p, 'h>> {
+        let k = self.items.binary_search_by(|(item, _)| (*item).cmp(id)).ok()?;
+        let category = self.item_categories[k].and_then(|c| categories.binary_search_by(|(name, _)| (*name).cmp(c)).ok().map(|j| &categories[j].1));
+        Some(BoughtItem { id: self.items[k].0, occasions: &self.items[k].1, category })
     }
 
     /// No purchases at all: the repeat part is 0 for every item.
@@ -208,9 +233,21 @@ impl<'h> RepeatProfile<'h> {
     /// A scorer for many lookups at one time (the normaliser computed once). With `learned`
     /// (a model's `repeat_scorer`), that network gives the part and `params` only its clock.
     pub fn scorer<'s>(&'s self, now_ms: Option<f64>, params: &RepeatParams, learned: Option<&'s LearnedRepeat>) -> RepeatScorer<'s, 'h> {
+        self.scorer_with(now_ms, params, learned, learned.is_some())
+    }
+
+    /// A scorer whose [`RepeatScorer::features_of`] gives the learned scorer's inputs (the
+    /// trainer's examples), with the rule's default parameters.
+    pub fn feature_scorer(&self, now_ms: Option<f64>) -> RepeatScorer<'_, 'h> {
+        self.scorer_with(now_ms, &RepeatParams::default(), None, true)
+    }
+
+    fn scorer_with<'s>(&'s self, now_ms: Option<f64>, params: &RepeatParams, learned: Option<&'s LearnedRepeat>, features: bool) -> RepeatScorer<'s, 'h> {
         let now = self.clock(now_ms);
         let max = self.items.iter().map(|(_, o)| decayed_count(o, now, params.half_life_days)).fold(0.0f32, f32::max);
-        RepeatScorer { profile: self, now, params: *params, max, learned }
+        // Only the features read the categories: the rule's rankings do not pay for them.
+        let categories = if features { category_stats(&self.items, &self.item_categories, &self.trips) } else { Vec::new() };
+        RepeatScorer { profile: self, now, params: *params, max, learned, categories }
     }
 
     /// What the history says about `id`, if the shopper bought it.
@@ -225,6 +262,45 @@ impl<'h> RepeatProfile<'h> {
     }
 }
 
+/// One bought item with its category's statistics.
+struct BoughtItem<'p, 'h> {
+    id: &'h str,
+    occasions: &'p Occasions,
+    category: Option<&'p CategoryStats<'h>>,
+}
+
+/// The trip (index into `trips`, trip start times oldest first) a purchase at `time` belongs to.
+fn trip_of(trips: &[f64], time: f64) -> usize {
+    trips.partition_point(|&t| t <= time).saturating_sub(1)
+}
+
+fn category_stats<'h>(items: &[(&'h str, Occasions)], item_categories: &[Option<&'h str>], trips: &[f64]) -> Vec<(&'h str, CategoryStats<'h>)> {
+    // (category, trip, time, item) for every occasion of an item with a category.
+    let mut rows: Vec<(&'h str, usize, f64, &'h str)> = Vec::new();
+    for ((item, occasions), category) in items.iter().zip(item_categories) {
+        if let Some(c) = category {
+            rows.extend(occasions.0.iter().map(|&t| (*c, trip_of(trips, t), t, *item)));
+        }
+    }
+    crate::sort::sort_by(&mut rows, |a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+    let mut out: Vec<(&'h str, CategoryStats<'h>)> = Vec::new();
+    let mut last_trip = usize::MAX;
+    for (c, trip, time, item) in rows {
+        match out.last_mut() {
+            Some((name, stats)) if *name == c => {
+                stats.trips += u32::from(trip != last_trip);
+                stats.occasions += 1;
+                if time >= stats.last_ms {
+                    (stats.last_ms, stats.last_item) = (time, item);
+                }
+            }
+            _ => out.push((c, CategoryStats { trips: 1, occasions: 1, last_ms: time, last_item: item })),
+        }
+        last_trip = trip;
+    }
+    out
+}
+
 /// Scores items against one profile at one time.
 pub struct RepeatScorer<'p, 'h> {
     profile: &'p RepeatProfile<'h>,
@@ -232,23 +308,28 @@ pub struct RepeatScorer<'p, 'h> {
     params: RepeatParams,
     max: f32,
     learned: Option<&'p LearnedRepeat>,
+    /// Per category (sorted by name): in how many trips the shopper bought from it, on how many
+    /// item occasions, and the time and item of the latest purchase.
+    categories: Vec<(&'h str, CategoryStats<'h>)>,
 }
 
 impl RepeatScorer<'_, '_> {
     /// The repeat part of `id` (0 for an item never bought), given its re-buy rate when the
     /// pool carries one: the learned network's, or the rule's scaled by the re-buy factor.
     pub fn part(&self, id: &str, rebuy_rate: Option<f32>) -> f32 {
-        let Some(occasions) = self.profile.occasions(id) else { return 0.0 };
+        let Some(bought) = self.profile.bought_item(id, &self.categories) else { return 0.0 };
         match self.learned {
-            Some(learned) => learned.part(&self.features(occasions, rebuy_rate.unwrap_or(learned.mean[REBUY_FEATURE]))),
-            None => self.score_occasions(occasions) * self.params.rebuy_factor(rebuy_rate),
+            Some(learned) => learned.part(&self.features(&bought, rebuy_rate.unwrap_or(learned.mean[REBUY_FEATURE]))),
+            None => self.score_occasions(bought.occasions) * self.params.rebuy_factor(rebuy_rate),
         }
     }
 
     /// The learned scorer's inputs for a bought `id` (None: never bought), in the order of
-    /// [`super::repeat_learned::REPEAT_FEATURES`]: what the trainer fits on.
+    /// [`super::repeat_learned::REPEAT_FEATURES`]: what the trainer fits on. The category
+    /// features are neutral unless the scorer came from [`RepeatProfile::feature_scorer`] or
+    /// with a learned scorer.
     pub fn features_of(&self, id: &str, rebuy_rate: f32) -> Option<[f32; NUM_REPEAT_FEATURES]> {
-        self.profile.occasions(id).map(|o| self.features(o, rebuy_rate))
+        self.profile.bought_item(id, &self.categories).map(|b| self.features(&b, rebuy_rate))
     }
 
     /// The items the shopper bought: a ranking visits these few instead of looking up each of
@@ -257,7 +338,8 @@ impl RepeatScorer<'_, '_> {
         self.profile.items.iter().map(|(id, _)| *id)
     }
 
-    fn features(&self, occasions: &Occasions, rebuy_rate: f32) -> [f32; NUM_REPEAT_FEATURES] {
+    fn features(&self, bought: &BoughtItem<'_, '_>, rebuy_rate: f32) -> [f32; NUM_REPEAT_FEATURES] {
+        let occasions = bought.occasions;
         let trips = &self.profile.trips;
         let n = occasions.0.len() as f32;
         let days = |ms: f64| (ms / MS_PER_DAY) as f32;
@@ -275,6 +357,27 @@ impl RepeatScorer<'_, '_> {
             None => (0.0, 0.0, 0.0),
         };
         let decayed = |k: usize| log1(decayed_count(occasions, self.now, DECAY_HALF_LIVES_DAYS[k]));
+        // In trips rather than days: the next basket is exactly one trip on, whatever the
+        // shopper's pace.
+        let first_trip = trip_of(trips, occasions.0.first().copied().unwrap_or(0.0));
+        let latest_trip = trip_of(trips, occasions.last());
+        let trips_since = trips.len().saturating_sub(latest_trip + 1) as f32;
+        let due_trips = if occasions.0.len() >= 2 {
+            let usual_trips = ((latest_trip - first_trip) as f32 / (n - 1.0)).max(1.0);
+            ((trips_since + 1.0) / usual_trips).ln().clamp(-3.0, 3.0)
+        } else {
+            0.0
+        };
+        let second_last_trip = trips.len().checked_sub(2).map(|k| (trips[k], trips[k + 1]));
+        let in_second_last = second_last_trip.is_some_and(|(from, to)| occasions.0.iter().any(|&t| t >= from && t < to));
+        let (category_trip_share, category_item_share, switched) = match bought.category {
+            Some(c) => (
+                c.trips as f32 / (trips.len() as f32).max(1.0),
+                n / (c.occasions as f32).max(1.0),
+                f32::from(u8::from(c.last_item != bought.id && c.last_ms > occasions.last())),
+            ),
+            None => (0.0, 1.0, 0.0),
+        };
         [
             log1(trips.len() as f32),
             rebuy_rate,
@@ -290,6 +393,13 @@ impl RepeatScorer<'_, '_> {
             f32::from(u8::from(occasions.last() >= last_trip)),
             recent / 5.0,
             usual_log,
+            log1(trips_since),
+            due_trips,
+            f32::from(u8::from(in_second_last)),
+            log1(days((self.now - last_trip).max(0.0))),
+            category_trip_share,
+            category_item_share,
+            switched,
         ]
     }
 
@@ -397,6 +507,39 @@ mod tests {
         let history = vec![purchase("a", -1e7), purchase("a", 1e7)];
         let s = RepeatProfile::from_history(&history).scores(["a"], Some(1e9 * DAY), &RepeatParams::default());
         assert!(s[0].is_finite() && (0.0..=1.0).contains(&s[0]), "{s:?}");
+    }
+
+    fn in_category(item: &str, category: &str, day: f64) -> StoredEvent {
+        StoredEvent { category: Some(category.into()), ..purchase(item, day) }
+    }
+
+    #[test]
+    fn trip_and_category_features_say_what_the_trips_show() {
+        use crate::rank::REPEAT_FEATURES;
+        // Milk on the first three weekly trips, then a switch to oat milk; bread only on the last.
+        let history = vec![
+            in_category("milk", "dairy", 0.0),
+            in_category("milk", "dairy", 7.0),
+            in_category("milk", "dairy", 14.0),
+            in_category("oat milk", "dairy", 21.0),
+            in_category("bread", "bakery", 21.0 + 0.1 / 24.0),
+            purchase("candle", 14.0 + 0.2 / 24.0),
+        ];
+        let profile = RepeatProfile::from_history(&history);
+        let scorer = profile.feature_scorer(Some(28.0 * DAY));
+        let feature = |id: &str, name: &str| scorer.features_of(id, 0.3).expect("bought")[REPEAT_FEATURES.iter().position(|f| *f == name).expect("a feature")];
+        assert_eq!(feature("milk", "trips_since_log"), 2f32.ln(), "one trip since milk's last");
+        assert_eq!(feature("oat milk", "trips_since_log"), 0.0);
+        assert_eq!(feature("milk", "in_second_last_trip"), 1.0);
+        assert_eq!(feature("bread", "in_second_last_trip"), 0.0);
+        assert_eq!(feature("milk", "due_trips_log_ratio"), 2f32.ln(), "bought every trip, one trip missed");
+        assert_eq!(feature("milk", "category_switched"), 1.0, "oat milk replaced it");
+        assert_eq!(feature("oat milk", "category_switched"), 0.0);
+        assert_eq!(feature("milk", "category_trip_share"), 1.0, "dairy on all 4 trips");
+        assert_eq!(feature("bread", "category_trip_share"), 0.25);
+        assert_eq!(feature("milk", "category_item_share"), 0.75);
+        assert_eq!((feature("candle", "category_item_share"), feature("candle", "category_switched")), (1.0, 0.0), "no category: neutral values");
+        assert_eq!(feature("bread", "last_trip_days_log"), (1.0 + 7.0f32).ln(), "a week since the last trip");
     }
 
     #[test]

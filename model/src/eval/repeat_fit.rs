@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use localrank_core::rank::repeat_learned::{tanh, NUM_REPEAT_FEATURES};
-use localrank_core::rank::{LearnedRepeat, RepeatParams, RepeatProfile, REPEAT_FEATURES};
+use localrank_core::rank::{LearnedRepeat, RepeatProfile, REPEAT_FEATURES};
 
 use crate::data::rebuy::rebuy_rates_before_last_baskets;
 use crate::data::Dataset;
@@ -32,11 +32,12 @@ pub struct RepeatFitOptions {
 
 impl Default for RepeatFitOptions {
     /// Measured on Complete Journey (test NDCG@10 of the scorer alone, never-bought items by
-    /// popularity, GP-TopFreq 0.1770): 16 hidden units, 4 epochs over the last 10 training
-    /// baskets 0.1948; over the last 5, 0.1935 (8 epochs: 0.1932; 32 units: 0.1938); with
-    /// re-buy rates counted over all training baskets (leaking the targets) 0.1943.
+    /// popularity, GP-TopFreq 0.1770; docs/training.md): with the 21 features, 32 hidden units,
+    /// 6 epochs over the last 40 training baskets 0.1973; 16 units / 4 epochs: 0.1957 (last 40),
+    /// 0.1947 (last 20), 0.1944 (last 10). With the first 14 features: 0.1948 (last 10), 0.1942
+    /// (last 40).
     fn default() -> Self {
-        RepeatFitOptions { hidden: 16, epochs: 4, cuts: 10, batch: 512, learning_rate: 3e-3, seed: 42 }
+        RepeatFitOptions { hidden: 32, epochs: 6, cuts: 40, batch: 512, learning_rate: 3e-3, seed: 42 }
     }
 }
 
@@ -58,7 +59,7 @@ pub fn repeat_examples(ds: &Dataset, rebuy: &[f32], cuts: usize) -> (Vec<Feature
             let mut basket: Vec<u32> = train[start..end].iter().map(|e| e.item).collect();
             basket.sort_unstable();
             let profile = RepeatProfile::from_history(&history[..start]);
-            let scorer = profile.scorer(Some(train[start].ts as f64 * 1000.0), &RepeatParams::default(), None);
+            let scorer = profile.feature_scorer(Some(train[start].ts as f64 * 1000.0));
             for id in scorer.bought() {
                 let Some(&i) = index.get(id) else { continue };
                 if let Some(x) = scorer.features_of(id, rebuy.get(i).copied().unwrap_or(0.0)) {
