@@ -192,20 +192,29 @@ async function timeModelRank(engine, weights, config, pool, backend, iterations,
 
 /**
  * The engine's learned repeat scorer's feature names (core/src/rank/repeat_learned.rs
- * `REPEAT_FEATURES`). Listed here only to build a bench model: if the engine's list changes,
- * loadModel refuses this one (`repeat_scorer.features`) and the case fails instead of timing
- * the rule.
+ * `REPEAT_FEATURES`). Listed here only to build a bench model: a model may list the engine's
+ * first names (an older scorer), so the cases below take the first `features` of them; names
+ * the engine does not have make loadModel refuse the model (`repeat_scorer.features`) and the
+ * case fail instead of timing the rule.
  */
-const REPEAT_FEATURES = ['trips_log', 'rebuy_rate', 'purchases_log', 'decayed_7d_log', 'decayed_30d_log', 'decayed_90d_log', 'decayed_365d_log', 'days_since_log', 'due', 'due_log_ratio', 'trip_share', 'in_last_trip', 'last_5_trips_share', 'usual_days_log'];
+const REPEAT_FEATURES = [
+  'trips_log', 'rebuy_rate', 'purchases_log', 'decayed_7d_log', 'decayed_30d_log', 'decayed_90d_log', 'decayed_365d_log',
+  'days_since_log', 'due', 'due_log_ratio', 'trip_share', 'in_last_trip', 'last_5_trips_share', 'usual_days_log',
+  'trips_since_log', 'due_trips_log_ratio', 'in_second_last_trip', 'last_trip_days_log', 'category_trip_share',
+  'category_item_share', 'category_switched',
+];
 
-/** model.json text with a learned repeat scorer of `hidden` units (deterministic weights). */
-function withLearnedRepeat(config, hidden = 16) {
+/**
+ * model.json text with a learned repeat scorer of `hidden` units over the first `features`
+ * names (deterministic weights). The trainer's default since 2026-12-03: 32 units, all 21.
+ */
+function withLearnedRepeat(config, hidden = 32, features = REPEAT_FEATURES.length) {
   const random = rng(29);
-  const n = REPEAT_FEATURES.length;
+  const n = features;
   const row = () => Array.from({ length: n }, () => random() - 0.5);
   const json = JSON.parse(config);
   json.repeat_scorer = {
-    features: REPEAT_FEATURES,
+    features: REPEAT_FEATURES.slice(0, n),
     mean: new Array(n).fill(0),
     scale: new Array(n).fill(1),
     hidden: Array.from({ length: hidden }, row).flat(),
@@ -217,10 +226,10 @@ function withLearnedRepeat(config, hidden = 16) {
   return JSON.stringify(json);
 }
 
-async function groceryCase(iterations, options, { learned = false } = {}) {
+async function groceryCase(iterations, options, { learned = null } = {}) {
   const real = await realModelPool(500);
   const { weights, pool } = real;
-  const config = learned ? withLearnedRepeat(real.config) : real.config;
+  const config = learned ? withLearnedRepeat(real.config, learned.hidden, learned.features) : real.config;
   for (const item of pool.items) item.repeat = true;
   const engine = await freshEngine();
   await engine.rank(pool);
@@ -235,7 +244,7 @@ async function groceryCase(iterations, options, { learned = false } = {}) {
   }
   const result = await timeModelRank(engine, weights, config, pool, 'cpu', iterations, options);
   result.params.history = '200 events over 85 days, 50 purchases of 40 staples; every item repeat';
-  result.params.repeat = learned ? 'learned scorer (16 hidden units)' : 'rule';
+  result.params.repeat = learned ? `learned scorer (${learned.hidden} hidden units, ${learned.features} features)` : 'rule';
   result.params.options = JSON.stringify(options);
   return result;
 }
@@ -375,8 +384,11 @@ export const cases = {
   /** The same with the repeat part's weight at 0 (not computed): the part's cost is the difference. */
   async 'rank-model/500/cpu/grocery/repeat-off'({ iterations = 100 } = {}) { return groceryCase(iterations, { weights: { repeat: 0 } }); },
 
-  /** The grocery case with a learned repeat scorer in model.json (`repeat_scorer`) instead of the rule. */
-  async 'rank-model/500/cpu/grocery/learned'({ iterations = 100 } = {}) { return groceryCase(iterations, {}, { learned: true }); },
+  /** The grocery case with a learned repeat scorer in model.json (`repeat_scorer`, the trainer's default size) instead of the rule. */
+  async 'rank-model/500/cpu/grocery/learned'({ iterations = 100 } = {}) { return groceryCase(iterations, {}, { learned: { hidden: 32, features: REPEAT_FEATURES.length } }); },
+
+  /** The same with the scorer the trainer fitted before 2026-12-03 (16 units, the first 14 features). */
+  async 'rank-model/500/cpu/grocery/learned-16x14'({ iterations = 100 } = {}) { return groceryCase(iterations, {}, { learned: { hidden: 16, features: 14 } }); },
 
   /**
    * The shopper acts, the homepage re-ranks: one record() (in-memory store, so this is the
