@@ -104,7 +104,9 @@ impl Rng {
     }
 }
 
-fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
+/// Fits the network on given examples (what [`fit_repeat_scorer`] does after
+/// [`repeat_examples`]; public for experiments such as the `repeat_check` example's ablations).
+pub fn fit(xs: &[Features], ys: &[f32], o: &RepeatFitOptions) -> LearnedRepeat {
     const N: usize = NUM_REPEAT_FEATURES;
     let n = xs.len().max(1) as f64;
     let mut mean = [0f64; N];
