@@ -198,13 +198,18 @@ impl<'h> RepeatProfile<'h> {
         RepeatProfile { items, item_categories, trips, newest_ms: if newest_ms.is_finite() { newest_ms } else { 0.0 } }
     }
 
+    /// Where `id` is in `items`, if the shopper bought it.
+    fn position(&self, id: &str) -> Option<usize> {
+        self.items.binary_search_by(|(item, _)| (*item).cmp(id)).ok()
+    }
+
     fn occasions(&self, id: &str) -> Option<&Occasions> {
-        self.items.binary_search_by(|(item, _)| (*item).cmp(id)).ok().map(|k| &self.items[k].1)
+        self.position(id).map(|k| &self.items[k].1)
     }
 
     /// `id`'s occasions, and its category's statistics from `categories` ([`category_stats`]).
     fn bought_item<'p>(&'p self, id: &str, categories: &'p [(&'h str, CategoryStats<'h>)]) -> Option<BoughtItem<'p, 'h>> {
-        let k = self.items.binary_search_by(|(item, _)| (*item).cmp(id)).ok()?;
+        let k = self.position(id)?;
         let category = self.item_categories[k].and_then(|c| categories.binary_search_by(|(name, _)| (*name).cmp(c)).ok().map(|j| &categories[j].1));
         Some(BoughtItem { id: self.items[k].0, occasions: &self.items[k].1, category })
     }
