@@ -36,6 +36,7 @@ fn gap_seconds(from_ms: f64, to_ms: f64) -> i64 {
     ((to_ms - from_ms) / 1000.0).floor() as i64
 }
 
+#[inline]
 pub(crate) fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
     let n = x.len() as f32;
     let mean = x.iter().sum::<f32>() / n;
@@ -46,6 +47,7 @@ pub(crate) fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: 
     }
 }
 
+#[inline(always)]
 pub(crate) fn gelu_tanh(x: f32) -> f32 {
     // sqrt(2/pi)
     const C: f32 = 0.797_884_6;
@@ -55,6 +57,7 @@ pub(crate) fn gelu_tanh(x: f32) -> f32 {
 /// tanh as a 13/6 rational polynomial (the approximation Eigen and XNNPACK use), within 4e-7
 /// of the exact value everywhere (tests/runtime.rs checks it). libm's tanhf was ~15% of the
 /// forward pass; this is a dozen multiply-adds and one division, with no branches.
+#[inline(always)]
 pub fn tanh(x: f32) -> f32 {
     const A1: f32 = 4.893_524_6e-3;
     const A3: f32 = 6.372_619_3e-4;

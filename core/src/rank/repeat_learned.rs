@@ -105,6 +105,7 @@ impl LearnedRepeat {
     }
 
     /// The standardised input: the model's features (the first `features.len()`), the rest 0.
+    #[inline(always)]
     pub fn standardise(&self, x: &[f32; NUM_REPEAT_FEATURES]) -> [f32; NUM_REPEAT_FEATURES] {
         let mut z = [0f32; NUM_REPEAT_FEATURES];
         for (j, z) in z.iter_mut().enumerate().take(self.mean.len()) {
@@ -113,6 +114,7 @@ impl LearnedRepeat {
         z
     }
 
+    #[inline]
     pub fn logit(&self, x: &[f32; NUM_REPEAT_FEATURES]) -> f32 {
         let z = self.standardise(x);
         let n = self.mean.len().max(1);
@@ -131,6 +133,7 @@ impl LearnedRepeat {
 
 /// tanh through `exp`, which the engine already carries (f32's own `tanh` brings its libm
 /// routines into the wasm); exact to f32 rounding, and saturating instead of overflowing.
+#[inline(always)]
 pub fn tanh(x: f32) -> f32 {
     let x = x.clamp(-15.0, 15.0);
     1.0 - 2.0 / ((2.0 * x).exp() + 1.0)

@@ -9,7 +9,9 @@ pub const NORM_EPSILON: f32 = 1e-12;
 /// wasm when enabled) and are deterministic across backends all the same.
 const LANES: usize = 8;
 
-/// a · b over the shorter length.
+/// a · b over the shorter length. Inlined always: it is the ranking's innermost call, and
+/// the size-optimised release build would otherwise keep it a call per vector pair.
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -29,6 +31,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 mod lanes {
     use super::LANES;
 
+    #[inline(always)]
     pub(super) fn sum(a: &[f32], b: &[f32], chunks: usize) -> f32 {
         let mut acc = [0.0f32; LANES];
         for c in 0..chunks {
@@ -46,6 +49,7 @@ mod lanes {
     use super::LANES;
     use core::arch::wasm32::*;
 
+    #[inline(always)]
     pub(super) fn sum(a: &[f32], b: &[f32], chunks: usize) -> f32 {
         debug_assert!(a.len() >= chunks * LANES && b.len() >= chunks * LANES);
         let (mut lo, mut hi) = (f32x4_splat(0.0), f32x4_splat(0.0));
@@ -72,11 +76,13 @@ mod lanes {
     }
 }
 
+#[inline(always)]
 pub fn norm(v: &[f32]) -> f32 {
     dot(v, v).sqrt()
 }
 
 /// cos(a, b); 0 when either vector is all zeros.
+#[inline(always)]
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot(a, b) / (norm(a) * norm(b)).max(NORM_EPSILON)
 }
