@@ -179,7 +179,17 @@ async fn bad_events_are_rejected_with_the_field_named_and_nothing_lost() {
     record(&engine, r#"{"kind":"view","item":"keep"}"#).await;
     let nan = js(r#"{"kind":"view","item":"x"}"#);
     Reflect::set(&nan, &"timestamp".into(), &JsValue::from_f64(f64::NAN)).unwrap();
+    // What JSON.stringify would turn into null or drop: still named (inputs are read as JSON).
+    let infinite = js(r#"{"kind":"view","item":"x"}"#);
+    Reflect::set(&infinite, &"vector".into(), &Array::of2(&JsValue::from_f64(0.5), &JsValue::from_f64(f64::INFINITY))).unwrap();
+    let typed_nan = js(r#"{"kind":"view","item":"x"}"#);
+    Reflect::set(&typed_nan, &"vector".into(), &js_sys::Float32Array::from(&[f32::NAN, 1.0][..])).unwrap();
+    let bigint = js(r#"{"kind":"view","item":"x"}"#);
+    Reflect::set(&bigint, &"timestamp".into(), &js_sys::BigInt::from(1_700_000_000_000u64).into()).unwrap();
     let cases: Vec<(JsValue, &str)> = vec![
+        (infinite, "vector[1]"),
+        (typed_nan, "vector[0]"),
+        (bigint, "timestamp"),
         (js(r#"{"kind":"teleport","item":"x"}"#), "kind"),
         (js(r#"{"item":"x"}"#), "kind"),
         (js(r#"{"kind":"view","item":""}"#), "item"),
@@ -215,6 +225,11 @@ async fn invalid_options_reject_open() {
     assert_eq!(error.field(), Some("maxEvents"));
     let error = open_engine(js(r#"{"storage":"floppy"}"#)).await.err().expect("rejected");
     assert_eq!(error.field(), Some("storage"));
+    let nan = js(r#"{"storage":"memory"}"#);
+    Reflect::set(&nan, &"maxEvents".into(), &JsValue::from_f64(f64::NAN)).unwrap();
+    let error = open_engine(nan).await.err().expect("NaN is not a number of events");
+    assert_eq!((error.code(), error.field()), ("InvalidOptions", Some("maxEvents")));
+    assert!(error.to_string().contains("NaN"), "{error}");
 }
 
 #[wasm_bindgen_test]

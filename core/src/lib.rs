@@ -19,6 +19,7 @@ pub mod error;
 pub mod format;
 pub mod gpu;
 pub mod history;
+pub mod json_path;
 pub mod measure;
 pub mod model;
 pub mod pool;

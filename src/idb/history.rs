@@ -30,6 +30,7 @@ use crate::history::store::{already_reported, Change, HistoryStore, Snapshot};
 use crate::history::vectors::{CachedVector, VectorCache};
 use crate::history::MemoryStore;
 use crate::error::LocalRankError;
+use crate::web::convert::from_stored;
 
 pub const SCHEMA_VERSION: u32 = 2;
 const EVENTS: &str = "events";
@@ -136,7 +137,7 @@ impl HistoryStore for IdbStore {
             }
         }
         for record in js_array(vectors.result().map_err(|e| read_error(OP, e))?) {
-            match serde_wasm_bindgen::from_value::<CachedVector>(record) {
+            match from_stored::<CachedVector>(&record) {
                 Ok(vector) => snapshot.vectors.push(vector),
                 // A broken cache entry is only a cache miss; it is overwritten when seen again.
                 Err(_) => {}
@@ -304,12 +305,12 @@ fn decode_event(record: &JsValue) -> Result<(StoredEvent, Option<Vec<f32>>), Str
     let seq = Reflect::get(record, &JsValue::from_str("seq")).ok().and_then(|v| v.as_f64());
     let label = seq.map(|s| format!("record {s}")).unwrap_or_else(|| "a record without seq".into());
     let event: StoredEvent =
-        serde_wasm_bindgen::from_value(record.clone()).map_err(|e| format!("{label}: {e}"))?;
+        from_stored(record).map_err(|e| format!("{label}: {e}"))?;
     event.check().map_err(|e| format!("{label}: {e}"))?;
     let vector = Reflect::get(record, &JsValue::from_str("vector"))
         .ok()
         .filter(|v| !v.is_undefined() && !v.is_null())
-        .and_then(|v| serde_wasm_bindgen::from_value::<Vec<f32>>(v).ok())
+        .and_then(|v| from_stored::<Vec<f32>>(&v).ok())
         .filter(|v| !v.is_empty() && v.iter().all(|x| x.is_finite()));
     Ok((event, vector))
 }

@@ -87,9 +87,7 @@ pub(crate) async fn commit(tx: idb::Transaction, operation: &str) -> Result<(), 
 }
 
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, LocalRankError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| LocalRankError::Internal(format!("could not convert a record for IndexedDB: {e}")))
+    crate::web::convert::to_plain_js(value).map_err(|e| LocalRankError::Internal(format!("could not convert a record for IndexedDB: {e}")))
 }
 
 pub(crate) fn js_array(value: JsValue) -> impl Iterator<Item = JsValue> {

@@ -1,9 +1,11 @@
 //! Crossing the JS boundary: JS values to Rust types with errors that name the field, Rust
 //! values to plain JS objects, and engine errors to JS `Error`s.
 
-use js_sys::Reflect;
+use js_sys::{Array, ArrayBuffer, JSON, Reflect, Uint8Array};
+use localrank_core::json_path::error_field;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::LocalRankError;
@@ -27,23 +29,66 @@ pub fn from_js_at<T: DeserializeOwned>(
     if !value.is_object() {
         return Err(error(&whole, "must be an object".into()));
     }
-    let deserializer = serde_wasm_bindgen::Deserializer::from(value);
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let field = match (path.as_str(), prefix.is_empty()) {
-            (".", _) => whole,
+    let text = input_json(&value).map_err(|why| error(&whole, why))?;
+    serde_json::from_str(&text).map_err(|e| {
+        let (path, message) = error_field(&text, e.line(), e.column(), &e.to_string());
+        let field = match (path.is_empty(), prefix.is_empty()) {
+            (true, _) => whole,
             (_, true) => path,
             (_, false) => format!("{prefix}.{path}"),
         };
-        error(&field, e.into_inner().to_string())
+        error(&field, message)
     })
 }
 
-/// Plain JS objects and arrays (not Maps), the shape the TypeScript types describe.
-pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+/// Every JS input is read as its `JSON.stringify` text with serde_json, the parser the engine
+/// needs anyway (model.json, pools as JSON text): one deserializer in the wasm instead of
+/// three. The replacer keeps what JSON would lose visible to the types' checks: a NaN or
+/// ±Infinity becomes the string "NaN"/"Infinity" (an error naming the field, not a silent
+/// `null`), a BigInt its digits, and typed arrays and ArrayBuffers plain arrays of numbers.
+pub fn input_json(value: &JsValue) -> Result<String, String> {
+    thread_local! {
+        static REPLACER: Closure<dyn FnMut(JsValue, JsValue) -> JsValue> = Closure::new(|_key: JsValue, value: JsValue| keep_visible(value));
+    }
+    REPLACER
+        .with(|replacer| JSON::stringify_with_replacer(value, replacer.as_ref()))
+        .map_err(|e| format!("cannot be read as JSON ({})", e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()))).unwrap_or_default()))?
+        .as_string()
+        .ok_or_else(|| "cannot be read as JSON".to_owned())
+}
+
+fn keep_visible(value: JsValue) -> JsValue {
+    if let Some(x) = value.as_f64() {
+        return if x.is_finite() { value } else { JsValue::from_str(if x.is_nan() { "NaN" } else if x > 0.0 { "Infinity" } else { "-Infinity" }) };
+    }
+    if value.is_bigint() {
+        return value.js_typeof(); // "bigint": a string where a number was expected
+    }
+    if ArrayBuffer::is_view(&value) && !value.is_instance_of::<js_sys::DataView>() {
+        return Array::from(&value).into();
+    }
+    if value.is_instance_of::<ArrayBuffer>() {
+        return Array::from(&Uint8Array::new(&value)).into();
+    }
     value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error(&LocalRankError::Internal(format!("could not convert a result to JS: {e}"))))
+}
+
+/// Reads a value the engine wrote itself (IndexedDB records): plain JSON, no replacer.
+pub fn from_stored<T: DeserializeOwned>(value: &JsValue) -> Result<T, String> {
+    let text = JSON::stringify(value).ok().and_then(|t| t.as_string()).ok_or_else(|| "cannot be read as JSON".to_owned())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// Plain JS objects and arrays (not Maps), the shape the TypeScript types describe: the
+/// value's JSON, parsed by the browser.
+pub fn to_plain_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, String> {
+    let text = serde_json::to_string(value).map_err(|e| e.to_string())?;
+    JSON::parse(&text).map_err(|_| "the browser could not parse the engine's JSON".to_owned())
+}
+
+/// [`to_plain_js`] for results handed to the page.
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    to_plain_js(value).map_err(|e| js_error(&LocalRankError::Internal(format!("could not convert a result to JS: {e}"))))
 }
 
 /// A JS `Error` with `name` "LocalRankError", `code` and, for input errors, `field`.

@@ -3,7 +3,7 @@
 //! "LocalRankError" and which carries `code` (and `field` for input errors). Nothing here
 //! makes a network request.
 
-mod convert;
+pub(crate) mod convert;
 mod model;
 mod rank;
 mod sync;

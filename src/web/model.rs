@@ -15,7 +15,8 @@ use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::{js_error, now_ms, to_js};
+use super::convert::{from_js, js_error, now_ms, to_js};
+use crate::error::LocalRankError;
 use super::Engine;
 use crate::idb::model_cache;
 use crate::gpu::{Backend, BackendChoice, ModelRuntime, Calibration};
@@ -161,7 +162,7 @@ impl Engine {
             let options: LoadModelOptions = if options.is_undefined() || options.is_null() {
                 LoadModelOptions::default()
             } else {
-                serde_wasm_bindgen::from_value(options).map_err(|e| error_with("InvalidOptions", &format!("invalid loadModel options: {e}"), None))?
+                from_js(options, LocalRankError::invalid_option).map_err(|e| js_error(&e))?
             };
             let bytes = weights.to_vec();
             let encoder = IntentEncoder::load(&bytes, &config).map_err(|e| model_error(&e))?;
@@ -226,7 +227,7 @@ impl Engine {
         let rt = self.model_runtime();
         future_to_promise(async move {
             let rt = rt.ok_or_else(|| error_with("NoModel", "benchmarkModel() needs a model: call loadModel() first", None))?;
-            let o: BenchmarkOptions = serde_wasm_bindgen::from_value(options).map_err(|e| error_with("InvalidOptions", &format!("invalid benchmark options: {e}"), None))?;
+            let o: BenchmarkOptions = from_js(options, LocalRankError::invalid_option).map_err(|e| js_error(&e))?;
             if let Some(text) = &o.text {
                 return benchmark_text(&rt, text, o.iterations.unwrap_or(50).max(1));
             }

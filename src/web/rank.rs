@@ -156,8 +156,8 @@ fn internal(what: &str, error: impl std::fmt::Display) -> JsValue {
     super::convert::js_error(&LocalRankError::Internal(format!("could not serialize the {what}: {error}")))
 }
 
-/// The whole ranking as JSON text: one `JSON.parse` beats serde-wasm-bindgen's
-/// one-call-per-property for large pools.
+/// The whole ranking as JSON text: one `JSON.parse` beats building the object with one call
+/// per property for large pools.
 fn full_json(ranking: &Ranking) -> Result<String, JsValue> {
     serde_json::to_string(ranking).map_err(|e| internal("ranking", e))
 }
@@ -228,8 +228,7 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
         return match serde_json::from_str::<PoolInput>(&text) {
             Ok(input) => CandidatePool::from_input(input),
             // Well-formed JSON of the wrong shape (`"text": 5`): read it as the object it is, so
-            // the error names the field as for a pool object. serde_path_to_error here would
-            // cost 11 KB of gzipped wasm for the same answer.
+            // the error names the field as the direct path does, with its own messages.
             Err(e) if !(e.is_syntax() || e.is_eof()) => match js_sys::JSON::parse(&text) {
                 Ok(object) if object.is_object() => pool_from_js(&object),
                 _ => Err(invalid("(root)", format!("is not valid pool JSON: {e}"))),
@@ -274,7 +273,7 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
         } else if let Some(values) = float32_values(&vector_js) {
             Some(VectorInput::Values(values))
         } else {
-            Some(serde_wasm_bindgen::from_value::<VectorInput>(vector_js).map_err(|_| {
+            Some(plain_input::<VectorInput>(&vector_js).map_err(|_| {
                 invalid(&path("vector"), "must be numbers, a Float32Array, base64, or { base64, dtype, scale }")
             })?)
         };
@@ -293,7 +292,7 @@ pub fn pool_from_js(value: &JsValue) -> Result<CandidatePool, LocalRankError> {
             rebuy_rate: optional(&item, i, "rebuyRate", JsValue::as_f64, "a number from 0 to 1")?,
             neighbours: match get(&item, "neighbours") {
                 n if n.is_undefined() || n.is_null() => None,
-                n => Some(serde_wasm_bindgen::from_value::<NeighboursInput>(n).map_err(|_| {
+                n => Some(plain_input::<NeighboursInput>(&n).map_err(|_| {
                     invalid(&path("neighbours"), "must be { ids: string[], weights: number[] }")
                 })?),
             },
@@ -393,4 +392,10 @@ fn get(target: &JsValue, key: &str) -> JsValue {
         return JsValue::UNDEFINED;
     }
     Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A pool item's `vector` or `neighbours` object read as JSON (its messages are the caller's).
+fn plain_input<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result<T, ()> {
+    let text = super::convert::input_json(value).map_err(|_| ())?;
+    serde_json::from_str(&text).map_err(|_| ())
 }
