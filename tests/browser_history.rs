@@ -230,6 +230,11 @@ async fn invalid_options_reject_open() {
     let error = open_engine(nan).await.err().expect("NaN is not a number of events");
     assert_eq!((error.code(), error.field()), ("InvalidOptions", Some("maxEvents")));
     assert!(error.to_string().contains("NaN"), "{error}");
+    let big = js(r#"{"storage":"memory"}"#);
+    Reflect::set(&big, &"maxEvents".into(), &js_sys::BigInt::from(500u32).into()).unwrap();
+    let error = open_engine(big).await.err().expect("a BigInt is not a number");
+    assert_eq!(error.field(), Some("maxEvents"));
+    assert!(error.to_string().contains("\"500n\""), "{error}");
 }
 
 #[wasm_bindgen_test]

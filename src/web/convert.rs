@@ -45,7 +45,7 @@ pub fn from_js_at<T: DeserializeOwned>(
 /// needs anyway (model.json, pools as JSON text): one deserializer in the wasm instead of
 /// three. The replacer keeps what JSON would lose visible to the types' checks: a NaN or
 /// ±Infinity becomes the string "NaN"/"Infinity" (an error naming the field, not a silent
-/// `null`), a BigInt its digits, and typed arrays and ArrayBuffers plain arrays of numbers.
+/// `null`), a BigInt its digits and "n", and typed arrays and ArrayBuffers plain arrays of numbers.
 pub fn input_json(value: &JsValue) -> Result<String, String> {
     thread_local! {
         static REPLACER: Closure<dyn FnMut(JsValue, JsValue) -> JsValue> = Closure::new(|_key: JsValue, value: JsValue| keep_visible(value));
@@ -61,8 +61,10 @@ fn keep_visible(value: JsValue) -> JsValue {
     if let Some(x) = value.as_f64() {
         return if x.is_finite() { value } else { JsValue::from_str(if x.is_nan() { "NaN" } else if x > 0.0 { "Infinity" } else { "-Infinity" }) };
     }
-    if value.is_bigint() {
-        return value.js_typeof(); // "bigint": a string where a number was expected
+    if let Some(big) = value.dyn_ref::<js_sys::BigInt>() {
+        // "5n": a string where a number was expected, shown as the page wrote it.
+        let digits = big.to_string(10).map(String::from).unwrap_or_default();
+        return JsValue::from_str(&format!("{digits}n"));
     }
     if ArrayBuffer::is_view(&value) && !value.is_instance_of::<js_sys::DataView>() {
         return Array::from(&value).into();
