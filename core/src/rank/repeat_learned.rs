@@ -121,7 +121,11 @@ impl LearnedRepeat {
         // The ranking's lane-wise dot: a shopper's bought items × H rows is the bulk of the
         // repeat part's cost, and a plain sum is one dependent add after another.
         let dot = |w: &[f32]| super::score::dot(w, &z[..n]);
-        let hidden: f32 = self.hidden.chunks_exact(n).zip(&self.hidden_bias).zip(&self.output).map(|((row, b), o)| o * tanh(dot(row) + b)).sum();
+        // A loop rather than `.sum()` (same fold from −0.0), which stays a call under "z".
+        let mut hidden = -0.0f32;
+        for ((row, b), o) in self.hidden.chunks_exact(n).zip(&self.hidden_bias).zip(&self.output) {
+            hidden += o * tanh(dot(row) + b);
+        }
         self.bias + hidden + dot(&self.linear)
     }
 
