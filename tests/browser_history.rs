@@ -201,6 +201,7 @@ async fn bad_events_are_rejected_with_the_field_named_and_nothing_lost() {
         (js(r#"{"kind":"search"}"#), "query"),
         (nan, "timestamp"),
         (JsValue::from_str("view"), "(root)"),
+        (js(r#"["view","x"]"#), "(root)"),
         (JsValue::NULL, "(root)"),
     ];
     for (event, field) in cases {

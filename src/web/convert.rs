@@ -26,7 +26,8 @@ pub fn from_js_at<T: DeserializeOwned>(
     error: fn(&str, String) -> LocalRankError,
 ) -> Result<T, LocalRankError> {
     let whole = if prefix.is_empty() { "(root)".to_owned() } else { prefix.to_owned() };
-    if !value.is_object() {
+    // An array at the root would fill a struct's fields by position (serde accepts both).
+    if !value.is_object() || Array::is_array(&value) {
         return Err(error(&whole, "must be an object".into()));
     }
     let text = input_json(&value).map_err(|why| error(&whole, why))?;
@@ -41,7 +42,8 @@ pub fn from_js_at<T: DeserializeOwned>(
     })
 }
 
-/// Every JS input is read as its `JSON.stringify` text with serde_json, the parser the engine
+/// Every JS input is read as its `JSON.stringify` text (its own enumerable properties, as for
+/// any JSON API; getters on a class's prototype are not seen) with serde_json, the parser the engine
 /// needs anyway (model.json, pools as JSON text): one deserializer in the wasm instead of
 /// three. The replacer keeps what JSON would lose visible to the types' checks: a NaN or
 /// ±Infinity becomes the string "NaN"/"Infinity" (an error naming the field, not a silent
