@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,7 +62,20 @@ const EXPECTED = [
   'pkg/localrank_report_bg.wasm',
   'pkg/localrank_report_bg.wasm.d.ts',
   'pkg/localrank_simd_bg.wasm',
-];
+  // wasm-bindgen's copies of the engine's JS modules (src/idb/requests.js: IndexedDB's
+  // requests), under a folder named after the crate's name and version: listed from pkg/ and
+  // each checked below to be one the glue imports.
+  ...snippets(),
+].sort();
+
+/** pkg/snippets/** (wasm-bindgen's local JS modules), as package paths. */
+function snippets() {
+  const dir = join(root, 'pkg', 'snippets');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)).replaceAll('\\', '/'));
+}
 
 const kb = (n) => `${(n / 1000).toFixed(1)} kB`;
 const npm = (args) => spawnSync('npm', args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -95,6 +108,8 @@ function checkPack(pkg) {
   assert.deepEqual(files, EXPECTED, 'the tarball holds exactly the expected files');
   assert.ok(packed.size <= MAX_TARBALL, `tarball ${kb(packed.size)} is over the ${kb(MAX_TARBALL)} budget`);
   const shipped = new Set(files);
+  const glueImports = relativeReferences(readFileSync(join(root, 'pkg', 'localrank.js'), 'utf8')).map((ref) => normalize(join('pkg', ref)).replaceAll('\\', '/'));
+  for (const snippet of snippets()) assert.ok(glueImports.includes(snippet), `${snippet} is not imported by pkg/localrank.js (a stale build?)`);
   for (const file of files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
     for (const ref of relativeReferences(readFileSync(join(root, file), 'utf8'))) {
       const target = normalize(join(dirname(file), ref)).replaceAll('\\', '/');

@@ -16,14 +16,14 @@
 //! operation. If the database is now newer than this engine understands, the reopen fails with
 //! `SchemaTooNew` and [`BrowserStore`] carries on in memory with everything it had.
 
-use idb::{Database, Factory, KeyPath, ObjectStoreParams, Request, TransactionMode};
 use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use web_sys::IdbDatabase;
 
-use super::{commit, dom_name, factory, js_array, open_database, read_error, store, to_js, write_error, OpenError};
+use super::{js_array, open_database, to_js, OpenError, Requests, StoreSpec};
 
 use crate::history::event::StoredEvent;
 use crate::history::store::{already_reported, Change, HistoryStore, Snapshot};
@@ -37,35 +37,31 @@ const EVENTS: &str = "events";
 const VECTORS: &str = "vectors";
 const META: &str = "meta";
 const ALL_STORES: [&str; 3] = [EVENTS, VECTORS, META];
+/// The stores of schema 2 (`upgradeneeded` creates whichever are missing).
+const STORES: [StoreSpec; 3] = [(EVENTS, Some("seq"), true), (VECTORS, Some("id"), false), (META, None, false)];
 const DIM_KEY: &str = "dim";
 /// The lift experiment's state (its record text), in the meta store.
 const EXPERIMENT_KEY: &str = "experiment";
 
 pub struct IdbStore {
-    db: Database,
+    db: IdbDatabase,
     name: String,
     /// Set when `versionchange` closed the connection; the next operation reopens it.
     closed: Rc<Cell<bool>>,
+    /// Sets `closed`; kept alive as long as the connection may call it.
+    _on_version_change: Closure<dyn FnMut()>,
 }
 
 impl IdbStore {
     /// Opens (creating or migrating) the named database.
     pub async fn open(name: &str) -> Result<IdbStore, LocalRankError> {
-        let factory = factory().map_err(|e| unavailable(e.reason(name)))?;
-        match open_database(&factory, name, SCHEMA_VERSION, create_missing_stores).await {
-            Ok(mut db) => {
-                let closed = Rc::new(Cell::new(false));
-                let flag = closed.clone();
-                db.on_version_change(move |event: web_sys::Event| {
-                    if let Some(db) = event.target().and_then(|t| t.dyn_into::<web_sys::IdbDatabase>().ok()) {
-                        db.close();
-                    }
-                    flag.set(true);
-                });
-                Ok(IdbStore { db, name: name.to_owned(), closed })
-            }
-            Err(OpenError::Failed(error)) if dom_name(&error).as_deref() == Some("VersionError") => {
-                let found = existing_version(&factory, name).await.unwrap_or(SCHEMA_VERSION + 1);
+        let closed = Rc::new(Cell::new(false));
+        let flag = closed.clone();
+        let on_version_change = Closure::<dyn FnMut()>::new(move || flag.set(true));
+        let callback: &js_sys::Function = on_version_change.as_ref().unchecked_ref();
+        match open_database(name, SCHEMA_VERSION, &STORES, Some(callback)).await {
+            Ok(db) => Ok(IdbStore { db, name: name.to_owned(), closed, _on_version_change: on_version_change }),
+            Err(OpenError::TooNew { found }) => {
                 Err(LocalRankError::SchemaTooNew { database: name.to_owned(), found, supported: SCHEMA_VERSION })
             }
             Err(error) => Err(unavailable(error.reason(name))),
@@ -91,18 +87,12 @@ impl IdbStore {
 
     /// Moves vectors embedded in schema-1 event records into the `vectors` store.
     async fn migrate_embedded_vectors(&self, legacy: &[(StoredEvent, CachedVector)]) -> Result<(), LocalRankError> {
-        let tx = self.transaction(TransactionMode::ReadWrite, "migrate schema-1 records")?;
-        let events = store(&tx, EVENTS)?;
-        let vectors = store(&tx, VECTORS)?;
+        let requests = Requests::new();
         for (event, vector) in legacy {
-            events.put(&to_js(event)?, None).map_err(|e| write_error("migrate an event", e))?;
-            vectors.put(&to_js(vector)?, None).map_err(|e| write_error("migrate a vector", e))?;
+            requests.put(EVENTS, &to_js(event)?, None);
+            requests.put(VECTORS, &to_js(vector)?, None);
         }
-        commit(tx, "migrate schema-1 records").await
-    }
-
-    fn transaction(&self, mode: TransactionMode, operation: &str) -> Result<idb::Transaction, LocalRankError> {
-        self.db.transaction(&ALL_STORES, mode).map_err(|e| LocalRankError::storage(operation, e.to_string()))
+        requests.run(&self.db, &ALL_STORES, true, "migrate schema-1 records").await.map(drop)
     }
 }
 
@@ -114,16 +104,16 @@ impl HistoryStore for IdbStore {
     async fn load(&mut self) -> Result<Snapshot, LocalRankError> {
         const OP: &str = "load the history";
         self.ensure_open().await?;
-        let tx = self.transaction(TransactionMode::ReadOnly, OP)?;
-        let events = store(&tx, EVENTS)?.get_all(None, None).map_err(|e| read_error(OP, e))?;
-        let vectors = store(&tx, VECTORS)?.get_all(None, None).map_err(|e| read_error(OP, e))?;
-        let dim = store(&tx, META)?.get(JsValue::from_str(DIM_KEY)).map_err(|e| read_error(OP, e))?;
-        let experiment = store(&tx, META)?.get(JsValue::from_str(EXPERIMENT_KEY)).map_err(|e| read_error(OP, e))?;
-        commit(tx, OP).await?;
+        let requests = Requests::new();
+        let events = requests.get_all(EVENTS);
+        let vectors = requests.get_all(VECTORS);
+        let dim = requests.get(META, &JsValue::from_str(DIM_KEY));
+        let experiment = requests.get(META, &JsValue::from_str(EXPERIMENT_KEY));
+        let results = requests.run(&self.db, &ALL_STORES, false, OP).await?;
 
         let mut snapshot = Snapshot::default();
         let mut legacy = Vec::new();
-        for record in js_array(events.result().map_err(|e| read_error(OP, e))?) {
+        for record in js_array(results.get(events)) {
             match decode_event(&record) {
                 Ok((event, Some(vector))) => {
                     let id = event.item.clone().unwrap_or_default();
@@ -136,15 +126,15 @@ impl HistoryStore for IdbStore {
                 Err(problem) => snapshot.corrupt.push(problem),
             }
         }
-        for record in js_array(vectors.result().map_err(|e| read_error(OP, e))?) {
+        for record in js_array(results.get(vectors)) {
             match from_stored::<CachedVector>(&record) {
                 Ok(vector) => snapshot.vectors.push(vector),
                 // A broken cache entry is only a cache miss; it is overwritten when seen again.
                 Err(_) => {}
             }
         }
-        snapshot.dim = dim.result().ok().and_then(|v| v.as_f64()).map(|d| d as usize).filter(|d| *d > 0);
-        snapshot.experiment = experiment.result().ok().and_then(|v| v.as_string());
+        snapshot.dim = results.get(dim).as_f64().map(|d| d as usize).filter(|d| *d > 0);
+        snapshot.experiment = results.get(experiment).as_string();
         if !legacy.is_empty() {
             self.migrate_embedded_vectors(&legacy).await?;
         }
@@ -156,52 +146,44 @@ impl HistoryStore for IdbStore {
         self.ensure_open().await?;
         // One readwrite transaction: IndexedDB runs overlapping readwrite transactions on a
         // store one after the other, so a second tab's check sees the first tab's mark.
-        let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
-        let meta = store(&tx, META)?;
-        let key = JsValue::from_str(EXPERIMENT_KEY);
-        let stored = meta.get(key.clone()).map_err(|e| read_error(OP, e))?.await.map_err(|e| read_error(OP, e))?;
-        let won = !already_reported(stored.and_then(|v| v.as_string()).as_deref(), id, day);
-        if won {
-            meta.put(&JsValue::from_str(record), Some(&key)).map_err(|e| write_error(OP, e))?;
-        }
-        commit(tx, OP).await?;
-        Ok(won)
+        let (record, id) = (record.to_owned(), id.to_owned());
+        let requests = Requests::new();
+        let won = requests.update(META, &JsValue::from_str(EXPERIMENT_KEY), move |stored| {
+            (!already_reported(stored.as_string().as_deref(), &id, day)).then(|| JsValue::from_str(&record))
+        });
+        let results = requests.run(&self.db, &[META], true, OP).await?;
+        Ok(results.get(won).is_truthy())
     }
 
     async fn apply(&mut self, change: Change<'_>) -> Result<Option<u32>, LocalRankError> {
         const OP: &str = "save the history";
         self.ensure_open().await?;
-        let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
-        let events = store(&tx, EVENTS)?;
-        let vectors = store(&tx, VECTORS)?;
+        let requests = Requests::new();
         for seq in change.remove_events {
-            events.delete(JsValue::from(*seq)).map_err(|e| write_error(OP, e))?;
+            requests.delete(EVENTS, &JsValue::from(*seq));
         }
         for id in change.remove_vectors {
-            vectors.delete(JsValue::from_str(id)).map_err(|e| write_error(OP, e))?;
+            requests.delete(VECTORS, &JsValue::from_str(id));
         }
         for entry in change.put_vectors {
-            vectors.put(&to_js(entry)?, None).map_err(|e| write_error(OP, e))?;
+            requests.put(VECTORS, &to_js(entry)?, None);
         }
         if let Some(dim) = change.set_dim {
-            store(&tx, META)?
-                .put(&JsValue::from(dim as u32), Some(&JsValue::from_str(DIM_KEY)))
-                .map_err(|e| write_error(OP, e))?;
+            requests.put(META, &JsValue::from(dim as u32), Some(&JsValue::from_str(DIM_KEY)));
         }
         if let Some(state) = change.set_experiment {
-            store(&tx, META)?
-                .put(&JsValue::from_str(state), Some(&JsValue::from_str(EXPERIMENT_KEY)))
-                .map_err(|e| write_error(OP, e))?;
+            requests.put(META, &JsValue::from_str(state), Some(&JsValue::from_str(EXPERIMENT_KEY)));
         }
         let added = match change.append {
-            Some(event) => Some(events.add(&to_js(event)?, None).map_err(|e| write_error(OP, e))?),
+            Some(event) => Some(requests.add(EVENTS, &to_js(event)?)),
             None => None,
         };
-        commit(tx, OP).await?;
+        let results = requests.run(&self.db, &ALL_STORES, true, OP).await?;
         added
-            .map(|request| {
-                let key = request.result().map_err(|e| write_error(OP, e))?;
-                key.as_f64()
+            .map(|index| {
+                results
+                    .get(index)
+                    .as_f64()
                     .map(|k| k as u32)
                     .ok_or_else(|| LocalRankError::storage(OP, "IndexedDB returned a non-numeric key"))
             })
@@ -211,11 +193,11 @@ impl HistoryStore for IdbStore {
     async fn clear(&mut self) -> Result<(), LocalRankError> {
         const OP: &str = "erase the history";
         self.ensure_open().await?;
-        let tx = self.transaction(TransactionMode::ReadWrite, OP)?;
+        let requests = Requests::new();
         for name in ALL_STORES {
-            store(&tx, name)?.clear().map_err(|e| write_error(OP, e))?;
+            requests.clear(name);
         }
-        commit(tx, OP).await
+        requests.run(&self.db, &ALL_STORES, true, OP).await.map(drop)
     }
 }
 
@@ -281,25 +263,6 @@ impl BrowserStore {
     }
 }
 
-fn create_missing_stores(db: &Database) -> Result<(), idb::Error> {
-    let existing = db.store_names();
-    let has = |name: &str| existing.iter().any(|s| s == name);
-    if !has(EVENTS) {
-        let mut params = ObjectStoreParams::new();
-        params.auto_increment(true).key_path(Some(KeyPath::new_single("seq")));
-        db.create_object_store(EVENTS, params)?;
-    }
-    if !has(VECTORS) {
-        let mut params = ObjectStoreParams::new();
-        params.key_path(Some(KeyPath::new_single("id")));
-        db.create_object_store(VECTORS, params)?;
-    }
-    if !has(META) {
-        db.create_object_store(META, ObjectStoreParams::new())?;
-    }
-    Ok(())
-}
-
 /// Reads one event record; a schema-1 record also yields its embedded vector.
 fn decode_event(record: &JsValue) -> Result<(StoredEvent, Option<Vec<f32>>), String> {
     let seq = Reflect::get(record, &JsValue::from_str("seq")).ok().and_then(|v| v.as_f64());
@@ -313,13 +276,6 @@ fn decode_event(record: &JsValue) -> Result<(StoredEvent, Option<Vec<f32>>), Str
         .and_then(|v| from_stored::<Vec<f32>>(&v).ok())
         .filter(|v| !v.is_empty() && v.iter().all(|x| x.is_finite()));
     Ok((event, vector))
-}
-
-async fn existing_version(factory: &Factory, name: &str) -> Option<u32> {
-    let db = factory.open(name, None).ok()?.await.ok()?;
-    let version = db.version().ok();
-    db.close();
-    version
 }
 
 fn unavailable(reason: String) -> LocalRankError {

@@ -7,15 +7,16 @@
 //! The cache is only a cache: callers treat a failure here as "not cached", never as a failed
 //! model load. A damaged record reads as a miss.
 
-use idb::{Database, ObjectStoreParams, Request, TransactionMode};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
+use web_sys::IdbDatabase;
 
-use super::{commit, factory, open_database, read_error, store, write_error};
+use super::{open_database, Requests, StoreSpec};
 use crate::error::LocalRankError;
 
 pub const DATABASE: &str = "localrank-models";
 const STORE: &str = "models";
+const STORES: [StoreSpec; 1] = [(STORE, None, false)];
 const VERSION: u32 = 1;
 
 /// A cached model's files.
@@ -24,53 +25,35 @@ pub struct CachedModel {
     pub config: String,
 }
 
-fn create_store(db: &Database) -> Result<(), idb::Error> {
-    if !db.store_names().iter().any(|n| n == STORE) {
-        db.create_object_store(STORE, ObjectStoreParams::new())?;
-    }
-    Ok(())
-}
-
-async fn open(operation: &str) -> Result<Database, LocalRankError> {
-    let factory = factory().map_err(|e| LocalRankError::storage(operation, e.reason(DATABASE)))?;
-    open_database(&factory, DATABASE, VERSION, create_store)
-        .await
-        .map_err(|e| LocalRankError::storage(operation, e.reason(DATABASE)))
+async fn open(operation: &str) -> Result<IdbDatabase, LocalRankError> {
+    open_database(DATABASE, VERSION, &STORES, None).await.map_err(|e| LocalRankError::storage(operation, e.reason(DATABASE)))
 }
 
 /// Stores `version` and deletes every other cached version, in one transaction.
 pub async fn put(version: &str, weights: &Uint8Array, config: &str) -> Result<(), LocalRankError> {
     const OP: &str = "cache the model";
     let db = open(OP).await?;
-    let result = async {
-        let tx = db.transaction(&[STORE], TransactionMode::ReadWrite).map_err(|e| write_error(OP, e))?;
-        let models = store(&tx, STORE)?;
-        let record = js_sys::Object::new();
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&record, &"config".into(), &config.into());
-        let _ = Reflect::set(&record, &"weights".into(), weights);
-        models.clear().map_err(|e| write_error(OP, e))?;
-        models.put(&record, Some(&JsValue::from_str(version))).map_err(|e| write_error(OP, e))?;
-        commit(tx, OP).await
-    }
-    .await;
+    let record = js_sys::Object::new();
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(&record, &"config".into(), &config.into());
+    let _ = Reflect::set(&record, &"weights".into(), weights);
+    let requests = Requests::new();
+    requests.clear(STORE);
+    requests.put(STORE, &record, Some(&JsValue::from_str(version)));
+    let result = requests.run(&db, &[STORE], true, OP).await;
     db.close();
-    result
+    result.map(drop)
 }
 
 /// The cached files of `version`, or None when it is not cached (or its record is damaged).
 pub async fn get(version: &str) -> Result<Option<CachedModel>, LocalRankError> {
     const OP: &str = "read the model cache";
     let db = open(OP).await?;
-    let request = async {
-        let tx = db.transaction(&[STORE], TransactionMode::ReadOnly).map_err(|e| read_error(OP, e))?;
-        let request = store(&tx, STORE)?.get(JsValue::from_str(version)).map_err(|e| read_error(OP, e))?;
-        commit(tx, OP).await?;
-        Ok::<_, LocalRankError>(request)
-    }
-    .await;
+    let requests = Requests::new();
+    let index = requests.get(STORE, &JsValue::from_str(version));
+    let results = requests.run(&db, &[STORE], false, OP).await;
     db.close();
-    let record = request?.result().map_err(|e| read_error(OP, e))?;
+    let record = results?.get(index);
     if !record.is_object() {
         return Ok(None);
     }

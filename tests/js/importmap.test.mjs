@@ -50,7 +50,7 @@ before(async () => {
     }
     if (path === '/shop.js') return send(200, TYPES['.js'], SHOP_JS);
     // /localrank/ = the package's own files, js/ and pkg/, as `npm pack` ships them.
-    const inPackage = path.match(/^\/localrank\/((?:js|pkg)\/[\w.-]+)$/);
+    const inPackage = path.match(/^\/localrank\/((?:js|pkg)\/[\w./-]+)$/);
     if (inPackage) {
       const body = await readFile(join(ROOT, inPackage[1])).catch(() => null);
       if (body) return send(200, TYPES[extname(path)] ?? 'application/octet-stream', body);
