@@ -5,7 +5,7 @@
 //! due; this module gives it a [`SealRequest`] and frames what comes back. Platform-free
 //! (tested natively, sealing in-process). Nothing here makes a request.
 
-use base64::Engine as _;
+use localrank_core::base64::{self as b64, Alphabet};
 use localrank_core::measure::dap::OptionValue;
 use localrank_core::measure::DayOutcome;
 use localrank_report::{HpkeConfig, TaskConfig, Upload};
@@ -121,7 +121,7 @@ fn hpke_config(value: &OptionValue, name: &str) -> Result<HpkeConfig, LocalRankE
     let bytes = match value {
         OptionValue::Bytes(bytes) => bytes.clone(),
         // Padded or not: base64url tools differ on padding, and it carries no information.
-        OptionValue::Text(text) => base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| {
+        OptionValue::Text(text) => b64::decode(text, Alphabet::UrlSafe).map_err(|_| {
             invalid(name, "is a string but not base64url: pass the raw body of GET {aggregator}/hpke_config as a Uint8Array, or its base64url text")
         })?,
         other => {
@@ -155,7 +155,7 @@ mod tests {
             ("taskId", OptionValue::Text(TASK_ID.into())),
             ("timePrecision", OptionValue::Number(3600.0)),
             ("leaderConfig", OptionValue::Bytes(config_list(1, 7))),
-            ("helperConfig", OptionValue::Text(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(config_list(2, 8)))),
+            ("helperConfig", OptionValue::Text(b64::encode(&config_list(2, 8), Alphabet::UrlSafe, false))),
         ]
     }
 

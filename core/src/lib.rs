@@ -15,6 +15,7 @@
 //! With the `tsify` feature (on in the web crate) the JS-facing types also derive their
 //! TypeScript declarations; without it this crate depends on no browser binding at all.
 
+pub mod base64;
 pub mod error;
 pub mod format;
 pub mod gpu;

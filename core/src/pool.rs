@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use crate::base64::{self as b64, Alphabet};
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "tsify")]
 use tsify::Tsify;
@@ -64,7 +63,7 @@ impl VectorInput {
 }
 
 fn decode_bytes(text: &str, dtype: VectorDtype, scale: Option<f32>) -> Result<Vec<f32>, String> {
-    let bytes = BASE64.decode(text.trim()).map_err(|e| format!("is not valid base64: {e}"))?;
+    let bytes = b64::decode(text.trim(), Alphabet::Standard).map_err(|e| format!("is not valid base64: {e}"))?;
     let values = match dtype {
         VectorDtype::F32 => format::f32_values(&bytes),
         VectorDtype::F16 => format::f16_values(&bytes),
@@ -476,15 +475,15 @@ mod tests {
     #[test]
     fn base64_vectors_decode_in_every_dtype() {
         let f32_bytes: Vec<u8> = [1.0f32, -0.5].iter().flat_map(|x| x.to_le_bytes()).collect();
-        assert_eq!(VectorInput::Base64(BASE64.encode(&f32_bytes)).decode().unwrap(), vec![1.0, -0.5]);
-        let f16 = VectorInput::Encoded { base64: BASE64.encode([0x00, 0x3c, 0x00, 0xc0]), dtype: VectorDtype::F16, scale: None };
+        assert_eq!(VectorInput::Base64(b64::encode(&f32_bytes, Alphabet::Standard, true)).decode().unwrap(), vec![1.0, -0.5]);
+        let f16 = VectorInput::Encoded { base64: b64::encode(&[0x00, 0x3c, 0x00, 0xc0], Alphabet::Standard, true), dtype: VectorDtype::F16, scale: None };
         assert_eq!(f16.decode().unwrap(), vec![1.0, -2.0]);
-        let int8 = VectorInput::Encoded { base64: BASE64.encode([2u8, 0xfe]), dtype: VectorDtype::Int8, scale: Some(0.5) };
+        let int8 = VectorInput::Encoded { base64: b64::encode(&[2u8, 0xfe], Alphabet::Standard, true), dtype: VectorDtype::Int8, scale: Some(0.5) };
         assert_eq!(int8.decode().unwrap(), vec![1.0, -1.0]);
-        let no_scale = VectorInput::Encoded { base64: BASE64.encode([2u8]), dtype: VectorDtype::Int8, scale: None };
+        let no_scale = VectorInput::Encoded { base64: b64::encode(&[2u8], Alphabet::Standard, true), dtype: VectorDtype::Int8, scale: None };
         assert!(no_scale.decode().unwrap_err().contains("scale"));
         assert!(VectorInput::Base64("***".into()).decode().unwrap_err().contains("base64"));
-        assert!(VectorInput::Base64(BASE64.encode([1u8, 2, 3])).decode().unwrap_err().contains("whole number"));
+        assert!(VectorInput::Base64(b64::encode(&[1u8, 2, 3], Alphabet::Standard, true)).decode().unwrap_err().contains("whole number"));
     }
 
     fn pool_with(neighbours: serde_json::Value) -> Result<CandidatePool, LocalRankError> {

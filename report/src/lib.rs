@@ -114,16 +114,14 @@ pub struct TaskConfig {
 impl TaskConfig {
     /// A task from its id as aggregators and Divvi Up display it: unpadded base64url.
     pub fn from_base64url(task_id: &str, time_precision_s: u64) -> Result<TaskConfig, ReportError> {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(task_id).map_err(|_| ReportError::InvalidTaskId(task_id.to_string()))?;
+        let bytes = localrank_core::base64::decode(task_id, localrank_core::base64::Alphabet::UrlSafe).map_err(|_| ReportError::InvalidTaskId(task_id.to_string()))?;
         let task_id_bytes: [u8; TASK_ID_LEN] = bytes.try_into().map_err(|_| ReportError::InvalidTaskId(task_id.to_string()))?;
         Ok(TaskConfig { task_id: task_id_bytes, time_precision_s })
     }
 
     /// The id as it appears in DAP URLs.
     pub fn task_id_base64url(&self) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.task_id)
+        localrank_core::base64::encode(&self.task_id, localrank_core::base64::Alphabet::UrlSafe, false)
     }
 
     /// `time_s` rounded down to the task's time precision, as DAP requires of a report's time.

@@ -650,7 +650,7 @@ fn catalogue_from_complete_journey_parquet() {
 /// with DAP problem documents), the lift, and the simulate control.
 #[tokio::test]
 async fn demo_experiment_over_http() {
-    use base64::Engine;
+    use localrank_core::base64::{decode, Alphabet};
     use localrank_core::measure::{Arm, DayOutcome, FirstClick};
     let (dir, config) = fixture("experiment");
     let server = start(&config).await;
@@ -663,9 +663,7 @@ async fn demo_experiment_over_http() {
     assert_eq!(options["dap"]["timePrecision"], 86400);
     let task_id = options["dap"]["taskId"].as_str().unwrap().to_string();
     let b64 = |v: &serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(v.as_str().unwrap())
-            .unwrap()
+        decode(v.as_str().unwrap(), Alphabet::UrlSafe).unwrap()
     };
     let leader_list = get(server.base, "/dap/leader/hpke_config", "").await;
     assert_eq!(

@@ -20,7 +20,7 @@ mod upload;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use base64::Engine;
+use localrank_core::base64::{self, Alphabet};
 use localrank_core::measure::estimate::{LiftReport, estimate};
 use localrank_report::aggregator::{AggregatorKeys, DemoAggregation};
 use localrank_report::{Report, Role, TaskConfig};
@@ -133,7 +133,7 @@ impl DemoExperiment {
 
     /// What the storefront passes to `open({ experiment })`, plus where to send the reports.
     pub fn to_json(&self) -> Result<serde_json::Value, UploadError> {
-        let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let b64 = |bytes: Vec<u8>| base64::encode(&bytes, Alphabet::UrlSafe, false);
         Ok(serde_json::json!({
             "id": EXPERIMENT_ID,
             "split": self.split,
@@ -198,7 +198,7 @@ impl DemoExperiment {
         let mut tally = self.lock();
         if !tally.seen.insert(report_id) {
             return Err(UploadError::Duplicate(
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(report_id),
+                base64::encode(&report_id, Alphabet::UrlSafe, false),
             ));
         }
         tally
