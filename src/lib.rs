@@ -24,6 +24,12 @@ pub mod idb;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
+/// The engine's allocator in the browser: talc instead of std's dlmalloc (smaller and faster on
+/// wasm32, docs/performance.md). Only this crate sets it: the on-demand modules keep std's.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[cfg(test)]
 mod tests {
     /// The quoted names in the TypeScript type alias `name` of a `typescript_custom_section`.

@@ -64,7 +64,7 @@ pub enum DecodeError {
     #[error("has {scales} scales for its {rows} rows")]
     ScaleCount { scales: usize, rows: usize },
 
-    #[error("has a non-finite scale {value} (row {row})")]
+    #[error("has a non-finite scale {} (row {row})", js_name(*.value))]
     NonFiniteScale { row: usize, value: f32 },
 
     #[error("decodes to {values} values, but its shape {shape:?} needs {expected}")]
@@ -388,6 +388,18 @@ pub fn model_version(config_json: &[u8], weights: &[u8]) -> String {
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("m{hash:016x}")
+}
+
+/// A non-finite number as JavaScript spells it ("NaN", "Infinity", "-Infinity"): what the
+/// storefront's code holds, and no float formatting in the wasm for it.
+pub fn js_name(x: f32) -> &'static str {
+    if x.is_nan() {
+        "NaN"
+    } else if x > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    }
 }
 
 #[cfg(test)]

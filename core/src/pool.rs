@@ -305,7 +305,7 @@ impl CandidatePool {
             let row = &matrix[i * dim..(i + 1) * dim];
             if let Some(j) = row.iter().position(|x| !x.is_finite()) {
                 let name = if has_matrix { format!("vectors[{}]", i * dim + j) } else { format!("{}[{j}]", field("vector")) };
-                return Err(invalid(&name, format!("is not a finite number ({}) for item {:?}", row[j], item.id)));
+                return Err(invalid(&name, format!("is not a finite number ({}) for item {:?}", format::js_name(row[j]), item.id)));
             }
             if let Some(score) = item.score
                 && !score.is_finite()

@@ -25,21 +25,33 @@ pub fn from_js_at<T: DeserializeOwned>(
     prefix: &str,
     error: fn(&str, String) -> LocalRankError,
 ) -> Result<T, LocalRankError> {
-    let whole = if prefix.is_empty() { "(root)".to_owned() } else { prefix.to_owned() };
+    // Only the parse is generic; reading the text and naming the field are shared by every T.
+    let text = input_text(&value, prefix, error)?;
+    serde_json::from_str(&text).map_err(|e| parse_error(&text, &e, prefix, error))
+}
+
+fn whole(prefix: &str) -> String {
+    if prefix.is_empty() { "(root)".to_owned() } else { prefix.to_owned() }
+}
+
+/// The JSON text of an input object (see [`input_json`]).
+fn input_text(value: &JsValue, prefix: &str, error: fn(&str, String) -> LocalRankError) -> Result<String, LocalRankError> {
     // An array at the root would fill a struct's fields by position (serde accepts both).
-    if !value.is_object() || Array::is_array(&value) {
-        return Err(error(&whole, "must be an object".into()));
+    if !value.is_object() || Array::is_array(value) {
+        return Err(error(&whole(prefix), "must be an object".into()));
     }
-    let text = input_json(&value).map_err(|why| error(&whole, why))?;
-    serde_json::from_str(&text).map_err(|e| {
-        let (path, message) = error_field(&text, e.line(), e.column(), &e.to_string());
-        let field = match (path.is_empty(), prefix.is_empty()) {
-            (true, _) => whole,
-            (_, true) => path,
-            (_, false) => format!("{prefix}.{path}"),
-        };
-        error(&field, message)
-    })
+    input_json(value).map_err(|why| error(&whole(prefix), why))
+}
+
+/// A serde_json error in `text`, as an error naming the field under `prefix`.
+fn parse_error(text: &str, e: &serde_json::Error, prefix: &str, error: fn(&str, String) -> LocalRankError) -> LocalRankError {
+    let (path, message) = error_field(text, e.line(), e.column(), &e.to_string());
+    let field = match (path.is_empty(), prefix.is_empty()) {
+        (true, _) => whole(prefix),
+        (_, true) => path,
+        (_, false) => format!("{prefix}.{path}"),
+    };
+    error(&field, message)
 }
 
 /// Every JS input is read as its `JSON.stringify` text (its own enumerable properties, as for
@@ -79,14 +91,21 @@ fn keep_visible(value: JsValue) -> JsValue {
 
 /// Reads a value the engine wrote itself (IndexedDB records): plain JSON, no replacer.
 pub fn from_stored<T: DeserializeOwned>(value: &JsValue) -> Result<T, String> {
-    let text = JSON::stringify(value).ok().and_then(|t| t.as_string()).ok_or_else(|| "cannot be read as JSON".to_owned())?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    serde_json::from_str(&stored_json(value)?).map_err(|e| e.to_string())
+}
+
+fn stored_json(value: &JsValue) -> Result<String, String> {
+    JSON::stringify(value).ok().and_then(|t| t.as_string()).ok_or_else(|| "cannot be read as JSON".to_owned())
 }
 
 /// Plain JS objects and arrays (not Maps), the shape the TypeScript types describe: the
 /// value's JSON, parsed by the browser.
 pub fn to_plain_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, String> {
-    let text = serde_json::to_string(value).map_err(|e| e.to_string())?;
+    parse_own_json(serde_json::to_string(value).map_err(|e| e.to_string())?)
+}
+
+/// `JSON.parse` of text the engine wrote (shared by every [`to_plain_js`]).
+fn parse_own_json(text: String) -> Result<JsValue, String> {
     JSON::parse(&text).map_err(|_| "the browser could not parse the engine's JSON".to_owned())
 }
 

@@ -263,7 +263,7 @@ pub fn check_vector(vector: Vec<f32>, dim: Option<usize>) -> Result<Vec<f32>, St
         return Err(format!("has {} values but this engine's item vectors have {dim}", vector.len()));
     }
     if let Some(i) = vector.iter().position(|x| !x.is_finite()) {
-        return Err(format!("has a non-finite value at index {i} ({})", vector[i]));
+        return Err(format!("has a non-finite value at index {i} ({})", crate::format::js_name(vector[i])));
     }
     Ok(vector)
 }
