@@ -430,3 +430,33 @@ async fn bad_text_and_queries_are_typed_errors_naming_the_field() {
         assert_eq!(get(&error, "field").as_string().as_deref(), Some(field), "{event}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn model_options_are_checked_field_by_field() {
+    use localrank::model::{Precision, fixture};
+    let engine = engine("model-options").await;
+    let (weights, config) = fixture::random_model(8, 2, 2, 16, 32, Precision::F32, 42).unwrap();
+    let load = |options: JsValue| JsFuture::from(engine.load_model(js_sys::Uint8Array::from(&weights[..]), config.clone(), options));
+    let rejection = |error: JsValue| (get(&error, "code").as_string().unwrap(), get(&error, "field").as_string().unwrap());
+    let bad = [
+        (r#"{"cache":false,"chache":true}"#, "chache"),
+        (r#"{"cache":"no"}"#, "cache"),
+        (r#"{"version":7}"#, "version"),
+        (r#"[false]"#, "(root)"),
+    ];
+    for (options, field) in bad {
+        let error = load(js(options)).await.expect_err(options);
+        assert_eq!(rejection(error), ("InvalidOptions".to_owned(), field.to_owned()), "{options}");
+    }
+    let info = load(js(r#"{"cache":false,"version":"m-test"}"#)).await.expect("valid options load");
+    assert_eq!(get(&info, "version").as_string().unwrap(), "m-test");
+    JsFuture::from(engine.load_model(js_sys::Uint8Array::from(&weights[..]), config.clone(), JsValue::UNDEFINED)).await.expect("no options");
+
+    let bench = |options: &str| JsFuture::from(engine.benchmark_model(js(options)));
+    for (options, field) in [(r#"{"iterations":2.5}"#, "iterations"), (r#"{"backend":"gpu"}"#, "backend"), (r#"{"poolSize":-1}"#, "poolSize"), (r#"{"rounds":3}"#, "rounds")] {
+        let error = bench(options).await.expect_err(options);
+        assert_eq!(rejection(error), ("InvalidOptions".to_owned(), field.to_owned()), "{options}");
+    }
+    let result = bench(r#"{"backend":"cpu","historyLength":5,"poolSize":10,"iterations":2,"incremental":true}"#).await.expect("a valid benchmark runs");
+    assert_eq!(Array::from(&get(&result, "samples")).length(), 2);
+}

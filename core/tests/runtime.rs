@@ -158,12 +158,14 @@ fn config_errors_name_the_field() {
     // A version newer than this engine reads (3 added the text tower and is read now).
     assert_eq!(field(&json.replace("\"version\":2", &format!("\"version\":{}", localrank_core::model::FORMAT_VERSION + 1))), "version");
     assert_eq!(field(&json.replace("\"version\":2", "\"version\":1")), "positions");
-    assert_eq!(field(&json.replace("\"dtype\":\"f32\"", "\"dtype\":\"bf16\"")), "model.json");
+    assert_eq!(field(&json.replace("\"dtype\":\"f32\"", "\"dtype\":\"bf16\"")), "dtype");
     assert_eq!(field("not json"), "model.json");
     // Tuned blend weights are checked like any other field.
     let with_blend = |blend: &str| json.replacen('{', &format!("{{\"blend\":{blend},"), 1);
     assert_eq!(field(&with_blend(r#"{"intent":1,"server":-0.5,"affinity":0}"#)), "blend.server");
-    assert_eq!(field(&with_blend(r#"{"intent":1,"server":0.5}"#)), "model.json", "a partial blend is refused");
+    assert_eq!(field(&with_blend(r#"{"intent":1,"server":0.5}"#)), "blend.affinity", "a partial blend is refused, naming what is missing");
+    assert_eq!(field(&json.replace("\"heads\":2", "\"heads\":\"2\"")), "heads", "a string where a number belongs");
+    assert_eq!(field(&json.replace("\"heads\":2", "\"heads\":2.5")), "heads");
     let tuned = IntentEncoder::load(&bytes, &with_blend(r#"{"intent":1,"server":0.2,"affinity":1.5}"#)).expect("a valid blend loads");
     let blend = tuned.config().blend.expect("blend kept");
     assert_eq!((blend.intent, blend.server, blend.affinity), (1.0, 0.2, 1.5));

@@ -26,11 +26,11 @@ use web_sys::IdbDatabase;
 use super::{js_array, open_database, to_js, OpenError, Requests, StoreSpec};
 
 use crate::history::event::StoredEvent;
+use crate::history::EventKind;
 use crate::history::store::{already_reported, Change, HistoryStore, Snapshot};
 use crate::history::vectors::{CachedVector, VectorCache};
 use crate::history::MemoryStore;
 use crate::error::LocalRankError;
-use crate::web::convert::from_stored;
 
 pub const SCHEMA_VERSION: u32 = 2;
 const EVENTS: &str = "events";
@@ -127,10 +127,9 @@ impl HistoryStore for IdbStore {
             }
         }
         for record in js_array(results.get(vectors)) {
-            match from_stored::<CachedVector>(&record) {
-                Ok(vector) => snapshot.vectors.push(vector),
-                // A broken cache entry is only a cache miss; it is overwritten when seen again.
-                Err(_) => {}
+            // A broken cache entry is only a cache miss; it is overwritten when seen again.
+            if let Some(vector) = decode_vector(&record) {
+                snapshot.vectors.push(vector);
             }
         }
         snapshot.dim = results.get(dim).as_f64().map(|d| d as usize).filter(|d| *d > 0);
@@ -263,19 +262,75 @@ impl BrowserStore {
     }
 }
 
+/// A record's fields, read straight from the object IndexedDB returns: the engine wrote these
+/// records itself, so no JSON round trip (and no serde code per record type in the wasm).
+struct Record<'a>(&'a JsValue);
+
+impl Record<'_> {
+    fn get(&self, key: &str) -> Option<JsValue> {
+        Reflect::get(self.0, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+    }
+
+    fn number(&self, key: &str) -> Result<f64, String> {
+        self.get(key).and_then(|v| v.as_f64()).ok_or_else(|| format!("`{key}` is not a number"))
+    }
+
+    fn whole(&self, key: &str, max: f64) -> Result<f64, String> {
+        self.number(key).ok().filter(|n| n.fract() == 0.0 && (0.0..=max).contains(n)).ok_or_else(|| format!("`{key}` is not a whole number"))
+    }
+
+    fn text(&self, key: &str) -> Result<String, String> {
+        self.get(key).and_then(|v| v.as_string()).ok_or_else(|| format!("`{key}` is not a string"))
+    }
+
+    /// `None` when absent; an error when present but not a string.
+    fn optional_text(&self, key: &str) -> Result<Option<String>, String> {
+        self.get(key).map(|_| self.text(key)).transpose()
+    }
+
+    /// An array of numbers (a plain array or a typed one), every one finite.
+    fn vector(&self, key: &str) -> Option<Vec<f32>> {
+        let value = self.get(key)?;
+        let vector = if value.is_instance_of::<js_sys::Float32Array>() {
+            js_sys::Float32Array::from(value).to_vec()
+        } else {
+            let array = value.dyn_into::<js_sys::Array>().ok()?;
+            array.iter().map(|x| x.as_f64().map(|x| x as f32)).collect::<Option<Vec<f32>>>()?
+        };
+        (!vector.is_empty() && vector.iter().all(|x| x.is_finite())).then_some(vector)
+    }
+}
+
 /// Reads one event record; a schema-1 record also yields its embedded vector.
 fn decode_event(record: &JsValue) -> Result<(StoredEvent, Option<Vec<f32>>), String> {
-    let seq = Reflect::get(record, &JsValue::from_str("seq")).ok().and_then(|v| v.as_f64());
+    let r = Record(record);
+    let seq = r.get("seq").and_then(|v| v.as_f64());
     let label = seq.map(|s| format!("record {s}")).unwrap_or_else(|| "a record without seq".into());
-    let event: StoredEvent =
-        from_stored(record).map_err(|e| format!("{label}: {e}"))?;
+    let read = || -> Result<StoredEvent, String> {
+        Ok(StoredEvent {
+            seq: r.whole("seq", f64::from(u32::MAX))? as u32,
+            kind: EventKind::parse(&r.text("kind")?).ok_or("`kind` is not an event kind")?,
+            item: r.optional_text("item")?,
+            query: r.optional_text("query")?,
+            timestamp: r.number("timestamp")?,
+            category: r.optional_text("category")?,
+            price: r.get("price").map(|_| r.number("price")).transpose()?,
+        })
+    };
+    let event = read().map_err(|e| format!("{label}: {e}"))?;
     event.check().map_err(|e| format!("{label}: {e}"))?;
-    let vector = Reflect::get(record, &JsValue::from_str("vector"))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-        .and_then(|v| from_stored::<Vec<f32>>(&v).ok())
-        .filter(|v| !v.is_empty() && v.iter().all(|x| x.is_finite()));
-    Ok((event, vector))
+    Ok((event, r.vector("vector")))
+}
+
+/// Reads one cached vector; `None` for a damaged entry (only a cache miss).
+fn decode_vector(record: &JsValue) -> Option<CachedVector> {
+    let r = Record(record);
+    Some(CachedVector {
+        id: r.text("id").ok()?,
+        vector: r.vector("vector")?,
+        category: r.optional_text("category").ok()?,
+        used: r.whole("used", 9_007_199_254_740_991.0).ok()? as u64,
+    })
 }
 
 fn unavailable(reason: String) -> LocalRankError {

@@ -89,13 +89,59 @@ fn keep_visible(value: JsValue) -> JsValue {
     value
 }
 
-/// Reads a value the engine wrote itself (IndexedDB records): plain JSON, no replacer.
-pub fn from_stored<T: DeserializeOwned>(value: &JsValue) -> Result<T, String> {
-    serde_json::from_str(&stored_json(value)?).map_err(|e| e.to_string())
-}
+/// A small options object read field by field (`loadModel`'s, `benchmarkModel`'s): the checks
+/// a serde derive would make — an object, only the named fields (own enumerable ones, as JSON
+/// sees), each of its type — with `InvalidOptions` errors naming the field, for less wasm than
+/// a derive and a JSON round trip per options type.
+pub struct OptionsReader(JsValue);
 
-fn stored_json(value: &JsValue) -> Result<String, String> {
-    JSON::stringify(value).ok().and_then(|t| t.as_string()).ok_or_else(|| "cannot be read as JSON".to_owned())
+impl OptionsReader {
+    /// `undefined`/`null` read as an empty object.
+    pub fn new(value: JsValue, fields: &[&str]) -> Result<OptionsReader, LocalRankError> {
+        if value.is_undefined() || value.is_null() {
+            return Ok(OptionsReader(JsValue::UNDEFINED));
+        }
+        if !value.is_object() || Array::is_array(&value) {
+            return Err(LocalRankError::invalid_option("(root)", "must be an object"));
+        }
+        for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !fields.contains(&key.as_str()) {
+                return Err(LocalRankError::invalid_option(&key, format!("is not an option here; expected one of {fields:?}")));
+            }
+        }
+        Ok(OptionsReader(value))
+    }
+
+    fn get(&self, key: &str) -> Option<JsValue> {
+        if self.0.is_undefined() {
+            return None;
+        }
+        Reflect::get(&self.0, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+    }
+
+    fn read<T>(&self, key: &str, read: impl FnOnce(&JsValue) -> Option<T>, expected: &str) -> Result<Option<T>, LocalRankError> {
+        self.get(key).map(|v| read(&v).ok_or_else(|| LocalRankError::invalid_option(key, format!("must be {expected}")))).transpose()
+    }
+
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, LocalRankError> {
+        self.read(key, JsValue::as_bool, "true or false")
+    }
+
+    /// A whole number from 0 to 2³² − 1.
+    pub fn count(&self, key: &str) -> Result<Option<usize>, LocalRankError> {
+        self.read(key, |v| v.as_f64().filter(|n| n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(n)).map(|n| n as usize), "a whole number from 0")
+    }
+
+    pub fn string(&self, key: &str) -> Result<Option<String>, LocalRankError> {
+        self.read(key, JsValue::as_string, "a string")
+    }
+
+    /// One of `names` (its index).
+    pub fn choice(&self, key: &str, names: &[&str]) -> Result<Option<usize>, LocalRankError> {
+        let expected = format!("one of {names:?}");
+        self.read(key, |v| v.as_string().and_then(|s| names.iter().position(|n| *n == s)), &expected)
+    }
 }
 
 /// Plain JS objects and arrays (not Maps), the shape the TypeScript types describe: the

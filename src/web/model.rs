@@ -10,12 +10,12 @@
 use std::rc::Rc;
 
 use js_sys::{Promise, Reflect, Uint8Array};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::{from_js, js_error, now_ms, to_js};
+use super::convert::{js_error, now_ms, to_js, OptionsReader};
 use crate::error::LocalRankError;
 use super::Engine;
 use crate::idb::model_cache;
@@ -33,8 +33,9 @@ export type ModelErrorCode = "ModelConfig" | "ModelContainer" | "MissingTensor" 
 "#;
 
 /// `loadModel` options.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Read by `OptionsReader` (LoadModelOptions::read); the derive gives only the TypeScript type.
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct LoadModelOptions {
     /// Cache key; defaults to the model version the candidate service announces for the same
     /// files (`m` + FNV-1a 64 of model.json then model.safetensors, docs/model-format.md).
@@ -43,6 +44,13 @@ pub struct LoadModelOptions {
     /// Keep the bytes in IndexedDB for `loadCachedModel` (default true).
     #[tsify(optional)]
     pub cache: Option<bool>,
+}
+
+impl LoadModelOptions {
+    fn read(options: JsValue) -> Result<LoadModelOptions, LocalRankError> {
+        let o = OptionsReader::new(options, &["version", "cache"])?;
+        Ok(LoadModelOptions { version: o.string("version")?, cache: o.bool("cache")? })
+    }
 }
 
 /// What `loadModel` / `loadCachedModel` / `modelInfo` report.
@@ -80,8 +88,9 @@ pub struct WarmupResult {
 }
 
 /// `benchmarkModel` options: synthetic inputs only (never the shopper's history).
-#[derive(Debug, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Read by `OptionsReader` (BenchmarkOptions::read); the derive gives only the TypeScript type.
+#[derive(Debug, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct BenchmarkOptions {
     #[tsify(optional)]
     pub backend: Option<BackendChoice>,
@@ -104,6 +113,22 @@ pub struct BenchmarkOptions {
     /// coarser than one).
     #[tsify(optional)]
     pub text: Option<String>,
+}
+
+impl BenchmarkOptions {
+    fn read(options: JsValue) -> Result<BenchmarkOptions, LocalRankError> {
+        let o = OptionsReader::new(options, &["backend", "historyLength", "poolSize", "iterations", "scoreOnly", "incremental", "text"])?;
+        let backends = [BackendChoice::Auto, BackendChoice::Webgpu, BackendChoice::Cpu];
+        Ok(BenchmarkOptions {
+            backend: o.choice("backend", &["auto", "webgpu", "cpu"])?.map(|i| backends[i]),
+            history_length: o.count("historyLength")?,
+            pool_size: o.count("poolSize")?,
+            iterations: o.count("iterations")?,
+            score_only: o.bool("scoreOnly")?,
+            incremental: o.bool("incremental")?,
+            text: o.string("text")?,
+        })
+    }
 }
 
 #[derive(Debug, Serialize, Tsify)]
@@ -159,11 +184,7 @@ impl Engine {
     pub fn load_model(&self, weights: Uint8Array, config: String, #[wasm_bindgen(unchecked_param_type = "LoadModelOptions | undefined")] options: JsValue) -> Promise {
         let slot = self.model.clone();
         future_to_promise(async move {
-            let options: LoadModelOptions = if options.is_undefined() || options.is_null() {
-                LoadModelOptions::default()
-            } else {
-                from_js(options, LocalRankError::invalid_option).map_err(|e| js_error(&e))?
-            };
+            let options = LoadModelOptions::read(options).map_err(|e| js_error(&e))?;
             let bytes = weights.to_vec();
             let encoder = IntentEncoder::load(&bytes, &config).map_err(|e| model_error(&e))?;
             let version = options.version.unwrap_or_else(|| model_version(config.as_bytes(), &bytes));
@@ -227,7 +248,7 @@ impl Engine {
         let rt = self.model_runtime();
         future_to_promise(async move {
             let rt = rt.ok_or_else(|| error_with("NoModel", "benchmarkModel() needs a model: call loadModel() first", None))?;
-            let o: BenchmarkOptions = from_js(options, LocalRankError::invalid_option).map_err(|e| js_error(&e))?;
+            let o = BenchmarkOptions::read(options).map_err(|e| js_error(&e))?;
             if let Some(text) = &o.text {
                 return benchmark_text(&rt, text, o.iterations.unwrap_or(50).max(1));
             }

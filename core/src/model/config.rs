@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::json_tree::{self, Fields};
 use super::{ModelError, TextTowerConfig};
 use crate::history::EventKind;
 use crate::rank::{BlendWeights, LearnedRepeat, NeighbourSource, RepeatParams};
@@ -177,13 +178,90 @@ const MAX_LEN: usize = 4096;
 const MAX_BLOCKS: usize = 64;
 
 impl ModelConfig {
+    /// Reads and checks model.json. The engine's reader of the format (through
+    /// [`super::json_tree`], not serde's derive, which costs the wasm ~7 KB gzip here); the
+    /// tools' serde derive writes it, and `tests::the_reader_reads_what_serde_writes` holds the
+    /// two to the same fields.
     pub fn from_json(json: &str) -> Result<ModelConfig, ModelError> {
-        let config: ModelConfig = serde_json::from_str(json).map_err(|e| {
-            // serde_json names the missing/invalid field in its message; keep it whole.
-            ModelError::config("model.json", e.to_string())
-        })?;
+        let tree = json_tree::parse(json).map_err(|e| ModelError::config("model.json", e.to_string()))?;
+        let config = Self::read(&Fields::of(&tree, "model.json")?)?;
         config.validate()?;
         Ok(config)
+    }
+
+    fn read(f: &Fields<'_>) -> Result<ModelConfig, ModelError> {
+        const COUNT: u64 = u32::MAX as u64;
+        let precisions = [Precision::F32, Precision::F16, Precision::Int8];
+        let positions = [Positions::FromEnd, Positions::FromStart];
+        let sources = [NeighbourSource::Cooccurrence, NeighbourSource::Cosine];
+        let blend = match f.object("blend")? {
+            Some(b) => Some(BlendWeights {
+                intent: b.number("intent")?,
+                server: b.number("server")?,
+                affinity: b.number("affinity")?,
+                neighbour: b.number_or("neighbour", 0.0)?,
+                repeat: b.number_or("repeat", BlendWeights::default().repeat)?,
+            }),
+            None => None,
+        };
+        let repeat = match f.object("repeat")? {
+            Some(r) => Some(RepeatParams {
+                half_life_days: r.number("half_life_days")?,
+                due_mix: r.number("due_mix")?,
+                rebuy_mix: r.number_or("rebuy_mix", 0.0)?,
+            }),
+            None => None,
+        };
+        let repeat_scorer = match f.object("repeat_scorer")? {
+            Some(r) => Some(LearnedRepeat {
+                features: r.texts("features")?,
+                mean: r.numbers("mean")?,
+                scale: r.numbers("scale")?,
+                hidden: r.numbers("hidden")?,
+                hidden_bias: r.numbers("hidden_bias")?,
+                output: r.numbers("output")?,
+                linear: r.numbers("linear")?,
+                bias: r.number("bias")? as f32,
+            }),
+            None => None,
+        };
+        let text = match f.object("text")? {
+            Some(t) => Some(TextTowerConfig {
+                buckets: t.whole("buckets", u64::from(u32::MAX))? as u32,
+                min_n: t.whole("min_n", u64::from(u8::MAX))? as u8,
+                max_n: t.whole("max_n", u64::from(u8::MAX))? as u8,
+                dim: t.whole("dim", COUNT)? as usize,
+            }),
+            None => None,
+        };
+        Ok(ModelConfig {
+            format: f.text("format")?.to_owned(),
+            version: f.whole("version", COUNT)? as u32,
+            dtype: precisions[f.choice("dtype", &precisions.map(Precision::as_str))?],
+            dim: f.whole("dim", COUNT)? as usize,
+            heads: f.whole("heads", COUNT)? as usize,
+            blocks: f.whole("blocks", COUNT)? as usize,
+            max_len: f.whole("max_len", COUNT)? as usize,
+            ffn_dim: f.whole("ffn_dim", COUNT)? as usize,
+            layer_norm_eps: f.number("layer_norm_eps")?,
+            activation: f.text("activation")?.to_owned(),
+            temperature: f.number("temperature")?,
+            event_kinds: f.texts("event_kinds")?,
+            time_gap_boundaries_seconds: f.integers("time_gap_boundaries_seconds")?,
+            num_items: f.whole_or("num_items", COUNT, 0)? as usize,
+            positions: match f.get("positions") {
+                Some(_) => positions[f.choice("positions", &positions.map(Positions::as_str))?],
+                None => Positions::default(),
+            },
+            blend,
+            blend_neighbours: match f.get("blend_neighbours") {
+                Some(_) => Some(sources[f.choice("blend_neighbours", &sources.map(NeighbourSource::as_str))?]),
+                None => None,
+            },
+            repeat,
+            repeat_scorer,
+            text,
+        })
     }
 
     pub fn validate(&self) -> Result<(), ModelError> {
@@ -378,5 +456,42 @@ mod tests {
         v["positions"] = "sideways".into();
         let err = ModelConfig::from_json(&v.to_string()).expect_err("unknown variant");
         assert!(err.to_string().contains("sideways"), "{err}");
+    }
+
+    #[test]
+    fn the_reader_reads_what_serde_writes() {
+        // Every optional part set to a value other than its default: the engine's tree reader
+        // and the tools' serde derive must read the exporter's JSON to the same config.
+        let mut config = ModelConfig::from_json(&crate::model::fixture::config_json(8, 2, 1, 10, 16, Precision::Int8)).expect("fixture");
+        let features: Vec<String> = crate::rank::REPEAT_FEATURES[..2].iter().map(|f| f.to_string()).collect();
+        config.version = TEXT_TOWER_VERSION;
+        config.num_items = 42;
+        config.temperature = 0.07;
+        config.blend = Some(BlendWeights { intent: 0.9, server: 0.2, affinity: 0.3, neighbour: 0.4, repeat: 0.6 });
+        config.blend_neighbours = Some(NeighbourSource::Cosine);
+        config.repeat = Some(RepeatParams { half_life_days: 12.5, due_mix: 0.25, rebuy_mix: 0.5 });
+        config.repeat_scorer = Some(LearnedRepeat {
+            features,
+            mean: vec![0.5, -1.0],
+            scale: vec![2.0, 0.25],
+            hidden: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.625],
+            hidden_bias: vec![0.0, 1.0, -1.0],
+            output: vec![1.5, -0.5, 0.25],
+            linear: vec![0.75, -0.125],
+            bias: -2.0,
+        });
+        config.text = Some(TextTowerConfig { buckets: 1024, min_n: 3, max_n: 5, dim: 4 });
+        let json = serde_json::to_string(&config).expect("serializes");
+        let read = ModelConfig::from_json(&json).expect("the engine reads the exporter's JSON");
+        assert_eq!(read, config);
+        assert_eq!(serde_json::from_str::<ModelConfig>(&json).expect("serde reads it"), read);
+        // Absent optional parts read as their defaults, in both readers.
+        let base = crate::model::fixture::config_json(8, 2, 1, 10, 16, Precision::F32);
+        assert_eq!(ModelConfig::from_json(&base).expect("valid"), serde_json::from_str::<ModelConfig>(&base).expect("serde"));
+        // Older files: a blend without `neighbour`/`repeat`, repeat params without `rebuy_mix`.
+        let old = base.replacen('{', r#"{"blend":{"intent":1,"server":0.5,"affinity":0.25},"repeat":{"half_life_days":30,"due_mix":0.5},"#, 1);
+        let (ours, theirs) = (ModelConfig::from_json(&old).expect("old blend"), serde_json::from_str::<ModelConfig>(&old).expect("serde"));
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.blend.expect("blend").repeat, BlendWeights::default().repeat);
     }
 }

@@ -13,6 +13,7 @@
 mod config;
 mod encoder;
 mod error;
+mod json_tree;
 pub mod fixture;
 mod kernels;
 pub(crate) use kernels::linear_rows;

@@ -4,17 +4,13 @@
 //! shipped wasm stays small; every length and offset is checked so corrupt bytes give an
 //! error, never a panic or an out-of-bounds read.
 
-use std::fmt;
-
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::Deserialize;
-
+use super::json_tree::{self, Node};
 use super::ModelError;
 
 /// Larger headers than this are certainly corrupt (a 2-block model's header is ~4 KB).
 const MAX_HEADER_BYTES: u64 = 16 << 20;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct RawEntry {
     dtype: String,
     shape: Vec<usize>,
@@ -36,33 +32,37 @@ pub(crate) struct SafeTensors<'a> {
     data: &'a [u8],
 }
 
-/// The header's tensor entries, in file order; `__metadata__` is skipped. Read with a visitor
-/// rather than through `serde_json::Value`, whose objects are BTreeMaps.
-struct Header(Vec<(String, RawEntry)>);
-
-impl<'de> Deserialize<'de> for Header {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> Visitor<'de> for Entries {
-            type Value = Header;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of tensor entries")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(name) = map.next_key::<String>()? {
-                    if name == "__metadata__" {
-                        map.next_value::<IgnoredAny>()?;
-                        continue;
-                    }
-                    let entry = map.next_value::<RawEntry>().map_err(|e| de::Error::custom(format!("header entry `{name}`: {e}")))?;
-                    entries.push((name, entry));
-                }
-                Ok(Header(entries))
-            }
+/// The header's tensor entries, in file order; `__metadata__` is skipped.
+fn header_entries(header: &str) -> Result<Vec<(String, RawEntry)>, ModelError> {
+    let tree = json_tree::parse(header).map_err(|e| bad(format!("header is not a valid tensor list: {e}")))?;
+    let Node::Object(items) = tree else { return Err(bad("header is not a JSON object of tensor entries")) };
+    let mut entries = Vec::with_capacity(items.len());
+    for (name, node) in items {
+        if name != "__metadata__" {
+            let entry = raw_entry(&node).map_err(|why| bad(format!("header entry `{name}`: {why}")))?;
+            entries.push((name, entry));
         }
-        deserializer.deserialize_map(Entries)
     }
+    Ok(entries)
+}
+
+fn raw_entry(node: &Node) -> Result<RawEntry, String> {
+    let Node::Object(fields) = node else { return Err("must be an object".into()) };
+    let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    let Some(Node::Text(dtype)) = get("dtype") else { return Err("`dtype` must be a string".into()) };
+    let wholes = |key: &str| -> Result<Vec<usize>, String> {
+        let Some(Node::List(items)) = get(key) else { return Err(format!("`{key}` must be a list")) };
+        items
+            .iter()
+            .map(|n| match n {
+                Node::Number(x) if x.fract() == 0.0 && *x >= 0.0 && *x <= usize::MAX as f64 => Ok(*x as usize),
+                _ => Err(format!("`{key}` must hold whole numbers")),
+            })
+            .collect()
+    };
+    let shape = wholes("shape")?;
+    let &[begin, end] = wholes("data_offsets")?.as_slice() else { return Err("`data_offsets` must be [begin, end]".into()) };
+    Ok(RawEntry { dtype: dtype.clone(), shape, data_offsets: [begin, end] })
 }
 
 fn bad(msg: impl Into<String>) -> ModelError {
@@ -94,7 +94,7 @@ impl<'a> SafeTensors<'a> {
             .get(8..header_end)
             .ok_or_else(|| bad(format!("file is truncated: header needs {header_end} bytes, file has {}", bytes.len())))?;
         let header = std::str::from_utf8(header).map_err(|_| bad("header is not UTF-8"))?;
-        let Header(mut raw) = serde_json::from_str(header).map_err(|e| bad(format!("header is not a valid tensor list: {e}")))?;
+        let mut raw = header_entries(header)?;
         crate::sort::sort_by(&mut raw, |a, b| a.0.cmp(&b.0));
         if let Some(pair) = raw.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(bad(format!("tensor `{}` is listed twice", pair[0].0)));

@@ -59,6 +59,16 @@ pub enum NeighbourSource {
     Cosine,
 }
 
+impl NeighbourSource {
+    /// Its name in model.json and in `ranking` output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NeighbourSource::Cooccurrence => "cooccurrence",
+            NeighbourSource::Cosine => "cosine",
+        }
+    }
+}
+
 /// The range every weight must fall in, wherever it comes from (per-call option or model.json).
 pub const MAX_WEIGHT: f64 = 100.0;
 

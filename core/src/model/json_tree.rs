@@ -1,0 +1,240 @@
+//! The model files' JSON (model.json, the safetensors header) as a tree of values, for their
+//! readers ([`super::ModelConfig::from_json`], [`super::safetensors`]).
+//!
+//! Why not `#[derive(Deserialize)]`: serde's derive gives every struct its own copy of
+//! serde_json's object parsing, and the model files' seven structs cost the wasm ~4 KB gzip that
+//! way. Here serde_json parses once into [`Node`] (one visitor), and the readers take their
+//! fields from the tree with errors that name them (`blend.intent`, `repeat_scorer.mean`).
+
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::ModelError;
+
+/// A JSON value. Objects keep their entries in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    List(Vec<Node>),
+    Object(Vec<(String, Node)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Node, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Number(v as f64))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Number(v as f64))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Number(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Text(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Text(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::List(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
+        }
+        Ok(Node::Object(entries))
+    }
+}
+
+/// Parses `json` into a tree.
+pub fn parse(json: &str) -> Result<Node, serde_json::Error> {
+    serde_json::from_str(json)
+}
+
+/// An object's fields, read by name. `path` ("", "blend.", …) prefixes the names in errors.
+/// Fields the reader does not ask for are ignored, as model.json's extra fields (dataset,
+/// metrics) must be; a `null` reads as absent.
+pub struct Fields<'a> {
+    entries: &'a [(String, Node)],
+    path: String,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of `node`, which must be an object; `name` is what errors call it.
+    pub fn of(node: &'a Node, name: &str) -> Result<Fields<'a>, ModelError> {
+        match node {
+            Node::Object(entries) => Ok(Fields { entries, path: if name == "model.json" { String::new() } else { format!("{name}.") } }),
+            _ => Err(ModelError::config(name, "must be a JSON object")),
+        }
+    }
+
+    fn error(&self, key: &str, reason: impl Into<String>) -> ModelError {
+        ModelError::config(&format!("{}{key}", self.path), reason)
+    }
+
+    /// The value of `key`, `None` when it is absent or `null`.
+    pub fn get(&self, key: &str) -> Option<&'a Node> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| **v != Node::Null)
+    }
+
+    fn required(&self, key: &str) -> Result<&'a Node, ModelError> {
+        self.get(key).ok_or_else(|| self.error(key, "is missing"))
+    }
+
+    pub fn text(&self, key: &str) -> Result<&'a str, ModelError> {
+        match self.required(key)? {
+            Node::Text(s) => Ok(s),
+            _ => Err(self.error(key, "must be a string")),
+        }
+    }
+
+    fn number_of(&self, key: &str, node: &Node) -> Result<f64, ModelError> {
+        match node {
+            Node::Number(n) => Ok(*n),
+            _ => Err(self.error(key, "must be a number")),
+        }
+    }
+
+    pub fn number(&self, key: &str) -> Result<f64, ModelError> {
+        self.number_of(key, self.required(key)?)
+    }
+
+    /// `key`'s number, or `default` when it is absent.
+    pub fn number_or(&self, key: &str, default: f64) -> Result<f64, ModelError> {
+        self.get(key).map_or(Ok(default), |node| self.number_of(key, node))
+    }
+
+    /// A whole number from 0 to `max`.
+    pub fn whole(&self, key: &str, max: u64) -> Result<u64, ModelError> {
+        let n = self.number(key)?;
+        if n.fract() == 0.0 && (0.0..=max as f64).contains(&n) {
+            Ok(n as u64)
+        } else {
+            Err(self.error(key, format!("must be a whole number from 0 to {max}")))
+        }
+    }
+
+    /// [`Fields::whole`], or `default` when `key` is absent.
+    pub fn whole_or(&self, key: &str, max: u64, default: u64) -> Result<u64, ModelError> {
+        if self.get(key).is_some() { self.whole(key, max) } else { Ok(default) }
+    }
+
+    fn list(&self, key: &str) -> Result<&'a [Node], ModelError> {
+        match self.required(key)? {
+            Node::List(items) => Ok(items),
+            _ => Err(self.error(key, "must be a list")),
+        }
+    }
+
+    /// A list of numbers, as f32 (the engine's precision for every learned parameter).
+    pub fn numbers(&self, key: &str) -> Result<Vec<f32>, ModelError> {
+        self.list(key)?.iter().map(|node| self.number_of(key, node).map(|n| n as f32)).collect()
+    }
+
+    /// A list of whole numbers (negative ones too).
+    pub fn integers(&self, key: &str) -> Result<Vec<i64>, ModelError> {
+        self.list(key)?
+            .iter()
+            .map(|node| match node {
+                Node::Number(n) if n.fract() == 0.0 && n.abs() <= (1u64 << 53) as f64 => Ok(*n as i64),
+                _ => Err(self.error(key, "must be a list of whole numbers")),
+            })
+            .collect()
+    }
+
+    pub fn texts(&self, key: &str) -> Result<Vec<String>, ModelError> {
+        self.list(key)?
+            .iter()
+            .map(|node| match node {
+                Node::Text(s) => Ok(s.clone()),
+                _ => Err(self.error(key, "must be a list of strings")),
+            })
+            .collect()
+    }
+
+    /// The object at `key`, `None` when it is absent.
+    pub fn object(&self, key: &str) -> Result<Option<Fields<'a>>, ModelError> {
+        self.get(key).map(|node| Fields::of(node, &format!("{}{key}", self.path))).transpose()
+    }
+
+    /// `key`'s string as one of `names` (its index), for the format's enums.
+    pub fn choice(&self, key: &str, names: &[&str]) -> Result<usize, ModelError> {
+        let value = self.text(key)?;
+        names.iter().position(|n| *n == value).ok_or_else(|| self.error(key, format!("is {value:?}; expected one of {names:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tree_holds_every_json_value_in_file_order() {
+        let tree = parse(r#"{"b":[1,-2.5,"x",true,null],"a":{"c":{}}}"#).expect("valid");
+        let Node::Object(entries) = &tree else { panic!("{tree:?}") };
+        assert_eq!(entries[0].0, "b");
+        assert_eq!(entries[0].1, Node::List(vec![Node::Number(1.0), Node::Number(-2.5), Node::Text("x".into()), Node::Bool(true), Node::Null]));
+        assert_eq!(entries[1].1, Node::Object(vec![("c".into(), Node::Object(vec![]))]));
+        assert!(parse("{\"a\":").is_err());
+    }
+
+    #[test]
+    fn fields_name_the_offending_field_with_its_path() {
+        let tree = parse(r#"{"n":3,"f":1.5,"s":"x","o":{"k":"v","l":[1,2]},"z":null}"#).expect("valid");
+        let root = Fields::of(&tree, "model.json").expect("object");
+        let field = |e: ModelError| match e {
+            ModelError::Config { field, reason } => format!("{field}: {reason}"),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(root.whole("n", 10).unwrap(), 3);
+        assert_eq!(field(root.whole("f", 10).unwrap_err()), "f: must be a whole number from 0 to 10");
+        assert_eq!(field(root.whole("n", 2).unwrap_err()), "n: must be a whole number from 0 to 2");
+        assert_eq!(field(root.number("missing").unwrap_err()), "missing: is missing");
+        assert_eq!(field(root.number("z").unwrap_err()), "z: is missing", "null reads as absent");
+        assert_eq!(root.number_or("z", 7.0).unwrap(), 7.0);
+        assert_eq!(field(root.number("s").unwrap_err()), "s: must be a number");
+        let o = root.object("o").unwrap().expect("present");
+        assert_eq!(o.numbers("l").unwrap(), vec![1.0, 2.0]);
+        assert_eq!(field(o.numbers("k").unwrap_err()), "o.k: must be a list");
+        assert_eq!(field(o.choice("k", &["a", "b"]).unwrap_err()), "o.k: is \"v\"; expected one of [\"a\", \"b\"]");
+        assert!(root.object("z").unwrap().is_none());
+        assert_eq!(field(root.object("s").err().expect("not an object")), "s: must be a JSON object");
+    }
+}
