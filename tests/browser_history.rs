@@ -155,6 +155,26 @@ async fn a_corrupt_record_is_skipped_and_reported() {
 }
 
 #[wasm_bindgen_test]
+async fn a_record_json_cannot_hold_is_reported_and_the_others_are_kept() {
+    let db = fresh_db("bigint");
+    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    record(&engine, r#"{"kind":"view","item":"first"}"#).await;
+    close(engine).await;
+    // IndexedDB stores a BigInt; JSON cannot write one, so the store's records cannot cross as
+    // one JSON text: the engine must still read every other record.
+    let odd = js(r#"{"kind":"view","item":"odd"}"#);
+    Reflect::set(&odd, &"timestamp".into(), &js_sys::BigInt::from(5u32).into()).unwrap();
+    raw_add_value(&db, "events", &odd).await;
+
+    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    assert_eq!(items(&engine).await, ["first"]);
+    let warnings = Array::from(&get(&status(&engine).await, "warnings"));
+    assert_eq!(warnings.length(), 1);
+    assert_eq!(get(&warnings.get(0), "code").as_string().unwrap(), "CorruptRecords");
+    close(engine).await;
+}
+
+#[wasm_bindgen_test]
 async fn a_newer_schema_falls_back_to_memory_with_a_typed_warning() {
     let db = fresh_db("newer");
     let factory = Factory::new().unwrap();
@@ -317,9 +337,13 @@ async fn raw_count(db: &str, store: &str) -> u32 {
 }
 
 async fn raw_add(db: &str, store: &str, record: &str) {
+    raw_add_value(db, store, &js(record)).await;
+}
+
+async fn raw_add_value(db: &str, store: &str, record: &JsValue) {
     let database = Factory::new().unwrap().open(db, None).unwrap().await.unwrap();
     let tx = database.transaction(&[store], TransactionMode::ReadWrite).unwrap();
-    tx.object_store(store).unwrap().add(&js(record), None).unwrap();
+    tx.object_store(store).unwrap().add(record, None).unwrap();
     assert!(matches!(tx.await.unwrap(), TransactionResult::Committed));
     database.close();
 }

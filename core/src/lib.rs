@@ -21,6 +21,7 @@ pub mod format;
 pub mod gpu;
 pub mod history;
 pub mod json_path;
+pub mod json_tree;
 pub mod measure;
 pub mod model;
 pub mod pool;

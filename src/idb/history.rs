@@ -19,14 +19,14 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use web_sys::IdbDatabase;
 
-use super::{js_array, open_database, to_js, OpenError, Requests, StoreSpec};
+use super::{open_database, to_js, OpenError, Requests, StoreSpec};
 
 use crate::history::event::StoredEvent;
 use crate::history::EventKind;
+use localrank_core::json_tree::{self, Node};
 use crate::history::store::{already_reported, Change, HistoryStore, Snapshot};
 use crate::history::vectors::{CachedVector, VectorCache};
 use crate::history::MemoryStore;
@@ -113,8 +113,8 @@ impl HistoryStore for IdbStore {
 
         let mut snapshot = Snapshot::default();
         let mut legacy = Vec::new();
-        for record in js_array(results.get(events)) {
-            match decode_event(&record) {
+        for record in records(results.get(events)) {
+            match record.and_then(|record| decode_event(&record)) {
                 Ok((event, Some(vector))) => {
                     let id = event.item.clone().unwrap_or_default();
                     let cached = CachedVector { id, vector, category: event.category.clone(), used: event.seq.into() };
@@ -126,9 +126,9 @@ impl HistoryStore for IdbStore {
                 Err(problem) => snapshot.corrupt.push(problem),
             }
         }
-        for record in js_array(results.get(vectors)) {
+        for record in records(results.get(vectors)) {
             // A broken cache entry is only a cache miss; it is overwritten when seen again.
-            if let Some(vector) = decode_vector(&record) {
+            if let Some(vector) = record.ok().and_then(|record| decode_vector(&record)) {
                 snapshot.vectors.push(vector);
             }
         }
@@ -262,74 +262,70 @@ impl BrowserStore {
     }
 }
 
-/// A record's fields, read straight from the object IndexedDB returns: the engine wrote these
-/// records itself, so no JSON round trip (and no serde code per record type in the wasm).
-struct Record<'a>(&'a JsValue);
-
-impl Record<'_> {
-    fn get(&self, key: &str) -> Option<JsValue> {
-        Reflect::get(self.0, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
-    }
-
-    fn number(&self, key: &str) -> Result<f64, String> {
-        self.get(key).and_then(|v| v.as_f64()).ok_or_else(|| format!("`{key}` is not a number"))
-    }
-
-    fn whole(&self, key: &str, max: f64) -> Result<f64, String> {
-        self.number(key).ok().filter(|n| n.fract() == 0.0 && (0.0..=max).contains(n)).ok_or_else(|| format!("`{key}` is not a whole number"))
-    }
-
-    fn text(&self, key: &str) -> Result<String, String> {
-        self.get(key).and_then(|v| v.as_string()).ok_or_else(|| format!("`{key}` is not a string"))
-    }
-
-    /// `None` when absent; an error when present but not a string.
-    fn optional_text(&self, key: &str) -> Result<Option<String>, String> {
-        self.get(key).map(|_| self.text(key)).transpose()
-    }
-
-    /// An array of numbers (a plain array or a typed one), every one finite.
-    fn vector(&self, key: &str) -> Option<Vec<f32>> {
-        let value = self.get(key)?;
-        let vector = if value.is_instance_of::<js_sys::Float32Array>() {
-            js_sys::Float32Array::from(value).to_vec()
-        } else {
-            let array = value.dyn_into::<js_sys::Array>().ok()?;
-            array.iter().map(|x| x.as_f64().map(|x| x as f32)).collect::<Option<Vec<f32>>>()?
-        };
-        (!vector.is_empty() && vector.iter().all(|x| x.is_finite())).then_some(vector)
+/// The records of one store as JSON values: the whole array crosses the wasm boundary once, as
+/// JSON text (`requests.js`), and is parsed into [`Node`] trees, each record then read field by
+/// field (no serde derive per record type in the wasm). A record JSON cannot hold (a BigInt,
+/// say) arrives as `null`: an error for the caller to report.
+fn records(value: JsValue) -> Vec<Result<Node, String>> {
+    match json_tree::parse(&super::records_json(&value)) {
+        Ok(Node::List(records)) => records
+            .into_iter()
+            .map(|record| if record == Node::Null { Err("a record that cannot be read as JSON".to_owned()) } else { Ok(record) })
+            .collect(),
+        _ => vec![Err("the store's records cannot be read as JSON".to_owned())],
     }
 }
 
+fn text(record: &Node, key: &str) -> Result<String, String> {
+    record.get(key).and_then(Node::as_str).map(str::to_owned).ok_or_else(|| format!("`{key}` is not a string"))
+}
+
+/// `None` when absent; an error when present but not a string.
+fn optional_text(record: &Node, key: &str) -> Result<Option<String>, String> {
+    record.get(key).map(|_| text(record, key)).transpose()
+}
+
+fn number(record: &Node, key: &str) -> Result<f64, String> {
+    record.get(key).and_then(Node::as_f64).ok_or_else(|| format!("`{key}` is not a number"))
+}
+
+fn whole(record: &Node, key: &str, max: f64) -> Result<f64, String> {
+    number(record, key).ok().filter(|n| n.fract() == 0.0 && (0.0..=max).contains(n)).ok_or_else(|| format!("`{key}` is not a whole number"))
+}
+
+/// A list of numbers, every one finite (JSON writes a NaN as `null`, which fails here).
+fn vector(record: &Node, key: &str) -> Option<Vec<f32>> {
+    let vector: Vec<f32> = record.get(key)?.as_list()?.iter().map(|n| n.as_f64().map(|x| x as f32)).collect::<Option<_>>()?;
+    (!vector.is_empty() && vector.iter().all(|x| x.is_finite())).then_some(vector)
+}
+
 /// Reads one event record; a schema-1 record also yields its embedded vector.
-fn decode_event(record: &JsValue) -> Result<(StoredEvent, Option<Vec<f32>>), String> {
-    let r = Record(record);
-    let seq = r.get("seq").and_then(|v| v.as_f64());
+fn decode_event(record: &Node) -> Result<(StoredEvent, Option<Vec<f32>>), String> {
+    let seq = record.get("seq").and_then(Node::as_f64);
     let label = seq.map(|s| format!("record {s}")).unwrap_or_else(|| "a record without seq".into());
     let read = || -> Result<StoredEvent, String> {
         Ok(StoredEvent {
-            seq: r.whole("seq", f64::from(u32::MAX))? as u32,
-            kind: EventKind::parse(&r.text("kind")?).ok_or("`kind` is not an event kind")?,
-            item: r.optional_text("item")?,
-            query: r.optional_text("query")?,
-            timestamp: r.number("timestamp")?,
-            category: r.optional_text("category")?,
-            price: r.get("price").map(|_| r.number("price")).transpose()?,
+            seq: whole(record, "seq", f64::from(u32::MAX))? as u32,
+            kind: EventKind::parse(&text(record, "kind")?).ok_or("`kind` is not an event kind")?,
+            item: optional_text(record, "item")?,
+            query: optional_text(record, "query")?,
+            timestamp: number(record, "timestamp")?,
+            category: optional_text(record, "category")?,
+            price: record.get("price").map(|_| number(record, "price")).transpose()?,
         })
     };
     let event = read().map_err(|e| format!("{label}: {e}"))?;
     event.check().map_err(|e| format!("{label}: {e}"))?;
-    Ok((event, r.vector("vector")))
+    Ok((event, vector(record, "vector")))
 }
 
 /// Reads one cached vector; `None` for a damaged entry (only a cache miss).
-fn decode_vector(record: &JsValue) -> Option<CachedVector> {
-    let r = Record(record);
+fn decode_vector(record: &Node) -> Option<CachedVector> {
     Some(CachedVector {
-        id: r.text("id").ok()?,
-        vector: r.vector("vector")?,
-        category: r.optional_text("category").ok()?,
-        used: r.whole("used", 9_007_199_254_740_991.0).ok()? as u64,
+        id: text(record, "id").ok()?,
+        vector: vector(record, "vector")?,
+        category: optional_text(record, "category").ok()?,
+        used: whole(record, "used", 9_007_199_254_740_991.0).ok()? as u64,
     })
 }
 

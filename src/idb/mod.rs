@@ -29,6 +29,9 @@ extern "C" {
     fn open_database_js(name: &str, version: Option<u32>, stores: &Array, on_version_change: Option<&js_sys::Function>) -> Promise;
     #[wasm_bindgen(js_name = transact)]
     fn transact_js(db: &IdbDatabase, stores: &Array, mode: &str, requests: &Array) -> Promise;
+    /// A getAll result as one JSON text; records JSON cannot hold are `null`.
+    #[wasm_bindgen(js_name = recordsJson)]
+    pub(crate) fn records_json(records: &JsValue) -> String;
 }
 
 /// An object store a database needs: its name, its key path (`None`: out-of-line keys) and
@@ -193,8 +196,4 @@ impl Results {
 
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, LocalRankError> {
     crate::web::convert::to_plain_js(value).map_err(|e| LocalRankError::Internal(format!("could not convert a record for IndexedDB: {e}")))
-}
-
-pub(crate) fn js_array(value: JsValue) -> impl Iterator<Item = JsValue> {
-    Array::from(&value).into_iter()
 }

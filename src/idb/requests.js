@@ -74,6 +74,25 @@ export function openDatabase(name, version, stores, onVersionChange) {
 }
 
 /**
+ * `records` (a getAll result) as one JSON text, so the engine reads a whole store in one
+ * crossing. A record JSON cannot hold (a BigInt, a cycle) becomes `null`, which the engine
+ * reports as unreadable instead of losing the others.
+ */
+export function recordsJson(records) {
+  try {
+    return JSON.stringify(records);
+  } catch {
+    return `[${records.map((record) => {
+      try {
+        return JSON.stringify(record) ?? 'null';
+      } catch {
+        return 'null';
+      }
+    }).join(',')}]`;
+  }
+}
+
+/**
  * Runs `ops` in one transaction over `stores` (mode "readonly" or "readwrite") and resolves with
  * each op's result once the transaction has committed. An op is `[kind, store, key, value]`:
  * "get" (key), "getAll", "put" (value, key or undefined for in-line keys), "add" (value; the

@@ -83,10 +83,13 @@ static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None
 
 #[wasm_bindgen(start)]
 fn start() {
+    // The message only: the trap that follows reaches js/index.js as a RuntimeError whose stack
+    // has the page's frames (the shipped wasm has no function names to add).
     std::panic::set_hook(Box::new(|info| {
-        console_error_panic_hook::hook(info);
+        let message = info.to_string();
+        web_sys::console::error_1(&JsValue::from_str(&format!("localrank: {message}")));
         if let Ok(mut last) = LAST_PANIC.lock() {
-            *last = Some(info.to_string());
+            *last = Some(message);
         }
     }));
 }

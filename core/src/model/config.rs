@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::json_tree::{self, Fields};
+use crate::json_tree::{self, Fields};
 use super::{ModelError, TextTowerConfig};
 use crate::history::EventKind;
 use crate::rank::{BlendWeights, LearnedRepeat, NeighbourSource, RepeatParams};

@@ -13,7 +13,6 @@
 mod config;
 mod encoder;
 mod error;
-mod json_tree;
 pub mod fixture;
 mod kernels;
 pub(crate) use kernels::linear_rows;

@@ -4,7 +4,7 @@
 //! shipped wasm stays small; every length and offset is checked so corrupt bytes give an
 //! error, never a panic or an out-of-bounds read.
 
-use super::json_tree::{self, Node};
+use crate::json_tree::{self, Node};
 use super::ModelError;
 
 /// Larger headers than this are certainly corrupt (a 2-block model's header is ~4 KB).

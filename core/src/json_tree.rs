@@ -1,5 +1,6 @@
-//! The model files' JSON (model.json, the safetensors header) as a tree of values, for their
-//! readers ([`super::ModelConfig::from_json`], [`super::safetensors`]).
+//! JSON as a tree of values, for the readers that take their fields by name: the model files
+//! (model.json: [`crate::model::ModelConfig::from_json`]; the safetensors header) and the
+//! browser layer's IndexedDB records.
 //!
 //! Why not `#[derive(Deserialize)]`: serde's derive gives every struct its own copy of
 //! serde_json's object parsing, and the model files' seven structs cost the wasm ~4 KB gzip that
@@ -10,7 +11,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::ModelError;
+use crate::model::ModelError;
 
 /// A JSON value. Objects keep their entries in file order.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +84,39 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
-/// Parses `json` into a tree.
+impl Node {
+    /// An object's field (`None` when absent, `null`, or `self` is not an object).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Node::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| **v != Node::Null),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Node::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Node]> {
+        match self {
+            Node::List(items) => Some(items),
+            _ => None,
+        }
+    }
+}
+
+/// Parses `json` into a tree. Not inlined: its callers share one copy of the parse.
+#[inline(never)]
 pub fn parse(json: &str) -> Result<Node, serde_json::Error> {
     serde_json::from_str(json)
 }
@@ -91,7 +124,7 @@ pub fn parse(json: &str) -> Result<Node, serde_json::Error> {
 /// An object's fields, read by name. `path` ("", "blend.", …) prefixes the names in errors.
 /// Fields the reader does not ask for are ignored, as model.json's extra fields (dataset,
 /// metrics) must be; a `null` reads as absent.
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     entries: &'a [(String, Node)],
     path: String,
 }
