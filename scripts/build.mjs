@@ -7,7 +7,11 @@
 // WebAssembly.validate. Then the report module (crate localrank-report-web: the lift
 // experiment's sealing, prio + HPKE), a second small wasm js/index.js instantiates only when a
 // finished day is due, so pages without an experiment never download it.
-// Usage: node scripts/build.mjs [--dev]   (--dev: debug, scalar only (under both names), no wasm-opt)
+// Usage: node scripts/build.mjs [--dev | --profiling]
+//   --dev: debug, scalar only (under both names), no wasm-opt
+//   --profiling: release code without wasm-opt, so the .wasm keeps its function names and the
+//     functions rustc kept apart (benches/browser/profile.mjs then names where time goes);
+//     larger files, not for shipping
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +20,7 @@ import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dev = process.argv.includes('--dev');
+const profiling = !dev && process.argv.includes('--profiling');
 const profile = dev ? 'debug' : 'release';
 const out = join(root, 'pkg');
 // Honour CARGO_TARGET_DIR, as cargo does, so a shared or cached target directory works.
@@ -42,7 +47,7 @@ function build({ simd, dir, crate = 'localrank', name = 'localrank' }) {
   run('wasm-bindgen', [cargoWasm, '--out-dir', dir, '--out-name', name, '--target', 'web', '--typescript']);
   portableDeclarations(join(dir, `${name}.d.ts`));
   const wasm = join(dir, `${name}_bg.wasm`);
-  if (!dev) {
+  if (!dev && !profiling) {
     const optimized = join(dir, `${name}_bg.opt.wasm`);
     const features = simd ? [...FEATURES, 'simd'] : FEATURES;
     run(join(root, 'node_modules', '.bin', 'wasm-opt'), [wasm, '-Os', ...features.map((f) => `--enable-${f}`), '-o', optimized]);

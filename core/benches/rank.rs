@@ -4,6 +4,11 @@
 //! ranking (200 events, most of them purchases, every pool item `repeat`) with the repeat rule
 //! and with a learned repeat scorer of the trainer's default size:
 //! `cargo bench -p localrank-core --bench rank`, or `perf record` its binary.
+//!
+//! With `LOCALRANK_BENCH_MODEL=<dir>` (a trainer export: model.json, model.safetensors,
+//! items.json, items.safetensors, e.g. `.cache/localrank/artifacts/complete-journey`) the
+//! incremental case also runs with that model and its first 500 item vectors: the browser
+//! bench's pool and history, so the profile is the one the target is measured on.
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures::executor::block_on;
 use localrank_core::gpu::{BackendChoice, ModelRuntime};
@@ -11,6 +16,7 @@ use localrank_core::model::fixture::{random_model, SplitMix};
 use localrank_core::model::{IntentEncoder, Precision};
 use localrank_core::pool::{CandidatePool, PoolInput};
 use localrank_core::rank::{self, RankSettings, RepeatProfile, ShopperModel, REPEAT_FEATURES};
+use localrank_core::format::ItemTable;
 use localrank_core::{EventInput, EventKind, History, MemoryStore, OpenOptions};
 use std::hint::black_box;
 
@@ -35,6 +41,9 @@ fn pool_with(repeat: bool) -> CandidatePool {
 }
 
 fn bench(c: &mut Criterion) {
+    if let Some(dir) = std::env::var_os("LOCALRANK_BENCH_MODEL") {
+        bench_trained(c, std::path::Path::new(&dir));
+    }
     let pool = pool();
     let (bytes, json) = random_model(DIM, 2, 2, 50, 256, Precision::F32, 1).expect("fixture");
     let runtime: ModelRuntime = ModelRuntime::new(IntentEncoder::load(&bytes, &json).expect("loads"), "bench");
@@ -111,6 +120,48 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             record(&mut history, &mut clock);
             black_box(rank_with(&history, Some(ShopperModel { runtime: &runtime, now_ms: clock + 1000.0 })))
+        })
+    });
+}
+
+/// The browser bench's `rank-model/500/cpu/incremental` with a trainer export from `dir`.
+fn bench_trained(c: &mut Criterion, dir: &std::path::Path) {
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()));
+    let (json, weights) = (String::from_utf8(read("model.json")).expect("model.json is UTF-8"), read("model.safetensors"));
+    let runtime: ModelRuntime = ModelRuntime::new(IntentEncoder::load(&weights, &json).expect("the model loads"), "trained");
+    let table = ItemTable::parse(&read("items.json"), &read("items.safetensors")).expect("the item table reads");
+    let count = POOL.min(table.len());
+    let items: Vec<serde_json::Value> = (0..count)
+        .map(|i| serde_json::json!({ "id": table.ids[i], "vector": table.vector(i), "category": format!("c{}", i % 12), "score": (count - i) as f64 }))
+        .collect();
+    let input: PoolInput = serde_json::from_value(serde_json::json!({ "dim": table.dim, "items": items })).expect("pool JSON");
+    let pool = CandidatePool::from_input(input).expect("valid pool");
+    let mut history = block_on(History::open(MemoryStore::new(), &OpenOptions::default(), START)).expect("opens");
+    let mut rng = SplitMix(11);
+    let mut clock = START;
+    let mut record = |history: &mut History<MemoryStore>, clock: &mut f64, kind: EventKind| {
+        *clock += 60_000.0;
+        let item = (rng.next_u64() % count as u64) as usize;
+        let input = EventInput { kind: Some(kind), item: Some(table.ids[item].clone()), timestamp: Some(*clock), ..Default::default() };
+        block_on(history.record(input, *clock)).expect("records");
+    };
+    for i in 0..200 {
+        record(&mut history, &mut clock, if i % 10 == 0 { EventKind::Cart } else { EventKind::View });
+    }
+    let settings = RankSettings { backend: BackendChoice::Cpu, ..RankSettings::default() };
+    c.bench_function("rank 500 trained-model items, 200 events, incremental (record + rank)", |b| {
+        b.iter(|| {
+            record(&mut history, &mut clock, EventKind::View);
+            let cache = history.vectors();
+            let model = ShopperModel { runtime: &runtime, now_ms: clock + 1000.0 };
+            black_box(block_on(rank::rank_for_shopper(
+                &pool,
+                history.events(),
+                &|id| cache.get(id).map(|c| (c.vector.as_slice(), c.category.as_deref())),
+                Some(model),
+                &settings,
+                &mut |e| panic!("the model failed: {e}"),
+            )))
         })
     });
 }

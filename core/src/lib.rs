@@ -19,6 +19,7 @@ pub mod base64;
 pub mod error;
 pub mod format;
 pub mod gpu;
+pub mod hash;
 pub mod history;
 pub mod json_path;
 pub mod json_tree;

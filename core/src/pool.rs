@@ -1,7 +1,7 @@
 //! The candidate pool: what the server sends for everyone, validated before anything is
 //! ranked. Item vectors are public data (the item-vector table `localrank export` writes).
 
-use std::collections::HashMap;
+use crate::hash::FastHashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::base64::{self as b64, Alphabet};
@@ -201,7 +201,7 @@ pub struct CandidatePool {
     /// Each row's Euclidean norm, computed once: a pool is often ranked many times (the JS
     /// layer keeps a validated pool while it is unchanged), and every score part divides by it.
     norms: Vec<f32>,
-    index: HashMap<String, usize>,
+    index: FastHashMap<String, usize>,
     /// How many items were sent with `text` and no vector (their [`Candidate::text`] is set).
     text_only: usize,
     /// Whether a text tower filled their rows in (in this copy); until then each is zeros.
@@ -255,8 +255,8 @@ impl CandidatePool {
         let matrix = vectors.get_or_insert_with(|| Vec::with_capacity(n * dim));
 
         let mut items = Vec::with_capacity(n);
-        let mut index = HashMap::with_capacity(n);
-        let mut pinned_by: HashMap<usize, usize> = HashMap::new();
+        let mut index = crate::hash::map_with_capacity(n);
+        let mut pinned_by: FastHashMap<usize, usize> = crate::hash::map();
         for (i, item) in input.items.into_iter().enumerate() {
             let field = |name: &str| format!("items[{i}].{name}");
             if item.id.trim().is_empty() {

@@ -318,6 +318,23 @@ fn events_on_ranked_items_pick_up_their_vectors_from_the_pool() {
 }
 
 #[test]
+fn remembering_the_same_pool_again_checks_only_what_is_new() {
+    let pool = std::rc::Rc::new(pool(catalogue_pool()));
+    let mut history = history_of(&[("books-1", EventKind::View, None, None)]);
+    assert!(block_on(history.remember_pool(pool.clone())).unwrap(), "books-1's vector was written");
+    assert!(!block_on(history.remember_pool(pool.clone())).unwrap(), "nothing new to write");
+    // The cache loses its vectors (another item space came and went): the same pool object,
+    // ranked again, puts every history item back, not only the newest events'.
+    block_on(history.cache_vectors(vec![("elsewhere".into(), vec![1.0], None)])).unwrap();
+    assert!(history.vectors().get("books-1").is_none());
+    let click = EventInput { kind: Some(EventKind::Click), item: Some("garden-2".into()), timestamp: Some(NOW), ..Default::default() };
+    block_on(history.record(click, NOW)).unwrap();
+    assert!(block_on(history.remember_pool(pool.clone())).unwrap());
+    assert_eq!(history.vectors().get("books-1").map(|c| c.vector.clone()), Some(pool.vector(pool.position("books-1").unwrap()).to_vec()));
+    assert!(history.vectors().get("garden-2").is_some());
+}
+
+#[test]
 fn a_50000_item_pool_ranks_and_keeps_every_item() {
     let n = 50_000;
     let dim = 8;

@@ -119,3 +119,41 @@ test('the WebGPU module is fetched only when the engine first uses WebGPU; a fai
   assert.deepEqual([...gpu.order].sort(), [...ranked.order].sort());
   assert.deepEqual(wasm, ['/pkg/localrank_simd_bg.wasm', '/pkg/localrank_gpu_bg.wasm', '/pkg/localrank_gpu_bg.wasm']);
 });
+
+/**
+ * Records 30 events one by one, ranking after each with a model whose widths leave scalar
+ * edges (dim 20: 8-column tiles plus 4 columns), so the model runs full passes and incremental
+ * ones (one or two new rows per block); returns every ranking's items with their scores.
+ */
+async function modelRankingsInPage(page, wasm) {
+  return page.evaluate(async (wasm) => {
+    const { load, open } = await import('/js/index.js');
+    const { randomModel } = await import('/benches/browser/cases.js');
+    await load(wasm);
+    const engine = await open({ storage: 'memory' });
+    const { bytes, config } = randomModel({ dim: 20, heads: 2, blocks: 2, maxLen: 12, ffnDim: 44, seed: 5 });
+    await engine.loadModel(bytes, config, { cache: false });
+    const items = Array.from({ length: 50 }, (_, i) => ({ id: `sku-${i}`, vector: Array.from({ length: 20 }, (_, d) => Math.sin(i * 1.3 + d * 0.7)), score: 50 - i }));
+    const pool = { dim: 20, items };
+    await engine.rank(pool, { backend: 'cpu' });
+    const rankings = [];
+    // Two days ago, 90 s apart: the newest event's gap to the ranking's clock stays in one
+    // time-gap bucket (1 to 3 days) in both pages, whatever the milliseconds between them.
+    const start = Date.now() - 2 * 86_400_000;
+    for (let k = 0; k < 30; k += 1) {
+      await engine.record({ kind: k % 4 === 0 ? 'cart' : 'view', item: `sku-${(k * 17) % 50}`, timestamp: start + k * 90_000 });
+      const ranking = await engine.rank(pool, { backend: 'cpu' });
+      if (ranking.intent !== 'model') throw new Error(`the model did not run: ${ranking.reason}`);
+      rankings.push(ranking.items.map((item) => [item.id, item.score, item.parts.intent]));
+    }
+    return rankings;
+  }, wasm);
+}
+
+test('the SIMD128 and scalar builds rank bit-identically with a model, on full and incremental passes', async () => {
+  const simd = await modelRankingsInPage((await blankPage(withoutGpu.browser, withoutGpu.url)).page, '/pkg/localrank_simd_bg.wasm');
+  const scalar = await modelRankingsInPage((await blankPage(withoutGpu.browser, withoutGpu.url)).page, '/pkg/localrank_bg.wasm');
+  assert.equal(simd.length, 30);
+  assert.ok(simd.some((ranking, k) => k > 0 && ranking[0][2] !== simd[k - 1][0][2]), 'the intent moved as events arrived');
+  assert.deepEqual(simd, scalar);
+});

@@ -1,7 +1,7 @@
 //! The in-memory store: the native implementation, and the browser's fallback when IndexedDB
 //! cannot be used. Nothing survives the process (or the page).
 
-use std::collections::HashMap;
+use crate::hash::FastHashMap;
 
 use super::event::StoredEvent;
 use super::store::{Change, HistoryStore, Snapshot};
@@ -12,7 +12,7 @@ use crate::error::LocalRankError;
 pub struct MemoryStore {
     /// In `seq` order (appends take the next seq).
     events: Vec<StoredEvent>,
-    vectors: HashMap<String, CachedVector>,
+    vectors: FastHashMap<String, CachedVector>,
     dim: Option<usize>,
     experiment: Option<String>,
     next_seq: u32,

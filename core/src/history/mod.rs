@@ -42,6 +42,10 @@ pub struct History<S: HistoryStore> {
     warnings: Vec<LocalRankError>,
     /// The last few pools ranked, newest first: memory only, shared, never copied.
     recent_pools: VecDeque<Rc<CandidatePool>>,
+    /// How far `remember_pool` has checked the events against the newest pool: the events up
+    /// to this seq, and whether that pool's text-only rows were filled in then. The homepage
+    /// re-ranks the same pool after every event; only the new events need looking at.
+    pool_checked: (u32, bool),
     /// The experiment state as stored when opened (JSON), until `join_experiment` reads it.
     stored_experiment: Option<String>,
     /// The lift experiment this browser takes part in, with its state.
@@ -73,7 +77,7 @@ impl<S: HistoryStore> History<S> {
 
         let stored_experiment = snapshot.experiment;
         let mut history =
-            History { store, events, vectors, policy, warnings, recent_pools: VecDeque::new(), stored_experiment, experiment: None };
+            History { store, events, vectors, policy, warnings, recent_pools: VecDeque::new(), pool_checked: (0, false), stored_experiment, experiment: None };
         let expired = history.policy.to_drop(&history.events, 0, now);
         let set_dim = history.vectors.dim().filter(|d| Some(*d) != snapshot.dim);
         if !expired.is_empty() || !stale_vectors.is_empty() || set_dim.is_some() {
@@ -209,6 +213,7 @@ impl<S: HistoryStore> History<S> {
         if self.vectors.dim().is_some_and(|d| d != dim) {
             stale = self.vectors.ids();
             self.vectors = VectorCache::new(self.vectors.capacity(), Some(dim));
+            self.pool_checked = (0, false);
         }
         let dim_changed = self.vectors.dim() != Some(dim);
         let mut update = self.vectors.insert(items);
@@ -225,13 +230,17 @@ impl<S: HistoryStore> History<S> {
     /// anything was written.
     pub async fn remember_pool(&mut self, pool: Rc<CandidatePool>) -> Result<bool, LocalRankError> {
         let mut refresh = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = crate::hash::set();
         // An item sent with only `text` has a vector only once a text tower filled the pool in
         // (a ranking with the model did, and the pool keeps that copy); its placeholder row is
         // not one to cache.
         let filled = pool.text_vectors_filled();
         let source = filled.as_deref().unwrap_or(&pool);
-        for event in self.events.iter().rev() {
+        // Events this same pool (as filled then) was checked against already are skipped.
+        let same = self.recent_pools.front().is_some_and(|p| Rc::ptr_eq(p, &pool)) && self.pool_checked.1 == filled.is_some();
+        let checked = if same { self.pool_checked.0 } else { 0 };
+        let newest = self.events.iter().map(|e| e.seq).max().unwrap_or(0);
+        for event in self.events.iter().rev().filter(|e| e.seq > checked) {
             let Some(id) = event.item.as_deref() else { continue };
             if !seen.insert(id) {
                 continue;
@@ -247,7 +256,9 @@ impl<S: HistoryStore> History<S> {
         self.recent_pools.push_front(pool);
         self.recent_pools.truncate(RECENT_POOLS);
         let wrote = !refresh.is_empty();
+        self.pool_checked = (0, false);
         self.cache_vectors(refresh).await?;
+        self.pool_checked = (newest, filled.is_some());
         Ok(wrote)
     }
 
@@ -278,6 +289,8 @@ impl<S: HistoryStore> History<S> {
         let mut events = snapshot.events;
         crate::sort::sort_by(&mut events, |a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
         self.events = events;
+        // Another tab's events may be older than those checked: check them all again.
+        self.pool_checked = (0, false);
         let missing: Vec<_> = snapshot
             .vectors
             .into_iter()
@@ -417,6 +430,7 @@ impl<S: HistoryStore> History<S> {
         self.store.clear().await?;
         self.events.clear();
         self.vectors.clear();
+        self.pool_checked = (0, false);
         // The experiment's coin and tally go too: erasing means everything. The page joins the
         // experiment again (a new coin) when it next opens the engine.
         self.experiment = None;

@@ -2,7 +2,7 @@
 //! candidate pools so that history items can be encoded later, even when the page that showed
 //! them is long gone. Bounded; the least recently used entry goes first.
 
-use std::collections::HashMap;
+use crate::hash::FastHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,7 @@ pub struct CachedVector {
 pub struct VectorCache {
     capacity: usize,
     dim: Option<usize>,
-    entries: HashMap<String, CachedVector>,
+    entries: FastHashMap<String, CachedVector>,
     clock: u64,
 }
 
@@ -33,7 +33,7 @@ pub struct CacheUpdate {
 
 impl VectorCache {
     pub fn new(capacity: usize, dim: Option<usize>) -> Self {
-        VectorCache { capacity: capacity.max(1), dim, entries: HashMap::new(), clock: 0 }
+        VectorCache { capacity: capacity.max(1), dim, entries: crate::hash::map(), clock: 0 }
     }
 
     /// Rebuilds the cache from persisted entries. Entries of another dimension than `dim` (a

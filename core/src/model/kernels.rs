@@ -31,48 +31,56 @@ pub(crate) fn linear_rows(x: &[f32], d_in: usize, w: &[f32], b: &[f32], y: &mut 
 mod imp {
     use core::arch::wasm32::*;
 
-    /// y[r] += x[r] · w, in 4-row × 8-column register tiles; scalar for the edges.
+    /// y[r] += x[r] · w, in 4-row × 8-column register tiles, then 1-row × 8-column tiles for
+    /// the rows left over (an incremental pass has one or two); scalar for the last columns.
     pub(super) fn accumulate(x: &[f32], d_in: usize, w: &[f32], y: &mut [f32], d_out: usize, rows: usize) {
-        let full_cols = d_out / 8 * 8;
         let mut r = 0;
         while r + 4 <= rows {
-            let mut o = 0;
-            while o < full_cols {
-                // SAFETY: all pointer offsets below are within the slices: rows r..r+4 < rows,
-                // columns o..o+8 <= full_cols <= d_out, i < d_in (lengths checked by the caller).
-                unsafe {
-                    let yp = y.as_mut_ptr();
-                    let mut acc = [[f32x4_splat(0.0); 2]; 4];
-                    for (k, a) in acc.iter_mut().enumerate() {
-                        let base = yp.add((r + k) * d_out + o);
-                        a[0] = v128_load(base as *const v128);
-                        a[1] = v128_load(base.add(4) as *const v128);
-                    }
-                    for i in 0..d_in {
-                        let wp = w.as_ptr().add(i * d_out + o);
-                        let w0 = v128_load(wp as *const v128);
-                        let w1 = v128_load(wp.add(4) as *const v128);
-                        for (k, a) in acc.iter_mut().enumerate() {
-                            let xv = f32x4_splat(*x.get_unchecked((r + k) * d_in + i));
-                            a[0] = f32x4_add(a[0], f32x4_mul(xv, w0));
-                            a[1] = f32x4_add(a[1], f32x4_mul(xv, w1));
-                        }
-                    }
-                    for (k, a) in acc.iter().enumerate() {
-                        let base = yp.add((r + k) * d_out + o);
-                        v128_store(base as *mut v128, a[0]);
-                        v128_store(base.add(4) as *mut v128, a[1]);
-                    }
-                }
-                o += 8;
-            }
-            if full_cols < d_out {
-                super::scalar_block(x, d_in, w, y, d_out, r, r + 4, full_cols);
-            }
+            rows_tile::<4>(x, d_in, w, y, d_out, r);
             r += 4;
         }
-        if r < rows {
-            super::scalar_block(x, d_in, w, y, d_out, r, rows, 0);
+        while r < rows {
+            rows_tile::<1>(x, d_in, w, y, d_out, r);
+            r += 1;
+        }
+    }
+
+    /// Rows `r..r + R`: every full 8-column block in registers across the whole reduction.
+    #[inline(always)]
+    fn rows_tile<const R: usize>(x: &[f32], d_in: usize, w: &[f32], y: &mut [f32], d_out: usize, r: usize) {
+        let full_cols = d_out / 8 * 8;
+        let mut o = 0;
+        while o < full_cols {
+            // SAFETY: all pointer offsets below are within the slices: rows r..r+R <= rows,
+            // columns o..o+8 <= full_cols <= d_out, i < d_in (lengths checked by the caller).
+            unsafe {
+                let yp = y.as_mut_ptr();
+                let mut acc = [[f32x4_splat(0.0); 2]; R];
+                for (k, a) in acc.iter_mut().enumerate() {
+                    let base = yp.add((r + k) * d_out + o);
+                    a[0] = v128_load(base as *const v128);
+                    a[1] = v128_load(base.add(4) as *const v128);
+                }
+                for i in 0..d_in {
+                    let wp = w.as_ptr().add(i * d_out + o);
+                    let w0 = v128_load(wp as *const v128);
+                    let w1 = v128_load(wp.add(4) as *const v128);
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        let xv = f32x4_splat(*x.get_unchecked((r + k) * d_in + i));
+                        a[0] = f32x4_add(a[0], f32x4_mul(xv, w0));
+                        a[1] = f32x4_add(a[1], f32x4_mul(xv, w1));
+                    }
+                }
+                for (k, a) in acc.iter().enumerate() {
+                    let base = yp.add((r + k) * d_out + o);
+                    v128_store(base as *mut v128, a[0]);
+                    v128_store(base.add(4) as *mut v128, a[1]);
+                }
+            }
+            o += 8;
+        }
+        if full_cols < d_out {
+            super::scalar_block(x, d_in, w, y, d_out, r, r + R, full_cols);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! with their item vectors resolved, how much each step counts, the cold-model intent vector
 //! and the category affinity.
 
-use std::collections::{HashMap, HashSet};
+use crate::hash::{FastHashMap, FastHashSet};
 
 use crate::history::{EventKind, StoredEvent};
 use crate::pool::CandidatePool;
@@ -92,8 +92,8 @@ pub fn history_intent(steps: &[HistoryStep], dim: usize) -> Option<Vec<f32>> {
 }
 
 /// Category → affinity in [0, 1] (1 for the category the shopper engaged with most).
-pub fn category_affinity(steps: &[HistoryStep]) -> HashMap<String, f32> {
-    let mut totals: HashMap<String, f32> = HashMap::new();
+pub fn category_affinity(steps: &[HistoryStep]) -> FastHashMap<String, f32> {
+    let mut totals: FastHashMap<String, f32> = crate::hash::map();
     for step in steps {
         if let Some(category) = step.category {
             *totals.entry(category.to_owned()).or_default() += step.weight;
@@ -108,7 +108,7 @@ pub fn category_affinity(steps: &[HistoryStep]) -> HashMap<String, f32> {
 }
 
 /// Items the shopper bought (anywhere in their kept history).
-pub fn purchased(history: &[StoredEvent]) -> HashSet<&str> {
+pub fn purchased(history: &[StoredEvent]) -> FastHashSet<&str> {
     history
         .iter()
         .filter(|e| e.kind == EventKind::Purchase)

@@ -1,6 +1,6 @@
 //! Slot rules: which items drop, which sink, which hold a fixed slot, and the order of the rest.
 
-use std::collections::HashSet;
+use crate::hash::FastHashSet;
 
 use super::SlotRule;
 use super::mmr::diversify;
@@ -17,7 +17,7 @@ pub struct Layout {
 pub fn arrange(
     pool: &CandidatePool,
     blended: &[f32],
-    bought: &HashSet<&str>,
+    bought: &FastHashSet<&str>,
     settings: &RankSettings,
     personalized: bool,
 ) -> Layout {
@@ -39,7 +39,7 @@ pub fn arrange(
     // Pinned before sponsored on the same slot; a displaced sponsored item takes the next slot.
     crate::sort::sort_by_key(&mut fixed, |&(slot, i, rule)| (slot, rule != SlotRule::Pinned, i));
 
-    let is_fixed: HashSet<usize> = fixed.iter().map(|&(_, i, _)| i).collect();
+    let is_fixed: FastHashSet<usize> = fixed.iter().map(|&(_, i, _)| i).collect();
     let mut free: Vec<usize> = available.iter().copied().filter(|i| !is_fixed.contains(i)).collect();
     // Best first; ties keep the server order (free is in server order, and the sort is stable).
     crate::sort::sort_positions_by_score_desc(&mut free, blended);
@@ -48,7 +48,7 @@ pub fn arrange(
 
     let mut ranked_free: Vec<(usize, Option<SlotRule>)> = if personalized && settings.lambda < 1.0 {
         let relevance = normalized(&fresh, blended);
-        diversify(&relevance, &|i| pool.vector(i), settings.lambda, settings.diversify_top)
+        diversify(&relevance, &|i| (pool.vector(i), pool.norm(i)), settings.lambda, settings.diversify_top)
             .into_iter()
             .map(|i| (i, None))
             .collect()

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Profiles one in-browser benchmark case with Chromium's sampling profiler (CDP) and prints
+// the functions with the most self time: where a case's time goes inside the wasm. Names
+// need a wasm that kept its name section: `node scripts/build.mjs --profiling` builds one
+// (rebuild without the flag afterwards).
+// Usage: node benches/browser/profile.mjs CASE [--iterations N] [--top K] [--no-webgpu]
+import { blankPage, session } from '../../tests/js/browser.mjs';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number.parseInt(args[at + 1], 10) : fallback;
+};
+const name = args.find((a, i) => !a.startsWith('--') && !['--iterations', '--top'].includes(args[i - 1]));
+if (!name) throw new Error('usage: node benches/browser/profile.mjs CASE [--iterations N] [--top K] [--no-webgpu]');
+const iterations = option('--iterations', 2000);
+const top = option('--top', 30);
+
+const s = await session({ webgpu: !args.includes('--no-webgpu'), isolate: true });
+try {
+  const { page } = await blankPage(s.browser, s.url);
+  await page.goto(`${s.url}/benches/browser/index.html`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  // One unprofiled run first, so V8 has tiered the wasm up (benches/browser/run.mjs, --rounds).
+  await page.evaluate(([n, k]) => window.localrankBench.cases[n]({ iterations: k }), [name, Math.min(iterations, 200)]);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+  await cdp.send('Profiler.start');
+  await page.evaluate(([n, k]) => window.localrankBench.cases[n]({ iterations: k }), [name, iterations]);
+  const { profile } = await cdp.send('Profiler.stop');
+  // Self time per function: each sample is charged to the node it landed in.
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const counts = new Map();
+  for (const id of profile.samples) {
+    const frame = byId.get(id).callFrame;
+    const key = frame.functionName || `(anonymous ${frame.url.split('/').pop()}:${frame.lineNumber})`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const total = profile.samples.length;
+  const idle = (counts.get('(idle)') ?? 0) + (counts.get('(program)') ?? 0) + (counts.get('(garbage collector)') ?? 0);
+  console.log(`${name}: ${total} samples (${iterations} iterations); idle/program/gc ${((100 * idle) / total).toFixed(1)} %`);
+  for (const [fn, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${((100 * n) / total).toFixed(1).padStart(5)} %  ${fn}`);
+  }
+} finally {
+  await s.close();
+}
