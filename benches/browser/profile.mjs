@@ -3,7 +3,7 @@
 // the functions with the most self time: where a case's time goes inside the wasm. Names
 // need a wasm that kept its name section: `node scripts/build.mjs --profiling` builds one
 // (rebuild without the flag afterwards).
-// Usage: node benches/browser/profile.mjs CASE [--iterations N] [--top K] [--no-webgpu]
+// Usage: node benches/browser/profile.mjs CASE [--iterations N] [--top K] [--callers] [--no-webgpu]
 import { blankPage, session } from '../../tests/js/browser.mjs';
 
 const args = process.argv.slice(2);
@@ -40,8 +40,25 @@ try {
   const total = profile.samples.length;
   const idle = (counts.get('(idle)') ?? 0) + (counts.get('(program)') ?? 0) + (counts.get('(garbage collector)') ?? 0);
   console.log(`${name}: ${total} samples (${iterations} iterations); idle/program/gc ${((100 * idle) / total).toFixed(1)} %`);
+  // Each function's callers too (`--callers`): generic names such as `Map::fold` say little alone.
+  const parentOf = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
+  const nameOf = (node) => node.callFrame.functionName || "(anonymous)";
+  const callers = new Map();
+  for (const id of profile.samples) {
+    const node = byId.get(id);
+    // The nearest caller that is not a std iterator or Vec helper.
+    let parent = parentOf.get(node.id);
+    while (parent && /^(<core::iter|<alloc::vec|alloc::vec|core::iter|<T as alloc)/.test(nameOf(parent))) parent = parentOf.get(parent.id);
+    const key = `${nameOf(node)} <- ${parent ? nameOf(parent) : "(root)"}`;
+    callers.set(key, (callers.get(key) ?? 0) + 1);
+  }
   for (const [fn, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`${((100 * n) / total).toFixed(1).padStart(5)} %  ${fn}`);
+    if (!args.includes('--callers')) continue;
+    for (const [key, m] of [...callers].filter(([k]) => k.startsWith(`${fn} <- `)).sort((a, b) => b[1] - a[1]).slice(0, 3)) {
+      console.log(`         ${((100 * m) / total).toFixed(1).padStart(5)} %  called from ${key.slice(fn.length + 4)}`);
+    }
   }
 } finally {
   await s.close();

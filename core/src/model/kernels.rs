@@ -31,7 +31,7 @@ pub(crate) fn linear_rows(x: &[f32], d_in: usize, w: &[f32], b: &[f32], y: &mut 
 mod imp {
     use core::arch::wasm32::*;
 
-    /// y[r] += x[r] · w, in 4-row × 8-column register tiles, then 1-row × 8-column tiles for
+    /// y[r] += x[r] · w, in 4-row × 8-column register tiles, then a 2-row and a 1-row tile for
     /// the rows left over (an incremental pass has one or two); scalar for the last columns.
     pub(super) fn accumulate(x: &[f32], d_in: usize, w: &[f32], y: &mut [f32], d_out: usize, rows: usize) {
         let mut r = 0;
@@ -39,9 +39,13 @@ mod imp {
             rows_tile::<4>(x, d_in, w, y, d_out, r);
             r += 4;
         }
-        while r < rows {
+        // An incremental pass has two new rows per block: one weight load serves both.
+        if r + 2 <= rows {
+            rows_tile::<2>(x, d_in, w, y, d_out, r);
+            r += 2;
+        }
+        if r < rows {
             rows_tile::<1>(x, d_in, w, y, d_out, r);
-            r += 1;
         }
     }
 
