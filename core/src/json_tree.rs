@@ -13,6 +13,27 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::model::ModelError;
 
+/// A field that is missing or of the wrong kind: `field` is its path (`blend.intent`), `reason`
+/// what is wrong with it. Each reader turns it into its own error (model.json's
+/// [`ModelError::Config`], a stored record's corrupt-record text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` {}", self.field, self.reason)
+    }
+}
+
+impl From<FieldError> for ModelError {
+    fn from(e: FieldError) -> ModelError {
+        ModelError::config(&e.field, e.reason)
+    }
+}
+
 /// A JSON value. Objects keep their entries in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -124,22 +145,27 @@ pub fn parse(json: &str) -> Result<Node, serde_json::Error> {
 /// An object's fields, read by name. `path` ("", "blend.", …) prefixes the names in errors.
 /// Fields the reader does not ask for are ignored, as model.json's extra fields (dataset,
 /// metrics) must be; a `null` reads as absent.
-pub(crate) struct Fields<'a> {
+pub struct Fields<'a> {
     entries: &'a [(String, Node)],
     path: String,
 }
 
 impl<'a> Fields<'a> {
-    /// The fields of `node`, which must be an object; `name` is what errors call it.
-    pub fn of(node: &'a Node, name: &str) -> Result<Fields<'a>, ModelError> {
+    /// The fields of a whole document or record, which must be an object: errors name its
+    /// fields alone (`dim`), and `what` (`model.json`) when it is not an object.
+    pub fn root(node: &'a Node, what: &str) -> Result<Fields<'a>, FieldError> {
+        Fields::at(node, what, String::new())
+    }
+
+    fn at(node: &'a Node, name: &str, path: String) -> Result<Fields<'a>, FieldError> {
         match node {
-            Node::Object(entries) => Ok(Fields { entries, path: if name == "model.json" { String::new() } else { format!("{name}.") } }),
-            _ => Err(ModelError::config(name, "must be a JSON object")),
+            Node::Object(entries) => Ok(Fields { entries, path }),
+            _ => Err(FieldError { field: name.to_owned(), reason: "must be a JSON object".into() }),
         }
     }
 
-    fn error(&self, key: &str, reason: impl Into<String>) -> ModelError {
-        ModelError::config(&format!("{}{key}", self.path), reason)
+    fn error(&self, key: &str, reason: impl Into<String>) -> FieldError {
+        FieldError { field: format!("{}{key}", self.path), reason: reason.into() }
     }
 
     /// The value of `key`, `None` when it is absent or `null`.
@@ -147,35 +173,40 @@ impl<'a> Fields<'a> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| **v != Node::Null)
     }
 
-    fn required(&self, key: &str) -> Result<&'a Node, ModelError> {
+    fn required(&self, key: &str) -> Result<&'a Node, FieldError> {
         self.get(key).ok_or_else(|| self.error(key, "is missing"))
     }
 
-    pub fn text(&self, key: &str) -> Result<&'a str, ModelError> {
+    /// `key`'s string, `None` when it is absent.
+    pub fn optional_text(&self, key: &str) -> Result<Option<&'a str>, FieldError> {
+        self.get(key).map(|_| self.text(key)).transpose()
+    }
+
+    pub fn text(&self, key: &str) -> Result<&'a str, FieldError> {
         match self.required(key)? {
             Node::Text(s) => Ok(s),
             _ => Err(self.error(key, "must be a string")),
         }
     }
 
-    fn number_of(&self, key: &str, node: &Node) -> Result<f64, ModelError> {
+    fn number_of(&self, key: &str, node: &Node) -> Result<f64, FieldError> {
         match node {
             Node::Number(n) => Ok(*n),
             _ => Err(self.error(key, "must be a number")),
         }
     }
 
-    pub fn number(&self, key: &str) -> Result<f64, ModelError> {
+    pub fn number(&self, key: &str) -> Result<f64, FieldError> {
         self.number_of(key, self.required(key)?)
     }
 
     /// `key`'s number, or `default` when it is absent.
-    pub fn number_or(&self, key: &str, default: f64) -> Result<f64, ModelError> {
+    pub fn number_or(&self, key: &str, default: f64) -> Result<f64, FieldError> {
         self.get(key).map_or(Ok(default), |node| self.number_of(key, node))
     }
 
     /// A whole number from 0 to `max`.
-    pub fn whole(&self, key: &str, max: u64) -> Result<u64, ModelError> {
+    pub fn whole(&self, key: &str, max: u64) -> Result<u64, FieldError> {
         let n = self.number(key)?;
         if n.fract() == 0.0 && (0.0..=max as f64).contains(&n) {
             Ok(n as u64)
@@ -185,11 +216,11 @@ impl<'a> Fields<'a> {
     }
 
     /// [`Fields::whole`], or `default` when `key` is absent.
-    pub fn whole_or(&self, key: &str, max: u64, default: u64) -> Result<u64, ModelError> {
+    pub fn whole_or(&self, key: &str, max: u64, default: u64) -> Result<u64, FieldError> {
         if self.get(key).is_some() { self.whole(key, max) } else { Ok(default) }
     }
 
-    fn list(&self, key: &str) -> Result<&'a [Node], ModelError> {
+    fn list(&self, key: &str) -> Result<&'a [Node], FieldError> {
         match self.required(key)? {
             Node::List(items) => Ok(items),
             _ => Err(self.error(key, "must be a list")),
@@ -197,12 +228,12 @@ impl<'a> Fields<'a> {
     }
 
     /// A list of numbers, as f32 (the engine's precision for every learned parameter).
-    pub fn numbers(&self, key: &str) -> Result<Vec<f32>, ModelError> {
+    pub fn numbers(&self, key: &str) -> Result<Vec<f32>, FieldError> {
         self.list(key)?.iter().map(|node| self.number_of(key, node).map(|n| n as f32)).collect()
     }
 
     /// A list of whole numbers (negative ones too).
-    pub fn integers(&self, key: &str) -> Result<Vec<i64>, ModelError> {
+    pub fn integers(&self, key: &str) -> Result<Vec<i64>, FieldError> {
         self.list(key)?
             .iter()
             .map(|node| match node {
@@ -212,7 +243,7 @@ impl<'a> Fields<'a> {
             .collect()
     }
 
-    pub fn texts(&self, key: &str) -> Result<Vec<String>, ModelError> {
+    pub fn texts(&self, key: &str) -> Result<Vec<String>, FieldError> {
         self.list(key)?
             .iter()
             .map(|node| match node {
@@ -223,12 +254,18 @@ impl<'a> Fields<'a> {
     }
 
     /// The object at `key`, `None` when it is absent.
-    pub fn object(&self, key: &str) -> Result<Option<Fields<'a>>, ModelError> {
-        self.get(key).map(|node| Fields::of(node, &format!("{}{key}", self.path))).transpose()
+    pub fn object(&self, key: &str) -> Result<Option<Fields<'a>>, FieldError> {
+        self.get(key)
+            .map(|node| {
+                let name = format!("{}{key}", self.path);
+                let path = format!("{name}.");
+                Fields::at(node, &name, path)
+            })
+            .transpose()
     }
 
     /// `key`'s string as one of `names` (its index), for the format's enums.
-    pub fn choice(&self, key: &str, names: &[&str]) -> Result<usize, ModelError> {
+    pub fn choice(&self, key: &str, names: &[&str]) -> Result<usize, FieldError> {
         let value = self.text(key)?;
         names.iter().position(|n| *n == value).ok_or_else(|| self.error(key, format!("is {value:?}; expected one of {names:?}")))
     }
@@ -251,11 +288,8 @@ mod tests {
     #[test]
     fn fields_name_the_offending_field_with_its_path() {
         let tree = parse(r#"{"n":3,"f":1.5,"s":"x","o":{"k":"v","l":[1,2]},"z":null}"#).expect("valid");
-        let root = Fields::of(&tree, "model.json").expect("object");
-        let field = |e: ModelError| match e {
-            ModelError::Config { field, reason } => format!("{field}: {reason}"),
-            other => panic!("{other:?}"),
-        };
+        let root = Fields::root(&tree, "model.json").expect("object");
+        let field = |e: FieldError| format!("{}: {}", e.field, e.reason);
         assert_eq!(root.whole("n", 10).unwrap(), 3);
         assert_eq!(field(root.whole("f", 10).unwrap_err()), "f: must be a whole number from 0 to 10");
         assert_eq!(field(root.whole("n", 2).unwrap_err()), "n: must be a whole number from 0 to 2");
@@ -269,5 +303,12 @@ mod tests {
         assert_eq!(field(o.choice("k", &["a", "b"]).unwrap_err()), "o.k: is \"v\"; expected one of [\"a\", \"b\"]");
         assert!(root.object("z").unwrap().is_none());
         assert_eq!(field(root.object("s").err().expect("not an object")), "s: must be a JSON object");
+        assert_eq!(root.optional_text("s").unwrap(), Some("x"));
+        assert_eq!(root.optional_text("z").unwrap(), None);
+        assert_eq!(field(root.optional_text("n").unwrap_err()), "n: must be a string");
+        assert_eq!(field(Fields::root(&Node::Number(1.0), "model.json").err().expect("not an object")), "model.json: must be a JSON object");
+        // model.json's errors are ModelError::Config with the same field and reason.
+        let e: ModelError = root.number("s").unwrap_err().into();
+        assert!(matches!(&e, ModelError::Config { field, reason } if field == "s" && reason == "must be a number"), "{e:?}");
     }
 }

@@ -26,7 +26,7 @@ use super::{open_database, to_js, OpenError, Requests, StoreSpec};
 
 use crate::history::event::StoredEvent;
 use crate::history::EventKind;
-use localrank_core::json_tree::{self, Node};
+use localrank_core::json_tree::{self, FieldError, Fields, Node};
 use crate::history::store::{already_reported, Change, HistoryStore, Snapshot};
 use crate::history::vectors::{CachedVector, VectorCache};
 use crate::history::MemoryStore;
@@ -276,26 +276,9 @@ fn records(value: JsValue) -> Vec<Result<Node, String>> {
     }
 }
 
-fn text(record: &Node, key: &str) -> Result<String, String> {
-    record.get(key).and_then(Node::as_str).map(str::to_owned).ok_or_else(|| format!("`{key}` is not a string"))
-}
-
-/// `None` when absent; an error when present but not a string.
-fn optional_text(record: &Node, key: &str) -> Result<Option<String>, String> {
-    record.get(key).map(|_| text(record, key)).transpose()
-}
-
-fn number(record: &Node, key: &str) -> Result<f64, String> {
-    record.get(key).and_then(Node::as_f64).ok_or_else(|| format!("`{key}` is not a number"))
-}
-
-fn whole(record: &Node, key: &str, max: f64) -> Result<f64, String> {
-    number(record, key).ok().filter(|n| n.fract() == 0.0 && (0.0..=max).contains(n)).ok_or_else(|| format!("`{key}` is not a whole number"))
-}
-
 /// A list of numbers, every one finite (JSON writes a NaN as `null`, which fails here).
-fn vector(record: &Node, key: &str) -> Option<Vec<f32>> {
-    let vector: Vec<f32> = record.get(key)?.as_list()?.iter().map(|n| n.as_f64().map(|x| x as f32)).collect::<Option<_>>()?;
+fn vector(record: &Fields<'_>, key: &str) -> Option<Vec<f32>> {
+    let vector = record.numbers(key).ok()?;
     (!vector.is_empty() && vector.iter().all(|x| x.is_finite())).then_some(vector)
 }
 
@@ -303,29 +286,33 @@ fn vector(record: &Node, key: &str) -> Option<Vec<f32>> {
 fn decode_event(record: &Node) -> Result<(StoredEvent, Option<Vec<f32>>), String> {
     let seq = record.get("seq").and_then(Node::as_f64);
     let label = seq.map(|s| format!("record {s}")).unwrap_or_else(|| "a record without seq".into());
-    let read = || -> Result<StoredEvent, String> {
-        Ok(StoredEvent {
-            seq: whole(record, "seq", f64::from(u32::MAX))? as u32,
-            kind: EventKind::parse(&text(record, "kind")?).ok_or("`kind` is not an event kind")?,
-            item: optional_text(record, "item")?,
-            query: optional_text(record, "query")?,
-            timestamp: number(record, "timestamp")?,
-            category: optional_text(record, "category")?,
-            price: record.get("price").map(|_| number(record, "price")).transpose()?,
-        })
+    let read = || -> Result<(StoredEvent, Option<Vec<f32>>), FieldError> {
+        let f = Fields::root(record, "the record")?;
+        let kind = f.text("kind")?;
+        let event = StoredEvent {
+            seq: f.whole("seq", u64::from(u32::MAX))? as u32,
+            kind: EventKind::parse(kind).ok_or_else(|| FieldError { field: "kind".into(), reason: format!("is {kind:?}, not an event kind") })?,
+            item: f.optional_text("item")?.map(str::to_owned),
+            query: f.optional_text("query")?.map(str::to_owned),
+            timestamp: f.number("timestamp")?,
+            category: f.optional_text("category")?.map(str::to_owned),
+            price: f.get("price").map(|_| f.number("price")).transpose()?,
+        };
+        Ok((event, vector(&f, "vector")))
     };
-    let event = read().map_err(|e| format!("{label}: {e}"))?;
+    let (event, vector) = read().map_err(|e| format!("{label}: {e}"))?;
     event.check().map_err(|e| format!("{label}: {e}"))?;
-    Ok((event, vector(record, "vector")))
+    Ok((event, vector))
 }
 
 /// Reads one cached vector; `None` for a damaged entry (only a cache miss).
 fn decode_vector(record: &Node) -> Option<CachedVector> {
+    let f = Fields::root(record, "the record").ok()?;
     Some(CachedVector {
-        id: text(record, "id").ok()?,
-        vector: vector(record, "vector")?,
-        category: optional_text(record, "category").ok()?,
-        used: whole(record, "used", 9_007_199_254_740_991.0).ok()? as u64,
+        id: f.text("id").ok()?.to_owned(),
+        vector: vector(&f, "vector")?,
+        category: f.optional_text("category").ok()?.map(str::to_owned),
+        used: f.whole("used", (1 << 53) - 1).ok()?,
     })
 }
 

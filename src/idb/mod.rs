@@ -26,7 +26,7 @@ use crate::error::LocalRankError;
 #[wasm_bindgen(module = "/src/idb/requests.js")]
 extern "C" {
     #[wasm_bindgen(js_name = openDatabase)]
-    fn open_database_js(name: &str, version: Option<u32>, stores: &Array, on_version_change: Option<&js_sys::Function>) -> Promise;
+    fn open_database_js(name: &str, version: u32, stores: &Array, on_version_change: Option<&js_sys::Function>) -> Promise;
     #[wasm_bindgen(js_name = transact)]
     fn transact_js(db: &IdbDatabase, stores: &Array, mode: &str, requests: &Array) -> Promise;
     /// A getAll result as one JSON text; records JSON cannot hold are `null`.
@@ -114,7 +114,7 @@ pub(crate) async fn open_database(
             Array::of3(&JsValue::from_str(store), &key_path, &JsValue::from_bool(*auto))
         })
         .collect();
-    match JsFuture::from(open_database_js(name, Some(version), &specs, on_version_change)).await {
+    match JsFuture::from(open_database_js(name, version, &specs, on_version_change)).await {
         Ok(db) => Ok(db.unchecked_into()),
         Err(thrown) => {
             let failure = Failure::read(&thrown);

@@ -19,7 +19,7 @@ const failure = (stage, error, found) => ({
 });
 
 /**
- * Opens `name` at `version` (latest when undefined). `stores` lists `[name, keyPath, autoIncrement]`;
+ * Opens `name` at `version`. `stores` lists `[name, keyPath, autoIncrement]`;
  * a missing store is created during the upgrade (keyPath null: out-of-line keys).
  * `onVersionChange`, when given, is called after the connection closed itself because another
  * tab upgrades or deletes the database.
@@ -35,7 +35,7 @@ export function openDatabase(name, version, stores, onVersionChange) {
     if (!factory) return reject(failure('unavailable', { message: 'indexedDB is not defined' }));
     let request;
     try {
-      request = version === undefined ? factory.open(name) : factory.open(name, version);
+      request = factory.open(name, version);
     } catch (error) {
       return reject(failure('refused', error));
     }

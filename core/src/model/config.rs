@@ -184,7 +184,7 @@ impl ModelConfig {
     /// two to the same fields.
     pub fn from_json(json: &str) -> Result<ModelConfig, ModelError> {
         let tree = json_tree::parse(json).map_err(|e| ModelError::config("model.json", e.to_string()))?;
-        let config = Self::read(&Fields::of(&tree, "model.json")?)?;
+        let config = Self::read(&Fields::root(&tree, "model.json")?)?;
         config.validate()?;
         Ok(config)
     }
