@@ -6,7 +6,7 @@
 //! (tested natively, sealing in-process). Nothing here makes a request.
 
 use localrank_core::base64::{self as b64, Alphabet};
-use localrank_core::measure::dap::OptionValue;
+use localrank_core::json_tree::Node;
 use localrank_core::measure::DayOutcome;
 use localrank_report::{HpkeConfig, TaskConfig, Upload};
 
@@ -33,8 +33,8 @@ fn invalid(name: &str, reason: impl Into<String>) -> LocalRankError {
 impl DapTask {
     /// Checks `experiment.dap` as given to `open()`: `{ taskId, timePrecision, leaderConfig,
     /// helperConfig }`. The error names the first field at fault and says what to pass.
-    pub fn from_options(dap: &OptionValue) -> Result<DapTask, LocalRankError> {
-        if !matches!(dap, OptionValue::Object(_)) {
+    pub fn from_options(dap: &Node) -> Result<DapTask, LocalRankError> {
+        if !matches!(dap, Node::Object(_)) {
             return Err(LocalRankError::invalid_option(
                 "experiment.dap",
                 format!("must be an object {{ taskId, timePrecision, leaderConfig, helperConfig }}, got {}", dap.describe()),
@@ -42,14 +42,14 @@ impl DapTask {
         }
         let field = |name: &str| dap.get(name).ok_or_else(|| invalid(name, "is missing"));
         let time_precision_s = match field("timePrecision")? {
-            OptionValue::Number(n) if n.fract() == 0.0 && (1.0..=MAX_TIME_PRECISION).contains(n) => *n as u64,
-            OptionValue::Number(n) => {
+            Node::Number(n) if n.fract() == 0.0 && (1.0..=MAX_TIME_PRECISION).contains(n) => *n as u64,
+            Node::Number(n) => {
                 return Err(invalid("timePrecision", format!("must be the task's time_precision, a whole number of seconds ≥ 1 (e.g. 86400), got {n}")));
             }
             other => return Err(invalid("timePrecision", format!("must be a number of seconds (e.g. 86400), got {}", other.describe()))),
         };
         let task = match field("taskId")? {
-            OptionValue::Text(id) => TaskConfig::from_base64url(id, time_precision_s).map_err(|e| invalid("taskId", e.to_string()))?,
+            Node::Text(id) => TaskConfig::from_base64url(id, time_precision_s).map_err(|e| invalid("taskId", e.to_string()))?,
             other => return Err(invalid("taskId", format!("must be the task id as a string (43 characters of unpadded base64url), got {}", other.describe()))),
         };
         let leader = hpke_config(field("leaderConfig")?, "leaderConfig")?;
@@ -117,14 +117,14 @@ impl SealRequest {
 }
 
 /// An aggregator's `HpkeConfigList`: the raw bytes, or base64url text of them.
-fn hpke_config(value: &OptionValue, name: &str) -> Result<HpkeConfig, LocalRankError> {
-    let bytes = match value {
-        OptionValue::Bytes(bytes) => bytes.clone(),
+fn hpke_config(value: &Node, name: &str) -> Result<HpkeConfig, LocalRankError> {
+    let bytes = match (value, value.as_bytes()) {
+        (_, Some(bytes)) => bytes,
         // Padded or not: base64url tools differ on padding, and it carries no information.
-        OptionValue::Text(text) => b64::decode(text, Alphabet::UrlSafe).map_err(|_| {
+        (Node::Text(text), None) => b64::decode(text, Alphabet::UrlSafe).map_err(|_| {
             invalid(name, "is a string but not base64url: pass the raw body of GET {aggregator}/hpke_config as a Uint8Array, or its base64url text")
         })?,
-        other => {
+        (other, None) => {
             return Err(invalid(name, format!("must be the aggregator's HpkeConfigList as a Uint8Array or a base64url string, got {}", other.describe())));
         }
     };
@@ -146,16 +146,21 @@ mod tests {
         HpkeConfig::list_to_bytes(&[HpkeConfig { id, kem_id: 0x20, kdf_id: 1, aead_id: 1, public_key }]).unwrap()
     }
 
-    fn options(fields: Vec<(&str, OptionValue)>) -> OptionValue {
-        OptionValue::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    fn options(fields: Vec<(&str, Node)>) -> Node {
+        Node::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
-    fn good() -> Vec<(&'static str, OptionValue)> {
+    /// Bytes as they arrive from JS: a `Uint8Array` crosses as a list of numbers.
+    fn bytes(b: Vec<u8>) -> Node {
+        Node::List(b.into_iter().map(|x| Node::Number(f64::from(x))).collect())
+    }
+
+    fn good() -> Vec<(&'static str, Node)> {
         vec![
-            ("taskId", OptionValue::Text(TASK_ID.into())),
-            ("timePrecision", OptionValue::Number(3600.0)),
-            ("leaderConfig", OptionValue::Bytes(config_list(1, 7))),
-            ("helperConfig", OptionValue::Text(b64::encode(&config_list(2, 8), Alphabet::UrlSafe, false))),
+            ("taskId", Node::Text(TASK_ID.into())),
+            ("timePrecision", Node::Number(3600.0)),
+            ("leaderConfig", bytes(config_list(1, 7))),
+            ("helperConfig", Node::Text(b64::encode(&config_list(2, 8), Alphabet::UrlSafe, false))),
         ]
     }
 
@@ -178,30 +183,29 @@ mod tests {
 
     #[test]
     fn each_mistake_names_its_field() {
-        let case = |change: (&'static str, OptionValue)| {
+        // The good options with `name` set to `value`, or left out (`None`).
+        let case = |name: &'static str, value: Option<Node>| {
             let mut fields = good();
-            fields.retain(|(k, _)| *k != change.0);
-            if !matches!(change.1, OptionValue::Other("missing")) {
-                fields.push(change);
-            }
+            fields.retain(|(k, _)| *k != name);
+            fields.extend(value.map(|v| (name, v)));
             DapTask::from_options(&options(fields)).unwrap_err()
         };
         let field = |e: LocalRankError| e.field().map(str::to_owned);
-        assert_eq!(field(case(("taskId", OptionValue::Text("short".into())))).as_deref(), Some("experiment.dap.taskId"));
-        assert_eq!(field(case(("taskId", OptionValue::Number(3.0)))).as_deref(), Some("experiment.dap.taskId"));
-        assert_eq!(field(case(("timePrecision", OptionValue::Number(0.0)))).as_deref(), Some("experiment.dap.timePrecision"));
-        assert_eq!(field(case(("timePrecision", OptionValue::Number(1.5)))).as_deref(), Some("experiment.dap.timePrecision"));
-        assert_eq!(field(case(("timePrecision", OptionValue::Other("missing")))).as_deref(), Some("experiment.dap.timePrecision"));
-        assert_eq!(field(case(("leaderConfig", OptionValue::Bytes(vec![0, 5, 1])))).as_deref(), Some("experiment.dap.leaderConfig"));
-        assert_eq!(field(case(("leaderConfig", OptionValue::Text("not base64!".into())))).as_deref(), Some("experiment.dap.leaderConfig"));
-        assert_eq!(field(case(("helperConfig", OptionValue::Other("null")))).as_deref(), Some("experiment.dap.helperConfig"));
-        let same = case(("helperConfig", OptionValue::Bytes(config_list(2, 7))));
+        assert_eq!(field(case("taskId", Some(Node::Text("short".into())))).as_deref(), Some("experiment.dap.taskId"));
+        assert_eq!(field(case("taskId", Some(Node::Number(3.0)))).as_deref(), Some("experiment.dap.taskId"));
+        assert_eq!(field(case("timePrecision", Some(Node::Number(0.0)))).as_deref(), Some("experiment.dap.timePrecision"));
+        assert_eq!(field(case("timePrecision", Some(Node::Number(1.5)))).as_deref(), Some("experiment.dap.timePrecision"));
+        assert_eq!(field(case("timePrecision", None)).as_deref(), Some("experiment.dap.timePrecision"));
+        assert_eq!(field(case("leaderConfig", Some(bytes(vec![0, 5, 1])))).as_deref(), Some("experiment.dap.leaderConfig"));
+        assert_eq!(field(case("leaderConfig", Some(Node::Text("not base64!".into())))).as_deref(), Some("experiment.dap.leaderConfig"));
+        assert_eq!(field(case("helperConfig", Some(Node::Null))).as_deref(), Some("experiment.dap.helperConfig"));
+        let same = case("helperConfig", Some(bytes(config_list(2, 7))));
         assert_eq!(field(same.clone()).as_deref(), Some("experiment.dap.helperConfig"));
         assert!(same.to_string().contains("same public key"), "{same}");
         let p256 = HpkeConfig::list_to_bytes(&[HpkeConfig { id: 3, kem_id: 0x10, kdf_id: 1, aead_id: 1, public_key: vec![4; 65] }]).unwrap();
-        let unsupported = case(("leaderConfig", OptionValue::Bytes(p256)));
+        let unsupported = case("leaderConfig", Some(bytes(p256)));
         assert!(unsupported.to_string().contains("X25519"), "says what to change: {unsupported}");
-        let not_object = DapTask::from_options(&OptionValue::Text("x".into())).unwrap_err();
+        let not_object = DapTask::from_options(&Node::Text("x".into())).unwrap_err();
         assert_eq!(not_object.field(), Some("experiment.dap"));
     }
 }

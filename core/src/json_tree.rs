@@ -1,6 +1,7 @@
 //! JSON as a tree of values, for the readers that take their fields by name: the model files
-//! (model.json: [`crate::model::ModelConfig::from_json`]; the safetensors header) and the
-//! browser layer's IndexedDB records.
+//! (model.json: [`crate::model::ModelConfig::from_json`]; the safetensors header), the
+//! browser layer's IndexedDB records, and the storefront's DAP settings (kept as given and
+//! checked by the report code, [`crate::measure::ExperimentConfig::dap`]).
 //!
 //! Why not `#[derive(Deserialize)]`: serde's derive gives every struct its own copy of
 //! serde_json's object parsing, and the model files' seven structs cost the wasm ~4 KB gzip that
@@ -10,6 +11,7 @@
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::model::ModelError;
 
@@ -105,7 +107,50 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
+impl Serialize for Node {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Null => serializer.serialize_unit(),
+            Node::Bool(b) => serializer.serialize_bool(*b),
+            Node::Number(n) => serializer.serialize_f64(*n),
+            Node::Text(s) => serializer.serialize_str(s),
+            Node::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Node::Object(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
 impl Node {
+    /// What the value is, for error messages ("a string", "an array that is not bytes").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Node::Null => "null",
+            Node::Bool(_) => "a boolean",
+            Node::Number(_) => "a number",
+            Node::Text(_) => "a string",
+            Node::List(_) if self.as_bytes().is_some() => "bytes",
+            Node::List(_) => "an array that is not bytes",
+            Node::Object(_) => "an object",
+        }
+    }
+
+    /// A list of whole numbers 0–255 as bytes (a `Uint8Array` arrives as one).
+    pub fn as_bytes(&self) -> Option<Vec<u8>> {
+        self.as_list()?.iter().map(|n| n.as_f64().filter(|n| n.fract() == 0.0 && (0.0..=255.0).contains(n)).map(|n| n as u8)).collect()
+    }
+
     /// An object's field (`None` when absent, `null`, or `self` is not an object).
     pub fn get(&self, key: &str) -> Option<&Node> {
         match self {
@@ -283,6 +328,21 @@ mod tests {
         assert_eq!(entries[0].1, Node::List(vec![Node::Number(1.0), Node::Number(-2.5), Node::Text("x".into()), Node::Bool(true), Node::Null]));
         assert_eq!(entries[1].1, Node::Object(vec![("c".into(), Node::Object(vec![]))]));
         assert!(parse("{\"a\":").is_err());
+    }
+
+    #[test]
+    fn values_are_described_and_bytes_read_for_the_dap_settings() {
+        let v = parse(r#"{"taskId":"abc","timePrecision":3600,"leaderConfig":[0,41,255],"helperConfig":[1,2,300],"x":true,"y":null,"e":[]}"#).unwrap();
+        assert_eq!(v.get("taskId").and_then(Node::as_str), Some("abc"));
+        assert_eq!(v.get("leaderConfig").and_then(Node::as_bytes), Some(vec![0, 41, 255]));
+        assert_eq!(v.get("helperConfig").map(Node::describe), Some("an array that is not bytes"));
+        assert_eq!(v.get("helperConfig").and_then(Node::as_bytes), None);
+        assert_eq!(v.get("e").and_then(Node::as_bytes), Some(vec![]));
+        assert_eq!(v.get("x").map(Node::describe), Some("a boolean"));
+        assert_eq!(v.get("y"), None, "null reads as absent");
+        assert_eq!(Node::Text("s".into()).get("taskId"), None);
+        // Written back as the same JSON.
+        assert_eq!(parse(&serde_json::to_string(&v).unwrap()).unwrap(), v);
     }
 
     #[test]

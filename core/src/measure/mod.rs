@@ -12,7 +12,6 @@
 //! The bucket layout is defined here once: the engine's tally, the report encoder and
 //! `localrank lift` all index buckets through [`DayOutcome::bucket`] / [`DayOutcome::from_bucket`].
 
-pub mod dap;
 pub mod estimate;
 pub mod tally;
 

@@ -38,7 +38,7 @@ pub struct ExperimentConfig {
     /// warning (and `takeReport()`'s error), never a reason to stop ranking or tallying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional, type = "DapTaskConfig"))]
-    pub dap: Option<super::dap::OptionValue>,
+    pub dap: Option<crate::json_tree::Node>,
 }
 
 fn half() -> f64 {
