@@ -40,7 +40,7 @@ impl DapTask {
                 format!("must be an object {{ taskId, timePrecision, leaderConfig, helperConfig }}, got {}", dap.describe()),
             ));
         }
-        let field = |name: &str| dap.get(name).ok_or_else(|| invalid(name, "is missing"));
+        let field = |name: &str| dap.get(name).ok_or_else(|| invalid(name, "is missing (or null)"));
         let time_precision_s = match field("timePrecision")? {
             Node::Number(n) if n.fract() == 0.0 && (1.0..=MAX_TIME_PRECISION).contains(n) => *n as u64,
             Node::Number(n) => {

@@ -9,10 +9,12 @@ import { blankPage, session } from '../../tests/js/browser.mjs';
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
   const at = args.indexOf(name);
-  return at >= 0 ? Number.parseInt(args[at + 1], 10) : fallback;
+  const value = at >= 0 ? Number.parseInt(args[at + 1], 10) : fallback;
+  if (!(value > 0)) throw new Error(`${name} takes a positive whole number`);
+  return value;
 };
 const name = args.find((a, i) => !a.startsWith('--') && !['--iterations', '--top'].includes(args[i - 1]));
-if (!name) throw new Error('usage: node benches/browser/profile.mjs CASE [--iterations N] [--top K] [--no-webgpu]');
+if (!name) throw new Error('usage: node benches/browser/profile.mjs CASE [--iterations N] [--top K] [--callers] [--no-webgpu]');
 const iterations = option('--iterations', 2000);
 const top = option('--top', 30);
 

@@ -10,10 +10,9 @@ use std::cmp::Ordering;
 /// Runs this long are put in order by insertion before merging: three merge passes fewer.
 const RUN: usize = 8;
 
-/// The bottom-up merge sort both entry points share: `before(a, b)` says whether `a` must come
-/// before `b` (strictly: equal elements keep their order). Generic, so the score sort gets its
-/// comparison inlined; `sorted_positions` passes a `dyn` closure through it.
-fn merge_sort<T: Copy + Default>(items: &mut Vec<T>, mut before: impl FnMut(T, T) -> bool) {
+/// A stable bottom-up merge sort of positions: `before(a, b)` says whether position `a` must
+/// come before `b` (strictly: equal elements keep their order).
+fn merge_sort(items: &mut Vec<usize>, before: &mut dyn FnMut(usize, usize) -> bool) {
     let n = items.len();
     for start in (0..n).step_by(RUN) {
         let end = (start + RUN).min(n);
@@ -28,7 +27,7 @@ fn merge_sort<T: Copy + Default>(items: &mut Vec<T>, mut before: impl FnMut(T, T
             items[j] = x;
         }
     }
-    let mut buffer = vec![T::default(); n];
+    let mut buffer = vec![0usize; n];
     let mut width = RUN;
     while width < n {
         let mut start = 0;
@@ -60,7 +59,7 @@ fn merge_sort<T: Copy + Default>(items: &mut Vec<T>, mut before: impl FnMut(T, T
 /// The positions `0..n` in stable sorted order under `cmp` (equal elements keep their order).
 pub fn sorted_positions(n: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
-    merge_sort(&mut order, |a, b| cmp(a, b) == Ordering::Less);
+    merge_sort(&mut order, &mut |a, b| cmp(a, b) == Ordering::Less);
     order
 }
 

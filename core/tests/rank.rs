@@ -335,6 +335,23 @@ fn remembering_the_same_pool_again_checks_only_what_is_new() {
 }
 
 #[test]
+fn a_history_item_the_cache_evicted_is_cached_again_by_the_same_pool() {
+    let pool = std::rc::Rc::new(pool(catalogue_pool()));
+    let options = OpenOptions { max_cached_vectors: Some(2.0), ..OpenOptions::default() };
+    let mut history = block_on(History::open(MemoryStore::new(), &options, NOW)).unwrap();
+    let view = |item: &str, t: f64, vector: Option<Vec<f32>>| EventInput { kind: Some(EventKind::View), item: Some(item.into()), timestamp: Some(t), vector, ..Default::default() };
+    block_on(history.record(view("books-1", NOW - 100.0, None), NOW)).unwrap();
+    block_on(history.remember_pool(pool.clone())).unwrap();
+    assert!(history.vectors().get("books-1").is_some());
+    // Two events on items outside the pool, with their own vectors, fill the 2-entry cache.
+    block_on(history.record(view("x-1", NOW - 50.0, Some(vec![0.3, 0.2, 0.1])), NOW)).unwrap();
+    block_on(history.record(view("x-2", NOW - 40.0, Some(vec![0.1, 0.2, 0.3])), NOW)).unwrap();
+    assert!(history.vectors().get("books-1").is_none(), "evicted");
+    block_on(history.remember_pool(pool.clone())).unwrap();
+    assert!(history.vectors().get("books-1").is_some(), "the same pool, ranked again, puts it back");
+}
+
+#[test]
 fn a_50000_item_pool_ranks_and_keeps_every_item() {
     let n = 50_000;
     let dim = 8;

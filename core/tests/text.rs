@@ -247,3 +247,27 @@ fn a_clicked_text_only_item_is_cached_with_its_tower_vector_never_its_placeholde
     assert_eq!(history.vectors().get("new-shoes").map(|c| c.vector.clone()), Some(tower_vector(&runtime, QUERY)));
 }
 
+
+/// A model with a text tower from `seed`: another seed is another item space of the same dim.
+fn model_seeded(seed: u64, version: &str) -> ModelRuntime {
+    let (bytes, json) = random_model_with_text(DIM, 2, 2, 16, 32, Precision::F32, Some(TOWER), seed).expect("fixture");
+    ModelRuntime::new(IntentEncoder::load(&bytes, &json).expect("loads"), version)
+}
+
+#[test]
+fn a_new_model_ranking_the_same_pool_recaches_the_history_items_text_vectors() {
+    let (a, b) = (model_seeded(11, "m-a"), model_seeded(12, "m-b"));
+    assert_ne!(tower_vector(&a, QUERY), tower_vector(&b, QUERY));
+    let mut history = history(&[]);
+    let input = EventInput { kind: Some(EventKind::Click), item: Some("new-shoes".into()), timestamp: Some(NOW - 1000.0), ..Default::default() };
+    block_on(history.record(input, NOW)).expect("records");
+    let text_pool = Rc::new(pool(text_pool()));
+    rank_model(&text_pool, &history, &a);
+    block_on(history.remember_pool(text_pool.clone())).expect("remembers");
+    assert_eq!(history.vectors().get("new-shoes").map(|c| c.vector.clone()), Some(tower_vector(&a, QUERY)));
+    // A new model of the same dim is loaded and the same pool object is ranked again: the
+    // history item's cached vector is the new tower's, not the old one's.
+    rank_model(&text_pool, &history, &b);
+    block_on(history.remember_pool(text_pool.clone())).expect("remembers");
+    assert_eq!(history.vectors().get("new-shoes").map(|c| c.vector.clone()), Some(tower_vector(&b, QUERY)));
+}

@@ -21,6 +21,7 @@ pub use vectors::{CachedVector, VectorCache};
 
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::error::LocalRankError;
 use crate::measure::tally::{ExperimentConfig, ExperimentState};
@@ -42,14 +43,23 @@ pub struct History<S: HistoryStore> {
     warnings: Vec<LocalRankError>,
     /// The last few pools ranked, newest first: memory only, shared, never copied.
     recent_pools: VecDeque<Rc<CandidatePool>>,
-    /// How far `remember_pool` has checked the events against the newest pool: the events up
-    /// to this seq, and whether that pool's text-only rows were filled in then. The homepage
-    /// re-ranks the same pool after every event; only the new events need looking at.
-    pool_checked: (u32, bool),
+    /// How far `remember_pool` has checked the events against the newest pool, so that the
+    /// homepage, re-ranked with the same pool after every event, looks at the new events only.
+    pool_checked: Option<PoolCheck>,
     /// The experiment state as stored when opened (JSON), until `join_experiment` reads it.
     stored_experiment: Option<String>,
     /// The lift experiment this browser takes part in, with its state.
     experiment: Option<(ExperimentConfig, ExperimentState)>,
+}
+
+/// What `remember_pool` last checked: the events up to `seq` against the newest pool, filled in
+/// by the text tower as `filled` (a new model fills in another copy), while the vector cache had
+/// taken out `removals` times.
+#[derive(Debug)]
+struct PoolCheck {
+    seq: u32,
+    filled: Option<Arc<CandidatePool>>,
+    removals: u64,
 }
 
 impl<S: HistoryStore> History<S> {
@@ -77,7 +87,7 @@ impl<S: HistoryStore> History<S> {
 
         let stored_experiment = snapshot.experiment;
         let mut history =
-            History { store, events, vectors, policy, warnings, recent_pools: VecDeque::new(), pool_checked: (0, false), stored_experiment, experiment: None };
+            History { store, events, vectors, policy, warnings, recent_pools: VecDeque::new(), pool_checked: None, stored_experiment, experiment: None };
         let expired = history.policy.to_drop(&history.events, 0, now);
         let set_dim = history.vectors.dim().filter(|d| Some(*d) != snapshot.dim);
         if !expired.is_empty() || !stale_vectors.is_empty() || set_dim.is_some() {
@@ -213,7 +223,7 @@ impl<S: HistoryStore> History<S> {
         if self.vectors.dim().is_some_and(|d| d != dim) {
             stale = self.vectors.ids();
             self.vectors = VectorCache::new(self.vectors.capacity(), Some(dim));
-            self.pool_checked = (0, false);
+            self.pool_checked = None;
         }
         let dim_changed = self.vectors.dim() != Some(dim);
         let mut update = self.vectors.insert(items);
@@ -236,9 +246,23 @@ impl<S: HistoryStore> History<S> {
         // not one to cache.
         let filled = pool.text_vectors_filled();
         let source = filled.as_deref().unwrap_or(&pool);
-        // Events this same pool (as filled then) was checked against already are skipped.
-        let same = self.recent_pools.front().is_some_and(|p| Rc::ptr_eq(p, &pool)) && self.pool_checked.1 == filled.is_some();
-        let checked = if same { self.pool_checked.0 } else { 0 };
+        // Events already checked against this same pool (as filled in then), whose vectors the
+        // cache has held since (nothing was taken out of it), are skipped.
+        let removals = self.vectors.removals();
+        let checked = match &self.pool_checked {
+            Some(check)
+                if self.recent_pools.front().is_some_and(|p| Rc::ptr_eq(p, &pool))
+                    && check.removals == removals
+                    && match (&check.filled, &filled) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                        _ => false,
+                    } =>
+            {
+                check.seq
+            }
+            _ => 0,
+        };
         let newest = self.events.iter().map(|e| e.seq).max().unwrap_or(0);
         for event in self.events.iter().rev().filter(|e| e.seq > checked) {
             let Some(id) = event.item.as_deref() else { continue };
@@ -256,9 +280,12 @@ impl<S: HistoryStore> History<S> {
         self.recent_pools.push_front(pool);
         self.recent_pools.truncate(RECENT_POOLS);
         let wrote = !refresh.is_empty();
-        self.pool_checked = (0, false);
+        self.pool_checked = None;
         self.cache_vectors(refresh).await?;
-        self.pool_checked = (newest, filled.is_some());
+        // Only when this refresh took nothing out: else the next one checks everything again.
+        if self.vectors.removals() == removals {
+            self.pool_checked = Some(PoolCheck { seq: newest, filled, removals });
+        }
         Ok(wrote)
     }
 
@@ -290,7 +317,7 @@ impl<S: HistoryStore> History<S> {
         crate::sort::sort_by(&mut events, |a, b| a.order_key().partial_cmp(&b.order_key()).unwrap_or(std::cmp::Ordering::Equal));
         self.events = events;
         // Another tab's events may be older than those checked: check them all again.
-        self.pool_checked = (0, false);
+        self.pool_checked = None;
         let missing: Vec<_> = snapshot
             .vectors
             .into_iter()
@@ -430,7 +457,7 @@ impl<S: HistoryStore> History<S> {
         self.store.clear().await?;
         self.events.clear();
         self.vectors.clear();
-        self.pool_checked = (0, false);
+        self.pool_checked = None;
         // The experiment's coin and tally go too: erasing means everything. The page joins the
         // experiment again (a new coin) when it next opens the engine.
         self.experiment = None;

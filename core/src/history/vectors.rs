@@ -22,6 +22,9 @@ pub struct VectorCache {
     dim: Option<usize>,
     entries: FastHashMap<String, CachedVector>,
     clock: u64,
+    /// How many times entries were taken out (evicted or cleared): a reader that remembered
+    /// what the cache held can tell whether it may still hold it.
+    removals: u64,
 }
 
 /// What an insert changed, for the store to persist.
@@ -33,7 +36,7 @@ pub struct CacheUpdate {
 
 impl VectorCache {
     pub fn new(capacity: usize, dim: Option<usize>) -> Self {
-        VectorCache { capacity: capacity.max(1), dim, entries: crate::hash::map(), clock: 0 }
+        VectorCache { capacity: capacity.max(1), dim, entries: crate::hash::map(), clock: 0, removals: 0 }
     }
 
     /// Rebuilds the cache from persisted entries. Entries of another dimension than `dim` (a
@@ -99,6 +102,12 @@ impl VectorCache {
 
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.removals += 1;
+    }
+
+    /// Changes whenever entries are taken out (evicted or cleared); never goes back.
+    pub fn removals(&self) -> u64 {
+        self.removals
     }
 
     fn place(&mut self, entry: CachedVector) {
@@ -119,6 +128,7 @@ impl VectorCache {
         for (_, id) in &oldest {
             self.entries.remove(id);
         }
+        self.removals += 1;
         oldest.into_iter().map(|(_, id)| id).collect()
     }
 }
