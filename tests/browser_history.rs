@@ -16,6 +16,11 @@ fn fresh_db(label: &str) -> String {
     format!("localrank-test-{label}-{}-{}", js_sys::Date::now(), (js_sys::Math::random() * 1e9) as u64)
 }
 
+/// The engine on the IndexedDB database `db`.
+async fn open_db(db: &str) -> Engine {
+    open(&format!(r#"{{"database":"{db}"}}"#)).await
+}
+
 fn js(json: &str) -> JsValue {
     js_sys::JSON::parse(json).expect("test JSON")
 }
@@ -91,7 +96,7 @@ async fn retention_trims_the_oldest_on_append_and_on_open() {
 #[wasm_bindgen_test]
 async fn forget_leaves_an_empty_database() {
     let db = fresh_db("forget");
-    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    let engine = open_db(&db).await;
     record(&engine, r#"{"kind":"purchase","item":"a","vector":[0.5,0.5]}"#).await;
     call(engine.forget()).await.unwrap();
     assert!(items(&engine).await.is_empty());
@@ -135,13 +140,13 @@ async fn a_schema_1_database_opens_and_is_migrated() {
 #[wasm_bindgen_test]
 async fn a_corrupt_record_is_skipped_and_reported() {
     let db = fresh_db("corrupt");
-    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    let engine = open_db(&db).await;
     record(&engine, r#"{"kind":"view","item":"good"}"#).await;
     close(engine).await;
     raw_add(&db, "events", r#"{"kind":42,"timestamp":"yesterday"}"#).await;
     raw_add(&db, "events", r#"{"kind":"view","timestamp":1}"#).await; // a view without an item
 
-    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    let engine = open_db(&db).await;
     assert_eq!(items(&engine).await, ["good"]);
     let warnings = Array::from(&get(&status(&engine).await, "warnings"));
     assert_eq!(warnings.length(), 1);
@@ -157,7 +162,7 @@ async fn a_corrupt_record_is_skipped_and_reported() {
 #[wasm_bindgen_test]
 async fn a_record_json_cannot_hold_is_reported_and_the_others_are_kept() {
     let db = fresh_db("bigint");
-    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    let engine = open_db(&db).await;
     record(&engine, r#"{"kind":"view","item":"first"}"#).await;
     close(engine).await;
     // IndexedDB stores a BigInt; JSON cannot write one, so the store's records cannot cross as
@@ -166,7 +171,7 @@ async fn a_record_json_cannot_hold_is_reported_and_the_others_are_kept() {
     Reflect::set(&odd, &"timestamp".into(), &js_sys::BigInt::from(5u32).into()).unwrap();
     raw_add_value(&db, "events", &odd).await;
 
-    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    let engine = open_db(&db).await;
     assert_eq!(items(&engine).await, ["first"]);
     let warnings = Array::from(&get(&status(&engine).await, "warnings"));
     assert_eq!(warnings.length(), 1);
@@ -180,7 +185,7 @@ async fn a_newer_schema_falls_back_to_memory_with_a_typed_warning() {
     let factory = Factory::new().unwrap();
     factory.open(&db, Some(7)).unwrap().await.unwrap().close();
 
-    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    let engine = open_db(&db).await;
     let status = status(&engine).await;
     assert_eq!(get(&status, "storage").as_string().unwrap(), "memory");
     let warning = Array::from(&get(&status, "warnings")).get(0);
@@ -283,7 +288,7 @@ async fn webgpu_adapter_is_detected_with_the_flag_on() {
 #[wasm_bindgen_test]
 async fn another_tab_upgrading_the_schema_is_not_blocked_and_history_goes_on_in_memory() {
     let db = fresh_db("upgrade");
-    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    let engine = open_db(&db).await;
     record(&engine, r#"{"kind":"view","item":"before"}"#).await;
     // A tab running a newer localrank opens the database at a higher version. Our open
     // connection must close on `versionchange` rather than block it.
@@ -303,7 +308,7 @@ async fn another_tab_upgrading_the_schema_is_not_blocked_and_history_goes_on_in_
 #[wasm_bindgen_test]
 async fn deleting_the_database_elsewhere_is_not_blocked_and_the_engine_reopens_it() {
     let db = fresh_db("deleted");
-    let engine = open(&format!(r#"{{"database":"{db}"}}"#)).await;
+    let engine = open_db(&db).await;
     record(&engine, r#"{"kind":"view","item":"old"}"#).await;
     let factory = Factory::new().unwrap();
     let delete = async { factory.delete(&db).unwrap().await.expect("delete") };

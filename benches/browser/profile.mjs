@@ -7,10 +7,10 @@
 import { blankPage, session } from '../../tests/js/browser.mjs';
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
+const option = (flag, fallback) => {
+  const at = args.indexOf(flag);
   const value = at >= 0 ? Number.parseInt(args[at + 1], 10) : fallback;
-  if (!(value > 0)) throw new Error(`${name} takes a positive whole number`);
+  if (!(value > 0)) throw new Error(`${flag} takes a positive whole number`);
   return value;
 };
 const name = args.find((a, i) => !a.startsWith('--') && !['--iterations', '--top'].includes(args[i - 1]));
