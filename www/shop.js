@@ -174,7 +174,7 @@ function card(item, ranked) {
     location.hash = `#/p/${encodeURIComponent(item.id)}`;
   };
   // `isNew`: a product the model never trained on, placed by its text (the service sends the
-  // text tower's vector for it).
+  // item table's text-only row for it).
   return el('article', { class: item.isNew ? 'card new' : 'card', dataset: { id: item.id, category: item.category } },
     el('a', { href: `#/p/${encodeURIComponent(item.id)}`, class: 'card-image', onclick: open, 'aria-label': item.title },
       el('img', { src: imageOf(item), alt: '', width: 240, height: 180, loading: 'lazy', decoding: 'async' }),

@@ -9,7 +9,7 @@
 //! `[num_items, k]`, in the export's precision like `item_vectors`), and each item's re-buy
 //! rate, `item_rebuy_rates` (F32 `[num_items]`, in every precision: 4 bytes an item).
 //! A model with a text tower may append text-only rows after the learned ones: catalogue
-//! products it never trained on, placed by the tower alone (items.json `learned`; the
+//! products it never trained on, placed by their text (items.json `learned`; the
 //! neighbour lists and re-buy rates cover the learned rows only).
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -191,8 +191,9 @@ pub struct ItemStats<'a> {
     pub text_only: Option<&'a TextOnlyItems>,
 }
 
-/// Products without a learned vector, placed by the text tower alone: `vectors` is row-major
-/// `[ids.len(), dim]`, row `k` the tower's vector of product `ids[k]`'s text.
+/// Products without a learned vector, placed by their text: `vectors` is row-major
+/// `[ids.len(), dim]`, row `k` product `ids[k]`'s vector ([`text_only_items`] gives the
+/// tower's; `localrank export` then places them by `cold_start::place_by_neighbours`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TextOnlyItems {
     pub ids: Vec<String>,

@@ -3,6 +3,7 @@
 //! export to the weights format the engine crate loads (see docs/model-format.md).
 pub mod auto;
 pub mod baselines;
+pub mod cold_start;
 pub mod config;
 pub mod data;
 pub mod device;

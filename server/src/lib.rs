@@ -4,7 +4,7 @@
 //! `GET /api/pool?context=home&n=200`: the non-personal candidate pool (the most popular
 //! products that have a learned vector, each with its public vector, popularity score, title,
 //! category, price and an image placeholder, and up to eight new arrivals: products placed by
-//! the model's text tower alone, flagged `isNew`). It receives no user identity and no history —
+//! their text, flagged `isNew`). It receives no user identity and no history —
 //! see `server/README.md` for the contract.
 //!
 //! ```no_run

@@ -1,6 +1,6 @@
 //! The non-personal candidate pool: the catalogue's products that have a learned vector,
 //! most popular first, with a few new arrivals — products the model never trained on, whose
-//! vector is the text tower's (the item table's text-only rows) — given slots on the first
+//! vector was placed by their text (the item table's text-only rows) — given slots on the first
 //! page. It is the same for every visitor; the page personalizes it locally.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -38,8 +38,8 @@ struct PoolItem<'a> {
     /// pool, so showing a product never costs a request (which would tell the server what
     /// the personalized page shows).
     image_key: &'a str,
-    /// A new arrival: the model never trained on it, and `vector` is the text tower's vector
-    /// of its text (a text-only row of the item table). For the page's "new" badge; the
+    /// A new arrival: the model never trained on it, and `vector` was placed by its text (a
+    /// text-only row of the item table). For the page's "new" badge; the
     /// engine ignores it. Omitted when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     is_new: bool,

@@ -6,8 +6,9 @@
 // tests check the page, the engine and the privacy contract, not the model's quality.
 //
 // `writeFixture(dir, { text: true })` adds a text tower and two new arrivals (products the
-// model never trained on, text-only rows of the item table, as `localrank export` writes them
-// for a model with a tower). The tower hashes whole words (min_n = max_n = 0, the FNV-1a of
+// model never trained on, text-only rows of the item table, in the layout `localrank export`
+// writes for a model with a tower; their vectors are the tower's, which here point the way
+// their category's learned rows do, where the export's neighbour placement would put them). The tower hashes whole words (min_n = max_n = 0, the FNV-1a of
 // docs/model-format.md), and only the six category words have non-zero rows, one-hot in their
 // category's direction; the projection is the identity. So a text's vector points at the
 // categories it names (share of its words), and a search for "fresh coffee" makes the intent

@@ -10,9 +10,10 @@ use std::time::Instant;
 use burn::module::Module;
 use localrank_model::auto::{train_auto, Overrides, TuneOptions};
 use localrank_model::baselines::{Popularity, TfIdf};
+use localrank_model::cold_start::{choose_placement, place_by_neighbours, unit, unit_rows};
 use localrank_model::config::{EncoderConfig, TrainConfig};
 use localrank_model::data::SplitPart;
-use localrank_model::eval::new_arrivals::{case_ranks, median_rank, split_new_arrivals, TextContent, WithContent, WithoutNewArrivals, NEW_ARRIVAL_SHARE};
+use localrank_model::eval::new_arrivals::{case_ranks, median_rank, split_new_arrivals, TableScorer, TextContent, WithContent, WithoutNewArrivals, NEW_ARRIVAL_SHARE};
 use localrank_model::eval::{evaluate, EvalOptions, Metrics, MetricsSum, Scorer};
 use localrank_model::train::EncoderScorer;
 use serde_json::json;
@@ -62,34 +63,90 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         return Err(CliError::Usage("--text-loss must be a number >= 0".into()));
     }
     let opts = TuneOptions { budget_seconds: 0.0, time_budget_seconds: a.time_budget, ..TuneOptions::default() };
-    let train = |text: bool, log: &mut dyn FnMut(&str)| -> Result<_, CliError> {
+    // Held-out models are kept under the cache, keyed by everything that decides them (the
+    // split, the settings, the seed, the budget), so a second report reuses them.
+    let train = |text: bool, log: &mut dyn FnMut(&str)| -> Result<HeldOut, CliError> {
         let base = warm.clone().unwrap_or_default();
         let text_loss = if text { a.text_loss.or(base.text_loss) } else { base.text_loss };
         let overrides = Overrides { text: Some(text), text_loss, ..base };
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            format!("{overrides:?}|{SEED}|{:?}|{}|{}|{}", a.time_budget, held.num_items(), held.num_users(), split.cutoff).hash(&mut h);
+            h.finish()
+        };
+        let dir = paths.cache.join("new-arrivals").join(format!("{}-{}-{key:016x}", ds.name, if text { "text" } else { "id-only" }));
+        if let Some(kept) = HeldOut::read(&dir) {
+            log(&format!("reusing the {} model trained without the {} new arrivals ({})", if text { "text-tower" } else { "ID-only" }, split.new_items(), dir.display()));
+            return Ok(kept);
+        }
         log(&format!("training the {} model without the {} new arrivals ({settings}; no tuning)", if text { "text-tower" } else { "ID-only" }, split.new_items()));
         let t = Instant::now();
         let mut none = |_: &localrank_model::ModelWeights, _: usize, _: &Metrics| Ok(());
         let auto = train_auto(held, &overrides, SEED, &opts, &device, false, log, &mut none)?;
         log(&format!("  best epoch {} (validation NDCG@10 {:.4}), {:.0}s", auto.outcome.best_epoch, auto.outcome.best_validation.ndcg10, t.elapsed().as_secs_f64()));
-        Ok(auto)
+        let run = HeldOut {
+            weights: auto.outcome.weights,
+            best_epoch: auto.outcome.best_epoch,
+            validation_ndcg10: auto.outcome.best_validation.ndcg10,
+            seconds: auto.outcome.total_seconds,
+            text_loss: auto.training.text_loss,
+        };
+        if let Err(e) = run.write(&dir, &held.item_ids, &ds.name) {
+            log(&format!("  (not kept for the next report: {e})"));
+        }
+        Ok(run)
     };
     let id_only = train(false, log)?;
     let text_run = train(true, log)?;
-    let model = id_only.outcome.weights.to_encoder(&device)?.valid();
-    let encoder = EncoderScorer { model: &model, max_len: id_only.outcome.weights.config.max_len, device: device.clone(), gap_to_target: true };
-    let text_model = text_run.outcome.weights.to_encoder(&device)?.valid();
-    let text_encoder = EncoderScorer { model: &text_model, max_len: text_run.outcome.weights.config.max_len, device: device.clone(), gap_to_target: true };
+    let model = id_only.weights.to_encoder(&device)?.valid();
+    let encoder = EncoderScorer { model: &model, max_len: id_only.weights.config.max_len, device: device.clone(), gap_to_target: true };
+    let text_model = text_run.weights.to_encoder(&device)?.valid();
+    let text_encoder = EncoderScorer { model: &text_model, max_len: text_run.weights.config.max_len, device: device.clone(), gap_to_target: true };
 
-    // The text tower's vectors for every item (zeros without text): the content part.
+    // The text tower's vectors for every item (zeros without text): the content part. (The
+    // held-out model's item rows have the text folded in, so the tower is run on the texts.)
     let text_vectors = {
-        let all: Vec<i64> = (0..held.num_items() as i64).collect();
-        let text_only = vec![0f32; held.num_items()];
-        let t = text_model.item_vectors(&all, Some(&text_only), false, &device);
-        let dim = t.dims()[1];
-        (t.into_data().try_into_vec::<f32>().map_err(|e| CliError::Usage(format!("text vectors: {e:?}")))?, dim)
+        let dim = text_run.weights.config.dim;
+        let texts: Vec<(String, localrank_model::data::ItemText)> = held.item_text.iter().enumerate().filter_map(|(i, t)| t.clone().map(|t| (i.to_string(), t))).collect();
+        let rows = localrank_model::export::text_only_items(&text_run.weights, &texts)?;
+        let mut all = vec![0f32; held.num_items() * dim];
+        for (id, row) in rows.ids.iter().zip(rows.vectors.chunks_exact(dim)) {
+            let i: usize = id.parse().map_err(|_| CliError::Usage(format!("text row {id}")))?;
+            all[i * dim..][..dim].copy_from_slice(row);
+        }
+        (all, dim)
     };
     let recent_content = TextContent::new(text_vectors.0.clone(), text_vectors.1, CONTENT_RECENT);
-    let all_content = TextContent::new(text_vectors.0, text_vectors.1, usize::MAX);
+    let all_content = TextContent::new(text_vectors.0.clone(), text_vectors.1, usize::MAX);
+
+    // The new arrivals as `localrank export` writes them (text-only rows placed by their
+    // nearest learned items, `cold_start`), and as the tower alone places them (a pool item
+    // that carries only `text` in the browser).
+    let (placed, tower_only, placement) = {
+        let table = &text_run.weights.get(localrank_model::weights::ITEM_VECTORS)?.data;
+        let dim = text_vectors.1;
+        let pop = held.train_popularity();
+        let learned: Vec<usize> = (0..held.num_items()).filter(|&i| !split.is_new[i] && pop[i] > 0).collect();
+        let learned_rows: Vec<f32> = learned.iter().flat_map(|&i| table[i * dim..][..dim].iter().copied()).collect();
+        let new_items: Vec<usize> = (0..held.num_items()).filter(|&i| split.is_new[i]).collect();
+        let mut rows: Vec<f32> = new_items.iter().flat_map(|&i| text_vectors.0[i * dim..][..dim].iter().copied()).collect();
+        let placement = choose_placement(&text_encoder, held, table, &text_vectors.0, dim);
+        log(&placement.describe());
+        let n_placed = place_by_neighbours(&learned_rows, dim, &mut rows, placement.k);
+        log(&format!("{n_placed} of {} new arrivals placed by learned neighbours", new_items.len()));
+        let base = unit_rows(table, dim);
+        let (mut placed, mut tower_only) = (base.clone(), base);
+        for (k, &i) in new_items.iter().enumerate() {
+            let mut row = rows[k * dim..][..dim].to_vec();
+            unit(&mut row);
+            placed[i * dim..][..dim].copy_from_slice(&row);
+            let mut t = text_vectors.0[i * dim..][..dim].to_vec();
+            unit(&mut t);
+            tower_only[i * dim..][..dim].copy_from_slice(&t);
+        }
+        (TableScorer { encoder: &text_encoder, table: placed, dim }, TableScorer { encoder: &text_encoder, table: tower_only, dim }, placement)
+    };
 
     let eval_opts = EvalOptions::default();
     let mut models = serde_json::Map::new();
@@ -133,7 +190,8 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     };
     let pop = Popularity::fit(held);
     let is_new = &split.is_new;
-    record("localrank", &text_encoder, true, log);
+    record("localrank", &placed, true, log);
+    record("localrank-text-tower", &tower_only, false, log);
     record("id-only", &WithoutNewArrivals { scorer: &encoder, is_new }, true, log);
     let tfidf = TfIdf::fit(held);
     record("tfidf", &tfidf, false, log);
@@ -143,12 +201,12 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     record(&format!("text-content-last{CONTENT_RECENT}"), &recent_content, false, log);
     record("text-content-all", &all_content, false, log);
     for w in CONTENT_WEIGHTS {
-        record(&format!("localrank+content{w}"), &WithContent { scorer: &text_encoder, content: &recent_content, weight: w }, true, log);
+        record(&format!("localrank+content{w}"), &WithContent { scorer: &placed, content: &recent_content, weight: w }, true, log);
     }
     // What exact word matches would add to the model (the engine has no history texts to
     // compute TF-IDF from: a measurement, not a scorer the browser has).
     for w in CONTENT_WEIGHTS {
-        record(&format!("localrank+tfidf{w}"), &WithContent { scorer: &text_encoder, content: &tfidf, weight: w }, true, log);
+        record(&format!("localrank+tfidf{w}"), &WithContent { scorer: &placed, content: &tfidf, weight: w }, true, log);
     }
 
     let report = json!({
@@ -159,7 +217,8 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
             "test cases = every user's first interaction with a new arrival after at least one older event, the events before it as the history (a user's later older events stay in the training log); top-level metrics: full ranking over all items, history items excluded; among_new: the same scores ranked among the new arrivals only (the storefront's New slots); median_rank = the target's median 1-based rank (upper middle)",
             "id-only = the transformer trained on the log without the new arrivals; it has no vector for them and ranks them last (as pop does)",
             "tfidf = TF-IDF cosine between the texts of the user's history items and each item's text",
-            "localrank = the same transformer with the text tower: items are ID row + text vector, the new arrivals (never trained) their text vector alone",
+            "localrank = the same transformer with the text tower: items are ID row + text vector; each new arrival (never trained) as `localrank export` places it: the similarity-weighted mean of the learned vectors of the k learned items nearest its text-tower vector, k chosen on the training log's validation targets (`placement`; k 0 = the tower's vector)".to_string(),
+            "localrank-text-tower = the same, the new arrivals by their text-tower vector alone (a pool item that carries only `text` in the browser)",
             format!("text-content-last{CONTENT_RECENT} / -all = cosine of an item's text-tower vector with the mean of the (last {CONTENT_RECENT} / all) distinct history items' text vectors; localrank+contentW = localrank's cosine + W x text-content-last{CONTENT_RECENT}; localrank+tfidfW = localrank's cosine + W x tfidf (a measurement: the engine has no history texts)"),
             "warm_ndcg@10 = leave-one-out NDCG@10 on the training log's own test targets (all its users; older items only)",
         ],
@@ -169,8 +228,9 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         "split": "first-new-arrival",
         "users": held.num_users(),
         "items": held.num_items(),
-        "id_only_training": { "best_epoch": id_only.outcome.best_epoch, "validation_ndcg@10": id_only.outcome.best_validation.ndcg10, "seconds": id_only.outcome.total_seconds },
-        "localrank_training": { "text_loss": text_run.training.text_loss, "best_epoch": text_run.outcome.best_epoch, "validation_ndcg@10": text_run.outcome.best_validation.ndcg10, "seconds": text_run.outcome.total_seconds },
+        "id_only_training": { "best_epoch": id_only.best_epoch, "validation_ndcg@10": id_only.validation_ndcg10, "seconds": id_only.seconds },
+        "localrank_training": { "text_loss": text_run.text_loss, "best_epoch": text_run.best_epoch, "validation_ndcg@10": text_run.validation_ndcg10, "seconds": text_run.seconds },
+        "placement": { "k": placement.k, "validation_cases": placement.cases, "validation_ndcg@10": placement.ndcg10.iter().map(|(k, v)| json!({ "k": k, "ndcg@10": v })).collect::<Vec<_>>() },
         "models": models,
     });
     let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.new-arrivals.json", ds.name)));
@@ -209,3 +269,34 @@ fn warm_settings(paths: &Paths, spec: &DatasetSpec) -> Option<Overrides> {
         search_steps: Some(tr.search_steps),
     })
 }
+
+/// A held-out model and what the report says of its training.
+struct HeldOut {
+    weights: localrank_model::ModelWeights,
+    best_epoch: usize,
+    validation_ndcg10: f64,
+    seconds: f64,
+    text_loss: f64,
+}
+
+impl HeldOut {
+    fn read(dir: &std::path::Path) -> Option<HeldOut> {
+        let run: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("held-out.json")).ok()?).ok()?;
+        let (weights, _, _) = localrank_model::export::read_model_dir(dir).ok()?;
+        Some(HeldOut {
+            weights,
+            best_epoch: run["best_epoch"].as_u64()? as usize,
+            validation_ndcg10: run["validation_ndcg@10"].as_f64()?,
+            seconds: run["seconds"].as_f64()?,
+            text_loss: run["text_loss"].as_f64()?,
+        })
+    }
+
+    fn write(&self, dir: &std::path::Path, item_ids: &[String], dataset: &str) -> Result<(), CliError> {
+        use localrank_model::export::{write_model_dir, ItemStats, Precision};
+        write_model_dir(dir, &self.weights, item_ids, Precision::F32, dataset, json!({}), ItemStats::default())?;
+        let run = json!({ "best_epoch": self.best_epoch, "validation_ndcg@10": self.validation_ndcg10, "seconds": self.seconds, "text_loss": self.text_loss });
+        std::fs::write(dir.join("held-out.json"), run.to_string()).map_err(crate::error::io_err(dir.join("held-out.json")))
+    }
+}
+

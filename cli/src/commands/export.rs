@@ -4,9 +4,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 use localrank_model::baselines::{cooccurrence_neighbours, EXPORT_NEIGHBOURS};
+use localrank_model::cold_start::{choose_placement, place_by_neighbours, Placement};
 use localrank_model::data::rebuy::rebuy_rates;
 use localrank_model::export::{read_model_dir, set_blend, set_repeat, text_only_items, write_model_dir, ItemStats, Precision, TextOnlyItems};
+use localrank_model::weights::ITEM_VECTORS;
+use localrank_model::data::{Dataset, ItemText};
+use localrank_model::train::EncoderScorer;
 use localrank_model::{EncoderConfig, ModelWeights};
+use burn::module::Module;
 use serde_json::json;
 
 use crate::commands::prepare::load_or_prepare_as;
@@ -86,8 +91,14 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         // text, after the learned rows (the candidate service shows them as new arrivals).
         let text_only = match (&w.config.text, ds.catalogue_text.is_empty()) {
             (Some(_), false) => {
-                let rows = text_only_items(&w, &ds.catalogue_text)?;
-                log(&format!("text-only rows: {} catalogue products the model never trained on, placed by the text tower", rows.len()));
+                let mut rows = text_only_items(&w, &ds.catalogue_text)?;
+                // The tower's vector finds the product's nearest learned items; their learned
+                // vectors place it, with as many neighbours as serve the training log's own
+                // validation targets best (`cold_start`).
+                let placement = choose_text_placement(&w, &ds)?;
+                log(&placement.describe());
+                let placed = place_by_neighbours(&w.get(ITEM_VECTORS)?.data, w.config.dim, &mut rows.vectors, placement.k);
+                log(&format!("text-only rows: {} catalogue products the model never trained on, {placed} of them placed by learned neighbours", rows.len()));
                 Some(rows)
             }
             (None, false) => {
@@ -114,6 +125,24 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
         log(&format!("{p:?}: {} (model.safetensors {} bytes, items.safetensors {} bytes: {} learned + {text_rows} text-only rows)", dir.display(), size("model.safetensors"), size("items.safetensors"), ids.len()));
     }
     Ok(())
+}
+
+/// [`choose_placement`] for a model and the prepared data it trained on: the tower's vector of
+/// every item's text (zeros without) and the learned item vectors.
+fn choose_text_placement(w: &ModelWeights, ds: &Dataset) -> Result<Placement, CliError> {
+    let dim = w.config.dim;
+    let texts: Vec<(String, ItemText)> = ds.item_text.iter().enumerate().filter_map(|(i, t)| t.clone().map(|t| (i.to_string(), t))).collect();
+    let rows = text_only_items(w, &texts)?;
+    let mut tower = vec![0f32; ds.num_items() * dim];
+    for (id, row) in rows.ids.iter().zip(rows.vectors.chunks_exact(dim)) {
+        if let Ok(i) = id.parse::<usize>() {
+            tower[i * dim..][..dim].copy_from_slice(row);
+        }
+    }
+    let device = localrank_model::cpu_device();
+    let model = w.to_encoder(&device)?.valid();
+    let encoder = EncoderScorer { model: &model, max_len: w.config.max_len, device, gap_to_target: true };
+    Ok(choose_placement(&encoder, ds, &w.get(ITEM_VECTORS)?.data, &tower, dim))
 }
 
 #[cfg(test)]
@@ -172,8 +201,16 @@ mod tests {
         run(&paths, &export, &mut |s: &str| lines.push(s.to_string())).expect("exports");
         assert!(lines.iter().any(|l| l.contains("text-only rows: 1 catalogue products")), "{lines:?}");
         // The engine's tower over the same weights: what the browser would compute for sku100.
+        // The export places it by the learned rows nearest that vector.
         let engine = TextTower::new(tower, 8, w.tensors[TEXT_EMBEDDING].data.clone(), w.tensors[TEXT_PROJ_WEIGHT].data.clone(), w.tensors[TEXT_PROJ_BIAS].data.clone()).expect("tower");
-        let want = engine.embed("text", &ds.catalogue_text[0].1.joined()).expect("embeds");
+        let mut query = engine.embed("text", &ds.catalogue_text[0].1.joined()).expect("embeds");
+        localrank_model::cold_start::unit(&mut query);
+        let keys = localrank_model::cold_start::unit_rows(&w.tensors[ITEM_VECTORS].data, 8);
+        let placement = choose_text_placement(&w, &ds).expect("chooses");
+        assert!(lines.iter().any(|l| l == &placement.describe()), "{lines:?}");
+        assert_eq!(placement.ndcg10.len(), localrank_model::cold_start::NEIGHBOUR_CHOICES.len());
+        let near = localrank_model::cold_start::nearest(&keys, 8, &query, placement.k, None);
+        let want = localrank_model::cold_start::borrow(&keys, 8, &near).unwrap_or(query.clone());
         for p in ["f32", "f16", "int8"] {
             let t = table(p);
             assert_eq!((t.len(), t.learned, t.ids[12].as_str()), (13, 12, "sku100"), "{p}");

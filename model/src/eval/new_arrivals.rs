@@ -246,6 +246,28 @@ impl<S: Scorer> Scorer for WithoutNewArrivals<'_, S> {
     }
 }
 
+/// Scores by the intents of an encoder against an item table of one's own (unit rows):
+/// how a variant of the item vectors (say, new arrivals placed another way) would rank.
+pub struct TableScorer<'a> {
+    pub encoder: &'a crate::train::EncoderScorer<'a>,
+    /// Row-major `[items, dim]`, unit rows.
+    pub table: Vec<f32>,
+    pub dim: usize,
+}
+
+impl Scorer for TableScorer<'_> {
+    fn score(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
+        self.encoder
+            .intents(ds, users, part)
+            .into_iter()
+            .map(|mut q| {
+                crate::cold_start::unit(&mut q);
+                self.table.chunks(self.dim).map(|row| row.iter().zip(&q).map(|(a, b)| a * b).sum()).collect()
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
