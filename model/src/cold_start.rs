@@ -18,12 +18,16 @@ pub const NEIGHBOUR_CHOICES: [usize; 7] = [1, 3, 5, 10, 20, 50, 100];
 /// The count used when the log has no validation target with text to choose by.
 pub const DEFAULT_NEIGHBOURS: usize = 10;
 
-/// Validation cases [`choose_placement`] reads at most (evenly spaced over the users).
-const MAX_CASES: usize = 2000;
+/// Cases [`choose_placement`] reads at most (evenly spaced): each user's validation target
+/// and the two training events before it.
+const MAX_CASES: usize = 6000;
+
+/// Events per user read as cases, ending at the validation target.
+const CASES_PER_USER: usize = 3;
 
 /// Items each case's target competes with, all placed the same way (a storefront's new
 /// arrivals compete with each other in the "New" slots).
-const RIVALS: usize = 100;
+const RIVALS: usize = 200;
 
 /// Unit length (a zero vector stays zero).
 pub fn unit(v: &mut [f32]) {
@@ -132,7 +136,7 @@ impl Placement {
         }
         let tried: Vec<String> = self.ndcg10.iter().map(|(k, n)| format!("k {k}: {n:.4}")).collect();
         format!(
-            "new products placed by their {} nearest learned items (chosen on {} validation targets treated as new, each ranked among {RIVALS} others placed alike; NDCG@10 {})",
+            "new products placed by their {} nearest learned items (chosen on {} validation targets and events before them, treated as new, each ranked among {RIVALS} others placed alike; NDCG@10 {})",
             self.k,
             self.cases,
             tried.join(", ")
@@ -141,7 +145,9 @@ impl Placement {
 }
 
 /// Chooses how many learned neighbours place a new product ([`NEIGHBOUR_CHOICES`]) on the
-/// data the model trained on: each validation target that has text is treated as new — its
+/// data the model trained on: each validation target that has text, and the two events
+/// before it (more cases: the choice is close between neighbouring counts), is treated as
+/// new — its
 /// vector rebuilt from its tower vector (`tower`, `[items, dim]`, zero rows without text)
 /// with `k` learned neighbours other than itself — and ranked for its user among [`RIVALS`]
 /// other items rebuilt the same way. The count with the best NDCG@10 wins (the smaller on a
@@ -155,9 +161,19 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
     let pop = ds.train_popularity();
     let has_text: Vec<bool> = tower.chunks_exact(dim).map(|r| r.iter().any(|&x| x != 0.0)).collect();
     let learned: Vec<bool> = (0..n).map(|i| pop[i] > 0).collect();
-    let users: Vec<usize> = (0..ds.num_users()).filter(|&u| has_text[ds.history_and_target(u, SplitPart::Validation).1.item as usize]).collect();
-    let step = users.len().div_ceil(MAX_CASES).max(1);
-    let users: Vec<usize> = users.into_iter().step_by(step).collect();
+    // (user, position): the validation target and the events just before it, each with the
+    // events before it as the history.
+    let mut cases: Vec<(usize, usize)> = Vec::new();
+    for u in 0..ds.num_users() {
+        let at = ds.history_and_target(u, SplitPart::Validation).0.len();
+        for p in at.saturating_sub(CASES_PER_USER - 1).max(1)..=at {
+            if has_text[ds.sequences[u][p].item as usize] {
+                cases.push((u, p));
+            }
+        }
+    }
+    let step = cases.len().div_ceil(MAX_CASES).max(1);
+    let cases: Vec<(usize, usize)> = cases.into_iter().step_by(step).collect();
     // Rivals: every (n / RIVALS)-th learned item with text, a fixed spread over the catalogue.
     let pool: Vec<usize> = (0..n).filter(|&i| learned[i] && has_text[i]).collect();
     let rivals: Vec<usize> = pool.iter().copied().step_by(pool.len().div_ceil(RIVALS).max(1)).collect();
@@ -165,7 +181,7 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
     let tower_unit = unit_rows(tower, dim);
     let max_k = NEIGHBOUR_CHOICES.iter().copied().max().unwrap_or(0);
     // Each needed item's neighbour list (itself left out), longest first; shorter k read a prefix.
-    let mut needed: Vec<usize> = users.iter().map(|&u| ds.history_and_target(u, SplitPart::Validation).1.item as usize).chain(rivals.iter().copied()).collect();
+    let mut needed: Vec<usize> = cases.iter().map(|&(u, p)| ds.sequences[u][p].item as usize).chain(rivals.iter().copied()).collect();
     needed.sort_unstable();
     needed.dedup();
     let mut allowed = learned.clone();
@@ -180,14 +196,14 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
         borrow(&keys, dim, &near[..k.min(near.len())]).unwrap_or_else(|| tower_unit[i * dim..][..dim].to_vec())
     };
     let mut sums: Vec<MetricsSum> = NEIGHBOUR_CHOICES.iter().map(|_| MetricsSum::default()).collect();
-    for chunk in users.chunks(256) {
-        let intents = encoder.intents(ds, chunk, SplitPart::Validation);
+    for chunk in cases.chunks(256) {
+        let intents = encoder.intents_at(ds, chunk);
         for (c, &k) in NEIGHBOUR_CHOICES.iter().enumerate() {
             let rival_vectors: Vec<(usize, Vec<f32>)> = rivals.iter().map(|&r| (r, vector(r, k))).collect();
-            for (&u, q) in chunk.iter().zip(&intents) {
+            for (&(u, p), q) in chunk.iter().zip(&intents) {
                 let mut q = q.clone();
                 unit(&mut q);
-                let target = ds.history_and_target(u, SplitPart::Validation).1.item as usize;
+                let target = ds.sequences[u][p].item as usize;
                 let score = dot(&vector(target, k), &q);
                 let rank = rival_vectors.iter().filter(|(r, v)| *r != target && dot(v, &q) > score).count();
                 sums[c].add_rank(rank);
@@ -195,8 +211,8 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
         }
     }
     let ndcg10: Vec<(usize, f64)> = NEIGHBOUR_CHOICES.iter().zip(&sums).map(|(&k, s)| (k, s.mean().ndcg10)).collect();
-    let k = if users.is_empty() { DEFAULT_NEIGHBOURS } else { ndcg10.iter().fold((DEFAULT_NEIGHBOURS, f64::NEG_INFINITY), |best, &(k, v)| if v > best.1 { (k, v) } else { best }).0 };
-    Placement { k, ndcg10, cases: users.len() }
+    let k = if cases.is_empty() { DEFAULT_NEIGHBOURS } else { ndcg10.iter().fold((DEFAULT_NEIGHBOURS, f64::NEG_INFINITY), |best, &(k, v)| if v > best.1 { (k, v) } else { best }).0 };
+    Placement { k, ndcg10, cases: cases.len() }
 }
 
 #[cfg(test)]

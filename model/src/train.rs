@@ -176,6 +176,16 @@ impl EncoderScorer<'_> {
         self.model.intents(&make_batch(&rows, len), &self.device)
     }
 
+    /// One intent vector per (user, position): the events before the position as the history,
+    /// the event at it as the one to predict.
+    pub fn intents_at(&self, ds: &Dataset, points: &[(usize, usize)]) -> Vec<Vec<f32>> {
+        let t = self.intents_of(points.iter().map(|&(u, p)| (&ds.sequences[u][..p], ds.sequences[u][p])));
+        let dim = t.dims()[1];
+        // Built from f32 tensors on this device, so it always reads back as f32.
+        let flat: Vec<f32> = t.into_data().try_into_vec::<f32>().expect("intent tensor is f32");
+        flat.chunks(dim.max(1)).map(<[f32]>::to_vec).collect()
+    }
+
     /// One intent vector per user, as the browser's engine would compute it for that history.
     pub fn intents(&self, ds: &Dataset, users: &[usize], part: SplitPart) -> Vec<Vec<f32>> {
         let t = self.intent_tensor(ds, users, part);
