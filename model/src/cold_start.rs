@@ -211,8 +211,16 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
         }
     }
     let ndcg10: Vec<(usize, f64)> = NEIGHBOUR_CHOICES.iter().zip(&sums).map(|(&k, s)| (k, s.mean().ndcg10)).collect();
-    let k = if cases.is_empty() { DEFAULT_NEIGHBOURS } else { ndcg10.iter().fold((DEFAULT_NEIGHBOURS, f64::NEG_INFINITY), |best, &(k, v)| if v > best.1 { (k, v) } else { best }).0 };
-    Placement { k, ndcg10, cases: cases.len() }
+    Placement { k: pick(&ndcg10, cases.len()), ndcg10, cases: cases.len() }
+}
+
+/// The count with the best score, the first (smallest) on a tie; [`DEFAULT_NEIGHBOURS`]
+/// without cases or without a finite score.
+fn pick(scores: &[(usize, f64)], cases: usize) -> usize {
+    if cases == 0 {
+        return DEFAULT_NEIGHBOURS;
+    }
+    scores.iter().filter(|(_, v)| v.is_finite()).fold((DEFAULT_NEIGHBOURS, f64::NEG_INFINITY), |best, &(k, v)| if v > best.1 { (k, v) } else { best }).0
 }
 
 #[cfg(test)]
@@ -232,6 +240,15 @@ mod tests {
         assert_eq!(nearest(&keys, 2, &q, 3, Some(&[false, true, true, true, true, false])).iter().map(|n| n.0).collect::<Vec<_>>(), [2]);
         assert!(nearest(&keys, 2, &[0.0, 0.0], 3, None).is_empty());
         assert!(nearest(&keys, 2, &q, 0, None).is_empty());
+    }
+
+    #[test]
+    fn the_best_count_wins_and_ties_go_to_the_fewer_neighbours() {
+        assert_eq!(pick(&[(1, 0.2), (5, 0.3), (20, 0.25)], 10), 5);
+        assert_eq!(pick(&[(1, 0.2), (5, 0.3), (20, 0.3)], 10), 5);
+        assert_eq!(pick(&[(1, f64::NAN), (5, 0.1)], 10), 5);
+        assert_eq!(pick(&[(1, 0.2), (5, 0.3)], 0), DEFAULT_NEIGHBOURS, "no cases: the default");
+        assert_eq!(pick(&[(1, f64::NAN)], 3), DEFAULT_NEIGHBOURS);
     }
 
     #[test]
