@@ -63,7 +63,8 @@ pub fn nearest(keys: &[f32], dim: usize, query: &[f32], k: usize, allowed: Optio
             continue;
         }
         let s = dot(row, query);
-        if !(s > 0.0) || (near.len() == k && s <= near[k - 1].1) {
+        // A NaN row (a broken export) never matches.
+        if s.is_nan() || s <= 0.0 || (near.len() == k && s <= near[k - 1].1) {
             continue;
         }
         let at = near.partition_point(|&(_, t)| t >= s);
