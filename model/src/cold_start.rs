@@ -8,9 +8,14 @@
 //! product's *whole* vector (ID row + text vector, as the item table holds it): the export
 //! needs nothing but the model and the new product's text, and no learned product's text.
 
-use crate::data::{Dataset, SplitPart};
+use localrank_core::rank::score::dot;
+
+use crate::data::{Dataset, ItemText, SplitPart};
+use crate::error::Result;
 use crate::eval::MetricsSum;
+use crate::export::text_only_items;
 use crate::train::EncoderScorer;
+use crate::ModelWeights;
 
 /// The neighbour counts [`choose_placement`] tries.
 pub const NEIGHBOUR_CHOICES: [usize; 7] = [1, 3, 5, 10, 20, 50, 100];
@@ -37,17 +42,20 @@ pub fn unit(v: &mut [f32]) {
     }
 }
 
-/// Dot product in eight lanes, so the compiler can vectorise it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
+/// The text tower's vector of every item's text, row-major `[items, dim]` (zero rows for items
+/// without text, or whose text has no word to hash).
+pub fn tower_vectors(w: &ModelWeights, ds: &Dataset) -> Result<Vec<f32>> {
+    let dim = w.config.dim;
+    // Ids are the items' indices, so each row finds its place again.
+    let texts: Vec<(String, ItemText)> = ds.item_text.iter().enumerate().filter_map(|(i, t)| t.clone().map(|t| (i.to_string(), t))).collect();
+    let rows = text_only_items(w, &texts)?;
+    let mut tower = vec![0f32; ds.num_items() * dim];
+    for (id, row) in rows.ids.iter().zip(rows.vectors.chunks_exact(dim)) {
+        if let Ok(i) = id.parse::<usize>() {
+            tower[i * dim..][..dim].copy_from_slice(row);
         }
     }
-    acc.iter().sum::<f32>() + tail
+    Ok(tower)
 }
 
 /// The `k` rows of `keys` (row-major `[n, dim]`, unit rows or zeros) with the highest
@@ -196,17 +204,18 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
         let near = &lists[&i];
         borrow(&keys, dim, &near[..k.min(near.len())]).unwrap_or_else(|| tower_unit[i * dim..][..dim].to_vec())
     };
+    // The rivals as each k rebuilds them.
+    let rival_vectors: Vec<Vec<(usize, Vec<f32>)>> = NEIGHBOUR_CHOICES.iter().map(|&k| rivals.iter().map(|&r| (r, vector(r, k))).collect()).collect();
     let mut sums: Vec<MetricsSum> = NEIGHBOUR_CHOICES.iter().map(|_| MetricsSum::default()).collect();
     for chunk in cases.chunks(256) {
         let intents = encoder.intents_at(ds, chunk);
         for (c, &k) in NEIGHBOUR_CHOICES.iter().enumerate() {
-            let rival_vectors: Vec<(usize, Vec<f32>)> = rivals.iter().map(|&r| (r, vector(r, k))).collect();
             for (&(u, p), q) in chunk.iter().zip(&intents) {
                 let mut q = q.clone();
                 unit(&mut q);
                 let target = ds.sequences[u][p].item as usize;
                 let score = dot(&vector(target, k), &q);
-                let rank = rival_vectors.iter().filter(|(r, v)| *r != target && dot(v, &q) > score).count();
+                let rank = rival_vectors[c].iter().filter(|(r, v)| *r != target && dot(v, &q) > score).count();
                 sums[c].add_rank(rank);
             }
         }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use burn::module::Module;
 use localrank_model::auto::{train_auto, Overrides, TuneOptions};
 use localrank_model::baselines::{Popularity, TfIdf};
-use localrank_model::cold_start::{choose_placement, place_by_neighbours, unit, unit_rows};
+use localrank_model::cold_start::{choose_placement, place_by_neighbours, tower_vectors, unit, unit_rows};
 use localrank_model::config::{EncoderConfig, TrainConfig};
 use localrank_model::data::SplitPart;
 use localrank_model::eval::new_arrivals::{case_ranks, median_rank, split_new_arrivals, TableScorer, TextContent, WithContent, WithoutNewArrivals, NEW_ARRIVAL_SHARE};
@@ -106,17 +106,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
 
     // The text tower's vectors for every item (zeros without text): the content part. (The
     // held-out model's item rows have the text folded in, so the tower is run on the texts.)
-    let text_vectors = {
-        let dim = text_run.weights.config.dim;
-        let texts: Vec<(String, localrank_model::data::ItemText)> = held.item_text.iter().enumerate().filter_map(|(i, t)| t.clone().map(|t| (i.to_string(), t))).collect();
-        let rows = localrank_model::export::text_only_items(&text_run.weights, &texts)?;
-        let mut all = vec![0f32; held.num_items() * dim];
-        for (id, row) in rows.ids.iter().zip(rows.vectors.chunks_exact(dim)) {
-            let i: usize = id.parse().map_err(|_| CliError::Usage(format!("text row {id}")))?;
-            all[i * dim..][..dim].copy_from_slice(row);
-        }
-        (all, dim)
-    };
+    let text_vectors = (tower_vectors(&text_run.weights, held)?, text_run.weights.config.dim);
     let recent_content = TextContent::new(text_vectors.0.clone(), text_vectors.1, CONTENT_RECENT);
     let all_content = TextContent::new(text_vectors.0.clone(), text_vectors.1, usize::MAX);
 

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use localrank_model::baselines::{cooccurrence_neighbours, EXPORT_NEIGHBOURS};
-use localrank_model::cold_start::{choose_placement, place_by_neighbours, Placement};
+use localrank_model::cold_start::{choose_placement, place_by_neighbours, tower_vectors, Placement};
 use localrank_model::data::rebuy::rebuy_rates;
 use localrank_model::export::{read_model_dir, set_blend, set_repeat, text_only_items, write_model_dir, ItemStats, Precision, TextOnlyItems};
 use localrank_model::weights::ITEM_VECTORS;
-use localrank_model::data::{Dataset, ItemText};
+use localrank_model::data::Dataset;
 use localrank_model::train::EncoderScorer;
 use localrank_model::{EncoderConfig, ModelWeights};
 use burn::module::Module;
@@ -130,19 +130,11 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
 /// [`choose_placement`] for a model and the prepared data it trained on: the tower's vector of
 /// every item's text (zeros without) and the learned item vectors.
 fn choose_text_placement(w: &ModelWeights, ds: &Dataset) -> Result<Placement, CliError> {
-    let dim = w.config.dim;
-    let texts: Vec<(String, ItemText)> = ds.item_text.iter().enumerate().filter_map(|(i, t)| t.clone().map(|t| (i.to_string(), t))).collect();
-    let rows = text_only_items(w, &texts)?;
-    let mut tower = vec![0f32; ds.num_items() * dim];
-    for (id, row) in rows.ids.iter().zip(rows.vectors.chunks_exact(dim)) {
-        if let Ok(i) = id.parse::<usize>() {
-            tower[i * dim..][..dim].copy_from_slice(row);
-        }
-    }
+    let tower = tower_vectors(w, ds)?;
     let device = localrank_model::cpu_device();
     let model = w.to_encoder(&device)?.valid();
     let encoder = EncoderScorer { model: &model, max_len: w.config.max_len, device, gap_to_target: true };
-    Ok(choose_placement(&encoder, ds, &w.get(ITEM_VECTORS)?.data, &tower, dim))
+    Ok(choose_placement(&encoder, ds, &w.get(ITEM_VECTORS)?.data, &tower, w.config.dim))
 }
 
 #[cfg(test)]

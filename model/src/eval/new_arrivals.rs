@@ -157,12 +157,7 @@ pub struct TextContent {
 impl TextContent {
     /// `vectors`: row-major `[items, dim]` text vectors (any norm; zero rows stay zero).
     pub fn new(mut vectors: Vec<f32>, dim: usize, recent: usize) -> TextContent {
-        for row in vectors.chunks_mut(dim.max(1)) {
-            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 1e-12 {
-                row.iter_mut().for_each(|x| *x /= norm);
-            }
-        }
+        vectors.chunks_mut(dim.max(1)).for_each(crate::cold_start::unit);
         TextContent { vectors, dim: dim.max(1), recent: recent.max(1) }
     }
 
@@ -262,7 +257,7 @@ impl Scorer for TableScorer<'_> {
             .into_iter()
             .map(|mut q| {
                 crate::cold_start::unit(&mut q);
-                self.table.chunks(self.dim).map(|row| row.iter().zip(&q).map(|(a, b)| a * b).sum()).collect()
+                self.table.chunks(self.dim).map(|row| localrank_core::rank::score::dot(row, &q)).collect()
             })
             .collect()
     }
