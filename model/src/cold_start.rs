@@ -7,6 +7,13 @@
 //! "Nearest" is the cosine between the product's text-tower vector and each learned
 //! product's *whole* vector (ID row + text vector, as the item table holds it): the export
 //! needs nothing but the model and the new product's text, and no learned product's text.
+//!
+//! Which learned products may lend ([`Lenders`]) is chosen with the neighbour count: every
+//! learned product, or only those still selling at the end of the log. A product nobody has
+//! bought lately is often discontinued or out of season, while a new one joins the current
+//! range: on MovieLens-100k and Complete Journey, borrowing only from the selling products
+//! lifts the new arrivals' median rank in the whole catalogue at no cost to the warm ranking
+//! (docs/training.md, "New arrivals").
 
 use localrank_core::rank::score::dot;
 
@@ -22,6 +29,56 @@ pub const NEIGHBOUR_CHOICES: [usize; 7] = [1, 3, 5, 10, 20, 50, 100];
 
 /// The count used when the log has no validation target with text to choose by.
 pub const DEFAULT_NEIGHBOURS: usize = 10;
+
+/// The share of the training log's time span, at its end, in which a product must have a
+/// training event to count as still selling ([`Lenders::Selling`]).
+pub const SELLING_SHARE: f64 = 0.10;
+
+/// The learned products a new product may borrow its vector from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lenders {
+    /// Every product with a training event.
+    Learned,
+    /// Products with a training event in the last [`SELLING_SHARE`] of the training span.
+    Selling,
+}
+
+impl Lenders {
+    pub fn name(self) -> &'static str {
+        match self {
+            Lenders::Learned => "learned",
+            Lenders::Selling => "selling",
+        }
+    }
+
+    /// Per item of `ds`: whether it may lend. `Selling` falls back to `Learned` when the
+    /// training events span no time or none falls in the window.
+    pub fn mask(self, ds: &Dataset) -> Vec<bool> {
+        let mut learned = vec![false; ds.num_items()];
+        let mut span = (i64::MAX, i64::MIN);
+        for u in 0..ds.num_users() {
+            for e in ds.train_sequence(u) {
+                learned[e.item as usize] = true;
+                span = (span.0.min(e.ts), span.1.max(e.ts));
+            }
+        }
+        if self == Lenders::Learned || span.0 >= span.1 {
+            return learned;
+        }
+        let cutoff = span.1 - ((span.1 - span.0) as f64 * SELLING_SHARE).floor() as i64;
+        let mut selling = vec![false; ds.num_items()];
+        for u in 0..ds.num_users() {
+            for e in ds.train_sequence(u).iter().filter(|e| e.ts >= cutoff) {
+                selling[e.item as usize] = true;
+            }
+        }
+        if selling.iter().any(|&s| s) {
+            selling
+        } else {
+            learned
+        }
+    }
+}
 
 /// Cases [`choose_placement`] reads at most (evenly spaced): each user's validation target
 /// and the two training events before it.
@@ -106,10 +163,10 @@ pub fn unit_rows(rows: &[f32], dim: usize) -> Vec<f32> {
 }
 
 /// Replaces each text-tower vector in `rows` (row-major `[m, dim]`) with the vector borrowed
-/// from its `k` nearest `learned` item vectors (`[n, dim]`, any norm). A row
-/// with no learned vector at a positive cosine keeps its tower vector. Returns how many rows
-/// were placed by neighbours.
-pub fn place_by_neighbours(learned: &[f32], dim: usize, rows: &mut [f32], k: usize) -> usize {
+/// from its `k` nearest `learned` item vectors (`[n, dim]`, any norm; only rows `lenders`
+/// allows, when given). A row with no lender at a positive cosine keeps its tower vector.
+/// Returns how many rows were placed by neighbours.
+pub fn place_by_neighbours(learned: &[f32], dim: usize, rows: &mut [f32], k: usize, lenders: Option<&[bool]>) -> usize {
     if k == 0 {
         return 0;
     }
@@ -118,7 +175,7 @@ pub fn place_by_neighbours(learned: &[f32], dim: usize, rows: &mut [f32], k: usi
     for row in rows.chunks_exact_mut(dim) {
         let mut q = row.to_vec();
         unit(&mut q);
-        if let Some(v) = borrow(&keys, dim, &nearest(&keys, dim, &q, k, None)) {
+        if let Some(v) = borrow(&keys, dim, &nearest(&keys, dim, &q, k, lenders)) {
             row.copy_from_slice(&v);
             placed += 1;
         }
@@ -126,14 +183,17 @@ pub fn place_by_neighbours(learned: &[f32], dim: usize, rows: &mut [f32], k: usi
     placed
 }
 
-/// How a model places products it never trained on: the neighbour count chosen on the
-/// training log's validation targets, with each count's score.
+/// How a model places products it never trained on: the lenders and neighbour count chosen
+/// on the training log's validation targets, with each choice's score.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {
     /// Learned neighbours to borrow from.
     pub k: usize,
-    /// NDCG@10 of each tried count ([`NEIGHBOUR_CHOICES`]).
-    pub ndcg10: Vec<(usize, f64)>,
+    /// Which learned products may lend.
+    pub lenders: Lenders,
+    /// Mean NDCG@10 (among placed and among learned rivals) of each tried choice
+    /// ([`Lenders`] × [`NEIGHBOUR_CHOICES`]).
+    pub ndcg10: Vec<(Lenders, usize, f64)>,
     /// Validation cases read.
     pub cases: usize,
 }
@@ -143,33 +203,38 @@ impl Placement {
         if self.cases == 0 {
             return format!("new products placed by their {} nearest learned items (the default: no validation target has text to choose by)", self.k);
         }
-        let tried: Vec<String> = self.ndcg10.iter().map(|(k, n)| format!("k {k}: {n:.4}")).collect();
+        let tried: Vec<String> = self.ndcg10.iter().map(|(l, k, n)| format!("{} k {k}: {n:.4}", l.name())).collect();
         format!(
-            "new products placed by their {} nearest learned items (chosen on {} validation targets and events before them, treated as new, each ranked among {RIVALS} others placed alike; NDCG@10 {})",
+            "new products placed by their {} nearest {} items (chosen on {} validation targets and events before them, treated as new, each ranked among {RIVALS} others placed alike and among the same {RIVALS} as learned; mean NDCG@10 {})",
             self.k,
+            self.lenders.name(),
             self.cases,
             tried.join(", ")
         )
     }
 }
 
-/// Chooses how many learned neighbours place a new product ([`NEIGHBOUR_CHOICES`]) on the
-/// data the model trained on: each validation target that has text, and the two events
-/// before it (more cases: the choice is close between neighbouring counts), is treated as
-/// new — its
-/// vector rebuilt from its tower vector (`tower`, `[items, dim]`, zero rows without text)
-/// with `k` learned neighbours other than itself — and ranked for its user among [`RIVALS`]
-/// other items rebuilt the same way. The count with the best NDCG@10 wins (the smaller on a
-/// tie). The tower's vector alone is not a choice: the tower trained on these very items'
-/// texts, so on them it scores as no new product's vector would (MovieLens-100k: 0.42
-/// against 0.38 for the best k, while on the real new arrivals it lost to every k; see
-/// docs/training.md, "New arrivals"). `table`: the learned item vectors `[items, dim]`;
-/// items without a training event are never neighbours.
+/// Chooses which learned products lend ([`Lenders`]) and how many ([`NEIGHBOUR_CHOICES`]) to
+/// place a new product, on the data the model trained on: each validation target that has
+/// text, and the two events before it (more cases: the choice is close between neighbouring
+/// counts), is treated as new — its vector rebuilt from its tower vector (`tower`,
+/// `[items, dim]`, zero rows without text) with `k` lenders other than itself — and ranked
+/// for its user twice: among [`RIVALS`] other items rebuilt the same way (a storefront's
+/// "New" slots, where new products meet each other) and among the same items' learned vectors
+/// (a homepage pool, where a new product meets learned ones). The best mean NDCG@10 wins;
+/// on a tie, all learned products before the selling ones, and the smaller count. The
+/// tower's vector alone is not a choice: the tower trained on these very items' texts, so on
+/// them it scores as no new product's vector would (MovieLens-100k: 0.42 against 0.38 for
+/// the best k, while on the real new arrivals it lost to every k; see docs/training.md, "New
+/// arrivals"). `table`: the learned item vectors `[items, dim]`; items without a training
+/// event never lend.
 pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], tower: &[f32], dim: usize) -> Placement {
     let n = ds.num_items();
-    let pop = ds.train_popularity();
     let has_text: Vec<bool> = tower.chunks_exact(dim).map(|r| r.iter().any(|&x| x != 0.0)).collect();
-    let learned: Vec<bool> = (0..n).map(|i| pop[i] > 0).collect();
+    let learned = Lenders::Learned.mask(ds);
+    let selling = Lenders::Selling.mask(ds);
+    // Selling is a choice only when it leaves some learned product out.
+    let options: Vec<(Lenders, &[bool])> = if selling == learned { vec![(Lenders::Learned, &learned)] } else { vec![(Lenders::Learned, &learned), (Lenders::Selling, &selling)] };
     // (user, position): the validation target and the events just before it, each with the
     // events before it as the history.
     let mut cases: Vec<(usize, usize)> = Vec::new();
@@ -189,48 +254,59 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
     let keys = unit_rows(table, dim);
     let tower_unit = unit_rows(tower, dim);
     let max_k = NEIGHBOUR_CHOICES.iter().copied().max().unwrap_or(0);
-    // Each needed item's neighbour list (itself left out), longest first; shorter k read a prefix.
     let mut needed: Vec<usize> = cases.iter().map(|&(u, p)| ds.sequences[u][p].item as usize).chain(rivals.iter().copied()).collect();
     needed.sort_unstable();
     needed.dedup();
-    let mut allowed = learned.clone();
-    let mut lists: std::collections::HashMap<usize, Vec<(usize, f32)>> = std::collections::HashMap::with_capacity(needed.len());
-    for &i in &needed {
-        allowed[i] = false;
-        lists.insert(i, nearest(&keys, dim, &tower_unit[i * dim..][..dim], max_k, Some(&allowed)));
-        allowed[i] = learned[i];
-    }
-    let vector = |i: usize, k: usize| -> Vec<f32> {
-        let near = &lists[&i];
-        borrow(&keys, dim, &near[..k.min(near.len())]).unwrap_or_else(|| tower_unit[i * dim..][..dim].to_vec())
-    };
-    // The rivals as each k rebuilds them.
-    let rival_vectors: Vec<Vec<(usize, Vec<f32>)>> = NEIGHBOUR_CHOICES.iter().map(|&k| rivals.iter().map(|&r| (r, vector(r, k))).collect()).collect();
-    let mut sums: Vec<MetricsSum> = NEIGHBOUR_CHOICES.iter().map(|_| MetricsSum::default()).collect();
+    let choices: Vec<(Lenders, usize)> = options.iter().flat_map(|&(l, _)| NEIGHBOUR_CHOICES.iter().map(move |&k| (l, k))).collect();
+    // Per choice: the target's rank among the rivals placed alike (the "New" slots) and among
+    // the rivals' learned vectors (a homepage pool, where a new product meets learned ones).
+    let mut sums: Vec<(MetricsSum, MetricsSum)> = choices.iter().map(|_| (MetricsSum::default(), MetricsSum::default())).collect();
+    let mut intents: Vec<Vec<f32>> = Vec::with_capacity(cases.len());
     for chunk in cases.chunks(256) {
-        let intents = encoder.intents_at(ds, chunk);
+        intents.extend(encoder.intents_at(ds, chunk).into_iter().map(|mut q| {
+            unit(&mut q);
+            q
+        }));
+    }
+    for (o, &(lenders, mask)) in options.iter().enumerate() {
+        // Each needed item's neighbour list (itself left out), longest first; shorter k read a prefix.
+        let mut allowed = mask.to_vec();
+        let mut lists: std::collections::HashMap<usize, Vec<(usize, f32)>> = std::collections::HashMap::with_capacity(needed.len());
+        for &i in &needed {
+            allowed[i] = false;
+            lists.insert(i, nearest(&keys, dim, &tower_unit[i * dim..][..dim], max_k, Some(&allowed)));
+            allowed[i] = mask[i];
+        }
+        let vector = |i: usize, k: usize| -> Vec<f32> {
+            let near = &lists[&i];
+            borrow(&keys, dim, &near[..k.min(near.len())]).unwrap_or_else(|| tower_unit[i * dim..][..dim].to_vec())
+        };
         for (c, &k) in NEIGHBOUR_CHOICES.iter().enumerate() {
-            for (&(u, p), q) in chunk.iter().zip(&intents) {
-                let mut q = q.clone();
-                unit(&mut q);
+            // The rivals as this choice rebuilds them.
+            let rival_vectors: Vec<(usize, Vec<f32>)> = rivals.iter().map(|&r| (r, vector(r, k))).collect();
+            let (among_placed, among_learned) = &mut sums[o * NEIGHBOUR_CHOICES.len() + c];
+            for (&(u, p), q) in cases.iter().zip(&intents) {
                 let target = ds.sequences[u][p].item as usize;
-                let score = dot(&vector(target, k), &q);
-                let rank = rival_vectors[c].iter().filter(|(r, v)| *r != target && dot(v, &q) > score).count();
-                sums[c].add_rank(rank);
+                let score = dot(&vector(target, k), q);
+                among_placed.add_rank(rival_vectors.iter().filter(|(r, v)| *r != target && dot(v, q) > score).count());
+                among_learned.add_rank(rivals.iter().filter(|&&r| r != target && dot(&keys[r * dim..][..dim], q) > score).count());
             }
+            debug_assert_eq!(choices[o * NEIGHBOUR_CHOICES.len() + c], (lenders, k));
         }
     }
-    let ndcg10: Vec<(usize, f64)> = NEIGHBOUR_CHOICES.iter().zip(&sums).map(|(&k, s)| (k, s.mean().ndcg10)).collect();
-    Placement { k: pick(&ndcg10, cases.len()), ndcg10, cases: cases.len() }
+    let ndcg10: Vec<(Lenders, usize, f64)> = choices.iter().zip(&sums).map(|(&(l, k), (a, b))| (l, k, (a.mean().ndcg10 + b.mean().ndcg10) / 2.0)).collect();
+    let (lenders, k) = pick(&ndcg10, cases.len());
+    Placement { k, lenders, ndcg10, cases: cases.len() }
 }
 
-/// The count with the best score, the first (smallest) on a tie; [`DEFAULT_NEIGHBOURS`]
-/// without cases or without a finite score.
-fn pick(scores: &[(usize, f64)], cases: usize) -> usize {
+/// The choice with the best score, the first on a tie; all learned products and
+/// [`DEFAULT_NEIGHBOURS`] without cases or without a finite score.
+fn pick(scores: &[(Lenders, usize, f64)], cases: usize) -> (Lenders, usize) {
+    let default = (Lenders::Learned, DEFAULT_NEIGHBOURS);
     if cases == 0 {
-        return DEFAULT_NEIGHBOURS;
+        return default;
     }
-    scores.iter().filter(|(_, v)| v.is_finite()).fold((DEFAULT_NEIGHBOURS, f64::NEG_INFINITY), |best, &(k, v)| if v > best.1 { (k, v) } else { best }).0
+    scores.iter().filter(|(_, _, v)| v.is_finite()).fold((default, f64::NEG_INFINITY), |best, &(l, k, v)| if v > best.1 { ((l, k), v) } else { best }).0
 }
 
 #[cfg(test)]
@@ -253,12 +329,14 @@ mod tests {
     }
 
     #[test]
-    fn the_best_count_wins_and_ties_go_to_the_fewer_neighbours() {
-        assert_eq!(pick(&[(1, 0.2), (5, 0.3), (20, 0.25)], 10), 5);
-        assert_eq!(pick(&[(1, 0.2), (5, 0.3), (20, 0.3)], 10), 5);
-        assert_eq!(pick(&[(1, f64::NAN), (5, 0.1)], 10), 5);
-        assert_eq!(pick(&[(1, 0.2), (5, 0.3)], 0), DEFAULT_NEIGHBOURS, "no cases: the default");
-        assert_eq!(pick(&[(1, f64::NAN)], 3), DEFAULT_NEIGHBOURS);
+    fn the_best_choice_wins_and_ties_go_to_all_learned_lenders_and_fewer_neighbours() {
+        use Lenders::{Learned, Selling};
+        assert_eq!(pick(&[(Learned, 1, 0.2), (Learned, 5, 0.3), (Learned, 20, 0.25)], 10), (Learned, 5));
+        assert_eq!(pick(&[(Learned, 1, 0.2), (Learned, 5, 0.3), (Learned, 20, 0.3), (Selling, 3, 0.3)], 10), (Learned, 5));
+        assert_eq!(pick(&[(Learned, 1, 0.2), (Learned, 5, 0.3), (Selling, 3, 0.31)], 10), (Selling, 3));
+        assert_eq!(pick(&[(Learned, 1, f64::NAN), (Learned, 5, 0.1)], 10), (Learned, 5));
+        assert_eq!(pick(&[(Learned, 1, 0.2), (Learned, 5, 0.3)], 0), (Learned, DEFAULT_NEIGHBOURS), "no cases: the default");
+        assert_eq!(pick(&[(Selling, 1, f64::NAN)], 3), (Learned, DEFAULT_NEIGHBOURS));
     }
 
     #[test]
@@ -274,9 +352,55 @@ mod tests {
         // its own vector.
         let learned = [1.0, 0.1, 0.0, 1.0];
         let mut rows = [0.9, 0.0, -1.0, -1.0];
-        assert_eq!(place_by_neighbours(&learned, 2, &mut rows, 1), 1);
+        assert_eq!(place_by_neighbours(&learned, 2, &mut rows, 1, None), 1);
         let x = unit_rows(&learned, 2);
         assert!((rows[0] - x[0]).abs() < 1e-6 && (rows[1] - x[1]).abs() < 1e-6, "{rows:?}");
         assert_eq!(&rows[2..], &[-1.0, -1.0]);
+    }
+
+    /// Training parts (the last two events of each user are validation and test targets):
+    /// item 0 sells early only, item 1 early and late, item 2 only as a target.
+    fn log(ts_late: i64) -> Dataset {
+        use crate::data::Event;
+        let e = |item: u32, ts: i64| Event { item, kind: 0, ts };
+        Dataset {
+            name: "lenders".into(),
+            item_ids: (0..3).map(|i| format!("i{i}")).collect(),
+            item_category: vec![None; 3],
+            item_price: vec![None; 3],
+            user_ids: vec!["u0".into(), "u1".into()],
+            sequences: vec![vec![e(0, 0), e(1, 10), e(2, 200), e(2, 201)], vec![e(0, 5), e(1, ts_late), e(2, 202), e(2, 203)]],
+            notes: vec![],
+            basket_starts: vec![],
+            item_text: vec![None; 3],
+            catalogue_text: vec![],
+        }
+    }
+
+    #[test]
+    fn selling_lenders_are_the_products_bought_at_the_end_of_the_training_span() {
+        // Training events span 0–100; the last 10 % starts at 90: only item 1 sells there.
+        assert_eq!(Lenders::Learned.mask(&log(100)), [true, true, false]);
+        assert_eq!(Lenders::Selling.mask(&log(100)), [false, true, false]);
+        // No time span (every training event at once): every learned product lends.
+        let flat = {
+            let mut d = log(100);
+            d.sequences.iter_mut().flatten().for_each(|e| e.ts = 7);
+            d
+        };
+        assert_eq!(Lenders::Selling.mask(&flat), [true, true, false]);
+    }
+
+    #[test]
+    fn only_allowed_lenders_place_a_row() {
+        // The row is nearest x, but x may not lend: it borrows y's direction (the only lender
+        // at a positive cosine), and with no lender at all it keeps its own vector.
+        let learned = [1.0, 0.0, 0.6, 0.8];
+        let mut rows = [1.0, 0.1];
+        assert_eq!(place_by_neighbours(&learned, 2, &mut rows, 1, Some(&[false, true])), 1);
+        assert!((rows[0] - 0.6).abs() < 1e-6 && (rows[1] - 0.8).abs() < 1e-6, "{rows:?}");
+        let mut rows = [1.0, 0.1];
+        assert_eq!(place_by_neighbours(&learned, 2, &mut rows, 3, Some(&[false, false])), 0);
+        assert_eq!(rows, [1.0, 0.1]);
     }
 }

@@ -116,14 +116,13 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
     let (placed, tower_only, placement) = {
         let table = &text_run.weights.get(localrank_model::weights::ITEM_VECTORS)?.data;
         let dim = text_vectors.1;
-        let pop = held.train_popularity();
-        let learned: Vec<usize> = (0..held.num_items()).filter(|&i| !split.is_new[i] && pop[i] > 0).collect();
-        let learned_rows: Vec<f32> = learned.iter().flat_map(|&i| table[i * dim..][..dim].iter().copied()).collect();
         let new_items: Vec<usize> = (0..held.num_items()).filter(|&i| split.is_new[i]).collect();
         let mut rows: Vec<f32> = new_items.iter().flat_map(|&i| text_vectors.0[i * dim..][..dim].iter().copied()).collect();
         let placement = choose_placement(&text_encoder, held, table, &text_vectors.0, dim);
         log(&placement.describe());
-        let n_placed = place_by_neighbours(&learned_rows, dim, &mut rows, placement.k);
+        // The new arrivals have no training event in `held`, so they never lend.
+        let lenders = placement.lenders.mask(held);
+        let n_placed = place_by_neighbours(table, dim, &mut rows, placement.k, Some(&lenders));
         log(&format!("{n_placed} of {} new arrivals placed by learned neighbours", new_items.len()));
         let base = unit_rows(table, dim);
         let (mut placed, mut tower_only) = (base.clone(), base);
@@ -207,7 +206,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
             "test cases = every user's first interaction with a new arrival after at least one older event, the events before it as the history (a user's later older events stay in the training log); top-level metrics: full ranking over all items, history items excluded; among_new: the same scores ranked among the new arrivals only (the storefront's New slots); median_rank = the target's median 1-based rank (upper middle)",
             "id-only = the transformer trained on the log without the new arrivals; it has no vector for them and ranks them last (as pop does)",
             "tfidf = TF-IDF cosine between the texts of the user's history items and each item's text",
-            "localrank = the same transformer with the text tower: items are ID row + text vector; each new arrival (never trained) as `localrank export` places it: the similarity-weighted mean of the learned vectors of the k learned items nearest its text-tower vector, k chosen on the training log's validation targets (`placement`; k 0 = the tower's vector)".to_string(),
+            "localrank = the same transformer with the text tower: items are ID row + text vector; each new arrival (never trained) as `localrank export` places it: the similarity-weighted mean of the learned vectors of the k lenders nearest its text-tower vector; lenders = every learned item or only those with a training event in the last 10 % of the training span (selling), both chosen on the training log's validation targets (`placement`)".to_string(),
             "localrank-text-tower = the same, the new arrivals by their text-tower vector alone (a pool item that carries only `text` in the browser)",
             format!("text-content-last{CONTENT_RECENT} / -all = cosine of an item's text-tower vector with the mean of the (last {CONTENT_RECENT} / all) distinct history items' text vectors; localrank+contentW = localrank's cosine + W x text-content-last{CONTENT_RECENT}; localrank+tfidfW = localrank's cosine + W x tfidf (a measurement: the engine has no history texts)"),
             "warm_ndcg@10 = leave-one-out NDCG@10 on the training log's own test targets (all its users; older items only)",
@@ -220,7 +219,7 @@ pub fn run(paths: &Paths, a: &EvalArgs, log: &mut dyn FnMut(&str)) -> Result<(),
         "items": held.num_items(),
         "id_only_training": { "best_epoch": id_only.best_epoch, "validation_ndcg@10": id_only.validation_ndcg10, "seconds": id_only.seconds },
         "localrank_training": { "text_loss": text_run.text_loss, "best_epoch": text_run.best_epoch, "validation_ndcg@10": text_run.validation_ndcg10, "seconds": text_run.seconds },
-        "placement": { "k": placement.k, "validation_cases": placement.cases, "validation_ndcg@10": placement.ndcg10.iter().map(|(k, v)| json!({ "k": k, "ndcg@10": v })).collect::<Vec<_>>() },
+        "placement": { "k": placement.k, "lenders": placement.lenders.name(), "validation_cases": placement.cases, "validation_ndcg@10": placement.ndcg10.iter().map(|(l, k, v)| json!({ "lenders": l.name(), "k": k, "ndcg@10": v })).collect::<Vec<_>>() },
         "models": models,
     });
     let report_path = a.report.clone().unwrap_or_else(|| paths.cache.join("reports").join(format!("{}.new-arrivals.json", ds.name)));

@@ -97,7 +97,8 @@ pub fn run(paths: &Paths, a: &ExportArgs, log: &mut dyn FnMut(&str)) -> Result<(
                 // validation targets best (`cold_start`).
                 let placement = choose_text_placement(&w, &ds)?;
                 log(&placement.describe());
-                let placed = place_by_neighbours(&w.get(ITEM_VECTORS)?.data, w.config.dim, &mut rows.vectors, placement.k);
+                let lenders = placement.lenders.mask(&ds);
+                let placed = place_by_neighbours(&w.get(ITEM_VECTORS)?.data, w.config.dim, &mut rows.vectors, placement.k, Some(&lenders));
                 log(&format!("text-only rows: {} catalogue products the model never trained on, {placed} of them placed by learned neighbours", rows.len()));
                 Some(rows)
             }
@@ -200,8 +201,10 @@ mod tests {
         let keys = localrank_model::cold_start::unit_rows(&w.tensors[ITEM_VECTORS].data, 8);
         let placement = choose_text_placement(&w, &ds).expect("chooses");
         assert!(lines.iter().any(|l| l == &placement.describe()), "{lines:?}");
-        assert_eq!(placement.ndcg10.len(), localrank_model::cold_start::NEIGHBOUR_CHOICES.len());
-        let near = localrank_model::cold_start::nearest(&keys, 8, &query, placement.k, None);
+        let options = placement.ndcg10.len() / localrank_model::cold_start::NEIGHBOUR_CHOICES.len();
+        assert!(options == 1 || options == 2, "{placement:?}");
+        let lenders = placement.lenders.mask(&ds);
+        let near = localrank_model::cold_start::nearest(&keys, 8, &query, placement.k, Some(&lenders));
         let want = localrank_model::cold_start::borrow(&keys, 8, &near).unwrap_or(query.clone());
         for p in ["f32", "f16", "int8"] {
             let t = table(p);
