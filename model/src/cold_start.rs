@@ -258,10 +258,6 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
     let mut needed: Vec<usize> = cases.iter().map(|&(u, p)| ds.sequences[u][p].item as usize).chain(rivals.iter().copied()).collect();
     needed.sort_unstable();
     needed.dedup();
-    let choices: Vec<(Lenders, usize)> = options.iter().flat_map(|&(l, _)| NEIGHBOUR_CHOICES.iter().map(move |&k| (l, k))).collect();
-    // Per choice: the target's rank among the rivals placed alike (the "New" slots) and among
-    // the rivals' learned vectors (a homepage pool, where a new product meets learned ones).
-    let mut sums: Vec<(MetricsSum, MetricsSum)> = choices.iter().map(|_| (MetricsSum::default(), MetricsSum::default())).collect();
     let mut intents: Vec<Vec<f32>> = Vec::with_capacity(cases.len());
     for chunk in cases.chunks(256) {
         intents.extend(encoder.intents_at(ds, chunk).into_iter().map(|mut q| {
@@ -269,7 +265,13 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
             q
         }));
     }
-    for (o, &(lenders, mask)) in options.iter().enumerate() {
+    // The rivals' learned scores for each case: the same for every choice.
+    let learned_scores: Vec<Vec<f32>> = intents.iter().map(|q| rivals.iter().map(|&r| dot(&keys[r * dim..][..dim], q)).collect()).collect();
+    // Per choice, the mean NDCG@10 of the target's rank among the rivals placed alike (the
+    // "New" slots) and among the rivals' learned vectors (a homepage pool, where a new product
+    // meets learned ones).
+    let mut ndcg10: Vec<(Lenders, usize, f64)> = Vec::with_capacity(options.len() * NEIGHBOUR_CHOICES.len());
+    for &(lenders, mask) in &options {
         // Each needed item's neighbour list (itself left out), longest first; shorter k read a prefix.
         let mut allowed = mask.to_vec();
         let mut lists: std::collections::HashMap<usize, Vec<(usize, f32)>> = std::collections::HashMap::with_capacity(needed.len());
@@ -282,20 +284,20 @@ pub fn choose_placement(encoder: &EncoderScorer, ds: &Dataset, table: &[f32], to
             let near = &lists[&i];
             borrow(&keys, dim, &near[..k.min(near.len())]).unwrap_or_else(|| tower_unit[i * dim..][..dim].to_vec())
         };
-        for (c, &k) in NEIGHBOUR_CHOICES.iter().enumerate() {
+        for &k in &NEIGHBOUR_CHOICES {
             // The rivals as this choice rebuilds them.
-            let rival_vectors: Vec<(usize, Vec<f32>)> = rivals.iter().map(|&r| (r, vector(r, k))).collect();
-            let (among_placed, among_learned) = &mut sums[o * NEIGHBOUR_CHOICES.len() + c];
-            for (&(u, p), q) in cases.iter().zip(&intents) {
+            let rival_vectors: Vec<Vec<f32>> = rivals.iter().map(|&r| vector(r, k)).collect();
+            let (mut among_placed, mut among_learned) = (MetricsSum::default(), MetricsSum::default());
+            for ((&(u, p), q), learned) in cases.iter().zip(&intents).zip(&learned_scores) {
                 let target = ds.sequences[u][p].item as usize;
                 let score = dot(&vector(target, k), q);
-                among_placed.add_rank(rival_vectors.iter().filter(|(r, v)| *r != target && dot(v, q) > score).count());
-                among_learned.add_rank(rivals.iter().filter(|&&r| r != target && dot(&keys[r * dim..][..dim], q) > score).count());
+                let above = |rival_score: f32, r: usize| r != target && rival_score > score;
+                among_placed.add_rank(rival_vectors.iter().zip(&rivals).filter(|&(v, &r)| above(dot(v, q), r)).count());
+                among_learned.add_rank(learned.iter().zip(&rivals).filter(|&(&l, &r)| above(l, r)).count());
             }
-            debug_assert_eq!(choices[o * NEIGHBOUR_CHOICES.len() + c], (lenders, k));
+            ndcg10.push((lenders, k, (among_placed.mean().ndcg10 + among_learned.mean().ndcg10) / 2.0));
         }
     }
-    let ndcg10: Vec<(Lenders, usize, f64)> = choices.iter().zip(&sums).map(|(&(l, k), (a, b))| (l, k, (a.mean().ndcg10 + b.mean().ndcg10) / 2.0)).collect();
     let (lenders, k) = pick(&ndcg10, cases.len());
     Placement { k, lenders, ndcg10, cases: cases.len() }
 }
